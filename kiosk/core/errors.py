@@ -1,0 +1,66 @@
+"""Typed refusals with a stable key and a Chinese message a kiosk can show (translations key off `key`)."""
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class HallError(Exception):
+    """A command the hall refuses.  Nothing was changed: the transaction rolled back."""
+
+    key: ClassVar[str] = "hall_error"
+    template: ClassVar[str] = "操作未能完成"
+
+    def __init__(self, **params: Any) -> None:
+        self.params = params
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        try:
+            return self.template.format(**self.params)
+        except (KeyError, IndexError):
+            return self.template
+
+
+def _err(name: str, key: str, template: str) -> type[HallError]:
+    return type(name, (HallError,), {"key": key, "template": template, "__doc__": template})
+
+
+UnknownBusiness = _err("UnknownBusiness", "unknown_business", "没有这项业务：{business}")
+BusinessClosed = _err("BusinessClosed", "business_closed", "{name}暂停取号：{message}")
+OutsideTicketHours = _err("OutsideTicketHours", "outside_ticket_hours", "{name}的取号时间为 {hours}，现在不能取号")
+DailyCapReached = _err("DailyCapReached", "daily_cap_reached", "{name}今日号码已取完（{cap} 个），请改日再来")
+IdRequired = _err("IdRequired", "id_required", "办理{name}需要刷身份证或输入身份证号")
+InvalidIdNumber = _err("InvalidIdNumber", "invalid_id_number", "身份证号码不正确，请核对")
+DuplicateOpenTicket = _err(
+    "DuplicateOpenTicket", "duplicate_open_ticket", "您已取过{name}的号（{number}），请等候叫号"
+)
+AppointmentNotFound = _err("AppointmentNotFound", "appointment_not_found", "没有找到这个预约，请核对预约号")
+AppointmentNotToday = _err("AppointmentNotToday", "appointment_not_today", "这个预约是 {date} 的，不是今天")
+AppointmentUsed = _err("AppointmentUsed", "appointment_used", "这个预约已经签到过了，号码是 {number}")
+AppointmentExpired = _err(
+    "AppointmentExpired", "appointment_expired", "预约时段（至 {until}）已过，请取普通号"
+)
+UnknownWindow = _err("UnknownWindow", "unknown_window", "没有 {window} 号窗口")
+WindowPaused = _err("WindowPaused", "window_paused", "{window}号窗口已暂停服务，请先恢复")
+WindowNotPaused = _err("WindowNotPaused", "window_not_paused", "{window}号窗口没有暂停")
+WindowBusy = _err("WindowBusy", "window_busy", "{window}号窗口正在办理 {number}，请先完成")
+QueueEmpty = _err("QueueEmpty", "queue_empty", "当前没有等候的号码")
+NoCurrentTicket = _err("NoCurrentTicket", "no_current_ticket", "{window}号窗口当前没有号码")
+RecallLimit = _err("RecallLimit", "recall_limit", "{number} 已重呼 {cap} 次，不能再重呼")
+TicketNotFound = _err("TicketNotFound", "ticket_not_found", "没有找到号码 {ticket}")
+TicketNotWaiting = _err("TicketNotWaiting", "ticket_not_waiting", "{number} 当前状态为{status}，不能这样操作")
+NotServedHere = _err("NotServedHere", "not_served_here", "{number} 不在 {window} 号窗口")
+RatingExists = _err("RatingExists", "rating_exists", "{number} 这次服务已经评价过了")
+RatingNotFound = _err("RatingNotFound", "rating_not_found", "没有找到这条评价")
+ReasonRequired = _err("ReasonRequired", "reason_required", "差评需要选择原因")
+NotRateable = _err("NotRateable", "not_rateable", "{number} 还没有办理完成，不能评价")
+
+
+class ConfigError(ValueError):
+    """A bad configuration value: names the option, the section and, where known, the line."""
+
+    def __init__(self, message: str, *, option: str = "", section: str = "", line: int | None = None) -> None:
+        self.option, self.section, self.line = option, section, line
+        where = f" (line {line})" if line else ""
+        super().__init__(f"{message}{where}")
