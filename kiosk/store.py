@@ -1,0 +1,212 @@
+"""The embedded store: SQLite (WAL, durable) through sqlite-utils, schema migrations, one connection per thread."""
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from kiosk.core.events import Event
+
+
+class StoreError(RuntimeError):
+    """The store cannot be used (newer schema than this program, unreadable file)."""
+
+
+def _m001_core(db: sqlite_utils.Database) -> None:
+    db["meta"].create({"key": str, "value": str}, pk="key")
+    # seq is INTEGER PRIMARY KEY without AUTOINCREMENT: the next rowid is max+1 inside the write
+    # transaction, and a rolled-back command leaves no hole, so the sequence stays gap-free.
+    db.execute(
+        "CREATE TABLE events (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, "
+        "at_utc TEXT NOT NULL, local_date TEXT NOT NULL, payload TEXT NOT NULL)"
+    )
+    db["tickets"].create(
+        {
+            "id": str, "number": str, "business": str, "prefix": str, "seq": int, "local_date": str,
+            "priority": str, "rank": int, "queue_pos": int, "status": str, "id_hash": str, "id_masked": str,
+            "appointment_code": str, "target_window": int, "window": int, "clerk_id": str, "held_window": int,
+            "issued_at": str, "called_at": str, "first_called_at": str, "started_at": str, "finished_at": str,
+            "recalls": int, "transfers": int, "printed": int,
+        },
+        pk="id",
+        not_null={"number", "business", "local_date", "status", "rank", "queue_pos", "issued_at"},
+        defaults={"recalls": 0, "transfers": 0},
+    )
+    # a number is unique per business per day: the store refuses a duplicate even if the code is wrong
+    db.execute("CREATE UNIQUE INDEX tickets_number ON tickets(local_date, business, seq)")
+    db.execute("CREATE INDEX tickets_queue ON tickets(status, local_date, business, rank, queue_pos)")
+    db.execute("CREATE INDEX tickets_idhash ON tickets(id_hash, business, status)")
+    db["counters"].create({"business": str, "local_date": str, "last_seq": int}, pk=("business", "local_date"))
+    db["windows"].create(
+        {"number": int, "state": str, "current_ticket": str, "last_ticket": str, "clerk_id": str,
+         "clerk_name": str, "pause_reason": str, "since": str},
+        pk="number",
+    )
+    db["business_state"].create({"code": str, "closed": int, "message": str}, pk="code")
+    db["appointments"].create(
+        {"code": str, "business": str, "date": str, "slot_start": str, "slot_end": str, "id_hash": str,
+         "id_masked": str, "name_masked": str, "status": str, "ticket_id": str, "booked_at": str},
+        pk="code",
+    )
+    db.execute("CREATE INDEX appointments_idhash ON appointments(id_hash, date)")
+    db["ratings"].create(
+        {"id": str, "ticket_id": str, "number": str, "business": str, "window": int, "clerk_id": str,
+         "status": str, "level": str, "channel": str, "reason": str, "text": str, "reason_pending": int,
+         "rated_at": str, "local_date": str, "case_no": str},
+        pk="id",
+    )
+    db.execute("CREATE UNIQUE INDEX ratings_ticket ON ratings(ticket_id)")  # 一次一评: one per service
+    db["command_log"].create(
+        {"key": str, "command": str, "value_kind": str, "value_id": str, "first_seq": int, "last_seq": int},
+        pk="key",
+    )
+    db["devices"].create({"name": str, "kind": str, "state": str, "reason": str, "since": str}, pk="name")
+    db["dead_letters"].create(
+        {"id": int, "source": str, "topic": str, "payload": str, "error": str, "at_utc": str}, pk="id"
+    )
+
+
+# Each schema change is one named migration, applied once, in order, inside one transaction.
+MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
+    ("001_core", _m001_core),
+]
+
+
+class Store:
+    """Opens (and migrates) the hall database.  Every write runs in `with store.write() as conn:`."""
+
+    def __init__(self, path: str | Path, *, synchronous: str = "FULL") -> None:
+        if synchronous not in ("FULL", "NORMAL", "EXTRA", "OFF"):
+            raise ValueError(f"synchronous must be FULL, NORMAL, EXTRA or OFF, not {synchronous!r}")
+        self.path = str(path)
+        self.synchronous = synchronous
+        self._local = threading.local()
+        self._conns: list[sqlite3.Connection] = []
+        self._conns_lock = threading.Lock()
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._migrate()
+
+    # --- connections --------------------------------------------------------------------------------
+    def conn(self) -> sqlite3.Connection:
+        c: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if c is None:
+            c = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
+            c.row_factory = sqlite3.Row
+            c.execute("PRAGMA journal_mode=WAL")
+            # FULL: a committed ticket survives power loss (the WAL is fsynced at every commit)
+            c.execute(f"PRAGMA synchronous={self.synchronous}")
+            c.execute("PRAGMA foreign_keys=ON")
+            c.execute("PRAGMA busy_timeout=30000")
+            self._local.conn = c
+            with self._conns_lock:
+                self._conns.append(c)
+        return c
+
+    def db(self) -> sqlite_utils.Database:
+        d: sqlite_utils.Database | None = getattr(self._local, "db", None)
+        if d is None:
+            d = sqlite_utils.Database(self.conn())
+            self._local.db = d
+        return d
+
+    def close(self) -> None:
+        with self._conns_lock:
+            for c in self._conns:
+                with suppress(sqlite3.ProgrammingError):
+                    c.close()
+            self._conns.clear()
+        self._local = threading.local()
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One atomic write transaction.  IMMEDIATE takes the write lock up front, so two processes or
+        threads never both read 'the next ticket' before either writes it."""
+        c = self.conn()
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            yield c
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
+        else:
+            c.execute("COMMIT")
+
+    # --- schema -------------------------------------------------------------------------------------
+    def _migrate(self) -> None:
+        c = self.conn()
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            c.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
+            done = {r[0] for r in c.execute("SELECT name FROM _migrations")}
+            known = {name for name, _ in MIGRATIONS}
+            unknown = done - known
+            if unknown:
+                raise StoreError(
+                    f"{self.path} was written by a newer version (migrations {sorted(unknown)}); refusing to open"
+                )
+            db = sqlite_utils.Database(c)
+            for name, fn in MIGRATIONS:
+                if name not in done:
+                    fn(db)
+                    c.execute("INSERT INTO _migrations VALUES (?, datetime('now'))", (name,))
+            c.execute("COMMIT")
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
+
+    def migrations(self) -> list[str]:
+        return [r[0] for r in self.conn().execute("SELECT name FROM _migrations ORDER BY rowid")]
+
+    # --- meta ---------------------------------------------------------------------------------------
+    def meta_get(self, key: str, default: str | None = None) -> str | None:
+        row = self.conn().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def meta_set(self, conn: sqlite3.Connection, key: str, value: str) -> None:
+        conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    # --- the event log ------------------------------------------------------------------------------
+    @staticmethod
+    def append_event(
+        conn: sqlite3.Connection, kind: str, payload: dict[str, Any], at_utc: str, local_date: str
+    ) -> Event:
+        eid = uuid.uuid4().hex
+        cur = conn.execute(
+            "INSERT INTO events(id, kind, at_utc, local_date, payload) VALUES (?, ?, ?, ?, ?)",
+            (eid, kind, at_utc, local_date, json.dumps(payload, ensure_ascii=False, separators=(",", ":"))),
+        )
+        return Event(int(cur.lastrowid or 0), eid, kind, at_utc, local_date, payload)
+
+    def events_after(self, seq: int, limit: int = 1000, kinds: set[str] | None = None) -> list[Event]:
+        sql = "SELECT seq, id, kind, at_utc, local_date, payload FROM events WHERE seq > ?"
+        args: list[Any] = [seq]
+        if kinds:
+            sql += f" AND kind IN ({','.join('?' * len(kinds))})"
+            args += sorted(kinds)
+        sql += " ORDER BY seq LIMIT ?"
+        args.append(limit)
+        return [_row_event(r) for r in self.conn().execute(sql, args)]
+
+    def last_seq(self) -> int:
+        row = self.conn().execute("SELECT MAX(seq) FROM events").fetchone()
+        return int(row[0] or 0)
+
+    def add_dead_letter(self, source: str, topic: str, payload: bytes | str, error: str, at_utc: str) -> None:
+        text = payload.decode("utf-8", "backslashreplace") if isinstance(payload, bytes) else payload
+        with self.write() as c:
+            c.execute(
+                "INSERT INTO dead_letters(source, topic, payload, error, at_utc) VALUES (?, ?, ?, ?, ?)",
+                (source, topic, text, error, at_utc),
+            )
+
+
+def _row_event(r: sqlite3.Row) -> Event:
+    return Event(r["seq"], r["id"], r["kind"], r["at_utc"], r["local_date"], json.loads(r["payload"]))
