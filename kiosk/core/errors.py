@@ -64,3 +64,6 @@ class ConfigError(ValueError):
         self.option, self.section, self.line = option, section, line
         where = f" (line {line})" if line else ""
         super().__init__(f"{message}{where}")
+
+
+GreenChannelUnavailable = _err("GreenChannelUnavailable", "green_channel_unavailable", "{name}没有开通绿色通道")

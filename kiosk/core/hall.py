@@ -1,0 +1,1057 @@
+"""The Hall: the single writer of hall state.  Each command is one transaction that also appends its events."""
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, Generic, TypeVar
+
+from kiosk.core import errors as E
+from kiosk.core import events as ev
+from kiosk.core.calendar import WorkCalendar
+from kiosk.core.config import HallConfig
+from kiosk.core.events import Event, EventBus, Subscriber
+from kiosk.core.privacy import id_hash, mask_id, mask_name, valid_id
+from kiosk.core.rating import Channel, Level
+from kiosk.store import Store
+
+T = TypeVar("T")
+Clock = Callable[[], datetime]
+
+OPEN_STATUSES = ("waiting", "called", "serving", "held")
+STATUS_LABELS = {
+    "waiting": "等候中", "called": "已叫号", "serving": "办理中", "held": "挂起", "done": "已办结",
+    "no_show": "过号", "voided": "已作废", "expired": "已过期",
+}
+# Queue order inside a business: transferred-in first ("goes to the front there"), then checked-in
+# appointments, then the green channel, then walk-ins; first come first served within a rank.
+RANK = {"transfer": 0, "appointment": 1, "green": 2, "normal": 3}
+
+
+@dataclass(frozen=True, slots=True)
+class Result(Generic[T]):
+    """What a command changed: its main value and the events it appended (Anki's OpChanges)."""
+
+    value: T
+    events: list[Event] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Issued:
+    ticket: dict[str, Any]
+    ahead: int
+
+
+class Tx:
+    """The open write transaction of one command: the connection, 'now', and the events appended so far."""
+
+    def __init__(self, hall: Hall, conn: sqlite3.Connection, now: datetime) -> None:
+        self.hall, self.conn, self.now = hall, conn, now
+        self.at = now.isoformat()
+        self.local = now.astimezone(hall.config.tz)
+        self.today = self.local.date().isoformat()
+        self.events: list[Event] = []
+
+    def emit(self, kind: str, payload: dict[str, Any]) -> Event:
+        e = Store.append_event(self.conn, kind, payload, self.at, self.today)
+        self.events.append(e)
+        return e
+
+    def one(self, sql: str, *args: Any) -> sqlite3.Row | None:
+        row: sqlite3.Row | None = self.conn.execute(sql, args).fetchone()
+        return row
+
+    def exec(self, sql: str, *args: Any) -> None:
+        self.conn.execute(sql, args)
+
+
+class Hall:
+    """Commands change state (one transaction each, events appended); queries read.  Thread-safe."""
+
+    def __init__(
+        self,
+        config: HallConfig,
+        store: Store,
+        *,
+        clock: Clock,
+        calendar: WorkCalendar | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self.calendar = calendar or WorkCalendar()
+        self.bus = EventBus()
+        self._lock = threading.RLock()
+        self._init_state()
+
+    # ================================================================================================
+    # plumbing
+    # ================================================================================================
+    def _init_state(self) -> None:
+        key = self.config.hall.secret or self.store.meta_get("id_hash_key")
+        with self.store.write() as c:
+            if not key:
+                key = secrets.token_hex(32)
+                self.store.meta_set(c, "id_hash_key", key)
+            for w in self.config.windows:
+                c.execute(
+                    "INSERT OR IGNORE INTO windows(number, state, since) VALUES (?, 'idle', ?)",
+                    (w.number, self.clock().isoformat()),
+                )
+            for b in self.config.businesses:
+                c.execute("INSERT OR IGNORE INTO business_state(code, closed, message) VALUES (?, 0, '')", (b.code,))
+        self._key = key.encode()
+
+    def subscribe(self, fn: Subscriber, kinds: set[str] | None = None) -> Callable[[], None]:
+        """fn(Event) after commit, in seq order, in the committing thread: it must return at once."""
+        return self.bus.subscribe(fn, kinds)
+
+    @contextmanager
+    def _command(self, idem_key: str | None = None, name: str = "") -> Iterator[Tx]:
+        with self._lock:
+            now = self.clock()
+            with self.store.write() as conn:
+                tx = Tx(self, conn, now)
+                self._rollover(tx)
+                yield tx
+            self.bus.publish(tx.events)
+
+    def run(
+        self,
+        name: str,
+        idem_key: str | None,
+        body: Callable[[Tx], T],
+        value_ref: Callable[[T], tuple[str, str]] | None = None,
+    ) -> Result[T]:
+        """Run a command: `body(tx)` inside one write transaction; events it emits are published after commit.
+
+        This is also the extension point for modules that add commands (cases, sync inbox): they write through
+        `tx.exec`/`tx.emit` and never open their own write transaction.  A retried `idem_key` returns the first
+        result and changes nothing."""
+        with self._lock:
+            if idem_key:
+                row = self.store.conn().execute("SELECT * FROM command_log WHERE key = ?", (idem_key,)).fetchone()
+                if row is not None:
+                    return self._replay(row)
+            with self._command() as tx:
+                value = body(tx)
+                if idem_key:
+                    kind, vid = value_ref(value) if value_ref else ("none", "")
+                    first = tx.events[0].seq if tx.events else 0
+                    last = tx.events[-1].seq if tx.events else 0
+                    tx.exec("INSERT INTO command_log VALUES (?, ?, ?, ?, ?, ?)", idem_key, name, kind, vid, first, last)
+            return Result(value, tx.events)
+
+    def _replay(self, row: sqlite3.Row) -> Result[Any]:
+        events = self.store.events_after(row["first_seq"] - 1, row["last_seq"] - row["first_seq"] + 1) \
+            if row["first_seq"] else []
+        value: Any = None
+        if row["value_kind"] == "issued":
+            t = self.ticket(row["value_id"])
+            first = events[0].payload if events else {}
+            value = Issued(t, int(first.get("ahead", 0)))
+        elif row["value_kind"] == "ticket":
+            value = self.ticket(row["value_id"])
+        elif row["value_kind"] == "rating":
+            value = self.rating(row["value_id"])
+        return Result(value, events)
+
+    # ================================================================================================
+    # day rollover
+    # ================================================================================================
+    def _rollover(self, tx: Tx) -> None:
+        """At the first command of a new local day: close yesterday's open tickets with events."""
+        row = tx.one("SELECT value FROM meta WHERE key = 'business_date'")
+        if row is not None and row[0] >= tx.today:
+            return
+        expired = 0
+        if row is not None:
+            stale = tx.conn.execute(
+                f"SELECT * FROM tickets WHERE local_date < ? AND status IN ({_qs(OPEN_STATUSES)}) ORDER BY queue_pos",
+                (tx.today, *OPEN_STATUSES),
+            ).fetchall()
+            for t in stale:
+                tx.exec("UPDATE tickets SET status = 'expired', finished_at = ? WHERE id = ?", tx.at, t["id"])
+                tx.emit(ev.TICKET_EXPIRED, {"ticket": self._tdict(tx, t["id"]), "previous_status": t["status"]})
+                expired += 1
+            tx.exec("UPDATE windows SET current_ticket = NULL, last_ticket = NULL, "
+                    "state = CASE WHEN state = 'paused' THEN 'paused' ELSE 'idle' END")
+            tx.emit(ev.DAY_CLOSED, {"date": row[0], "new_date": tx.today, "expired": expired})
+        tx.exec("INSERT OR REPLACE INTO meta(key, value) VALUES ('business_date', ?)", tx.today)
+
+    def tick(self) -> list[Event]:
+        """Called by a timer: rolls the day over at local midnight even when nobody touches the hall."""
+        with self._lock:
+            row = self.store.conn().execute("SELECT value FROM meta WHERE key = 'business_date'").fetchone()
+            today = self.clock().astimezone(self.config.tz).date().isoformat()
+            if row is not None and row[0] >= today:
+                return []
+            with self._command() as tx:
+                pass
+            return tx.events
+
+    # ================================================================================================
+    # helpers
+    # ================================================================================================
+    def _tdict(self, tx: Tx | None, ticket_id: str) -> dict[str, Any]:
+        conn = tx.conn if tx else self.store.conn()
+        row = conn.execute("SELECT * FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
+        if row is None:
+            raise E.TicketNotFound(ticket=ticket_id)
+        return self._row_ticket(row)
+
+    def _row_ticket(self, row: sqlite3.Row) -> dict[str, Any]:
+        b = self.config.business(row["business"])
+        return {
+            "id": row["id"], "number": row["number"], "business": row["business"],
+            "business_name": b.name if b else row["business"], "prefix": row["prefix"],
+            "priority": row["priority"], "status": row["status"], "status_label": STATUS_LABELS[row["status"]],
+            "issued_at": row["issued_at"], "local_date": row["local_date"], "id_masked": row["id_masked"],
+            "appointment_code": row["appointment_code"], "window": row["window"],
+            "target_window": row["target_window"], "recalls": row["recalls"],
+            "called_at": row["called_at"], "started_at": row["started_at"], "finished_at": row["finished_at"],
+        }
+
+    def _window_cfg(self, number: int) -> Any:
+        w = self.config.window(number)
+        if w is None:
+            raise E.UnknownWindow(window=number)
+        return w
+
+    def _window_row(self, tx: Tx, number: int) -> sqlite3.Row:
+        self._window_cfg(number)
+        row = tx.one("SELECT * FROM windows WHERE number = ?", number)
+        assert row is not None  # created at start-up for every configured window
+        return row
+
+    def _current(self, tx: Tx, number: int) -> sqlite3.Row:
+        w = self._window_row(tx, number)
+        if not w["current_ticket"]:
+            raise E.NoCurrentTicket(window=number)
+        row = tx.one("SELECT * FROM tickets WHERE id = ?", w["current_ticket"])
+        assert row is not None
+        return row
+
+    def _ahead(self, conn: sqlite3.Connection, t: sqlite3.Row | dict[str, Any]) -> int:
+        """Waiting tickets that call-next would take before this one in its own queue."""
+        if t["target_window"]:
+            where, arg = "target_window = ?", t["target_window"]
+        else:
+            where, arg = "business = ? AND target_window IS NULL", t["business"]
+        row = conn.execute(
+            f"SELECT COUNT(*) FROM tickets WHERE status = 'waiting' AND local_date = ? AND {where} "
+            "AND (rank < ? OR (rank = ? AND queue_pos < ?))",
+            (t["local_date"], arg, t["rank"], t["rank"], t["queue_pos"]),
+        ).fetchone()
+        return int(row[0])
+
+    def _window_payload(self, tx: Tx, number: int, ticket_id: str | None = None) -> dict[str, Any]:
+        w = self._window_row(tx, number)
+        p: dict[str, Any] = {"window": number, "window_name": self._window_cfg(number).name,
+                             "clerk": w["clerk_name"]}
+        if ticket_id:
+            p["ticket"] = self._tdict(tx, ticket_id)
+        return p
+
+    def _next_queue_pos(self, tx: Tx) -> int:
+        row = tx.one("SELECT COALESCE(MAX(queue_pos), 0) + 1 FROM tickets")
+        return int(row[0]) if row else 1
+
+    def _finish_current(self, tx: Tx, number: int) -> None:
+        w = self._window_row(tx, number)
+        if not w["current_ticket"]:
+            return
+        t = tx.one("SELECT * FROM tickets WHERE id = ?", w["current_ticket"])
+        assert t is not None
+        began = t["started_at"] or t["called_at"]
+        tx.exec("UPDATE tickets SET status = 'done', finished_at = ? WHERE id = ?", tx.at, t["id"])
+        tx.exec("UPDATE windows SET current_ticket = NULL, last_ticket = ?, state = 'idle', since = ? "
+                "WHERE number = ?", t["id"], tx.at, number)
+        p = self._window_payload(tx, number, t["id"])
+        p["wait_s"] = _secs(t["issued_at"], t["first_called_at"])
+        p["service_s"] = _secs(began, tx.at)
+        tx.emit(ev.SERVICE_FINISHED, p)
+
+    # ================================================================================================
+    # issuing
+    # ================================================================================================
+    def issue_ticket(
+        self,
+        business: str,
+        *,
+        id_number: str | None = None,
+        priority: str = "normal",
+        appointment_code: str | None = None,
+        idem_key: str | None = None,
+    ) -> Result[Issued]:
+        """Take a ticket.  Refusals: UnknownBusiness, BusinessClosed, OutsideTicketHours, DailyCapReached,
+        IdRequired, InvalidIdNumber, DuplicateOpenTicket (and the appointment refusals)."""
+        if appointment_code:
+            return self.check_in(code=appointment_code, idem_key=idem_key)
+        if priority not in ("normal", "green"):
+            raise ValueError(f"priority must be 'normal' or 'green', not {priority!r}")
+
+        def body(tx: Tx) -> Issued:
+            b = self.config.business(business)
+            if b is None:
+                raise E.UnknownBusiness(business=business)
+            if priority == "green" and not b.green_channel:
+                raise E.GreenChannelUnavailable(name=b.name)
+            return self._issue(tx, b, id_number=id_number, priority=priority, appointment=None)
+
+        return self.run("issue_ticket", idem_key, body, lambda v: ("issued", v.ticket["id"]))
+
+    def _issue(self, tx: Tx, b: Any, *, id_number: str | None, priority: str,
+               appointment: sqlite3.Row | None) -> Issued:
+        state = tx.one("SELECT closed, message FROM business_state WHERE code = ?", b.code)
+        if state is not None and state["closed"]:
+            raise E.BusinessClosed(name=b.name, message=state["message"] or "请咨询服务台")
+        if appointment is None:
+            self._check_hours(tx, b)
+        h = masked = None
+        if id_number:
+            if not valid_id(id_number):
+                raise E.InvalidIdNumber()
+            h, masked = id_hash(self._key, id_number), mask_id(id_number)
+        elif (b.id_required or self.config.rules.id_required) and appointment is None:
+            raise E.IdRequired(name=b.name)
+        if h:
+            dup = tx.one(
+                f"SELECT number FROM tickets WHERE id_hash = ? AND business = ? AND local_date = ? "
+                f"AND status IN ({_qs(OPEN_STATUSES)})",
+                h, b.code, tx.today, *OPEN_STATUSES,
+            )
+            if dup is not None:
+                raise E.DuplicateOpenTicket(name=b.name, number=dup["number"])
+        row = tx.one("SELECT last_seq FROM counters WHERE business = ? AND local_date = ?", b.code, tx.today)
+        seq = (row["last_seq"] if row else 0) + 1
+        if seq > b.daily_cap:
+            raise E.DailyCapReached(name=b.name, cap=b.daily_cap)
+        tx.exec("INSERT OR REPLACE INTO counters(business, local_date, last_seq) VALUES (?, ?, ?)",
+                b.code, tx.today, seq)
+        tid = uuid.uuid4().hex
+        number = f"{b.prefix}{seq:03d}"
+        prio = "appointment" if appointment is not None else priority
+        tx.exec(
+            "INSERT INTO tickets(id, number, business, prefix, seq, local_date, priority, rank, queue_pos, status, "
+            "id_hash, id_masked, appointment_code, issued_at, recalls, transfers, printed) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'waiting', ?, ?, ?, ?, 0, 0, 0)",
+            tid, number, b.code, b.prefix, seq, tx.today, prio, RANK[prio], self._next_queue_pos(tx),
+            h, masked, appointment["code"] if appointment is not None else None, tx.at,
+        )
+        t = tx.one("SELECT * FROM tickets WHERE id = ?", tid)
+        assert t is not None
+        ahead = self._ahead(tx.conn, t)
+        tdict = self._row_ticket(t)
+        tx.emit(ev.TICKET_ISSUED, {"ticket": tdict, "ahead": ahead, "hall_name": self.config.name})
+        return Issued(tdict, ahead)
+
+    def _check_hours(self, tx: Tx, b: Any) -> None:
+        local = tx.local
+        hours = "、".join(b.hours)
+        if b.days == "workdays":
+            day_ok = self.calendar.is_working_day(local.date())
+        elif b.days == "all":
+            day_ok = True
+        else:
+            day_ok = local.isoweekday() in b.days
+        now_t = local.time()
+        if not day_ok or not any(s <= now_t <= e for s, e in b.intervals()):
+            raise E.OutsideTicketHours(name=b.name, hours=hours)
+
+    # --- appointments -------------------------------------------------------------------------------
+    def book_appointment(
+        self,
+        code: str,
+        business: str,
+        day: date,
+        slot_start: str,
+        slot_end: str,
+        *,
+        id_number: str | None = None,
+        name: str | None = None,
+        idem_key: str | None = None,
+    ) -> Result[dict[str, Any]]:
+        """Record an appointment (from the central platform's booking system, or the demo)."""
+
+        def body(tx: Tx) -> dict[str, Any]:
+            b = self.config.business(business)
+            if b is None:
+                raise E.UnknownBusiness(business=business)
+            if id_number and not valid_id(id_number):
+                raise E.InvalidIdNumber()
+            h = id_hash(self._key, id_number) if id_number else None
+            tx.exec(
+                "INSERT OR REPLACE INTO appointments(code, business, date, slot_start, slot_end, id_hash, id_masked, "
+                "name_masked, status, booked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'booked', ?)",
+                code, business, day.isoformat(), slot_start, slot_end, h,
+                mask_id(id_number) if id_number else None, mask_name(name) if name else None, tx.at,
+            )
+            appt = {"code": code, "business": business, "date": day.isoformat(), "slot_start": slot_start,
+                    "slot_end": slot_end, "name_masked": mask_name(name) if name else None}
+            tx.emit(ev.APPOINTMENT_BOOKED, {"appointment": appt})
+            return appt
+
+        return self.run("book_appointment", idem_key, body)
+
+    def check_in(
+        self, *, code: str | None = None, id_number: str | None = None, idem_key: str | None = None
+    ) -> Result[Issued]:
+        """预约签到: by appointment code or ID number; the ticket goes ahead of walk-ins."""
+        if not code and not id_number:
+            raise E.AppointmentNotFound()
+
+        def body(tx: Tx) -> Issued:
+            if code:
+                a = tx.one("SELECT * FROM appointments WHERE code = ?", code.strip())
+            else:
+                if not valid_id(id_number or ""):
+                    raise E.InvalidIdNumber()
+                a = tx.one(
+                    "SELECT * FROM appointments WHERE id_hash = ? AND date = ? ORDER BY status = 'booked' DESC, "
+                    "slot_start LIMIT 1", id_hash(self._key, id_number or ""), tx.today,
+                )
+            if a is None:
+                raise E.AppointmentNotFound()
+            if a["status"] == "checked_in":
+                t = tx.one("SELECT number FROM tickets WHERE id = ?", a["ticket_id"])
+                raise E.AppointmentUsed(number=t["number"] if t else "")
+            if a["status"] != "booked":
+                raise E.AppointmentNotFound()
+            if a["date"] != tx.today:
+                raise E.AppointmentNotToday(date=a["date"])
+            end = datetime.combine(tx.local.date(), _hm(a["slot_end"]), tx.local.tzinfo)
+            if tx.local > end + timedelta(minutes=self.config.rules.appointment_grace_minutes):
+                raise E.AppointmentExpired(until=a["slot_end"])
+            b = self.config.business(a["business"])
+            if b is None:
+                raise E.UnknownBusiness(business=a["business"])
+            issued = self._issue(tx, b, id_number=id_number, priority="appointment", appointment=a)
+            tx.exec("UPDATE appointments SET status = 'checked_in', ticket_id = ? WHERE code = ?",
+                    issued.ticket["id"], a["code"])
+            return issued
+
+        return self.run("check_in", idem_key, body, lambda v: ("issued", v.ticket["id"]))
+
+    # ================================================================================================
+    # window actions
+    # ================================================================================================
+    def sign_in(self, window: int, clerk_id: str, clerk_name: str) -> Result[None]:
+        def body(tx: Tx) -> None:
+            self._window_row(tx, window)
+            tx.exec("UPDATE windows SET clerk_id = ?, clerk_name = ? WHERE number = ?", clerk_id, clerk_name, window)
+            p = self._window_payload(tx, window)
+            p.update(clerk_id=clerk_id, clerk_name=clerk_name)
+            tx.emit(ev.WINDOW_SIGNED_IN, p)
+
+        return self.run("sign_in", None, body)
+
+    def sign_out(self, window: int) -> Result[None]:
+        def body(tx: Tx) -> None:
+            w = self._window_row(tx, window)
+            if w["current_ticket"]:
+                t = tx.one("SELECT number FROM tickets WHERE id = ?", w["current_ticket"])
+                raise E.WindowBusy(window=window, number=t["number"] if t else "")
+            p = self._window_payload(tx, window)
+            p.update(clerk_id=w["clerk_id"], clerk_name=w["clerk_name"])
+            tx.exec("UPDATE windows SET clerk_id = NULL, clerk_name = NULL WHERE number = ?", window)
+            tx.emit(ev.WINDOW_SIGNED_OUT, p)
+
+        return self.run("sign_out", None, body)
+
+    def call_next(self, window: int, *, idem_key: str | None = None) -> Result[dict[str, Any]]:
+        """呼叫: finish the current ticket (if any) and call the next one this window serves."""
+
+        def body(tx: Tx) -> dict[str, Any]:
+            w = self._window_row(tx, window)
+            if w["state"] == "paused":
+                raise E.WindowPaused(window=window)
+            t = self._pick_next(tx, window)
+            if t is None:
+                raise E.QueueEmpty()
+            self._finish_current(tx, window)
+            return self._call(tx, window, t, specific=False)
+
+        return self.run("call_next", idem_key, body, lambda v: ("ticket", v["id"]))
+
+    def call_ticket(self, window: int, number_or_id: str, *, idem_key: str | None = None) -> Result[dict[str, Any]]:
+        """Call a specific waiting ticket (by number today, or by id) at this window."""
+
+        def body(tx: Tx) -> dict[str, Any]:
+            w = self._window_row(tx, window)
+            if w["state"] == "paused":
+                raise E.WindowPaused(window=window)
+            t = tx.one("SELECT * FROM tickets WHERE id = ? OR (number = ? AND local_date = ?)",
+                       number_or_id, number_or_id.upper(), tx.today)
+            if t is None:
+                raise E.TicketNotFound(ticket=number_or_id)
+            if t["status"] != "waiting":
+                raise E.TicketNotWaiting(number=t["number"], status=STATUS_LABELS[t["status"]])
+            self._finish_current(tx, window)
+            return self._call(tx, window, t, specific=True)
+
+        return self.run("call_ticket", idem_key, body, lambda v: ("ticket", v["id"]))
+
+    def _pick_next(self, tx: Tx, window: int) -> sqlite3.Row | None:
+        codes = self.config.window_businesses(window)
+        w = self._window_cfg(window)
+        # business preference only for a non-combined window; a combined window is first come first served
+        pref = "0" if w.combined else "CASE business " + " ".join(
+            f"WHEN ? THEN {i}" for i in range(len(codes))) + f" ELSE {len(codes)} END"
+        args: list[Any] = [tx.today, window, *codes]
+        if not w.combined:
+            args += codes
+        row: sqlite3.Row | None = tx.conn.execute(
+            "SELECT * FROM tickets WHERE status = 'waiting' AND local_date = ? AND (target_window = ? OR "
+            f"(target_window IS NULL AND business IN ({_qs(codes)}))) ORDER BY rank, {pref}, queue_pos LIMIT 1",
+            args,
+        ).fetchone()
+        return row
+
+    def _call(self, tx: Tx, window: int, t: sqlite3.Row, *, specific: bool) -> dict[str, Any]:
+        w = self._window_row(tx, window)
+        tx.exec(
+            "UPDATE tickets SET status = 'called', window = ?, clerk_id = ?, called_at = ?, "
+            "first_called_at = COALESCE(first_called_at, ?), recalls = 0, target_window = NULL WHERE id = ?",
+            window, w["clerk_id"], tx.at, tx.at, t["id"],
+        )
+        tx.exec("UPDATE windows SET current_ticket = ?, state = 'calling', since = ? WHERE number = ?",
+                t["id"], tx.at, window)
+        p = self._window_payload(tx, window, t["id"])
+        p.update(recall=0, specific=specific, recalls_left=self.config.rules.recall_cap)
+        tx.emit(ev.TICKET_CALLED, p)
+        return p["ticket"]
+
+    def recall(self, window: int) -> Result[dict[str, Any]]:
+        """重呼: announce the current ticket again, at most `recall_cap` times."""
+
+        def body(tx: Tx) -> dict[str, Any]:
+            t = self._current(tx, window)
+            cap = self.config.rules.recall_cap
+            if t["status"] != "called":
+                raise E.TicketNotWaiting(number=t["number"], status=STATUS_LABELS[t["status"]])
+            if t["recalls"] >= cap:
+                raise E.RecallLimit(number=t["number"], cap=cap)
+            tx.exec("UPDATE tickets SET recalls = recalls + 1, called_at = ? WHERE id = ?", tx.at, t["id"])
+            p = self._window_payload(tx, window, t["id"])
+            p.update(recall=t["recalls"] + 1, recalls_left=cap - t["recalls"] - 1)
+            tx.emit(ev.TICKET_RECALLED, p)
+            return p["ticket"]
+
+        return self.run("recall", None, body)
+
+    def no_show(self, window: int) -> Result[dict[str, Any]]:
+        """过号: the called citizen did not come; the window is free again."""
+
+        def body(tx: Tx) -> dict[str, Any]:
+            t = self._current(tx, window)
+            if t["status"] != "called":
+                raise E.TicketNotWaiting(number=t["number"], status=STATUS_LABELS[t["status"]])
+            tx.exec("UPDATE tickets SET status = 'no_show', finished_at = ? WHERE id = ?", tx.at, t["id"])
+            tx.exec("UPDATE windows SET current_ticket = NULL, state = 'idle', since = ? WHERE number = ?",
+                    tx.at, window)
+            p = self._window_payload(tx, window, t["id"])
+            tx.emit(ev.TICKET_NO_SHOW, p)
+            return p["ticket"]
+
+        return self.run("no_show", None, body)
+
+    def start_service(self, window: int) -> Result[dict[str, Any]]:
+        def body(tx: Tx) -> dict[str, Any]:
+            t = self._current(tx, window)
+            if t["status"] != "called":
+                raise E.TicketNotWaiting(number=t["number"], status=STATUS_LABELS[t["status"]])
+            tx.exec("UPDATE tickets SET status = 'serving', started_at = ? WHERE id = ?", tx.at, t["id"])
+            tx.exec("UPDATE windows SET state = 'serving', since = ? WHERE number = ?", tx.at, window)
+            p = self._window_payload(tx, window, t["id"])
+            tx.emit(ev.SERVICE_STARTED, p)
+            return p["ticket"]
+
+        return self.run("start_service", None, body)
+
+    def finish_service(self, window: int) -> Result[dict[str, Any]]:
+        def body(tx: Tx) -> dict[str, Any]:
+            t = self._current(tx, window)
+            self._finish_current(tx, window)
+            return self._tdict(tx, t["id"])
+
+        return self.run("finish_service", None, body)
+
+    def transfer(
+        self, window: int, *, to_business: str | None = None, to_window: int | None = None
+    ) -> Result[dict[str, Any]]:
+        """转移: the current ticket goes to the front of another business's queue or another window's."""
+
+        def body(tx: Tx) -> dict[str, Any]:
+            t = self._current(tx, window)
+            if to_business is None and to_window is None:
+                raise ValueError("transfer needs to_business or to_window")
+            business = to_business or t["business"]
+            if self.config.business(business) is None:
+                raise E.UnknownBusiness(business=business)
+            if to_window is not None:
+                self._window_cfg(to_window)
+            tx.exec(
+                "UPDATE tickets SET status = 'waiting', business = ?, rank = ?, queue_pos = ?, target_window = ?, "
+                "window = NULL, transfers = transfers + 1, recalls = 0 WHERE id = ?",
+                business, RANK["transfer"], self._next_queue_pos(tx), to_window, t["id"],
+            )
+            tx.exec("UPDATE windows SET current_ticket = NULL, state = 'idle', since = ? WHERE number = ?",
+                    tx.at, window)
+            p = {"ticket": self._tdict(tx, t["id"]), "from_window": window, "to_business": business,
+                 "to_window": to_window, "window_name": self._window_cfg(window).name}
+            tx.emit(ev.TICKET_TRANSFERRED, p)
+            return p["ticket"]
+
+        return self.run("transfer", None, body)
+
+    def hold(self, window: int) -> Result[dict[str, Any]]:
+        """挂起: set the current ticket aside (e.g. the citizen fetches a document); the window may call on."""
+
+        def body(tx: Tx) -> dict[str, Any]:
+            t = self._current(tx, window)
+            tx.exec("UPDATE tickets SET status = 'held', held_window = ? WHERE id = ?", window, t["id"])
+            tx.exec("UPDATE windows SET current_ticket = NULL, state = 'idle', since = ? WHERE number = ?",
+                    tx.at, window)
+            p = self._window_payload(tx, window, t["id"])
+            tx.emit(ev.TICKET_HELD, p)
+            return p["ticket"]
+
+        return self.run("hold", None, body)
+
+    def resume_ticket(self, window: int, number_or_id: str) -> Result[dict[str, Any]]:
+        """Take a held ticket back as this window's current one."""
+
+        def body(tx: Tx) -> dict[str, Any]:
+            w = self._window_row(tx, window)
+            if w["state"] == "paused":
+                raise E.WindowPaused(window=window)
+            t = tx.one("SELECT * FROM tickets WHERE status = 'held' AND (id = ? OR (number = ? AND local_date = ?))",
+                       number_or_id, number_or_id.upper(), tx.today)
+            if t is None:
+                raise E.TicketNotFound(ticket=number_or_id)
+            if t["held_window"] != window:
+                raise E.NotServedHere(number=t["number"], window=window)
+            if w["current_ticket"]:
+                cur = tx.one("SELECT number FROM tickets WHERE id = ?", w["current_ticket"])
+                raise E.WindowBusy(window=window, number=cur["number"] if cur else "")
+            tx.exec("UPDATE tickets SET status = 'serving', started_at = COALESCE(started_at, ?), held_window = NULL "
+                    "WHERE id = ?", tx.at, t["id"])
+            tx.exec("UPDATE windows SET current_ticket = ?, state = 'serving', since = ? WHERE number = ?",
+                    t["id"], tx.at, window)
+            p = self._window_payload(tx, window, t["id"])
+            tx.emit(ev.TICKET_RESUMED, p)
+            return p["ticket"]
+
+        return self.run("resume_ticket", None, body)
+
+    def pause(self, window: int, reason: str) -> Result[None]:
+        """暂停: the window stops calling; boards show 暂停服务 and the reason."""
+
+        def body(tx: Tx) -> None:
+            w = self._window_row(tx, window)
+            if w["current_ticket"]:
+                cur = tx.one("SELECT number FROM tickets WHERE id = ?", w["current_ticket"])
+                raise E.WindowBusy(window=window, number=cur["number"] if cur else "")
+            tx.exec("UPDATE windows SET state = 'paused', pause_reason = ?, since = ? WHERE number = ?",
+                    reason, tx.at, window)
+            p = self._window_payload(tx, window)
+            p["reason"] = reason
+            tx.emit(ev.WINDOW_PAUSED, p)
+
+        return self.run("pause", None, body)
+
+    def resume_window(self, window: int) -> Result[None]:
+        def body(tx: Tx) -> None:
+            w = self._window_row(tx, window)
+            if w["state"] != "paused":
+                raise E.WindowNotPaused(window=window)
+            tx.exec("UPDATE windows SET state = 'idle', pause_reason = NULL, since = ? WHERE number = ?",
+                    tx.at, window)
+            tx.emit(ev.WINDOW_RESUMED, self._window_payload(tx, window))
+
+        return self.run("resume_window", None, body)
+
+    def void(self, number_or_id: str, reason: str = "") -> Result[dict[str, Any]]:
+        """作废: a ticket that will not be served (e.g. it failed to print and the citizen left)."""
+
+        def body(tx: Tx) -> dict[str, Any]:
+            t = tx.one("SELECT * FROM tickets WHERE id = ? OR (number = ? AND local_date = ?)",
+                       number_or_id, number_or_id.upper(), tx.today)
+            if t is None:
+                raise E.TicketNotFound(ticket=number_or_id)
+            if t["status"] not in OPEN_STATUSES:
+                raise E.TicketNotWaiting(number=t["number"], status=STATUS_LABELS[t["status"]])
+            tx.exec("UPDATE tickets SET status = 'voided', finished_at = ? WHERE id = ?", tx.at, t["id"])
+            tx.exec("UPDATE windows SET current_ticket = NULL, state = 'idle', since = ? WHERE current_ticket = ?",
+                    tx.at, t["id"])
+            p = {"ticket": self._tdict(tx, t["id"]), "window": t["window"], "reason": reason}
+            tx.emit(ev.TICKET_VOIDED, p)
+            return p["ticket"]
+
+        return self.run("void", None, body)
+
+    # --- businesses and notices ---------------------------------------------------------------------
+    def close_business(self, business: str, message: str) -> Result[None]:
+        """Stop issuing for a business with a message the kiosk shows (系统维护, 今日号已满…)."""
+
+        def body(tx: Tx) -> None:
+            if self.config.business(business) is None:
+                raise E.UnknownBusiness(business=business)
+            tx.exec("UPDATE business_state SET closed = 1, message = ? WHERE code = ?", message, business)
+            tx.emit(ev.BUSINESS_CLOSED, {"business": business, "message": message})
+
+        return self.run("close_business", None, body)
+
+    def open_business(self, business: str) -> Result[None]:
+        def body(tx: Tx) -> None:
+            if self.config.business(business) is None:
+                raise E.UnknownBusiness(business=business)
+            tx.exec("UPDATE business_state SET closed = 0, message = '' WHERE code = ?", business)
+            tx.emit(ev.BUSINESS_OPENED, {"business": business})
+
+        return self.run("open_business", None, body)
+
+    def set_notice(self, text: str) -> Result[None]:
+        def body(tx: Tx) -> None:
+            tx.exec("INSERT OR REPLACE INTO meta(key, value) VALUES ('notice', ?)", text)
+            tx.emit(ev.NOTICE_CHANGED, {"notice": text})
+
+        return self.run("set_notice", None, body)
+
+    # ================================================================================================
+    # ratings (好差评)
+    # ================================================================================================
+    def request_rating(self, window: int) -> Result[dict[str, Any]]:
+        """评价: ask the citizen at this window to rate the service just given (or being given)."""
+
+        def body(tx: Tx) -> dict[str, Any]:
+            w = self._window_row(tx, window)
+            tid = w["current_ticket"] or w["last_ticket"]
+            if not tid:
+                raise E.NoCurrentTicket(window=window)
+            p = self._window_payload(tx, window, tid)
+            tx.emit(ev.RATING_REQUESTED, p)
+            return p["ticket"]
+
+        return self.run("request_rating", None, body)
+
+    def rate(
+        self,
+        ticket_id: str,
+        level: Level | str,
+        *,
+        channel: Channel | str = Channel.EVALUATOR,
+        reason: str | None = None,
+        text: str | None = None,
+        case_no: str | None = None,
+        idem_key: str | None = None,
+    ) -> Result[dict[str, Any]]:
+        """一次一评: one rating per service.  A 差评 without a reason is kept with reason_pending."""
+        lv = Level(level)
+        ch = Channel(channel)
+
+        def body(tx: Tx) -> dict[str, Any]:
+            t = tx.one("SELECT * FROM tickets WHERE id = ?", ticket_id)
+            if t is None:
+                raise E.TicketNotFound(ticket=ticket_id)
+            if t["status"] not in ("serving", "done", "called") or t["window"] is None:
+                raise E.NotRateable(number=t["number"])
+            old = tx.one("SELECT * FROM ratings WHERE ticket_id = ?", ticket_id)
+            if old is not None and old["status"] == "rated":
+                raise E.RatingExists(number=t["number"])
+            pending = int(lv.is_bad and not reason)
+            rid = old["id"] if old is not None else uuid.uuid4().hex
+            tx.exec(
+                "INSERT OR REPLACE INTO ratings(id, ticket_id, number, business, window, clerk_id, status, level, "
+                "channel, reason, text, reason_pending, rated_at, local_date, case_no) "
+                "VALUES (?, ?, ?, ?, ?, ?, 'rated', ?, ?, ?, ?, ?, ?, ?, ?)",
+                rid, ticket_id, t["number"], t["business"], t["window"], t["clerk_id"], lv.value, ch.value,
+                reason, text, pending, tx.at, tx.today, case_no,
+            )
+            r = self._rating_dict(tx.conn, rid)
+            tx.emit(ev.RATING_RECORDED, {"rating": r})
+            return r
+
+        return self.run("rate", idem_key, body, lambda v: ("rating", v["id"]))
+
+    def complete_rating_reason(self, rating_id: str, reason: str, text: str | None = None) -> Result[dict[str, Any]]:
+        def body(tx: Tx) -> dict[str, Any]:
+            if not reason.strip():
+                raise E.ReasonRequired()
+            if tx.one("SELECT id FROM ratings WHERE id = ?", rating_id) is None:
+                raise E.RatingNotFound()
+            tx.exec("UPDATE ratings SET reason = ?, text = COALESCE(?, text), reason_pending = 0 WHERE id = ?",
+                    reason, text, rating_id)
+            r = self._rating_dict(tx.conn, rating_id)
+            tx.emit(ev.RATING_REASON_COMPLETED, {"rating": r})
+            return r
+
+        return self.run("complete_rating_reason", None, body)
+
+    def mark_unrated(self, ticket_id: str) -> Result[None]:
+        """The rating prompt timed out.  Kept as 'unrated' (counted as 满意 only by an explicit policy)."""
+
+        def body(tx: Tx) -> None:
+            t = tx.one("SELECT * FROM tickets WHERE id = ?", ticket_id)
+            if t is None:
+                raise E.TicketNotFound(ticket=ticket_id)
+            if tx.one("SELECT id FROM ratings WHERE ticket_id = ?", ticket_id) is not None:
+                return  # already rated (or already marked): a late timeout changes nothing
+            tx.exec(
+                "INSERT INTO ratings(id, ticket_id, number, business, window, clerk_id, status, reason_pending, "
+                "local_date) VALUES (?, ?, ?, ?, ?, ?, 'unrated', 0, ?)",
+                uuid.uuid4().hex, ticket_id, t["number"], t["business"], t["window"], t["clerk_id"], tx.today,
+            )
+            tx.emit(ev.RATING_UNRATED, {"ticket": self._row_ticket(t), "window": t["window"]})
+
+        return self.run("mark_unrated", None, body)
+
+    def _rating_dict(self, conn: sqlite3.Connection, rid: str) -> dict[str, Any]:
+        r = conn.execute("SELECT * FROM ratings WHERE id = ?", (rid,)).fetchone()
+        if r is None:
+            raise E.RatingNotFound()
+        d = dict(r)
+        d["reason_pending"] = bool(d["reason_pending"])
+        d["level_label"] = Level(d["level"]).label if d["level"] else "未评价"
+        return d
+
+    # ================================================================================================
+    # devices report through commands too (events are the record)
+    # ================================================================================================
+    def report_device_health(self, device: str, kind: str, state: str, reason: str = "") -> Result[None]:
+        def body(tx: Tx) -> None:
+            old = tx.one("SELECT state, reason FROM devices WHERE name = ?", device)
+            if old is not None and old["state"] == state and (old["reason"] or "") == reason:
+                return
+            tx.exec("INSERT OR REPLACE INTO devices(name, kind, state, reason, since) VALUES (?, ?, ?, ?, ?)",
+                    device, kind, state, reason, tx.at)
+            tx.emit(ev.DEVICE_HEALTH, {"device": device, "kind": kind, "state": state, "reason": reason})
+
+        return self.run("report_device_health", None, body)
+
+    def report_print(self, ticket_id: str, *, ok: bool, device: str, reason: str = "") -> Result[None]:
+        def body(tx: Tx) -> None:
+            t = tx.one("SELECT * FROM tickets WHERE id = ?", ticket_id)
+            if t is None:
+                raise E.TicketNotFound(ticket=ticket_id)
+            tx.exec("UPDATE tickets SET printed = ? WHERE id = ?", 1 if ok else -1, ticket_id)
+            tx.emit(ev.PRINT_DONE if ok else ev.PRINT_FAILED,
+                    {"ticket": self._row_ticket(t), "device": device, "reason": reason})
+
+        return self.run("report_print", None, body)
+
+    # ================================================================================================
+    # queries
+    # ================================================================================================
+    def now(self) -> datetime:
+        return self.clock()
+
+    def today(self) -> str:
+        return self.clock().astimezone(self.config.tz).date().isoformat()
+
+    def ticket(self, ticket_id: str) -> dict[str, Any]:
+        return self._tdict(None, ticket_id)
+
+    def find_ticket(self, number: str, day: str | None = None) -> dict[str, Any] | None:
+        row = self.store.conn().execute("SELECT * FROM tickets WHERE number = ? AND local_date = ?",
+                                        (number.upper(), day or self.today())).fetchone()
+        return self._row_ticket(row) if row else None
+
+    def rating(self, rating_id: str) -> dict[str, Any]:
+        return self._rating_dict(self.store.conn(), rating_id)
+
+    def ahead_of(self, ticket_id: str) -> int:
+        conn = self.store.conn()
+        row = conn.execute("SELECT * FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
+        if row is None:
+            raise E.TicketNotFound(ticket=ticket_id)
+        return self._ahead(conn, row) if row["status"] == "waiting" else 0
+
+    def waiting(self, window: int | None = None, business: str | None = None) -> list[dict[str, Any]]:
+        """Waiting tickets in the order call-next would take them (for a window), or per business."""
+        conn = self.store.conn()
+        today = self.today()
+        if window is not None:
+            codes = self.config.window_businesses(window)
+            rows = conn.execute(
+                f"SELECT * FROM tickets WHERE status = 'waiting' AND local_date = ? AND (target_window = ? OR "
+                f"(target_window IS NULL AND business IN ({_qs(codes)}))) ORDER BY rank, queue_pos",
+                (today, window, *codes),
+            ).fetchall()
+            order = {c: i for i, c in enumerate(codes)}
+            combined = self._window_cfg(window).combined
+            rows.sort(key=lambda r: (r["rank"], 0 if combined else order.get(r["business"], 99), r["queue_pos"]))
+        else:
+            sql = "SELECT * FROM tickets WHERE status = 'waiting' AND local_date = ?"
+            args: list[Any] = [today]
+            if business:
+                sql += " AND business = ?"
+                args.append(business)
+            rows = conn.execute(sql + " ORDER BY rank, queue_pos", args).fetchall()
+        return [self._row_ticket(r) for r in rows]
+
+    def held(self, window: int) -> list[dict[str, Any]]:
+        rows = self.store.conn().execute(
+            "SELECT * FROM tickets WHERE status = 'held' AND held_window = ? AND local_date = ? ORDER BY queue_pos",
+            (window, self.today())).fetchall()
+        return [self._row_ticket(r) for r in rows]
+
+    def waiting_counts(self) -> list[dict[str, Any]]:
+        """Per business: waiting count and the longest wait so far (seconds), for kiosk, board, dashboard."""
+        conn = self.store.conn()
+        now = self.clock()
+        rows = {r["business"]: r for r in conn.execute(
+            "SELECT business, COUNT(*) AS n, MIN(issued_at) AS oldest FROM tickets "
+            "WHERE status = 'waiting' AND local_date = ? GROUP BY business", (self.today(),))}
+        closed = {r["code"]: r for r in conn.execute("SELECT * FROM business_state")}
+        out = []
+        for b in self.config.businesses:
+            r = rows.get(b.code)
+            st = closed.get(b.code)
+            out.append({
+                "business": b.code, "name": b.name, "prefix": b.prefix, "waiting": int(r["n"]) if r else 0,
+                "longest_wait_s": _secs(r["oldest"], now.isoformat()) if r else 0,
+                "closed": bool(st["closed"]) if st else False, "message": st["message"] if st else "",
+            })
+        return out
+
+    def windows(self) -> list[dict[str, Any]]:
+        conn = self.store.conn()
+        rows = {r["number"]: r for r in conn.execute("SELECT * FROM windows")}
+        out = []
+        for w in self.config.windows:
+            r = rows[w.number]
+            cur = self._row_ticket(conn.execute("SELECT * FROM tickets WHERE id = ?", (r["current_ticket"],)
+                                                ).fetchone()) if r["current_ticket"] else None
+            out.append({
+                "number": w.number, "name": w.name, "state": r["state"], "clerk_id": r["clerk_id"],
+                "clerk_name": r["clerk_name"], "pause_reason": r["pause_reason"], "since": r["since"],
+                "current": cur, "last_ticket": r["last_ticket"], "businesses": self.config.window_businesses(w.number),
+                "combined": w.combined,
+                "recalls_left": self.config.rules.recall_cap - cur["recalls"] if cur else None,
+            })
+        return out
+
+    def window(self, number: int) -> dict[str, Any]:
+        self._window_cfg(number)
+        return next(w for w in self.windows() if w["number"] == number)
+
+    def recent_calls(self, limit: int = 8) -> list[dict[str, Any]]:
+        """The latest calls for the hall board: newest first, one line per ticket."""
+        rows = self.store.conn().execute(
+            "SELECT payload, at_utc FROM events WHERE kind IN (?, ?) AND local_date = ? ORDER BY seq DESC LIMIT ?",
+            (ev.TICKET_CALLED, ev.TICKET_RECALLED, self.today(), limit * 3)).fetchall()
+        seen: set[str] = set()
+        out: list[dict[str, Any]] = []
+        for r in rows:
+            p = json.loads(r["payload"])
+            if p["ticket"]["id"] in seen:
+                continue
+            seen.add(p["ticket"]["id"])
+            out.append({"number": p["ticket"]["number"], "window": p["window"], "window_name": p["window_name"],
+                        "business_name": p["ticket"]["business_name"], "at_utc": r["at_utc"]})
+            if len(out) >= limit:
+                break
+        return out
+
+    def notice(self) -> str:
+        return self.store.meta_get("notice") or self.config.hall.notice
+
+    def devices(self) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.store.conn().execute("SELECT * FROM devices ORDER BY name")]
+
+    def counts(self, day: str | None = None) -> dict[str, dict[str, int]]:
+        """Today's (or a day's) ticket counts per business and status, plus a hall total."""
+        day = day or self.today()
+        out: dict[str, dict[str, int]] = {}
+        for r in self.store.conn().execute(
+            "SELECT business, status, COUNT(*) AS n FROM tickets WHERE local_date = ? GROUP BY business, status",
+            (day,)):
+            out.setdefault(r["business"], {})[r["status"]] = int(r["n"])
+        total: dict[str, int] = {}
+        for per in out.values():
+            per["issued"] = sum(per.values())
+            for k, v in per.items():
+                total[k] = total.get(k, 0) + v
+        out["_total"] = total
+        return out
+
+    def times(self, by: str = "business", day_from: str | None = None, day_to: str | None = None
+              ) -> list[dict[str, Any]]:
+        """Average wait (issue → first call) and service time (start or call → finish), per business, window
+        or clerk, over a range of local dates (default today)."""
+        col = {"business": "business", "window": "window", "clerk": "clerk_id"}[by]
+        d1 = day_from or self.today()
+        d2 = day_to or d1
+        rows = self.store.conn().execute(
+            f"SELECT {col} AS k, COUNT(*) AS served, "
+            "AVG((julianday(first_called_at) - julianday(issued_at)) * 86400) AS wait_s, "
+            "AVG((julianday(finished_at) - julianday(COALESCE(started_at, called_at))) * 86400) AS service_s "
+            f"FROM tickets WHERE status = 'done' AND local_date BETWEEN ? AND ? AND {col} IS NOT NULL "
+            "GROUP BY k ORDER BY k", (d1, d2)).fetchall()
+        return [{by: r["k"], "served": int(r["served"]), "avg_wait_s": round(r["wait_s"] or 0.0, 1),
+                 "avg_service_s": round(r["service_s"] or 0.0, 1)} for r in rows]
+
+    def rating_summary(self, day_from: str | None = None, day_to: str | None = None) -> dict[str, Any]:
+        """好差评 distribution.  Unrated services are reported on their own line; counted as 满意 only when
+        the region's policy is configured, and then said so (`unrated_counted_as_satisfied`)."""
+        d1 = day_from or self.today()
+        d2 = day_to or d1
+        conn = self.store.conn()
+        dist = {lv.value: 0 for lv in Level}
+        for r in conn.execute("SELECT level, COUNT(*) AS n FROM ratings WHERE status = 'rated' AND local_date "
+                              "BETWEEN ? AND ? GROUP BY level", (d1, d2)):
+            dist[r["level"]] = int(r["n"])
+        days = self.config.rules.unrated_as_satisfied_days
+        cutoff = (self.clock().astimezone(self.config.tz).date() - timedelta(days=days)).isoformat()
+        unrated = conn.execute("SELECT COUNT(*) FROM ratings WHERE status = 'unrated' AND local_date BETWEEN ? AND ?",
+                               (d1, d2)).fetchone()[0]
+        counted = 0
+        if days > 0:
+            counted = conn.execute(
+                "SELECT COUNT(*) FROM ratings WHERE status = 'unrated' AND local_date BETWEEN ? AND ? "
+                "AND local_date <= ?", (d1, d2, cutoff)).fetchone()[0]
+        rated = sum(dist.values())
+        good = dist["very_satisfied"] + dist["satisfied"] + dist["basic"]
+        denom = rated + counted
+        pending = conn.execute("SELECT COUNT(*) FROM ratings WHERE reason_pending = 1 AND local_date BETWEEN ? AND ?",
+                               (d1, d2)).fetchone()[0]
+        return {
+            "distribution": dist, "rated": rated, "unrated": int(unrated),
+            "unrated_counted_as_satisfied": int(counted), "policy_days": days,
+            "satisfaction_rate": round((good + counted) / denom, 4) if denom else None,
+            "bad": dist["dissatisfied"] + dist["very_dissatisfied"], "reason_pending": int(pending),
+        }
+
+    def bad_ratings(self, day_from: str | None = None, day_to: str | None = None) -> list[dict[str, Any]]:
+        d1 = day_from or self.today()
+        d2 = day_to or d1
+        rows = self.store.conn().execute(
+            "SELECT id FROM ratings WHERE level IN ('dissatisfied', 'very_dissatisfied') AND local_date BETWEEN ? "
+            "AND ? ORDER BY rated_at DESC", (d1, d2)).fetchall()
+        return [self._rating_dict(self.store.conn(), r["id"]) for r in rows]
+
+    def events_after(self, seq: int, limit: int = 1000) -> list[Event]:
+        return self.store.events_after(seq, limit)
+
+
+def _qs(items: tuple[Any, ...] | list[Any]) -> str:
+    return ",".join("?" * len(items)) or "NULL"
+
+
+def _secs(a: str | None, b: str | None) -> float:
+    if not a or not b:
+        return 0.0
+    return round((datetime.fromisoformat(b) - datetime.fromisoformat(a)).total_seconds(), 1)
+
+
+def _hm(text: str) -> Any:
+    h, m = text.split(":")
+    return datetime.min.replace(hour=int(h), minute=int(m)).time()
