@@ -1,0 +1,515 @@
+"""One driver per RS-485 port serving every evaluator keypad on it: prompts, polls, key presses → hall.rate.
+
+Flow: `rating.requested` (or `service.finished` with prompt_on_finish) for window W → the keypad of window W gets
+PROMPT and remembers the ticket → a key press → `hall.rate(...)` once (一次一评) → CLEAR.  No press within
+`timeout` → `hall.mark_unrated(ticket)` → CLEAR.  The hall calls run on this driver's thread (Hall is
+thread-safe); `handle_event` only queues.
+
+Health: the bus (the port) is this worker's health; each keypad has its own, sent to the same listeners as a
+`Health` whose device is ``"<bus>/<address>"``.  A keypad that misses `miss_limit` polls in a row is offline while
+the bus stays ok; when no keypad answers at all the bus is degraded (cable or adapter fault).
+"""
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from devices.base import (
+    DeviceUrl,
+    DeviceWorker,
+    Health,
+    HealthState,
+    SerialTransport,
+    Transport,
+    open_transport,
+    parse_url,
+)
+from devices.evaluator import keymaps, proto
+from devices.evaluator.keymaps import UNRATED, KeyMap
+from devices.evaluator.proto import Cmd
+from kiosk.core import events as ev_kinds
+from kiosk.core.errors import ConfigError, HallError, RatingExists
+from kiosk.core.events import Event
+from kiosk.core.rating import Channel, Level
+
+
+class RatingSink(Protocol):
+    """The two Hall commands this driver needs (kiosk.core.hall.Hall satisfies it)."""
+
+    def rate(self, ticket_id: str, level: Level, *, channel: Channel = ..., reason: str | None = ...,
+             text: str | None = ..., idem_key: str | None = ...) -> Any: ...
+
+    def mark_unrated(self, ticket_id: str) -> Any: ...
+
+
+@dataclass(frozen=True, slots=True)
+class KeypadConfig:
+    address: int
+    window: int
+    keymap: KeyMap
+
+
+@dataclass
+class Pending:
+    ticket_id: str
+    number: str
+    deadline: float
+    acked: bool = False  # the keypad confirmed PROMPT (its 请评价 light is on)
+    failures: int = 0  # hall.rate failures other than a refusal; retried, then given up
+
+
+@dataclass
+class Keypad:
+    cfg: KeypadConfig
+    state: HealthState = HealthState.OFFLINE
+    reason: str = "not polled yet"
+    misses: int = 0
+    next_poll: float = 0.0
+    pending: Pending | None = None
+    needs_clear: bool = True  # clear on first contact: the light may still be on from before a restart
+
+    @property
+    def address(self) -> int:
+        return self.cfg.address
+
+
+@dataclass
+class Counters:
+    ratings: int = 0
+    unrated: int = 0
+    refused: int = 0  # RatingExists and other HallError refusals
+    hall_failures: int = 0
+    ignored_presses: int = 0  # a key with no prompt open (second press, press before the prompt)
+    unknown_keys: int = 0
+    missed_replies: int = 0
+    out_of_turn: int = 0  # a reply from another known keypad while waiting for this one (a late answer)
+
+
+PROMPT_KINDS = frozenset({ev_kinds.RATING_REQUESTED, ev_kinds.SERVICE_FINISHED})
+SETTLED_KINDS = frozenset({ev_kinds.RATING_RECORDED, ev_kinds.RATING_UNRATED})
+RATE_RETRIES = 3
+
+
+class EvaluatorBus(DeviceWorker):
+    kind = "evaluator"
+
+    def __init__(
+        self,
+        name: str,
+        url: DeviceUrl,
+        keypads: list[KeypadConfig],
+        *,
+        timeout: float = 60.0,
+        prompt_on_finish: bool = False,
+        checksum: str = "xor",
+        reply_timeout: float = 0.15,
+        poll_interval: float = 0.1,
+        miss_limit: int = 3,
+        offline_poll: float = 1.0,
+        hall: RatingSink | None = None,
+    ) -> None:
+        super().__init__(name, max_backoff=1.0)
+        self.url = url
+        self.timeout = timeout
+        self.prompt_on_finish = prompt_on_finish
+        self.checksum = checksum
+        self.reply_timeout = reply_timeout
+        self.idle_interval = poll_interval
+        self.miss_limit = miss_limit
+        self.offline_poll = offline_poll
+        self._hall = hall
+        self.keypads = {k.address: Keypad(k) for k in keypads}
+        self._by_window = {k.window: k.address for k in keypads}
+        self.decoder = proto.Decoder(
+            checksum_kind=checksum, addresses=frozenset(self.keypads), accept=proto.KEYPAD_CMDS
+        )
+        self.counters = Counters()
+        self._rated: deque[str] = deque(maxlen=512)  # tickets rated here: never prompt them again (一次一评)
+
+    # --- public -------------------------------------------------------------------------------------
+    def bind(self, hall: RatingSink) -> None:
+        """The hall (anything with rate/mark_unrated) that key presses go to; call before start()."""
+        self._hall = hall
+
+    @property
+    def windows(self) -> frozenset[int]:
+        return frozenset(self._by_window)
+
+    @property
+    def event_kinds(self) -> frozenset[str]:
+        """What to subscribe this driver to."""
+        return PROMPT_KINDS | SETTLED_KINDS
+
+    def handle_event(self, ev: Event) -> None:
+        p = ev.payload
+        if ev.kind == ev_kinds.RATING_REQUESTED or (ev.kind == ev_kinds.SERVICE_FINISHED and self.prompt_on_finish):
+            window, ticket = p.get("window"), p.get("ticket") or {}
+            if window in self._by_window and ticket.get("id"):
+                self.submit(("prompt", window, ticket["id"], ticket.get("number", "")))
+        elif ev.kind == ev_kinds.RATING_RECORDED:
+            rating = p.get("rating") or {}
+            if rating.get("window") in self._by_window and rating.get("ticket_id"):
+                self.submit(("settled", rating["ticket_id"]))
+        elif ev.kind == ev_kinds.RATING_UNRATED:
+            ticket = p.get("ticket") or {}
+            if p.get("window") in self._by_window and ticket.get("id"):
+                self.submit(("settled", ticket["id"]))
+
+    def keypad_health(self) -> list[Health]:
+        return [self._kp_health(kp) for kp in self.keypads.values()]
+
+    def status(self) -> dict[str, Any]:
+        """Bus health plus one line per keypad and the fault counters, for the dashboard and `hall doctor`."""
+        st: dict[str, Any] = dict(self.health.status())
+        st["keypads"] = [
+            {**self._kp_health(kp).status(), "address": kp.address, "window": kp.cfg.window,
+             "model": kp.cfg.keymap.model, "pending": kp.pending.number if kp.pending else ""}
+            for kp in self.keypads.values()
+        ]
+        st["counters"] = self.counter_values()
+        return st
+
+    def counter_values(self) -> dict[str, int]:
+        c = self.counters
+        return {
+            **self.decoder.counters(),
+            "ratings": c.ratings, "unrated": c.unrated, "refused": c.refused, "hall_failures": c.hall_failures,
+            "ignored_presses": c.ignored_presses, "unknown_keys": c.unknown_keys, "missed_replies": c.missed_replies,
+            "out_of_turn": c.out_of_turn, "dropped_jobs": self.dropped,
+        }
+
+    # --- worker -------------------------------------------------------------------------------------
+    def _open(self) -> Transport:
+        if self.url.scheme == "sim":
+            from devices.evaluator import sim
+
+            bus = sim.open_bus(self.url.path, sorted(self.keypads), checksum_kind=self.checksum, opts=self.url.opts)
+            return SerialTransport(bus.path, 9600, timeout=0.02)
+        if self.url.scheme == "serial":
+            # a short read timeout: replies are read a byte at a time and a silent keypad must cost little
+            return SerialTransport(self.url.path, int(self.url.opts.get("baud", 9600)), timeout=0.02)
+        return open_transport(self.url)
+
+    def _requeue(self, job: Any) -> None:
+        # state is recorded before any byte is sent (pending prompt, needs_clear), so a job lost to an unplug
+        # is redone from that state after reopen; requeueing it would prompt twice
+        return None
+
+    def _handle(self, job: Any, transport: Transport) -> None:
+        op = job[0]
+        if op == "prompt":
+            _, window, ticket_id, number = job
+            self._prompt(transport, self.keypads[self._by_window[window]], ticket_id, number)
+        elif op == "settled":
+            for kp in self.keypads.values():
+                if kp.pending and kp.pending.ticket_id == job[1]:
+                    self.log.info("%s/%d: %s settled elsewhere, clearing", self.name, kp.address, kp.pending.number)
+                    kp.pending = None
+                    kp.needs_clear = True
+                    self._clear(transport, kp)
+
+    def _idle(self, transport: Transport) -> None:
+        now = time.monotonic()
+        for kp in self.keypads.values():
+            if kp.pending and now >= kp.pending.deadline:
+                self._timed_out(kp)
+            if now < kp.next_poll:
+                continue
+            if kp.needs_clear:
+                self._clear(transport, kp)
+            elif kp.pending and not kp.pending.acked:
+                self._send_prompt(transport, kp)
+            else:
+                self._poll(transport, kp)
+            kp.next_poll = time.monotonic() + (self.offline_poll if kp.state == HealthState.OFFLINE else 0.0)
+        self._bus_health()
+
+    # --- keypad conversation ------------------------------------------------------------------------
+    def _exchange(self, transport: Transport, kp: Keypad, frame: bytes) -> proto.Frame | None:
+        """Send one frame and wait for that keypad's reply; None (and a miss) when it does not answer."""
+        transport.write(frame)
+        deadline = time.monotonic() + self.reply_timeout
+        while time.monotonic() < deadline:
+            data = transport.read(1)
+            if not data:
+                continue
+            for reply in self.decoder.feed(data):
+                if reply.addr == kp.address:
+                    self._answered(kp)
+                    return reply
+                self.counters.out_of_turn += 1
+        self.decoder.expire()
+        self._missed(kp)
+        return None
+
+    def _prompt(self, transport: Transport, kp: Keypad, ticket_id: str, number: str) -> None:
+        if ticket_id in self._rated:
+            self.log.info("%s/%d: %s was already rated here, no new prompt", self.name, kp.address, number)
+            return
+        if kp.pending and kp.pending.ticket_id == ticket_id:
+            return  # rating.requested after service.finished: the prompt is already open
+        if kp.pending:
+            # the next citizen is at the window before the last one rated: the old prompt times out now
+            self._timed_out(kp)
+        kp.pending = Pending(ticket_id, number, time.monotonic() + self.timeout)
+        kp.needs_clear = False
+        self._send_prompt(transport, kp)
+
+    def _send_prompt(self, transport: Transport, kp: Keypad) -> None:
+        assert kp.pending is not None
+        left = max(1.0, kp.pending.deadline - time.monotonic())
+        reply = self._exchange(transport, kp, proto.prompt(kp.address, left, self.checksum))
+        if reply is not None and reply.cmd == Cmd.ACK and reply.data[:1] == bytes([Cmd.PROMPT]):
+            kp.pending.acked = True
+            self.log.info("%s/%d: 请评价 lit for %s (window %d)", self.name, kp.address, kp.pending.number,
+                          kp.cfg.window)
+
+    def _clear(self, transport: Transport, kp: Keypad) -> None:
+        reply = self._exchange(transport, kp, proto.clear(kp.address, self.checksum))
+        if reply is not None and reply.cmd == Cmd.ACK and reply.data[:1] == bytes([Cmd.CLEAR]):
+            kp.needs_clear = False
+
+    def _poll(self, transport: Transport, kp: Keypad) -> None:
+        reply = self._exchange(transport, kp, proto.poll(kp.address, self.checksum))
+        if reply is None:
+            return
+        if reply.cmd == Cmd.KEY and reply.data:
+            self._key(transport, kp, reply.data[0])
+        elif reply.cmd == Cmd.STATUS and reply.data:
+            prompting = reply.data[0] == 1
+            if kp.pending and not prompting:
+                kp.pending.acked = False  # the keypad lost its prompt (power cycle): light it again
+            elif not kp.pending and prompting:
+                kp.needs_clear = True
+
+    def _key(self, transport: Transport, kp: Keypad, code: int) -> None:
+        outcome = kp.cfg.keymap.outcome(code)
+        pending = kp.pending
+        if outcome is None:
+            self.counters.unknown_keys += 1
+            self.log.warning("%s/%d: key code %d is not a key of model %s; ignored", self.name, kp.address, code,
+                             kp.cfg.keymap.model)
+        elif pending is None:
+            self.counters.ignored_presses += 1
+            self.log.info("%s/%d: key %d pressed with no rating open; ignored (一次一评)", self.name, kp.address, code)
+        elif outcome is UNRATED:
+            self._mark_unrated(kp, pending, "citizen chose not to rate")
+        else:
+            assert isinstance(outcome, Level)
+            if not self._rate(kp, pending, outcome):
+                return  # transient failure: the keypad keeps repeating the key until we clear it; retry then
+        if kp.pending is not None and outcome is None:
+            kp.pending.acked = False  # re-PROMPT drops the stray key on the keypad and keeps the light on
+            self._send_prompt(transport, kp)
+        else:
+            kp.needs_clear = True
+            self._clear(transport, kp)
+
+    # --- hall calls (on this thread) ----------------------------------------------------------------
+    def _rate(self, kp: Keypad, pending: Pending, level: Level) -> bool:
+        """True when the press is settled (recorded or refused); False to retry on the next poll."""
+        hall = self._hall
+        if hall is None:
+            self._set_health(HealthState.DEGRADED, "评价器未接入大厅，评价无法记录")
+            return False
+        try:
+            hall.rate(pending.ticket_id, level, channel=Channel.EVALUATOR,
+                      idem_key=f"evaluator:{self.name}:{pending.ticket_id}")
+        except RatingExists:
+            self.counters.refused += 1
+            self.log.info("%s/%d: %s already rated; press ignored", self.name, kp.address, pending.number)
+        except HallError as exc:
+            self.counters.refused += 1
+            self.log.warning("%s/%d: hall refused rating of %s: %s", self.name, kp.address, pending.number, exc)
+        except Exception:
+            self.counters.hall_failures += 1
+            pending.failures += 1
+            self.log.exception("%s/%d: recording the rating of %s failed (try %d of %d)", self.name, kp.address,
+                               pending.number, pending.failures, RATE_RETRIES)
+            if pending.failures < RATE_RETRIES:
+                return False
+        else:
+            self.counters.ratings += 1
+            self.log.info("%s/%d: %s rated %s", self.name, kp.address, pending.number, level.label)
+        self._rated.append(pending.ticket_id)
+        kp.pending = None
+        return True
+
+    def _timed_out(self, kp: Keypad) -> None:
+        assert kp.pending is not None
+        self._mark_unrated(kp, kp.pending, f"no key within {self.timeout:g} s")
+
+    def _mark_unrated(self, kp: Keypad, pending: Pending, why: str) -> None:
+        kp.pending = None
+        kp.needs_clear = True
+        hall = self._hall
+        if hall is None:
+            return
+        try:
+            hall.mark_unrated(pending.ticket_id)
+            self.counters.unrated += 1
+            self.log.info("%s/%d: %s unrated (%s)", self.name, kp.address, pending.number, why)
+        except HallError as exc:
+            self.counters.refused += 1
+            self.log.info("%s/%d: hall refused unrated for %s: %s", self.name, kp.address, pending.number, exc)
+        except Exception:
+            self.counters.hall_failures += 1
+            self.log.exception("%s/%d: mark_unrated(%s) failed", self.name, kp.address, pending.number)
+
+    # --- health -------------------------------------------------------------------------------------
+    def _kp_health(self, kp: Keypad) -> Health:
+        return Health(f"{self.name}/{kp.address}", self.kind, kp.state, kp.reason)
+
+    def _set_kp(self, kp: Keypad, state: HealthState, reason: str) -> None:
+        if kp.state == state and kp.reason == reason:
+            return
+        kp.state, kp.reason = state, reason
+        h = self._kp_health(kp)
+        self.log.info("%s: %s %s", h.device, state, reason)
+        for fn in list(self._listeners):
+            try:
+                fn(h)
+            except Exception:
+                self.log.exception("%s: health listener failed", h.device)
+
+    def _answered(self, kp: Keypad) -> None:
+        kp.misses = 0
+        self._set_kp(kp, HealthState.OK, "")
+
+    def _missed(self, kp: Keypad) -> None:
+        kp.misses += 1
+        self.counters.missed_replies += 1
+        if kp.misses >= self.miss_limit:
+            self._set_kp(kp, HealthState.OFFLINE, f"{kp.cfg.window}号窗口评价器（地址 {kp.address}）无应答")
+
+    def _bus_health(self) -> None:
+        if self.health.state == HealthState.DEGRADED and self._hall is None:
+            return
+        if self.keypads and all(kp.state == HealthState.OFFLINE for kp in self.keypads.values()):
+            self._set_health(HealthState.DEGRADED, "总线上没有评价器应答（检查 RS-485 线缆和转换器）")
+        else:
+            self._set_health(HealthState.OK)
+
+
+# --- config ---------------------------------------------------------------------------------------------
+OPTIONS = frozenset({"kind", "url", "model", "keypads", "timeout", "prompt_on_finish", "checksum", "poll_interval",
+                     "reply_timeout"})
+KEYPAD_OPTIONS = frozenset({"address", "window", "model"})
+
+
+def _int(value: Any, option: str, sect: str, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ConfigError(f"option '{option}' in section [{sect}] must be an integer", option=option, section=sect)
+    try:
+        n = int(value)
+    except ValueError:
+        raise ConfigError(f"option '{option}' in section [{sect}] must be an integer, not {value!r}",
+                          option=option, section=sect) from None
+    if not lo <= n <= hi:
+        raise ConfigError(f"option '{option}' in section [{sect}] must be between {lo} and {hi}, not {n}",
+                          option=option, section=sect)
+    return n
+
+
+def _float(value: Any, option: str, sect: str, lo: float, hi: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"option '{option}' in section [{sect}] must be a number", option=option, section=sect)
+    if not lo < value <= hi:
+        raise ConfigError(f"option '{option}' in section [{sect}] must be in ({lo:g}, {hi:g}], not {value}",
+                          option=option, section=sect)
+    return float(value)
+
+
+def _model(value: Any, option: str, sect: str) -> KeyMap:
+    try:
+        return keymaps.get(str(value))
+    except keymaps.KeyMapError as exc:
+        raise ConfigError(f"option '{option}' in section [{sect}]: {exc}", option=option, section=sect) from None
+
+
+def _keypads(value: Any, sect: str, default: KeyMap, hall_config: Any) -> list[KeypadConfig]:
+    rows: list[tuple[Any, Any, KeyMap]] = []
+    if isinstance(value, dict):
+        rows = [(addr, window, default) for addr, window in value.items()]
+    elif isinstance(value, list):
+        for i, row in enumerate(value):
+            where = f"{sect}.keypads[{i}]"
+            if not isinstance(row, dict):
+                raise ConfigError(f"section [{where}] must be a table with address and window",
+                                  option="keypads", section=sect)
+            for opt in row:
+                if opt not in KEYPAD_OPTIONS:
+                    raise ConfigError(f"option '{opt}' is not valid in section [{where}]", option=opt, section=where)
+            for opt in ("address", "window"):
+                if opt not in row:
+                    raise ConfigError(f"section [{where}] needs option '{opt}'", option=opt, section=where)
+            km = _model(row["model"], "model", where) if "model" in row else default
+            rows.append((row["address"], row["window"], km))
+    else:
+        raise ConfigError(f"option 'keypads' in section [{sect}] must be a table {{\"<address>\" = <window>}} "
+                          "or a list of tables", option="keypads", section=sect)
+    if not rows:
+        raise ConfigError(f"option 'keypads' in section [{sect}] lists no keypad", option="keypads", section=sect)
+    known = {w.number for w in getattr(hall_config, "windows", None) or []}
+    out: list[KeypadConfig] = []
+    for addr_v, window_v, km in rows:
+        addr = _int(addr_v, "keypads", sect, proto.MIN_ADDR, proto.MAX_ADDR)
+        window = _int(window_v, "keypads", sect, 1, 9999)
+        if known and window not in known:
+            raise ConfigError(f"option 'keypads' in section [{sect}]: keypad {addr} is for window {window}, "
+                              "which the hall does not have", option="keypads", section=sect)
+        if any(k.address == addr for k in out):
+            raise ConfigError(f"option 'keypads' in section [{sect}]: address {addr} is listed twice",
+                              option="keypads", section=sect)
+        if any(k.window == window for k in out):
+            raise ConfigError(f"option 'keypads' in section [{sect}]: window {window} has two keypads",
+                              option="keypads", section=sect)
+        out.append(KeypadConfig(addr, window, km))
+    return out
+
+
+def from_config(name: str, section: dict[str, Any], hall_config: Any, *, hall: RatingSink | None = None,
+                ) -> EvaluatorBus:
+    """Build the bus driver for ``[devices.<name>]``; every option is checked here, at start-up."""
+    sect = f"devices.{name}"
+    for opt in section:
+        if opt not in OPTIONS:
+            raise ConfigError(f"option '{opt}' is not valid in section [{sect}]", option=opt, section=sect)
+    if section.get("kind", "evaluator") != "evaluator":
+        raise ConfigError(f"option 'kind' in section [{sect}] must be 'evaluator'", option="kind", section=sect)
+    if "url" not in section:
+        raise ConfigError(f"section [{sect}] needs option 'url'", option="url", section=sect)
+    try:
+        url = parse_url(str(section["url"]))
+    except ValueError as exc:
+        raise ConfigError(f"option 'url' in section [{sect}]: {exc}", option="url", section=sect) from None
+    if url.scheme not in ("serial", "tcp", "sim"):
+        raise ConfigError(f"option 'url' in section [{sect}] must be serial://, tcp:// or sim://",
+                          option="url", section=sect)
+    if "baud" in url.opts:
+        _int(url.opts["baud"], "url", sect, 1200, 921600)
+    default = _model(section.get("model", keymaps.DEFAULT_MODEL), "model", sect)
+    if "keypads" not in section:
+        raise ConfigError(f"section [{sect}] needs option 'keypads'", option="keypads", section=sect)
+    keypads = _keypads(section["keypads"], sect, default, hall_config)
+    checksum = section.get("checksum", "xor")
+    if checksum not in proto.CHECKSUMS:
+        raise ConfigError(f"option 'checksum' in section [{sect}] must be one of {', '.join(proto.CHECKSUMS)}",
+                          option="checksum", section=sect)
+    prompt_on_finish = section.get("prompt_on_finish", False)
+    if not isinstance(prompt_on_finish, bool):
+        raise ConfigError(f"option 'prompt_on_finish' in section [{sect}] must be true or false",
+                          option="prompt_on_finish", section=sect)
+    return EvaluatorBus(
+        name,
+        url,
+        keypads,
+        timeout=_float(section.get("timeout", 60), "timeout", sect, 0, 3600),
+        prompt_on_finish=prompt_on_finish,
+        checksum=checksum,
+        poll_interval=_float(section.get("poll_interval", 0.1), "poll_interval", sect, 0, 5),
+        reply_timeout=_float(section.get("reply_timeout", 0.15), "reply_timeout", sect, 0, 5),
+        hall=hall,
+    )
