@@ -40,7 +40,7 @@ def _m001_core(db: sqlite_utils.Database) -> None:
         defaults={"recalls": 0, "transfers": 0},
     )
     # a number is unique per business per day: the store refuses a duplicate even if the code is wrong
-    db.execute("CREATE UNIQUE INDEX tickets_number ON tickets(local_date, business, seq)")
+    db.execute("CREATE UNIQUE INDEX tickets_number ON tickets(local_date, prefix, seq)")
     db.execute("CREATE INDEX tickets_queue ON tickets(status, local_date, business, rank, queue_pos)")
     db.execute("CREATE INDEX tickets_idhash ON tickets(id_hash, business, status)")
     db["counters"].create({"business": str, "local_date": str, "last_seq": int}, pk=("business", "local_date"))

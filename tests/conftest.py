@@ -110,3 +110,11 @@ def demo_hall(tmp_path: Path, clock: FakeClock) -> Iterator[Hall]:
     s = Store(tmp_path / "demo.db")
     yield Hall(load(DEMO_CONFIG), s, clock=clock)
     s.close()
+
+
+def make_id(serial: int, base: str = "11010519800101") -> str:
+    """A valid 18-digit citizen ID (right check digit) for tests: base + 3-digit serial + check."""
+    from kiosk.core.privacy import _CHECK, _WEIGHTS
+
+    body = f"{base}{serial % 1000:03d}"
+    return body + _CHECK[sum(int(d) * w for d, w in zip(body, _WEIGHTS, strict=True)) % 11]

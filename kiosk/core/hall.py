@@ -502,7 +502,7 @@ class Hall:
         codes = self.config.window_businesses(window)
         w = self._window_cfg(window)
         # business preference only for a non-combined window; a combined window is first come first served
-        pref = "0" if w.combined else "CASE business " + " ".join(
+        pref = "0 + 0" if w.combined else "CASE business " + " ".join(
             f"WHEN ? THEN {i}" for i in range(len(codes))) + f" ELSE {len(codes)} END"
         args: list[Any] = [tx.today, window, *codes]
         if not w.combined:
