@@ -1,0 +1,346 @@
+"""The ticket printer driver: config, a print queue on its own thread, DLE EOT status, and one result per ticket."""
+from __future__ import annotations
+
+import collections
+import queue
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from devices.base import DeviceUrl, DeviceWorker, HealthState, Transport, open_transport, parse_url
+from devices.printer import layout, proto
+from devices.printer.proto import Cut, PrinterStatus
+from kiosk.core.errors import ConfigError
+from kiosk.core.events import TICKET_ISSUED, Event
+
+NO_REPLY = "打印机无应答"
+
+
+@dataclass(frozen=True, slots=True)
+class PrinterConfig:
+    url: DeviceUrl
+    profile: layout.Profile
+    ticket: layout.TicketOptions
+    status: bool  # ask DLE EOT before and after each ticket; off for printers or links that never answer
+    status_timeout: float = 1.0
+    poll_s: float = 5.0
+    max_wait_s: float = 10.0  # a ticket not printed by then is reported failed, never printed late
+    terminal: str | None = None
+    queue_size: int = 32
+
+
+@dataclass(frozen=True, slots=True)
+class PrintResult:
+    ticket_id: str
+    number: str
+    ok: bool
+    reason: str = ""
+
+
+@dataclass(slots=True)
+class PrintJob:
+    ticket_id: str
+    number: str
+    payload: dict
+    queued_at: float = field(default_factory=time.monotonic)
+    data: bytes | None = None  # encoded once, reused if a reopen makes us send it again
+    attempts: int = 0
+
+
+OPTIONS = (
+    "kind", "url", "mode", "encoding", "chinese_mode", "qr", "qr_url", "qr_caption", "qr_module", "cut",
+    "feed_lines", "width_dots", "header", "notice", "status", "status_timeout", "poll_s", "max_wait_s",
+    "terminal", "queue_size",
+)  # fmt: skip
+
+
+def parse_config(name: str, section: dict[str, Any], hall_config: Any = None) -> PrinterConfig:
+    """Read and check every option of [devices.<name>]; a bad one raises ConfigError naming it and the section."""
+    where = f"devices.{name}"
+
+    def bad(option: str, why: str) -> ConfigError:
+        return ConfigError(f"option '{option}' {why} in section [{where}]", option=option, section=where)
+
+    for option in section:
+        if option not in OPTIONS:
+            raise bad(option, "is not valid")
+
+    def get(option: str, typ: type | tuple[type, ...], default: Any) -> Any:
+        value = section.get(option, default)
+        if value is not default and (not isinstance(value, typ) or (typ is int and isinstance(value, bool))):
+            raise bad(option, f"must be {typ.__name__ if isinstance(typ, type) else 'a number'}")
+        return value
+
+    def choice(option: str, choices: tuple[str, ...], default: str) -> str:
+        value = get(option, str, default)
+        if value not in choices:
+            raise bad(option, f"must be one of {', '.join(choices)} (not {value!r})")
+        return value
+
+    def number(option: str, default: float, lo: float, hi: float) -> float:
+        value = float(get(option, (int, float), default))
+        if not lo <= value <= hi:
+            raise bad(option, f"must be between {lo:g} and {hi:g}")
+        return value
+
+    def lines(option: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        value = section.get(option, default)
+        if isinstance(value, str):
+            return tuple(value.splitlines())
+        if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+        raise bad(option, "must be a string or a list of strings")
+
+    if "url" not in section:
+        raise bad("url", "is required")
+    try:
+        url = parse_url(get("url", str, ""))
+    except ValueError as exc:
+        raise bad("url", f"is not usable ({exc})") from exc
+    width = int(number("width_dots", proto.DOTS_80MM, 384, 832))
+    if width % 8:
+        raise bad("width_dots", "must be a multiple of 8")
+    qr_url = get("qr_url", str, None)
+    if qr_url is not None:
+        try:
+            qr_url.format(ticket_id="t", number="A001", hall_id="h")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise bad("qr_url", f"may use only {{ticket_id}}, {{number}} and {{hall_id}} ({exc})") from exc
+    status = choice("status", ("auto", "on", "off"), "auto")
+    profile = layout.Profile(
+        mode=choice("mode", ("text", "raster"), "text"),
+        encoding=choice("encoding", proto.ENCODINGS, "gb18030"),
+        chinese_mode=get("chinese_mode", bool, True),
+        qr=choice("qr", ("native", "raster", "off"), "native"),
+        qr_module=int(number("qr_module", 6, 1, 16)),
+        width_dots=width,
+        cut=Cut(choice("cut", tuple(c.value for c in Cut), "partial")),
+        feed_lines=int(number("feed_lines", 4, 0, 20)),
+    )
+    ticket = layout.TicketOptions(
+        header=lines("header", ()),
+        notice=lines("notice", layout.DEFAULT_NOTICE),
+        qr_url=qr_url,
+        qr_caption=get("qr_caption", str, "扫码查看排队进度"),
+        hall_id=str(getattr(hall_config, "hall_id", "") or ""),
+        timezone=str(getattr(hall_config, "timezone", None) or "Asia/Shanghai"),
+        width_dots=width,
+    )
+    return PrinterConfig(
+        url=url,
+        profile=profile,
+        ticket=ticket,
+        status=status == "on" or (status == "auto" and url.scheme != "file"),  # a spool file never answers
+        status_timeout=number("status_timeout", 1.0, 0.05, 10),
+        poll_s=number("poll_s", 5.0, 0.1, 600),
+        max_wait_s=number("max_wait_s", 10.0, 1, 3600),
+        terminal=get("terminal", str, None),
+        queue_size=int(number("queue_size", 32, 1, 1000)),
+    )
+
+
+def from_config(name: str, section: dict[str, Any], hall_config: Any = None) -> PrinterDriver:
+    return PrinterDriver(name, parse_config(name, section, hall_config))
+
+
+ResultListener = Callable[[PrintResult], None]
+
+
+class PrinterDriver(DeviceWorker):
+    """Prints ticket.issued events.  Every ticket ends in exactly one PrintResult: printed, or failed with a reason.
+
+    Policy: a fault a person must fix (paper out, cover open) fails waiting tickets at once, so the kiosk can show
+    the number on screen instead; a silent or unplugged printer gets `max_wait_s` to come back.  Nothing is sent
+    while the printer is stopped, because it would keep the bytes and print a stale ticket for the next person.
+    """
+
+    kind = "printer"
+
+    def __init__(self, name: str, config: PrinterConfig) -> None:
+        super().__init__(name, queue_size=config.queue_size)
+        self.config = config
+        self.printed = 0
+        self.failed = 0
+        self.noise_bytes = 0  # bytes read that were not status replies
+        self.last_status: PrinterStatus | None = None
+        self._result_listeners: list[ResultListener] = []
+        self._pending: collections.deque[PrintJob] = collections.deque()
+        self._next_poll = 0.0
+        self._reply_lost = False
+        self._warned_terminal = False
+
+    # --- public, any thread ----------------------------------------------------------------------------------
+    def on_result(self, fn: ResultListener) -> None:
+        self._result_listeners.append(fn)
+
+    def handle_event(self, ev: Event) -> None:
+        """Called by the hall with its write lock held: only queue, never wait."""
+        if ev.kind != TICKET_ISSUED:
+            return
+        terminal = self.config.terminal
+        if terminal is not None and ev.payload.get("terminal") not in (terminal, None):
+            return  # issued at another kiosk, which has its own printer
+        if terminal is not None and "terminal" not in ev.payload and not self._warned_terminal:
+            self._warned_terminal = True
+            self.log.warning("%s: ticket.issued carries no 'terminal'; printing every ticket", self.name)
+        self.print_ticket(ev.payload)
+
+    def print_ticket(self, payload: dict) -> None:
+        t = payload.get("ticket") or {}
+        self.submit(PrintJob(str(t.get("id", "")), str(t.get("number", "")), payload))
+
+    def status(self) -> dict[str, str]:
+        return super().status() | {
+            "pending": str(len(self._pending) + self._jobs.qsize()),
+            "printed": str(self.printed),
+            "failed": str(self.failed),
+            "dropped": str(self.dropped),
+        }
+
+    def bind(self, hall: Any) -> Callable[[], None]:
+        """Wire to a Hall: print its ticket.issued, report health and print results back.  Returns unsubscribe."""
+        self.on_health(lambda h: hall.report_device_health(h.device, h.kind, str(h.state), h.reason))
+        self.on_result(lambda r: hall.report_print(r.ticket_id, ok=r.ok, device=self.name, reason=r.reason))
+        return hall.subscribe(self.handle_event, {TICKET_ISSUED})
+
+    # --- the worker thread -----------------------------------------------------------------------------------
+    def _open(self) -> Transport:
+        url = self.config.url
+        if url.scheme == "sim":
+            from devices.printer.sim import open_sim
+
+            t: Transport = open_sim(url)
+        else:
+            t = open_transport(url)
+        self._next_poll = 0.0  # learn the paper state right away, before the first ticket
+        self._reply_lost = True  # whatever sits in the input buffer is from before
+        return t
+
+    def _ensure_open(self) -> Transport | None:
+        t = super()._ensure_open()
+        if t is None:
+            # unplugged: still answer for every ticket within max_wait_s instead of holding them silently
+            self._take_queued()
+            self._expire()
+        return t
+
+    def _handle(self, job: PrintJob, transport: Transport) -> None:
+        self._pending.append(job)
+        self._pump(transport)
+
+    def _idle(self, transport: Transport) -> None:
+        if self.config.status and time.monotonic() >= self._next_poll:
+            self._poll(transport)
+        self._pump(transport)
+
+    def _requeue(self, job: Any) -> None:
+        """The job is still at the head of _pending; it is resent after reopen unless it expires first."""
+
+    def _pump(self, transport: Transport) -> None:
+        while self._pending:
+            self._expire()
+            if not self._pending:
+                return
+            job = self._pending[0]
+            if self.config.status:
+                st = self._poll(transport)
+                if st is None:
+                    return  # silent: keep the ticket until it expires or the printer answers
+                if st.needs_attention:
+                    self._fail_all(st.classify()[1])
+                    return
+            if job.data is None:
+                try:
+                    job.data = layout.ticket_bytes(job.payload, self.config.ticket, self.config.profile)
+                except Exception as exc:  # a malformed payload must cost one ticket, not the thread
+                    self.log.exception("%s: cannot lay out ticket %s", self.name, job.ticket_id)
+                    self._finish(self._pending.popleft(), False, f"票面生成失败：{exc}")
+                    continue
+            job.attempts += 1
+            transport.write(job.data)
+            ok, reason = True, ""
+            if self.config.status:
+                after = self._poll(transport)
+                if after is not None and after.needs_attention:
+                    ok, reason = False, f"{after.classify()[1]}，票可能没有打全"
+            self._finish(self._pending.popleft(), ok, reason)
+
+    def _poll(self, transport: Transport) -> PrinterStatus | None:
+        self._next_poll = time.monotonic() + self.config.poll_s
+        st = self._query(transport)
+        if st is None:
+            self._set_health(HealthState.OFFLINE, NO_REPLY)
+            return None
+        self.last_status = st
+        self._set_health(*st.classify())
+        return st
+
+    def _query(self, transport: Transport) -> PrinterStatus | None:
+        offline = self._ask(transport, 2)
+        paper = self._ask(transport, 4) if offline is not None else None
+        if offline is None or paper is None:
+            return None
+        error = self._ask(transport, 3) if offline & 0x40 else None
+        return proto.parse_status(offline, paper, error)
+
+    def _ask(self, transport: Transport, n: int) -> int | None:
+        """One DLE EOT round trip.  No reply is None — never "paper ok", the python-escpos trap."""
+        if self._reply_lost:
+            self._drain(transport)  # a late reply to an earlier request would answer this one wrongly
+        transport.write(proto.status_request(n))
+        deadline = time.monotonic() + self.config.status_timeout
+        while time.monotonic() < deadline:
+            data = transport.read(1)
+            if not data:
+                time.sleep(0.005)  # links whose read never blocks (files) must not spin
+                continue
+            if proto.is_status_byte(data[0]):
+                self._reply_lost = False
+                return data[0]
+            self.noise_bytes += 1
+        self._reply_lost = True
+        return None
+
+    def _drain(self, transport: Transport) -> None:
+        end = time.monotonic() + 0.5
+        while time.monotonic() < end:
+            data = transport.read(64)
+            if not data:
+                break
+            self.noise_bytes += len(data)
+        self._reply_lost = False
+
+    def _take_queued(self) -> None:
+        while True:
+            try:
+                job = self._jobs.get_nowait()
+            except queue.Empty:
+                return
+            if job is not None:
+                self._pending.append(job)
+
+    def _expire(self) -> None:
+        offline = self._health.state is HealthState.OFFLINE
+        reason = (self._health.reason or NO_REPLY) if offline else "排队打印过久"
+        now = time.monotonic()
+        while self._pending and now - self._pending[0].queued_at > self.config.max_wait_s:
+            self._finish(self._pending.popleft(), False, f"{reason}，{self.config.max_wait_s:g} 秒内未能打印")
+
+    def _fail_all(self, reason: str) -> None:
+        while self._pending:
+            self._finish(self._pending.popleft(), False, reason)
+
+    def _finish(self, job: PrintJob, ok: bool, reason: str = "") -> None:
+        if ok:
+            self.printed += 1
+        else:
+            self.failed += 1
+            self.log.warning("%s: ticket %s not printed: %s", self.name, job.number, reason)
+        result = PrintResult(job.ticket_id, job.number, ok, reason)
+        for fn in list(self._result_listeners):
+            try:
+                fn(result)
+            except Exception:
+                self.log.exception("%s: print result listener failed", self.name)
+
