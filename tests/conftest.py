@@ -10,9 +10,9 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from kiosk.core.config import HallConfig, loads  # noqa: E402
-from kiosk.core.hall import Hall  # noqa: E402
-from kiosk.store import Store  # noqa: E402
+from kiosk.core.config import HallConfig, loads
+from kiosk.core.hall import Hall
+from kiosk.store import Store
 
 DEMO_CONFIG = Path(__file__).resolve().parents[1] / "kiosk" / "demo_hall.toml"
 

@@ -9,7 +9,6 @@ from kiosk.core import errors as E
 from kiosk.core import events as ev
 from kiosk.core.hall import Hall
 from kiosk.core.rating import Channel, Level
-
 from tests.conftest import make_id
 
 VALID_ID = "11010519491231002X"  # GB 11643 example number with a valid check digit
