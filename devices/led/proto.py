@@ -541,6 +541,7 @@ class FrameDecoder:
     def __init__(self, max_len: int = MAX_FRAME_BYTES) -> None:
         self.stats = DecoderStats()
         self.errors: list[str] = []  # the last few reasons, newest last, for health messages
+        self._rejected: list[tuple[str, bytes]] = []  # (reason, unescaped packet) for a controller's NACK
         self._buf = bytearray()
         self._state = 0  # 0 hunting, 1 in preamble, 2 in packet, 3 overflowing (skip to the end byte)
         self._max = max_len
@@ -567,11 +568,16 @@ class FrameDecoder:
                 if self._state == 1:
                     self._bad("short", "empty frame")
                 else:
+                    packet = b""
                     try:
-                        out.append(decode_packet(unescape(bytes(self._buf))))
+                        packet = unescape(bytes(self._buf))
+                        out.append(decode_packet(packet))
                         self.stats.frames += 1
                     except FrameError as exc:
                         self._bad(exc.reason, str(exc))
+                        if packet:
+                            self._rejected.append((exc.reason, packet))
+                            del self._rejected[:-8]
                 self._buf.clear()
                 self._state = 0
             else:
@@ -581,6 +587,11 @@ class FrameDecoder:
                     self._bad("overflow", f"frame longer than {self._max} bytes")
                     self._buf.clear()
                     self._state = 3
+        return out
+
+    def take_rejected(self) -> list[tuple[str, bytes]]:
+        """Packets that unescaped but failed a check since the last call (a controller NACKs a bad CRC)."""
+        out, self._rejected = self._rejected, []
         return out
 
     def reset(self) -> None:

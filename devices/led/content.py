@@ -1,0 +1,235 @@
+"""What each LED area should show, as a pure function of hall events: window boards and the hall board."""
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from kiosk.core import events as ek
+from kiosk.core.events import Event
+
+LINE_PX = 16  # the 16-dot fonts (O000/E000, doc §11.1) every BX board ships with
+
+
+@dataclass(frozen=True, slots=True)
+class AreaContent:
+    """The text one area should show now; flash_s > 0 asks for the attention effect that long, then steady."""
+
+    area: int
+    text: str
+    flash_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Rect:
+    x: int
+    y: int
+    width: int
+    height: int
+
+
+def text_width(text: str) -> int:
+    """Width in half-width cells: ASCII takes one 8-dot cell, a Chinese character two."""
+    return sum(1 if ord(ch) < 0x80 else 2 for ch in text)
+
+
+def capacity(rect: Rect) -> int:
+    """How many half-width cells fit in an area with 16-dot fonts and automatic wrapping."""
+    return (rect.width // 8) * max(1, rect.height // LINE_PX)
+
+
+def _window_of(payload: Mapping[str, Any], key: str = "window") -> int | None:
+    w = payload.get(key)
+    if isinstance(w, int):
+        return w
+    if isinstance(w, str) and w.isdigit():
+        return int(w)
+    return None
+
+
+def _number(payload: Mapping[str, Any]) -> str:
+    ticket = payload.get("ticket") or {}
+    return str(ticket.get("number") or "")
+
+
+class WindowBoard:
+    """One window's board, area 0: the number being served (flashes on a call), 暂停服务, or a welcome line."""
+
+    AREA = 0
+    PAUSED = "暂停服务"
+
+    def __init__(
+        self,
+        window: int,
+        *,
+        welcome: str = "欢迎光临",
+        flash_s: float = 3.0,
+        width: int = 128,
+        height: int = 32,
+        call_text: str = "{number} 请到{window}号窗口",
+    ) -> None:
+        self.window = window
+        self.welcome = welcome
+        self.flash_s = flash_s
+        self.rect = Rect(0, 0, width, height)
+        self.call_text = call_text
+        self.current: str | None = None  # ticket number being called or served here
+        self.paused = False
+        self.pause_reason = ""
+        self.signed_out = False
+
+    def layout(self) -> dict[int, Rect]:
+        return {self.AREA: self.rect}
+
+    def text(self) -> str:
+        if self.paused or self.signed_out:
+            reason = self.pause_reason.strip() if self.paused else ""
+            full = f"{self.PAUSED}\n{reason}" if reason else self.PAUSED
+            # the reason is shown only when it fits; 暂停服务 alone still tells the citizen what matters
+            return full if text_width(full.replace("\n", "")) <= capacity(self.rect) else self.PAUSED
+        if self.current:
+            return self.call_text.format(number=self.current, window=self.window)
+        return self.welcome
+
+    def initial(self) -> list[AreaContent]:
+        return [AreaContent(self.AREA, self.text())]
+
+    def apply(self, ev: Event) -> list[AreaContent]:
+        """The areas that change because of `ev` (empty when the event does not concern this window)."""
+        p = ev.payload or {}
+        kind = ev.kind
+        if kind == ek.TICKET_TRANSFERRED:
+            if _window_of(p, "from_window") != self.window:
+                return []
+            return self._show(current=None)
+        if kind == ek.DAY_CLOSED:
+            return self._show(current=None)
+        if _window_of(p) != self.window:
+            return []
+        if kind in (ek.TICKET_CALLED, ek.TICKET_RECALLED):
+            number = _number(p)
+            if not number:
+                return []
+            self.current = number
+            return [AreaContent(self.AREA, self.text(), 0.0 if self.paused else self.flash_s)]
+        if kind in (ek.SERVICE_STARTED, ek.TICKET_RESUMED):
+            number = _number(p)
+            return self._show(current=number or self.current)
+        if kind in (ek.SERVICE_FINISHED, ek.TICKET_NO_SHOW, ek.TICKET_HELD):
+            return self._show(current=None) if _number(p) in ("", self.current) else []
+        if kind == ek.WINDOW_PAUSED:
+            self.paused, self.pause_reason = True, str(p.get("reason") or "")
+            return [AreaContent(self.AREA, self.text())]
+        if kind == ek.WINDOW_RESUMED:
+            self.paused, self.pause_reason = False, ""
+            return [AreaContent(self.AREA, self.text())]
+        if kind == ek.WINDOW_SIGNED_OUT:
+            self.signed_out = True
+            return [AreaContent(self.AREA, self.text())]
+        if kind == ek.WINDOW_SIGNED_IN:
+            self.signed_out = False
+            return [AreaContent(self.AREA, self.text())]
+        return []
+
+    def _show(self, *, current: str | None) -> list[AreaContent]:
+        before = self.text()
+        self.current = current
+        after = self.text()
+        return [] if after == before else [AreaContent(self.AREA, after)]
+
+
+@dataclass
+class _Waiting:
+    prefix: str
+    name: str
+    waiting: int
+
+
+class HallBoard:
+    """The hall board: area 0 the latest calls ("A001 → 3号窗口", newest first), area 1 waiting counts."""
+
+    CALLS, WAITING = 0, 1
+
+    def __init__(self, *, lines: int = 3, width: int = 256, flash_s: float = 0.0, title: str = "等候") -> None:
+        self.lines = max(1, lines)
+        self.width = width
+        self.flash_s = flash_s
+        self.title = title
+        self.calls: deque[tuple[str, int]] = deque(maxlen=self.lines)
+        self.waiting: dict[str, _Waiting] = {}
+
+    def layout(self) -> dict[int, Rect]:
+        return {
+            self.CALLS: Rect(0, 0, self.width, self.lines * LINE_PX),
+            self.WAITING: Rect(0, self.lines * LINE_PX, self.width, LINE_PX),
+        }
+
+    def calls_text(self) -> str:
+        return "\n".join(f"{num} → {win}号窗口" for num, win in self.calls) or "欢迎光临"
+
+    def waiting_text(self) -> str:
+        rows = [w for w in self.waiting.values() if w.waiting > 0]
+        if not rows:
+            return f"{self.title} 0人"
+        limit = capacity(self.layout()[self.WAITING])
+        named = f"{self.title} " + " ".join(f"{w.name}{w.waiting}人" for w in rows)
+        if text_width(named) <= limit:
+            return named
+        # too long for one line with business names: the ticket prefixes are what citizens hold anyway
+        return f"{self.title} " + " ".join(f"{w.prefix or w.name}:{w.waiting}" for w in rows)
+
+    def initial(self) -> list[AreaContent]:
+        return [AreaContent(self.CALLS, self.calls_text()), AreaContent(self.WAITING, self.waiting_text())]
+
+    def set_waiting(self, counts: Iterable[Mapping[str, Any]]) -> list[AreaContent]:
+        """Replace the counts with the hall's truth (`Hall.waiting_counts()` rows)."""
+        before = self.waiting_text()
+        self.waiting = {
+            str(c.get("business")): _Waiting(str(c.get("prefix") or ""), str(c.get("name") or ""), int(c["waiting"]))
+            for c in counts
+        }
+        after = self.waiting_text()
+        return [] if after == before else [AreaContent(self.WAITING, after)]
+
+    def apply(self, ev: Event) -> list[AreaContent]:
+        p = ev.payload or {}
+        out: list[AreaContent] = []
+        ticket = p.get("ticket") or {}
+        if ev.kind in (ek.TICKET_CALLED, ek.TICKET_RECALLED):
+            number, window = _number(p), _window_of(p)
+            if number and window is not None:
+                entry = (number, window)
+                if entry in self.calls:
+                    self.calls.remove(entry)
+                self.calls.appendleft(entry)
+                out.append(AreaContent(self.CALLS, self.calls_text(), self.flash_s))
+        before = self.waiting_text()
+        # Estimates between refreshes from the hall: issued carries how many are ahead, a first call takes one off
+        if ev.kind == ek.TICKET_ISSUED and ticket.get("business"):
+            w = self._row(ticket)
+            w.waiting = int(p.get("ahead") or 0) + 1
+        elif ev.kind == ek.TICKET_CALLED and ticket.get("business"):
+            w = self._row(ticket)
+            w.waiting = max(0, w.waiting - 1)
+        elif ev.kind == ek.TICKET_TRANSFERRED and p.get("to_business"):
+            code = str(p["to_business"])
+            w = self.waiting.setdefault(code, _Waiting("", code, 0))
+            w.waiting += 1
+        elif ev.kind == ek.DAY_CLOSED:
+            self.waiting.clear()
+            self.calls.clear()
+            out.append(AreaContent(self.CALLS, self.calls_text()))
+        after = self.waiting_text()
+        if after != before:
+            out.append(AreaContent(self.WAITING, after))
+        return out
+
+    def _row(self, ticket: Mapping[str, Any]) -> _Waiting:
+        code = str(ticket["business"])
+        w = self.waiting.get(code)
+        if w is None:
+            w = self.waiting[code] = _Waiting(
+                str(ticket.get("prefix") or ""), str(ticket.get("business_name") or code), 0
+            )
+        return w

@@ -1,0 +1,503 @@
+"""LED board driver: hall events → coalesced, rate-limited A3 06 frames to one Onbon BX controller, with health."""
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from devices.base import DeviceUrl, DeviceWorker, HealthState, Transport, TransportError, open_transport, parse_url
+from devices.led import proto
+from devices.led.content import AreaContent, HallBoard, Rect, WindowBoard
+from kiosk.core import events as ek
+from kiosk.core.errors import ConfigError
+from kiosk.core.events import Event
+
+_WAKE = "wake"  # the only job: "look at the pending areas"; content itself never waits in the queue
+
+# Events after which the hall board asks the hall for fresh waiting counts
+_WAITING_KINDS = frozenset(
+    {
+        ek.TICKET_ISSUED,
+        ek.TICKET_CALLED,
+        ek.TICKET_TRANSFERRED,
+        ek.TICKET_VOIDED,
+        ek.TICKET_EXPIRED,
+        ek.TICKET_HELD,
+        ek.TICKET_RESUMED,
+        ek.APPOINTMENT_BOOKED,
+        ek.DAY_CLOSED,
+    }
+)
+_WINDOW_KINDS = frozenset(
+    {
+        ek.TICKET_CALLED,
+        ek.TICKET_RECALLED,
+        ek.SERVICE_STARTED,
+        ek.SERVICE_FINISHED,
+        ek.TICKET_NO_SHOW,
+        ek.TICKET_HELD,
+        ek.TICKET_RESUMED,
+        ek.TICKET_TRANSFERRED,
+        ek.WINDOW_PAUSED,
+        ek.WINDOW_RESUMED,
+        ek.WINDOW_SIGNED_IN,
+        ek.WINDOW_SIGNED_OUT,
+        ek.DAY_CLOSED,
+    }
+)
+_HALL_KINDS = frozenset({ek.TICKET_CALLED, ek.TICKET_RECALLED}) | _WAITING_KINDS
+_RETRY_ERRORS = {proto.ERR_CHECKSUM, proto.ERR_BUSY}  # a NACK worth sending the same content again for
+
+
+@dataclass
+class _AreaState:
+    content: AreaContent
+    dirty: bool = True
+    flash_pending: bool = False
+    steady_due: float | None = None  # when the steady form must follow the flash
+    since: float | None = None  # when the oldest change not yet on the wire arrived (for latency figures)
+
+
+class LedBoard(DeviceWorker):
+    """One Onbon BX-5K/6K board (a window board or the hall board).
+
+    Never floods the controller: at most one frame per `min_interval`, and each frame carries the latest text of
+    every area that changed (A3 06 takes several areas), so a burst of calls costs one frame and the board ends on
+    the newest.  A call flashes (doc §9.1 DisplayMode 0x02 "快速打出", looping) and a steady frame follows after
+    `flash_s`.  Content lives in RAM on the controller (§8.2.1), so every reopen or controller return re-sends it.
+    """
+
+    kind = "led"
+
+    def __init__(
+        self,
+        name: str,
+        url: str,
+        *,
+        role: str = "window",
+        window: int | None = None,
+        address: int = 1,
+        welcome: str = "欢迎光临",
+        min_interval: float = 1.0,
+        flash_s: float = 3.0,
+        width: int | None = None,
+        height: int | None = None,
+        lines: int = 3,
+        reply_timeout: float = 0.5,
+        keepalive: float = 2.0,
+        max_misses: int = 2,
+        max_backoff: float = 1.0,
+    ) -> None:
+        super().__init__(name, queue_size=8, max_backoff=max_backoff)
+        self.url: DeviceUrl = parse_url(url)
+        self.role = role
+        self.address = address
+        self.min_interval = min_interval
+        self.reply_timeout = reply_timeout
+        self.keepalive = keepalive  # idle PING period (§8.7): an idle board still notices an unplug; 0 = never
+        self.max_misses = max_misses
+        self.baud = int(self.url.opts.get("baud", 9600)) if self.url.scheme == "serial" else 0
+        self.content: WindowBoard | HallBoard
+        if role == "window":
+            if window is None:
+                raise ValueError("a window board needs its window number")
+            self.content = WindowBoard(
+                window, welcome=welcome, flash_s=flash_s, width=width or 128, height=height or 32
+            )
+        elif role == "hall":
+            if height:
+                lines = max(1, height // 16 - 1)
+            self.content = HallBoard(lines=lines, width=width or 256, flash_s=0.0)
+        else:
+            raise ValueError(f"unknown LED role {role!r}")
+        self.layout: dict[int, Rect] = self.content.layout()
+        self.waiting_source: Callable[[], list[dict[str, Any]]] | None = None
+        self._lock = threading.Lock()  # guards content model + area states; held for microseconds only
+        now = time.monotonic()
+        self._areas: dict[int, _AreaState] = {c.area: _AreaState(c, since=now) for c in self.content.initial()}
+        self._refresh_waiting = False
+        self._wake_pending = False
+        self._next_send = 0.0
+        self._last_io = 0.0
+        self.pings = 0
+        self._misses = 0
+        self._silent = False  # offline because the controller stopped answering (link itself is up)
+        self._decoder = proto.FrameDecoder()
+        # the loop polls this often for due frames; never slower than a quarter of the frame spacing
+        self.idle_interval = max(0.005, min(0.05, min_interval / 4 if min_interval else 0.005))
+        # figures for status/bench
+        self.frames_sent = 0
+        self.bytes_sent = 0
+        self.last_frame_bytes = 0
+        self.acks = 0
+        self.nacks = 0
+        self.unencodable = 0
+        self.send_times: deque[float] = deque(maxlen=256)
+        self.latencies: deque[float] = deque(maxlen=2000)
+
+    # --- public ---------------------------------------------------------------------------------------------
+    @property
+    def expects_reply(self) -> bool:
+        return self.address != proto.BROADCAST  # §4: broadcast 1 is never answered
+
+    def kinds(self) -> set[str]:
+        return set(_WINDOW_KINDS if self.role == "window" else _HALL_KINDS)
+
+    def handle_event(self, ev: Event) -> None:
+        """Map an event to area content and wake the I/O thread; never blocks, never raises into the hall."""
+        t = time.monotonic()
+        try:
+            with self._lock:
+                changes = self.content.apply(ev)
+                for c in changes:
+                    self._set_locked(c, t)
+                refresh = self.role == "hall" and self.waiting_source is not None and ev.kind in _WAITING_KINDS
+                if refresh:
+                    self._refresh_waiting = True
+        except Exception:
+            self.log.exception("%s: cannot map %s #%s", self.name, ev.kind, ev.seq)
+            return
+        if changes or refresh:
+            self._wake()
+
+    def set_waiting(self, counts: list[Mapping[str, Any]]) -> None:
+        """Hall board: show these waiting counts (rows as from `Hall.waiting_counts()`)."""
+        if not isinstance(self.content, HallBoard):
+            return
+        t = time.monotonic()
+        with self._lock:
+            changes = self.content.set_waiting(counts)
+            for c in changes:
+                self._set_locked(c, t)
+        if changes:
+            self._wake()
+
+    def shown(self) -> dict[int, str]:
+        """What each area should show now (the latest truth, whether or not it is on the wire yet)."""
+        with self._lock:
+            return {a: st.content.text for a, st in self._areas.items()}
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            **self.status(),
+            "frames_sent": self.frames_sent,
+            "bytes_sent": self.bytes_sent,
+            "acks": self.acks,
+            "nacks": self.nacks,
+            "bad_replies": self._decoder.stats.bad_total,
+            "garbage_bytes": self._decoder.stats.garbage_bytes,
+            "unencodable": self.unencodable,
+            "dropped": self.dropped,
+        }
+
+    def attach(self, hall: Any) -> Callable[[], None]:
+        """Wire to a Hall: events in, health out, waiting counts from the hall; returns the unsubscribe."""
+        self.on_health(lambda h: hall.report_device_health(h.device, h.kind, str(h.state), h.reason))
+        if self.role == "hall" and hasattr(hall, "waiting_counts"):
+            self.waiting_source = hall.waiting_counts
+            self._refresh_waiting = True
+        return hall.subscribe(self.handle_event, self.kinds())
+
+    # --- worker side ----------------------------------------------------------------------------------------
+    def _wake(self) -> None:
+        if not self._wake_pending:
+            self._wake_pending = True
+            self.submit(_WAKE)
+
+    def _set_locked(self, c: AreaContent, t: float) -> None:
+        st = self._areas.get(c.area)
+        if st is None:
+            st = self._areas[c.area] = _AreaState(c)
+        st.content = c
+        st.dirty = True
+        st.flash_pending = c.flash_s > 0
+        st.steady_due = None  # newer content replaces a steady frame still waiting to follow an older flash
+        if st.since is None:
+            st.since = t
+
+    def _resend_all_locked(self) -> None:
+        for st in self._areas.values():
+            st.dirty = True
+            st.flash_pending = False
+
+    def _open(self) -> Transport:
+        if self.url.scheme == "sim":
+            from devices.led.sim import open_sim  # the URL picks the in-process controller
+
+            transport: Transport = open_sim(self.url)
+        else:
+            transport = open_transport(self.url)
+        self._decoder.reset()
+        self._misses = 0
+        self._silent = False
+        with self._lock:
+            self._resend_all_locked()  # dynamic areas are RAM only: whatever was there may be gone
+            if self.role == "hall" and self.waiting_source is not None:
+                self._refresh_waiting = True
+        return transport
+
+    def _handle(self, job: Any, transport: Transport) -> None:
+        self._wake_pending = False
+        self._pump(transport)
+
+    def _idle(self, transport: Transport) -> None:
+        self._pump(transport)
+
+    def _requeue(self, job: Any) -> None:
+        self._wake_pending = False
+        self._wake()
+
+    def _fetch_waiting(self) -> None:
+        self._refresh_waiting = False
+        source = self.waiting_source
+        if source is None:
+            return
+        try:
+            counts = source()
+        except Exception as exc:  # the hall being busy or closing must not kill the board
+            self.log.warning("%s: waiting counts unavailable: %s", self.name, exc)
+            return
+        self.set_waiting(counts)
+
+    def _pump(self, transport: Transport) -> None:
+        """Send at most one frame, if anything changed and the limiter allows it."""
+        if self._refresh_waiting:
+            self._fetch_waiting()
+        now = time.monotonic()
+        with self._lock:
+            for st in self._areas.values():
+                if st.steady_due is not None and now >= st.steady_due:
+                    st.steady_due = None
+                    st.dirty = True
+            dirty = [(a, st) for a, st in sorted(self._areas.items()) if st.dirty]
+            if now < self._next_send:
+                return
+            if not dirty:
+                if self.keepalive and now - self._last_io >= self.keepalive:
+                    self._send(transport, self._ping_frame(), [], [])
+                return
+            sent: list[tuple[int, AreaContent, bool]] = []
+            since = [st.since for _, st in dirty if st.since is not None]
+            for a, st in dirty:
+                sent.append((a, st.content, st.flash_pending))
+                st.dirty = False
+                st.flash_pending = False
+                st.since = None
+        self._send(transport, self._build(sent), sent, since)
+
+    def _ping_frame(self) -> bytes:
+        self.pings += 1
+        response = proto.RESPONSE_REQUIRED if self.expects_reply else proto.RESPONSE_NONE
+        req = proto.Request(proto.GROUP_SYS, proto.CMD_PING, response=response)
+        return proto.encode_frame(proto.Frame(dst=self.address, src=proto.SRC_PC, data=req.encode()))
+
+    def _send(
+        self, transport: Transport, frame: bytes, sent: list[tuple[int, AreaContent, bool]], since: list[float]
+    ) -> None:
+        try:
+            transport.write(frame)
+        except (TransportError, OSError):
+            self._unsend(sent, min(since) if since else None)
+            raise
+        t = time.monotonic()
+        self._last_io = t
+        self.frames_sent += 1
+        self.bytes_sent += len(frame)
+        self.send_times.append(t)
+        if sent:
+            self.last_frame_bytes = len(frame)
+        if since:
+            self.latencies.append(t - min(since))
+        spacing = self.min_interval if not self._silent else max(self.min_interval, 1.0)
+        self._next_send = t + spacing
+        with self._lock:
+            for a, content, flashed in sent:
+                st = self._areas[a]
+                if flashed and st.content is content and not st.dirty:
+                    st.steady_due = t + content.flash_s
+        if not self.expects_reply:
+            return
+        reply = self._await_reply(transport, len(frame))
+        self._judge(reply, sent)
+
+    def _build(self, sent: list[tuple[int, AreaContent, bool]]) -> bytes:
+        areas = []
+        for a, content, flash in sent:
+            data, bad = proto.encode_text(content.text)
+            if bad:
+                self.unencodable += len(bad)
+                self.log.warning("%s: area %d: not in GB2312, shown as ？: %r", self.name, a, "".join(bad))
+            r = self.layout.get(a) or Rect(0, 0, 128, 16)
+            if flash:
+                # §9.1: no blink mode exists; "快速打出" in a loop re-draws the text every stay period
+                area = proto.Area(
+                    a, data, r.x, r.y, r.width, r.height, run_mode=proto.RUN_LOOP, effect=proto.EFFECT_TYPE_OUT,
+                    speed=0, stay=1,
+                )
+            else:
+                area = proto.Area(
+                    a, data, r.x, r.y, r.width, r.height, run_mode=proto.RUN_HOLD_LAST, effect=proto.EFFECT_STATIC,
+                    speed=0, stay=10,
+                )
+            areas.append(area)
+        response = proto.RESPONSE_REQUIRED if self.expects_reply else proto.RESPONSE_NONE
+        update = proto.DynamicUpdate(tuple(areas), response=response)
+        return proto.encode_frame(proto.Frame(dst=self.address, src=proto.SRC_PC, data=update.encode()))
+
+    def _unsend(self, sent: list[tuple[int, AreaContent, bool]], since: float | None) -> None:
+        """The frame did not get through: its areas are pending again unless newer content already is."""
+        with self._lock:
+            for a, content, flashed in sent:
+                st = self._areas[a]
+                if st.content is content:
+                    st.dirty = True
+                    st.flash_pending = st.flash_pending or flashed
+                    st.steady_due = None
+                if st.since is None:
+                    st.since = since
+
+    def _await_reply(self, transport: Transport, frame_len: int) -> proto.Reply | None:
+        wire = proto.wire_seconds(frame_len + 30, self.baud) if self.baud else 0.0
+        deadline = time.monotonic() + self.reply_timeout + wire
+        size = 1 if self.url.scheme == "serial" else 256  # pyserial read(n) waits for n bytes or its timeout
+        while time.monotonic() < deadline:
+            chunk = transport.read(size)
+            if not chunk:
+                continue
+            for f in self._decoder.feed(chunk):
+                if f.dst not in (proto.SRC_PC, proto.BROADCAST_REPLY):
+                    continue  # another client's answer on a shared bus
+                try:
+                    reply = proto.decode_reply(f.data)
+                except proto.FrameError as exc:
+                    self._decoder.errors.append(str(exc))
+                    continue
+                if reply.group == proto.GROUP_ACK or reply.group == proto.GROUP_DISPLAY:
+                    return reply
+        return None
+
+    def _judge(self, reply: proto.Reply | None, sent: list[tuple[int, AreaContent, bool]]) -> None:
+        if reply is None:
+            self._misses += 1
+            self._unsend([(a, c, False) for a, c, _ in sent], None)
+            last = self._decoder.errors[-1] if self._decoder.errors else ""
+            detail = f"；收到无效数据：{last}" if last else ""
+            if self._misses >= self.max_misses:
+                if not self._silent:
+                    self._silent = True
+                    with self._lock:
+                        self._resend_all_locked()  # the probe that gets answered carries everything
+                self._set_health(HealthState.OFFLINE, f"控制器无应答（连续 {self._misses} 次）{detail}")
+            else:
+                self._set_health(HealthState.DEGRADED, f"控制器应答超时{detail}")
+            return
+        self._misses = 0
+        if reply.is_nack:
+            self.nacks += 1
+            if reply.error in _RETRY_ERRORS:
+                self._unsend([(a, c, False) for a, c, _ in sent], None)
+            self._set_health(HealthState.DEGRADED, f"控制器拒绝：{reply.error_name}")
+            return
+        self.acks += 1
+        if self._silent:
+            self._silent = False
+            with self._lock:
+                self._resend_all_locked()  # it may have been power-cycled: RAM areas are gone (§8.2.1)
+        self._set_health(HealthState.OK)
+
+
+# --- config --------------------------------------------------------------------------------------------------
+_OPTIONS = {
+    "kind",
+    "role",
+    "url",
+    "window",
+    "address",
+    "welcome",
+    "min_interval",
+    "flash_seconds",
+    "width",
+    "height",
+    "lines",
+    "reply_timeout",
+    "keepalive",
+}
+
+
+def from_config(name: str, section: Mapping[str, Any], hall_config: Any = None) -> LedBoard:
+    """Build a board from `[devices.<name>]`; every option is checked here, so a typo fails at start-up."""
+    where = f"devices.{name}"
+
+    def err(option: str, message: str) -> ConfigError:
+        return ConfigError(f"{message} in section [{where}]", option=option, section=where)
+
+    for option in section:
+        if option not in _OPTIONS:
+            raise err(option, f"option '{option}' is not valid")
+    if section.get("kind", "led") != "led":
+        raise err("kind", f"option 'kind' must be \"led\", not {section.get('kind')!r}")
+
+    def number(option: str, default: float, lo: float, hi: float, *, integer: bool = False) -> Any:
+        v = section.get(option, default)
+        ok_type = isinstance(v, int) if integer else isinstance(v, int | float)
+        if isinstance(v, bool) or not ok_type or (isinstance(v, float) and math.isnan(v)) or not lo <= v <= hi:
+            kind = "an integer" if integer else "a number"
+            raise err(option, f"option '{option}' must be {kind} from {lo:g} to {hi:g}, not {v!r}")
+        return v
+
+    url = section.get("url")
+    if not isinstance(url, str) or not url:
+        raise err("url", "option 'url' is required (serial:///dev/…?baud=9600, tcp://host:port or sim://name)")
+    try:
+        parsed = parse_url(url)
+    except ValueError as exc:
+        raise err("url", f"option 'url' is not valid: {exc}") from exc
+    if parsed.scheme not in ("serial", "tcp", "sim"):
+        raise err("url", f"option 'url' scheme {parsed.scheme}:// cannot reach an LED controller")
+    if parsed.scheme == "serial" and parsed.opts.get("baud", "9600") not in ("9600", "57600"):
+        raise err("url", "option 'url': BX controllers run at baud=9600 or baud=57600 only")
+    role = section.get("role", "window")
+    if role not in ("window", "hall"):
+        raise err("role", f"option 'role' must be \"window\" or \"hall\", not {role!r}")
+    window = None
+    if role == "window":
+        if "window" not in section:
+            raise err("window", "option 'window' is required when role = \"window\"")
+        window = number("window", 0, 1, 9999, integer=True)
+        known = [getattr(w, "number", None) for w in getattr(hall_config, "windows", None) or []]
+        if known and window not in known:
+            raise err("window", f"option 'window' = {window} is not a window of this hall")
+    else:
+        for option in ("window", "welcome"):
+            if option in section:
+                raise err(option, f"option '{option}' is only valid with role = \"window\"")
+    if role == "window" and "lines" in section:
+        raise err("lines", "option 'lines' is only valid with role = \"hall\"")
+    welcome = section.get("welcome", "欢迎光临")
+    if not isinstance(welcome, str) or not welcome.strip():
+        raise err("welcome", "option 'welcome' must be a non-empty text")
+    width = section.get("width")
+    height = section.get("height")
+    if width is not None:
+        width = number("width", 0, 16, 4096, integer=True)
+    if height is not None:
+        height = number("height", 0, 16, 1024, integer=True)
+    return LedBoard(
+        name,
+        url,
+        role=role,
+        window=window,
+        address=number("address", 1, 0, 0xFFFF, integer=True),
+        welcome=welcome,
+        min_interval=number("min_interval", 1.0, 0.01, 60.0),
+        flash_s=number("flash_seconds", 3.0, 0.0, 30.0),
+        width=width,
+        height=height,
+        lines=number("lines", 3, 1, 16, integer=True),
+        reply_timeout=number("reply_timeout", 0.5, 0.05, 10.0),
+        keepalive=number("keepalive", 2.0, 0.0, 3600.0),
+    )
