@@ -316,7 +316,7 @@ class _Win:
 
 
 class _HallConfig:
-    windows = [_Win(1), _Win(2), _Win(3)]
+    windows = (_Win(1), _Win(2), _Win(3))
 
 
 @pytest.mark.parametrize(
