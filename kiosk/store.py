@@ -73,9 +73,21 @@ def _m001_core(db: sqlite_utils.Database) -> None:
     )
 
 
+# --- owned by sync/ (sync engineer): the service catalogue (办事指南) received from the central platform. ----------
+# Defined here because kiosk.store may not import sync; sync.catalog reads and writes these rows via Hall commands.
+def _m010_sync(db: sqlite_utils.Database) -> None:
+    db.execute(
+        "CREATE TABLE catalog_items (code TEXT PRIMARY KEY, business TEXT NOT NULL, name TEXT NOT NULL, "
+        "version INTEGER NOT NULL, updated_at TEXT NOT NULL, message_id TEXT NOT NULL, doc TEXT NOT NULL)"
+    )
+    db.execute("CREATE INDEX catalog_items_business ON catalog_items(business)")
+# --- end of sync's migration ------------------------------------------------------------------------------------
+
+
 # Each schema change is one named migration, applied once, in order, inside one transaction.
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("001_core", _m001_core),
+    ("010_sync", _m010_sync),  # sync: catalogue table
 ]
 
 
