@@ -124,7 +124,7 @@ def parse_config(name: str, section: dict[str, Any], hall_config: Any = None) ->
         qr_url=qr_url,
         qr_caption=get("qr_caption", str, "扫码查看排队进度"),
         hall_id=str(getattr(hall_config, "hall_id", "") or ""),
-        timezone=str(getattr(hall_config, "timezone", None) or "Asia/Shanghai"),
+        timezone=str(getattr(hall_config, "tz", None) or "Asia/Shanghai"),  # HallConfig.tz is a ZoneInfo
         width_dots=width,
     )
     return PrinterConfig(

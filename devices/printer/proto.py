@@ -282,6 +282,8 @@ def _variable(buf: bytes, i: int, out: list[Command]) -> int:
     """Variable-length commands; returns bytes consumed, 0 if the command is not complete yet."""
     n = len(buf)
     b, c = buf[i], buf[i + 1]
+    if b == GS and c in (ord("("), ord("v")) and i + 2 >= n:
+        return 0  # the sub-command byte has not arrived yet
     if b == GS and c == ord("V"):
         if i + 2 >= n:
             return 0
