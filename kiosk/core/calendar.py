@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import logging
-from datetime import date, timedelta
+import math
+from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 
 import chinese_calendar
 
 log = logging.getLogger(__name__)
+
+# Working-time positions count from here; chinese-calendar's data starts in 2004 too.
+EPOCH = date(2004, 1, 1)
 
 
 class WorkCalendar:
@@ -21,6 +25,7 @@ class WorkCalendar:
         self.closed = set(closed or ())  # local closures (e.g. a typhoon day)
         self.open_days = set(open_days or ())  # extra working days
         self._warned: set[int] = set()
+        self.invalidate()
 
     @classmethod
     def from_file(cls, path: str | Path) -> WorkCalendar:
@@ -44,6 +49,18 @@ class WorkCalendar:
             else:
                 raise ValueError(f"{path}:{no}: expected 'closed' or 'open' after the date, got {what!r}")
         return cls(closed, open_days)
+
+    def set_override(self, day: date, is_open: bool) -> None:
+        """Declare a local closure (is_open=False) or an extra working day, e.g. from the hall's admin screen."""
+        (self.open_days if is_open else self.closed).add(day)
+        (self.closed if is_open else self.open_days).discard(day)
+        self.invalidate()
+
+    def fingerprint(self) -> str:
+        """Changes when the overrides (or chinese-calendar's data) change: stored deadlines must then be redone."""
+        parts = [f"c{d.isoformat()}" for d in sorted(self.closed)]
+        parts += [f"o{d.isoformat()}" for d in sorted(self.open_days)]
+        return f"{getattr(chinese_calendar, '__version__', '?')}|{','.join(parts)}"
 
     def is_working_day(self, day: date) -> bool:
         if day in self.closed:
@@ -72,3 +89,78 @@ class WorkCalendar:
         if end <= start:
             return 0
         return sum(1 for i in range(1, (end - start).days + 1) if self.is_working_day(start + timedelta(days=i)))
+
+    # ------------------------------------------------------------------------------------------------
+    # Working time: a position on a line where each working day is one unit (spread over its 24 hours) and
+    # non-working days take no room.  Deadlines, clock stops (补齐补正, 挂起) and "working days used" are plain
+    # arithmetic on positions; the tables below make each conversion O(1) (a bisect for the way back).
+    # ------------------------------------------------------------------------------------------------
+    def invalidate(self) -> None:
+        """Forget the working-time tables (call after changing `closed` / `open_days` by hand)."""
+        self._cum: list[int] = [0]  # _cum[i] = working days in [EPOCH, EPOCH + i days)
+        self._wdays: list[int] = []  # day offsets (from EPOCH) of the working days, in order
+
+    def _extend_to(self, offset: int) -> None:
+        if offset < 0:
+            raise ValueError(f"working time is counted from {EPOCH.isoformat()}; got a day before it")
+        cum, wdays = self._cum, self._wdays
+        while len(cum) <= offset + 1:
+            i = len(cum) - 1
+            if self.is_working_day(EPOCH + timedelta(days=i)):
+                wdays.append(i)
+                cum.append(cum[-1] + 1)
+            else:
+                cum.append(cum[-1])
+
+    def working_index(self, day: date) -> int:
+        """Working days before `day` (since EPOCH): consecutive working days get consecutive indexes."""
+        off = (day - EPOCH).days
+        self._extend_to(off)
+        return self._cum[off]
+
+    def position(self, moment: datetime, tz: tzinfo | None = None) -> float:
+        """Where `moment` lies in working time (its local date taken in `tz`, or its own zone)."""
+        local = moment.astimezone(tz) if tz is not None else moment
+        off = (local.date() - EPOCH).days
+        self._extend_to(off)
+        base = self._cum[off]
+        if self._cum[off + 1] == base:  # not a working day: time stands still
+            return float(base)
+        secs = local.hour * 3600 + local.minute * 60 + local.second + local.microsecond / 1e6
+        return base + secs / 86400.0
+
+    def moment_at(self, pos: float, tz: tzinfo) -> datetime:
+        """The first moment whose position reaches `pos` (a whole number is the end of a working day, not the
+        start of the next one after a weekend)."""
+        k = math.floor(pos)
+        frac = pos - k
+        if frac < 1e-9:
+            if k <= 0:
+                return datetime.combine(EPOCH, time(), tz)
+            while len(self._wdays) < k:
+                self._extend_to(len(self._cum) + 366)
+            day = EPOCH + timedelta(days=self._wdays[k - 1] + 1)
+            return datetime.combine(day, time(), tz)
+        while len(self._wdays) <= k:
+            self._extend_to(len(self._cum) + 366)
+        day = EPOCH + timedelta(days=self._wdays[k])
+        return datetime.combine(day, time(), tz) + timedelta(seconds=round(frac * 86400, 6))
+
+    def working_time_between(self, a: datetime, b: datetime, tz: tzinfo | None = None) -> float:
+        """Working days (fractional) elapsed from a to b; negative if b is before a."""
+        return self.position(b, tz) - self.position(a, tz)
+
+    def end_of_day_position(self, moment: datetime, tz: tzinfo | None = None) -> int:
+        """Position of the end of `moment`'s local day if it is a working day, else of the last one before it:
+        the start of a working-day limit (the day of acceptance itself is not counted)."""
+        local = moment.astimezone(tz) if tz is not None else moment
+        return self.working_index(local.date() + timedelta(days=1))
+
+    def working_day_of(self, pos: float) -> date | None:
+        """The working day a position falls in (None before the first one)."""
+        k = math.floor(pos)
+        if k < 0:
+            return None
+        while len(self._wdays) <= k:
+            self._extend_to(len(self._cum) + 366)
+        return EPOCH + timedelta(days=self._wdays[k])
