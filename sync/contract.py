@@ -1,0 +1,269 @@
+"""The hall ⇄ central MQTT contract: topics, QoS/retain, payload schemas and versions (the single source of truth)."""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
+
+import msgspec
+
+# Bump on an incompatible change; receivers reject versions they do not know (they land in dead letters).
+SCHEMA_VERSION = 1
+SUPPORTED_VERSIONS = frozenset({1})
+
+# A payload larger than this is refused before it is parsed (a bad or hostile sender must not exhaust memory).
+MAX_INBOUND_BYTES = 256 * 1024
+
+QOS = 1  # every topic: at-least-once on the wire; receivers deduplicate
+
+# --- topics -------------------------------------------------------------------------------------------------
+EVENT_TOPIC = "hall/{hall_id}/event/{kind}"  # hall → central, QoS 1, not retained
+STATE_TOPIC = "hall/{hall_id}/state"  # hall → central, QoS 1, retained; LWT "offline"
+CASE_TOPIC = "central/{hall_id}/case/{case_no}"  # central → hall, QoS 1, retained (latest status matters)
+CATALOG_TOPIC = "central/{hall_id}/catalog"  # central → hall, QoS 1, retained
+HALL_INBOX_FILTER = "central/{hall_id}/#"  # what a hall subscribes to
+COLLECTOR_EVENT_FILTER = "$share/{group}/hall/+/event/#"  # MQTT 5 shared subscription: collectors share load
+COLLECTOR_STATE_FILTER = "$share/{group}/hall/+/state"
+
+HALL_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+CASE_NO_RE = re.compile(r"^[A-Za-z0-9_-]{1,50}$")  # GB/T 39046: 办件编号 up to 50 characters
+KIND_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
+
+HallId = Annotated[str, msgspec.Meta(pattern=HALL_ID_RE.pattern)]
+CaseNo = Annotated[str, msgspec.Meta(pattern=CASE_NO_RE.pattern)]
+MessageId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.:-]{8,64}$")]
+Version = Annotated[int, msgspec.Meta(ge=1)]
+UtcTime = datetime  # RFC 3339 with an offset; msgspec rejects malformed strings
+Text = Annotated[str, msgspec.Meta(max_length=2000)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class ContractError(ValueError):
+    """A message that does not follow the contract (bad topic, schema, version, owner or size)."""
+
+
+def event_topic(hall_id: str, kind: str) -> str:
+    return EVENT_TOPIC.format(hall_id=_hall(hall_id), kind=kind)
+
+
+def state_topic(hall_id: str) -> str:
+    return STATE_TOPIC.format(hall_id=_hall(hall_id))
+
+
+def case_topic(hall_id: str, case_no: str) -> str:
+    if not CASE_NO_RE.match(case_no):
+        raise ContractError(f"case number {case_no!r} cannot be used in a topic")
+    return CASE_TOPIC.format(hall_id=_hall(hall_id), case_no=case_no)
+
+
+def catalog_topic(hall_id: str) -> str:
+    return CATALOG_TOPIC.format(hall_id=_hall(hall_id))
+
+
+def hall_inbox_filter(hall_id: str) -> str:
+    return HALL_INBOX_FILTER.format(hall_id=_hall(hall_id))
+
+
+def _hall(hall_id: str) -> str:
+    if not HALL_ID_RE.match(hall_id):
+        raise ContractError(f"hall id {hall_id!r} cannot be used in a topic")
+    return hall_id
+
+
+def parse_inbound_topic(topic: str) -> tuple[str, str, str | None]:
+    """central/{hall}/case/{no} → (hall, "case", no); central/{hall}/catalog → (hall, "catalog", None)."""
+    parts = topic.split("/")
+    if len(parts) >= 3 and parts[0] == "central" and HALL_ID_RE.match(parts[1]):
+        if len(parts) == 4 and parts[2] == "case" and CASE_NO_RE.match(parts[3]):
+            return parts[1], "case", parts[3]
+        if len(parts) == 3 and parts[2] == "catalog":
+            return parts[1], "catalog", None
+    raise ContractError(f"not a central → hall topic: {topic[:200]!r}")
+
+
+def parse_hall_topic(topic: str) -> tuple[str, str, str | None]:
+    """hall/{hall}/event/{kind} → (hall, "event", kind); hall/{hall}/state → (hall, "state", None)."""
+    parts = topic.split("/")
+    if len(parts) >= 3 and parts[0] == "hall" and HALL_ID_RE.match(parts[1]):
+        if len(parts) == 4 and parts[2] == "event" and KIND_RE.match(parts[3]):
+            return parts[1], "event", parts[3]
+        if len(parts) == 3 and parts[2] == "state":
+            return parts[1], "state", None
+    raise ContractError(f"not a hall → central topic: {topic[:200]!r}")
+
+
+# --- hall → central -----------------------------------------------------------------------------------------
+class EventMsg(msgspec.Struct, kw_only=True):
+    """One hall event.  (hall_id, seq) is the dedup key: seq is gap-free per hall, starting at 1."""
+
+    v: Version = SCHEMA_VERSION
+    hall_id: HallId
+    region: Annotated[str, msgspec.Meta(pattern=r"^\d{9}$")]  # 行政区划
+    seq: Annotated[int, msgspec.Meta(ge=1)]
+    id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    kind: Annotated[str, msgspec.Meta(pattern=KIND_RE.pattern)]
+    at_utc: UtcTime
+    local_time: datetime  # the same instant in the hall's time zone (with its offset)
+    local_date: str
+    payload: dict[str, Any]
+
+
+class PresenceMsg(msgspec.Struct, kw_only=True):
+    """Retained on hall/{hall_id}/state: "online" after (re)subscribing, "offline" as the last will."""
+
+    v: Version = SCHEMA_VERSION
+    hall_id: HallId
+    state: Literal["online", "offline"]
+    at_utc: UtcTime | None = None  # absent in the will (it is registered long before it fires)
+    region: str = ""
+    name: str = ""
+
+
+# --- central → hall -----------------------------------------------------------------------------------------
+# 办件 statuses seen in vendor systems (DOMAIN §4), with the label staff see.
+CASE_STATUS: dict[str, str] = {
+    "received": "收件",
+    "correction": "补齐补正",
+    "accepted": "受理",
+    "not_accepted": "不予受理",
+    "returned": "退件",
+    "in_progress": "在办",
+    "suspended": "挂起",
+    "done": "办结",
+    "voided": "作废",
+}
+CaseStatus = Literal[
+    "received", "correction", "accepted", "not_accepted", "returned", "in_progress", "suspended", "done", "voided"
+]
+
+
+class CaseUpdate(msgspec.Struct, kw_only=True):
+    """A case status change decided centrally.  Applied once per message_id."""
+
+    v: Version
+    message_id: MessageId
+    hall_id: HallId
+    case_no: CaseNo
+    status: CaseStatus
+    at_utc: UtcTime
+    case_type: Literal[1, 2, 9] | None = None  # GB/T 39046: 1 即办件, 2 承诺件, 9 其他
+    business: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    promised_at: UtcTime | None = None  # 承诺办结时间
+    finished_at: UtcTime | None = None  # 办结时间
+    note: Text = ""  # shown to staff; never a full name or ID number
+
+
+class Material(msgspec.Struct, kw_only=True):
+    name: Name
+    copies: Annotated[int, msgspec.Meta(ge=0, le=100)] = 1
+    original: bool = False  # 原件 to be shown
+    note: Text = ""
+
+
+class Fee(msgspec.Struct, kw_only=True):
+    name: Name
+    amount: Annotated[str, msgspec.Meta(pattern=r"^\d{1,9}(\.\d{1,2})?$")]  # yuan, as a decimal string
+    basis: Text = ""
+
+
+class CatalogItem(msgspec.Struct, kw_only=True):
+    """One 办事指南 item, attached to a hall business code.  A higher version replaces a lower one."""
+
+    code: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]  # 实施编码
+    business: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    name: Name
+    version: Annotated[int, msgspec.Meta(ge=0)]
+    conditions: list[Text] = msgspec.field(default_factory=list)  # 受理条件
+    materials: list[Material] = msgspec.field(default_factory=list)  # 申请材料
+    legal_days: Annotated[int, msgspec.Meta(ge=0, le=3650)] | None = None  # 法定办结时限 (working days)
+    promised_days: Annotated[int, msgspec.Meta(ge=0, le=3650)] | None = None  # 承诺办结时限
+    fees: list[Fee] = msgspec.field(default_factory=list)  # 收费; empty = free
+    basis: list[Text] = msgspec.field(default_factory=list)  # 设定依据
+    note: Text = ""
+
+
+class CatalogUpdate(msgspec.Struct, kw_only=True):
+    v: Version
+    message_id: MessageId
+    hall_id: HallId
+    at_utc: UtcTime
+    items: list[CatalogItem] = msgspec.field(default_factory=list)
+    removed: list[Annotated[str, msgspec.Meta(max_length=64)]] = msgspec.field(default_factory=list)
+
+
+# --- provincial 好差评 upload record (an HTTP format, not MQTT; mapped in sync.provincial) --------------------------
+class ProvincialRating(msgspec.Struct, kw_only=True):
+    """Zhejiang-style upload record: satisfaction 1 = 非常不满意 … 5 = 非常满意, pf = channel code."""
+
+    projectNo: Annotated[str, msgspec.Meta(min_length=1, max_length=50)]  # 办件编号 (or the ticket id on site)
+    areaCode: Annotated[str, msgspec.Meta(pattern=r"^\d{9}$")]  # 行政区划
+    pf: Annotated[int, msgspec.Meta(ge=1, le=7)]
+    satisfaction: Annotated[int, msgspec.Meta(ge=1, le=5)]
+    appraiseTime: str  # local time, "YYYY-MM-DD HH:MM:SS"
+    appraiseCount: int = 1  # 评价次数
+    content: str = ""  # 文字评价
+    reason: str = ""  # 差评原因
+
+
+# --- codecs -------------------------------------------------------------------------------------------------
+_enc = msgspec.json.Encoder()
+_dec_event = msgspec.json.Decoder(EventMsg)
+_dec_presence = msgspec.json.Decoder(PresenceMsg)
+_dec_case = msgspec.json.Decoder(CaseUpdate)
+_dec_catalog = msgspec.json.Decoder(CatalogUpdate)
+
+
+def encode(msg: msgspec.Struct) -> bytes:
+    return _enc.encode(msg)
+
+
+def _decode(dec: msgspec.json.Decoder[Any], data: bytes, what: str) -> Any:
+    if len(data) > MAX_INBOUND_BYTES:
+        raise ContractError(f"{what} payload too big ({len(data)} bytes > {MAX_INBOUND_BYTES})")
+    try:
+        msg = dec.decode(data)
+    except msgspec.DecodeError as e:
+        # a version we do not know is reported as such, not as "bad field"
+        raise ContractError(f"bad {what} payload: {e}") from None
+    if msg.v not in SUPPORTED_VERSIONS:
+        raise ContractError(f"{what} schema version {msg.v} not supported (supported: {sorted(SUPPORTED_VERSIONS)})")
+    return msg
+
+
+def decode_event(data: bytes) -> EventMsg:
+    m: EventMsg = _decode(_dec_event, data, "event")
+    return m
+
+
+def decode_presence(data: bytes) -> PresenceMsg:
+    m: PresenceMsg = _decode(_dec_presence, data, "presence")
+    return m
+
+
+def decode_case(data: bytes) -> CaseUpdate:
+    m: CaseUpdate = _decode(_dec_case, data, "case update")
+    return m
+
+
+def decode_catalog(data: bytes) -> CatalogUpdate:
+    m: CatalogUpdate = _decode(_dec_catalog, data, "catalogue update")
+    return m
+
+
+def event_message(ev: Any, hall_id: str, region: str, tz: ZoneInfo) -> EventMsg:
+    """The wire form of a kiosk.core.events.Event."""
+    at = datetime.fromisoformat(ev.at_utc)
+    return EventMsg(
+        hall_id=hall_id, region=region, seq=ev.seq, id=ev.id, kind=ev.kind, at_utc=at,
+        local_time=at.astimezone(tz), local_date=ev.local_date, payload=ev.payload,
+    )
+
+
+def to_builtins(msg: msgspec.Struct) -> dict[str, Any]:
+    d: dict[str, Any] = msgspec.to_builtins(msg)
+    return d
+
+
+# Event kinds sync itself appends on the hall (they travel out like any other event).
+CATALOG_UPDATED = "catalog.updated"
