@@ -1,0 +1,211 @@
+"""HallClient: the one doorway from a screen to the hall (in-process now, a LAN client later) and its event signal."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Protocol
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+
+from kiosk.core.events import Event
+
+log = logging.getLogger(__name__)
+
+
+class HallLike(Protocol):
+    """What a screen may ask of a hall (kiosk.core.hall.Hall satisfies it; a LAN proxy will too)."""
+
+    config: Any
+
+    def subscribe(self, fn: Callable[[Event], None], kinds: set[str] | None = None) -> Callable[[], None]: ...
+    def now(self) -> datetime: ...
+    def tick(self) -> list[Event]: ...
+
+
+class HallClient(QObject):
+    """Commands and queries pass straight through; hall events reach Qt only through one queued signal.
+
+    `events` is emitted in the Qt thread whatever thread committed the command (a device thread, the sync
+    thread, or the UI itself): the subscriber only emits `_incoming`, whose queued connection hops to the thread
+    this object lives in.  Queuing also keeps a screen's slot from running while the hall holds its write lock.
+    `heartbeat` is emitted each time the hall answers the periodic tick, so a board can tell "quiet" from "gone".
+    """
+
+    events = Signal(object)  # Event, in the Qt thread
+    heartbeat = Signal()
+    _incoming = Signal(object)
+
+    def __init__(self, hall: Any, *, heartbeat_s: float = 5.0, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.hall = hall
+        self._incoming.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
+        self._unsubscribe = hall.subscribe(self._incoming.emit)
+        self._beat = QTimer(self)
+        self._beat.timeout.connect(self._tick)
+        if heartbeat_s > 0:
+            self._beat.start(int(heartbeat_s * 1000))
+
+    # --- plumbing -----------------------------------------------------------------------------------------
+    def _deliver(self, ev: Event) -> None:
+        self.events.emit(ev)
+
+    def _tick(self) -> None:
+        try:
+            self.hall.tick()  # also rolls the day over at midnight
+        except Exception:
+            log.exception("hall did not answer the heartbeat tick")
+            return
+        self.heartbeat.emit()
+
+    def stop_heartbeat(self) -> None:
+        self._beat.stop()
+
+    def close(self) -> None:
+        self._beat.stop()
+        self._unsubscribe()
+
+    @property
+    def config(self) -> Any:
+        return self.hall.config
+
+    def now(self) -> datetime:
+        return self.hall.clock()
+
+    # --- commands (each returns Result(value, events); refusals raise HallError) ---------------------------
+    def issue_ticket(self, business: str, **kw: Any) -> Any:
+        return self.hall.issue_ticket(business, **kw)
+
+    def check_in(self, **kw: Any) -> Any:
+        return self.hall.check_in(**kw)
+
+    def call_next(self, window: int) -> Any:
+        return self.hall.call_next(window)
+
+    def call_ticket(self, window: int, number: str) -> Any:
+        return self.hall.call_ticket(window, number)
+
+    def recall(self, window: int) -> Any:
+        return self.hall.recall(window)
+
+    def no_show(self, window: int) -> Any:
+        return self.hall.no_show(window)
+
+    def start_service(self, window: int) -> Any:
+        return self.hall.start_service(window)
+
+    def finish_service(self, window: int) -> Any:
+        return self.hall.finish_service(window)
+
+    def transfer(self, window: int, **kw: Any) -> Any:
+        return self.hall.transfer(window, **kw)
+
+    def hold(self, window: int) -> Any:
+        return self.hall.hold(window)
+
+    def resume_ticket(self, window: int, number: str) -> Any:
+        return self.hall.resume_ticket(window, number)
+
+    def pause(self, window: int, reason: str) -> Any:
+        return self.hall.pause(window, reason)
+
+    def resume_window(self, window: int) -> Any:
+        return self.hall.resume_window(window)
+
+    def void(self, number: str, reason: str = "") -> Any:
+        return self.hall.void(number, reason)
+
+    def sign_in(self, window: int, clerk_id: str, clerk_name: str) -> Any:
+        return self.hall.sign_in(window, clerk_id, clerk_name)
+
+    def request_rating(self, window: int) -> Any:
+        return self.hall.request_rating(window)
+
+    def rate(self, ticket_id: str, level: Any, **kw: Any) -> Any:
+        return self.hall.rate(ticket_id, level, **kw)
+
+    def complete_rating_reason(self, rating_id: str, reason: str, text: str | None = None) -> Any:
+        return self.hall.complete_rating_reason(rating_id, reason, text)
+
+    def mark_unrated(self, ticket_id: str) -> Any:
+        return self.hall.mark_unrated(ticket_id)
+
+    def close_business(self, business: str, message: str) -> Any:
+        return self.hall.close_business(business, message)
+
+    def open_business(self, business: str) -> Any:
+        return self.hall.open_business(business)
+
+    def set_notice(self, text: str) -> Any:
+        return self.hall.set_notice(text)
+
+    # --- queries ----------------------------------------------------------------------------------------------
+    def waiting_counts(self) -> list[dict[str, Any]]:
+        return self.hall.waiting_counts()  # type: ignore[no-any-return]
+
+    def waiting(self, window: int | None = None) -> list[dict[str, Any]]:
+        return self.hall.waiting(window=window)  # type: ignore[no-any-return]
+
+    def held(self, window: int) -> list[dict[str, Any]]:
+        return self.hall.held(window)  # type: ignore[no-any-return]
+
+    def windows(self) -> list[dict[str, Any]]:
+        return self.hall.windows()  # type: ignore[no-any-return]
+
+    def window(self, number: int) -> dict[str, Any]:
+        return self.hall.window(number)  # type: ignore[no-any-return]
+
+    def recent_calls(self, limit: int = 8) -> list[dict[str, Any]]:
+        return self.hall.recent_calls(limit)  # type: ignore[no-any-return]
+
+    def notice(self) -> str:
+        return str(self.hall.notice())
+
+    def devices(self) -> list[dict[str, Any]]:
+        return self.hall.devices()  # type: ignore[no-any-return]
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        return self.hall.counts()  # type: ignore[no-any-return]
+
+    def times(self, by: str = "business") -> list[dict[str, Any]]:
+        return self.hall.times(by=by)  # type: ignore[no-any-return]
+
+    def rating_summary(self) -> dict[str, Any]:
+        return self.hall.rating_summary()  # type: ignore[no-any-return]
+
+    def bad_ratings(self) -> list[dict[str, Any]]:
+        return self.hall.bad_ratings()  # type: ignore[no-any-return]
+
+    def ahead_of(self, ticket_id: str) -> int:
+        return int(self.hall.ahead_of(ticket_id))
+
+    def find_ticket(self, number: str) -> dict[str, Any] | None:
+        return self.hall.find_ticket(number)  # type: ignore[no-any-return]
+
+    def ticket(self, ticket_id: str) -> dict[str, Any]:
+        return self.hall.ticket(ticket_id)  # type: ignore[no-any-return]
+
+    # --- collaborators that may not exist yet (other engineers' modules): looked up lazily ------------------
+    def catalog_item(self, business: str) -> dict[str, Any] | None:
+        """办事指南 for a business from sync.catalog, or None when the catalogue is not available."""
+        try:
+            from sync.catalog import catalog_for  # type: ignore[import-not-found]
+        except ImportError:
+            return None
+        try:
+            item = catalog_for(self.hall, business)
+        except Exception:
+            log.exception("catalogue lookup failed for %s", business)
+            return None
+        return item if isinstance(item, dict) else None
+
+    def case_lookup(self, case_no: str, check: str) -> dict[str, Any] | None:
+        """A case's public view from kiosk.core.cases, or None when case lookup is not available here.
+
+        Refusals (not found, wrong check digits) propagate as HallError so the kiosk can say them."""
+        try:
+            from kiosk.core.cases import Cases  # type: ignore[import-not-found]
+        except ImportError:
+            return None
+        result = Cases(self.hall).lookup(case_no, check)
+        return dict(result) if result is not None else None

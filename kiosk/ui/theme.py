@@ -1,0 +1,70 @@
+"""Colours, sizes in dp and the contrast rule (WCAG ≥ 4.5:1) shared by every screen."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtWidgets import QWidget
+
+# 适老化 (MIIT 2021): largest font ≥ 30 dp, targets ≥ 60×60 dp in elder mode (≥ 44 otherwise), contrast ≥ 4.5:1.
+ELDER_MIN_FONT_DP = 30
+ELDER_MIN_TARGET_DP = 60
+NORMAL_MIN_TARGET_DP = 44
+MIN_CONTRAST = 4.5
+
+
+def dp(widget: QWidget | None, value: float) -> int:
+    """Device-independent points → logical pixels at the widget's screen DPI (96 dpi = 1:1)."""
+    dpi = widget.logicalDpiY() if widget is not None else 96
+    return round(value * dpi / 96.0)
+
+
+def px_to_dp(widget: QWidget, px: float) -> float:
+    return px * 96.0 / widget.logicalDpiY()
+
+
+def _channel(c: float) -> float:
+    c /= 255.0
+    return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+
+def luminance(hex_colour: str) -> float:
+    h = hex_colour.lstrip("#")
+    r, g, b = (int(h[i:i + 2], 16) for i in (0, 2, 4))
+    return 0.2126 * _channel(r) + 0.7152 * _channel(g) + 0.0722 * _channel(b)
+
+
+def contrast(fg: str, bg: str) -> float:
+    a, b = sorted((luminance(fg), luminance(bg)), reverse=True)
+    return (a + 0.05) / (b + 0.05)
+
+
+@dataclass(frozen=True)
+class Pair:
+    fg: str
+    bg: str
+
+
+# Every foreground/background pair a screen uses is named here so one test can check them all.
+PAIRS: dict[str, Pair] = {
+    "page": Pair("#1A1A1A", "#F3F5F8"),
+    "header": Pair("#FFFFFF", "#0B3D91"),
+    "business": Pair("#FFFFFF", "#0B57A4"),
+    "business_closed": Pair("#3A3A3A", "#DADDE2"),
+    "action": Pair("#0B3D91", "#FFFFFF"),
+    "primary": Pair("#FFFFFF", "#1B6E20"),
+    "danger": Pair("#FFFFFF", "#A4161A"),
+    "error": Pair("#7A1010", "#FDECEA"),
+    "ok": Pair("#0F4D14", "#E6F4E7"),
+    "warn": Pair("#5A3B00", "#FFF1C2"),
+    "ticket": Pair("#0B3D91", "#FFFFFF"),
+    "board": Pair("#FFFFFF", "#0E1621"),
+    "board_accent": Pair("#FFD54F", "#0E1621"),
+    "board_new": Pair("#0E1621", "#FFD54F"),
+    "board_stale": Pair("#FFFFFF", "#8E1B1B"),
+    "muted": Pair("#4A4F57", "#F3F5F8"),
+}
+
+
+def qss_pair(name: str) -> str:
+    p = PAIRS[name]
+    return f"color: {p.fg}; background-color: {p.bg};"
