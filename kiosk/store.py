@@ -84,10 +84,48 @@ def _m010_sync(db: sqlite_utils.Database) -> None:
 # --- end of sync's migration ------------------------------------------------------------------------------------
 
 
+# --- owned by kiosk/core/cases.py (cases engineer): 办件, their clock stops, 差评 rectification, lookup limiter. -----
+def _m020_cases(db: sqlite_utils.Database) -> None:
+    db.execute(
+        "CREATE TABLE cases (case_no TEXT PRIMARY KEY, basic_code TEXT, impl_code TEXT, item_name TEXT, "
+        "accept_unit TEXT, acceptor TEXT, case_type INTEGER NOT NULL, legal_days INTEGER, promise_days INTEGER, "
+        "applicant_name TEXT, applicant_masked TEXT, id_masked TEXT, check_id TEXT, check_phone TEXT, "
+        "department TEXT, window INTEGER, clerk TEXT, ticket_id TEXT, status TEXT NOT NULL, prev_status TEXT, "
+        "reason TEXT, received_at TEXT NOT NULL, accepted_at TEXT, promised_given TEXT, promised_at TEXT, "
+        "finished_at TEXT, finished_date TEXT, stopped_days REAL NOT NULL DEFAULT 0, stop_started_at TEXT, "
+        "due_pos REAL, due_at TEXT, due_ts REAL, yellow_ts REAL, next_ts REAL, card TEXT NOT NULL DEFAULT 'none', "
+        "used_days REAL, on_time INTEGER, early INTEGER, on_spot INTEGER, version INTEGER NOT NULL DEFAULT 0, "
+        "updated_at TEXT NOT NULL)"
+    )
+    # the scheduler pass reads only the rows whose next card change is due: an index range, not a table scan
+    db.execute("CREATE INDEX cases_next ON cases(next_ts) WHERE next_ts IS NOT NULL")
+    db.execute("CREATE INDEX cases_card ON cases(card, window) WHERE card != 'none'")
+    db.execute("CREATE INDEX cases_finished ON cases(finished_date)")
+    db.execute("CREATE UNIQUE INDEX cases_ticket ON cases(ticket_id) WHERE ticket_id IS NOT NULL")
+    db.execute("CREATE TABLE case_stops (case_no TEXT NOT NULL, kind TEXT NOT NULL, started_at TEXT NOT NULL, "
+               "ended_at TEXT)")
+    db.execute("CREATE INDEX case_stops_case ON case_stops(case_no)")
+    db.execute(
+        "CREATE TABLE rectifications (id TEXT PRIMARY KEY, rating_id TEXT NOT NULL, ticket_id TEXT, case_no TEXT, "
+        "number TEXT, window INTEGER, clerk_id TEXT, level TEXT NOT NULL, reason TEXT, status TEXT NOT NULL, "
+        "opened_at TEXT NOT NULL, opened_date TEXT NOT NULL, days INTEGER NOT NULL, due_pos REAL NOT NULL, "
+        "due_at TEXT NOT NULL, due_ts REAL NOT NULL, yellow_ts REAL NOT NULL, next_ts REAL, "
+        "card TEXT NOT NULL DEFAULT 'none', response TEXT, closed_at TEXT, closed_on_time INTEGER)"
+    )
+    db.execute("CREATE UNIQUE INDEX rectifications_rating ON rectifications(rating_id)")  # exactly once per 差评
+    db.execute("CREATE INDEX rectifications_next ON rectifications(next_ts) WHERE next_ts IS NOT NULL")
+    db.execute("CREATE INDEX rectifications_status ON rectifications(status, due_ts)")
+    # wrong lookup checks survive a restart, so rebooting the kiosk does not reset the limiter
+    db.execute("CREATE TABLE case_lookup_fails (case_no TEXT NOT NULL, at_ts REAL NOT NULL)")
+    db.execute("CREATE INDEX case_lookup_fails_case ON case_lookup_fails(case_no, at_ts)")
+# --- end of cases' migration ------------------------------------------------------------------------------------
+
+
 # Each schema change is one named migration, applied once, in order, inside one transaction.
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("001_core", _m001_core),
     ("010_sync", _m010_sync),  # sync: catalogue table
+    ("020_cases", _m020_cases),  # cases: 办件, rectification, lookup limiter
 ]
 
 
