@@ -331,7 +331,7 @@ def from_config(name: str, section: dict[str, Any], hall_config: Any = None) -> 
         raise ConfigError(f"option 'sink' in section [{sect}] must be \"system\" or \"file:///dir\", not {sink!r}",
                           option="sink", section=sect)
     player = section.get("player", "auto")
-    if not (player == "auto" or player in PLAYERS
+    if not ((isinstance(player, str) and (player == "auto" or player in PLAYERS))
             or (isinstance(player, list) and player and all(isinstance(p, str) for p in player))):
         raise ConfigError(f"option 'player' in section [{sect}] must be auto, {', '.join(PLAYERS)} or a command "
                           "list reading a WAV on stdin", option="player", section=sect)
