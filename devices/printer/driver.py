@@ -68,7 +68,8 @@ def parse_config(name: str, section: dict[str, Any], hall_config: Any = None) ->
 
     def get(option: str, typ: type | tuple[type, ...], default: Any) -> Any:
         value = section.get(option, default)
-        if value is not default and (not isinstance(value, typ) or (typ is int and isinstance(value, bool))):
+        wants_bool = typ is bool or (isinstance(typ, tuple) and bool in typ)
+        if value is not default and (not isinstance(value, typ) or (isinstance(value, bool) and not wants_bool)):
             raise bad(option, f"must be {typ.__name__ if isinstance(typ, type) else 'a number'}")
         return value
 
@@ -166,6 +167,7 @@ class PrinterDriver(DeviceWorker):
         self.last_status: PrinterStatus | None = None
         self._result_listeners: list[ResultListener] = []
         self._pending: collections.deque[PrintJob] = collections.deque()
+        self._overflow: collections.deque[PrintJob] = collections.deque()
         self._next_poll = 0.0
         self._reply_lost = False
         self._warned_terminal = False
@@ -190,9 +192,18 @@ class PrinterDriver(DeviceWorker):
         t = payload.get("ticket") or {}
         self.submit(PrintJob(str(t.get("id", "")), str(t.get("number", "")), payload))
 
+    def submit(self, job: Any) -> None:
+        """Never blocks.  A full queue refuses the newest ticket, which the worker then reports as failed:
+        unlike an LED frame, a ticket dropped silently would leave the kiosk waiting for a result forever."""
+        try:
+            self._jobs.put_nowait(job)
+        except queue.Full:
+            self.dropped += 1
+            self._overflow.append(job)  # deque.append is atomic; the worker thread reports it
+
     def status(self) -> dict[str, str]:
         return super().status() | {
-            "pending": str(len(self._pending) + self._jobs.qsize()),
+            "pending": str(len(self._pending) + self._jobs.qsize() + len(self._overflow)),
             "printed": str(self.printed),
             "failed": str(self.failed),
             "dropped": str(self.dropped),
@@ -222,6 +233,7 @@ class PrinterDriver(DeviceWorker):
         if t is None:
             # unplugged: still answer for every ticket within max_wait_s instead of holding them silently
             self._take_queued()
+            self._report_overflow()
             self._expire()
         return t
 
@@ -238,6 +250,7 @@ class PrinterDriver(DeviceWorker):
         """The job is still at the head of _pending; it is resent after reopen unless it expires first."""
 
     def _pump(self, transport: Transport) -> None:
+        self._report_overflow()
         while self._pending:
             self._expire()
             if not self._pending:
@@ -326,6 +339,10 @@ class PrinterDriver(DeviceWorker):
         now = time.monotonic()
         while self._pending and now - self._pending[0].queued_at > self.config.max_wait_s:
             self._finish(self._pending.popleft(), False, f"{reason}，{self.config.max_wait_s:g} 秒内未能打印")
+
+    def _report_overflow(self) -> None:
+        while self._overflow:
+            self._finish(self._overflow.popleft(), False, "打印队列已满")
 
     def _fail_all(self, reason: str) -> None:
         while self._pending:

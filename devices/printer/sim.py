@@ -6,6 +6,7 @@ import contextlib
 import functools
 import os
 import select
+import socket
 import threading
 import time
 import tty
@@ -455,6 +456,47 @@ class PtyPrinter:
             except OSError:
                 # EIO while nobody has the slave open: wait for the host to reopen
                 time.sleep(0.02)
+
+
+class TcpPrinter:
+    """A simulated network printer listening on loopback, like the raw port 9100 of a LAN ticket printer."""
+
+    def __init__(self, printer: SimPrinter, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.printer = printer
+        self._server = socket.create_server((host, port))
+        self._server.settimeout(0.05)
+        self.port = self._server.getsockname()[1]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name=f"tcp-sim:{self.port}", daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._server.accept()
+            except (TimeoutError, OSError):
+                continue
+            with conn:
+                conn.settimeout(0.02)
+                while not self._stop.is_set():
+                    try:
+                        data = conn.recv(65536)
+                        if not data:
+                            break
+                        self.printer.feed(data)
+                    except TimeoutError:
+                        pass
+                    except OSError:
+                        break
+                    reply = self.printer.take(4096, 0)
+                    if reply:
+                        with contextlib.suppress(OSError):
+                            conn.sendall(reply)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(1.0)
+        self._server.close()
 
 
 # --- example tickets for docs/tickets ---------------------------------------------------------------------------
