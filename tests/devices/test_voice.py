@@ -295,3 +295,15 @@ def test_config_errors_name_option_and_section(section: dict[str, Any], option: 
 def test_clips_are_not_in_the_source_tree() -> None:
     root = Path(__file__).resolve().parents[2] / "devices" / "voice"
     assert not [p for p in root.rglob("*.wav")]
+
+
+def test_calls_and_recalls_from_a_real_hall_are_announced(hall: Any, make: Callable[..., Announcer],
+                                                          tmp_path: Path) -> None:
+    a = make()
+    hall.subscribe(a.handle_event, set(a.event_kinds))
+    number = hall.issue_ticket("social").value.ticket["number"]
+    hall.call_next(2)
+    wait_for(lambda: len(outputs(tmp_path)) == 1)
+    hall.recall(2)
+    wait_for(lambda: len(outputs(tmp_path)) == 2)
+    assert outputs(tmp_path) == [f"00001-{number}-w2.wav", f"00002-{number}-w2-r1.wav"]
