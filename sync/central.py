@@ -1,0 +1,407 @@
+"""The reference central collector (`hall central`): shared-subscription intake, dedup by (hall id, seq), gaps,
+figures per hall and region, and case/catalogue publishing to halls.  SQLite for a demo, PostgreSQL for real.
+
+Intake is exactly-once in effect: each PUBLISH is acknowledged (manual PUBACK) only after its batch committed,
+and a redelivered or duplicated event hits the (hall_id, seq) primary key and is counted as a duplicate only.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import queue
+import sqlite3
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
+from typing import Any
+
+from sync import contract
+from sync.contract import ContractError
+from sync.link import InMessage, Link
+from sync.settings import SyncSettings, parse_settings
+
+log = logging.getLogger(__name__)
+
+# Portable SQL (SQLite ≥ 3.24 and PostgreSQL ≥ 9.5): ON CONFLICT, excluded, window functions, CASE.
+SCHEMA = [
+    "CREATE TABLE IF NOT EXISTS hall_events (hall_id TEXT NOT NULL, seq BIGINT NOT NULL, id TEXT NOT NULL, "
+    "kind TEXT NOT NULL, region TEXT NOT NULL, at_utc TEXT NOT NULL, local_date TEXT NOT NULL, "
+    "wait_s DOUBLE PRECISION, level TEXT, payload TEXT NOT NULL, received_at TEXT NOT NULL, "
+    "arrival BIGINT NOT NULL, PRIMARY KEY (hall_id, seq))",
+    "CREATE INDEX IF NOT EXISTS hall_events_kind ON hall_events(kind, local_date)",
+    "CREATE TABLE IF NOT EXISTS halls (hall_id TEXT PRIMARY KEY, region TEXT NOT NULL, name TEXT NOT NULL, "
+    "state TEXT NOT NULL, state_at TEXT, max_seq BIGINT NOT NULL, events BIGINT NOT NULL, "
+    "duplicates BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS rejected (topic TEXT NOT NULL, payload TEXT NOT NULL, error TEXT NOT NULL, "
+    "at_utc TEXT NOT NULL)",
+]
+
+GOOD_LEVELS = ("very_satisfied", "satisfied", "basic")
+LEVELS = (*GOOD_LEVELS, "dissatisfied", "very_dissatisfied")
+
+
+class CentralDB:
+    """One connection (SQLite file or PostgreSQL URL) behind a lock; SQL is written with '?' placeholders."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.is_pg = url.startswith(("postgresql://", "postgres://"))
+        self._lock = threading.RLock()
+        if self.is_pg:
+            import psycopg
+
+            self._conn: Any = psycopg.connect(url, autocommit=True)
+        else:
+            path = url.removeprefix("sqlite:///")
+            self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+        with self.tx() as cur:
+            for stmt in SCHEMA:
+                cur.execute(stmt)
+
+    def _sql(self, sql: str) -> str:
+        return sql.replace("?", "%s") if self.is_pg else sql
+
+    @contextmanager
+    def tx(self) -> Iterator[Any]:
+        with self._lock:
+            cur = self._conn.cursor()
+            cur.execute("BEGIN")
+            try:
+                yield _Cursor(cur, self._sql)
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            else:
+                cur.execute("COMMIT")
+
+    def query(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            cur = self._conn.cursor()
+            cur.execute(self._sql(sql), tuple(args))
+            return [tuple(r) for r in cur.fetchall()]
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+class _Cursor:
+    def __init__(self, cur: Any, fix: Any) -> None:
+        self._cur, self._fix = cur, fix
+
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> int:
+        self._cur.execute(self._fix(sql), tuple(args))
+        return int(self._cur.rowcount)
+
+
+class CentralStore:
+    """What the collector keeps: events once per (hall, seq), hall presence, rejected messages, figures."""
+
+    def __init__(self, db: CentralDB) -> None:
+        self.db = db
+        self._arrival = time.time_ns()
+
+    def store_batch(self, items: list[tuple[str, bytes]]) -> dict[str, int]:
+        """Store one batch of (topic, payload) in one transaction.  Returns counts: new, duplicate, rejected."""
+        counts = {"new": 0, "duplicate": 0, "rejected": 0, "state": 0}
+        now = datetime.now(UTC).isoformat()
+        per_hall: dict[str, list[int]] = {}  # hall → [new, dup, max_seq]
+        with self.db.tx() as cur:
+            for topic, payload in items:
+                try:
+                    self._store_one(cur, topic, payload, now, per_hall, counts)
+                except ContractError as e:
+                    counts["rejected"] += 1
+                    log.warning("central: rejected %s: %s", topic[:200], e)
+                    cur.execute("INSERT INTO rejected(topic, payload, error, at_utc) VALUES (?, ?, ?, ?)",
+                                (topic[:1000], payload[:65536].decode("utf-8", "backslashreplace"), str(e), now))
+            for hall_id, (new, dup, max_seq, region) in per_hall.items():
+                cur.execute(
+                    "INSERT INTO halls(hall_id, region, name, state, state_at, max_seq, events, duplicates) "
+                    "VALUES (?, ?, '', 'unknown', NULL, ?, ?, ?) ON CONFLICT (hall_id) DO UPDATE SET "
+                    "max_seq = CASE WHEN excluded.max_seq > halls.max_seq THEN excluded.max_seq "
+                    "ELSE halls.max_seq END, events = halls.events + excluded.events, "
+                    "duplicates = halls.duplicates + excluded.duplicates, region = excluded.region",
+                    (hall_id, region, max_seq, new, dup),
+                )
+        for hall_id, (new, _dup, _max, _r) in per_hall.items():
+            if new:
+                self._check_gap(hall_id)
+        return counts
+
+    def _store_one(self, cur: _Cursor, topic: str, payload: bytes, now: str, per_hall: dict[str, list[Any]],
+                   counts: dict[str, int]) -> None:
+        hall_id, what, kind = contract.parse_hall_topic(topic)
+        if what == "state":
+            p = contract.decode_presence(payload)
+            if p.hall_id != hall_id:
+                raise ContractError(f"presence of {p.hall_id!r} on {hall_id!r}'s topic")
+            cur.execute(
+                "INSERT INTO halls(hall_id, region, name, state, state_at, max_seq, events, duplicates) "
+                "VALUES (?, ?, ?, ?, ?, 0, 0, 0) ON CONFLICT (hall_id) DO UPDATE SET state = excluded.state, "
+                "state_at = excluded.state_at, "
+                "name = CASE WHEN excluded.name = '' THEN halls.name ELSE excluded.name END",
+                (hall_id, p.region, p.name, p.state, now),
+            )
+            counts["state"] += 1
+            return
+        m = contract.decode_event(payload)
+        if m.hall_id != hall_id or m.kind != kind:
+            raise ContractError(f"event {m.hall_id}/{m.kind} published on {topic!r}")
+        wait_s = m.payload.get("wait_s") if m.kind == "service.finished" else None
+        level = None
+        if m.kind == "rating.recorded":
+            rating = m.payload.get("rating")
+            level = rating.get("level") if isinstance(rating, dict) else None
+        self._arrival += 1
+        n = cur.execute(
+            "INSERT INTO hall_events(hall_id, seq, id, kind, region, at_utc, local_date, wait_s, level, payload, "
+            "received_at, arrival) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hall_id, seq) DO NOTHING",
+            (m.hall_id, m.seq, m.id, m.kind, m.region, m.at_utc.isoformat(), m.local_date,
+             float(wait_s) if isinstance(wait_s, int | float) else None, level,
+             json.dumps(m.payload, ensure_ascii=False), now, self._arrival),
+        )
+        h = per_hall.setdefault(hall_id, [0, 0, 0, m.region])
+        if n == 1:
+            h[0] += 1
+            counts["new"] += 1
+        else:
+            h[1] += 1
+            counts["duplicate"] += 1
+        h[2] = max(h[2], m.seq)
+
+    def _check_gap(self, hall_id: str) -> None:
+        row = self.db.query("SELECT max_seq, events FROM halls WHERE hall_id = ?", (hall_id,))
+        if row and row[0][0] != row[0][1]:
+            # not yet an error (a reordered delivery fills it a moment later); `gaps()` reports what remains
+            log.info("central: hall %s has %d missing events below #%d", hall_id, row[0][0] - row[0][1], row[0][0])
+
+    # --- queries --------------------------------------------------------------------------------------------
+    def gaps(self, hall_id: str | None = None) -> dict[str, list[tuple[int, int]]]:
+        """Missing seq ranges per hall (first, last), below the highest seq seen."""
+        halls = [hall_id] if hall_id else [r[0] for r in self.db.query("SELECT hall_id FROM halls ORDER BY 1")]
+        out: dict[str, list[tuple[int, int]]] = {}
+        for h in halls:
+            ranges: list[tuple[int, int]] = []
+            first = self.db.query("SELECT MIN(seq) FROM hall_events WHERE hall_id = ?", (h,))
+            if first and first[0][0] is not None and first[0][0] > 1:
+                ranges.append((1, int(first[0][0]) - 1))
+            rows = self.db.query(
+                "SELECT seq + 1, next_seq - 1 FROM (SELECT seq, LEAD(seq) OVER (ORDER BY seq) AS next_seq "
+                "FROM hall_events WHERE hall_id = ?) t WHERE next_seq > seq + 1 ORDER BY 1", (h,))
+            ranges += [(int(a), int(b)) for a, b in rows]
+            if ranges:
+                out[h] = ranges
+        return out
+
+    def seqs(self, hall_id: str, *, by_arrival: bool = False) -> list[int]:
+        order = "arrival" if by_arrival else "seq"
+        return [int(r[0]) for r in
+                self.db.query(f"SELECT seq FROM hall_events WHERE hall_id = ? ORDER BY {order}", (hall_id,))]
+
+    def halls(self) -> list[dict[str, Any]]:
+        cols = ("hall_id", "region", "name", "state", "state_at", "max_seq", "events", "duplicates")
+        return [dict(zip(cols, r, strict=True))
+                for r in self.db.query(f"SELECT {', '.join(cols)} FROM halls ORDER BY hall_id")]
+
+    def figures(self, by: str = "hall", day_from: str | None = None, day_to: str | None = None
+                ) -> list[dict[str, Any]]:
+        """Tickets, average wait, 好差评 distribution and satisfaction rate per hall or per region.
+        Satisfaction rate = (非常满意 + 满意 + 基本满意) / ratings given (unrated services are not counted)."""
+        if by not in ("hall", "region"):
+            raise ValueError("by must be 'hall' or 'region'")
+        key = "hall_id" if by == "hall" else "region"
+        where, args = "1 = 1", []
+        if day_from:
+            where += " AND local_date >= ?"
+            args.append(day_from)
+        if day_to:
+            where += " AND local_date <= ?"
+            args.append(day_to)
+        level_cols = ", ".join(f"SUM(CASE WHEN level = '{lv}' THEN 1 ELSE 0 END)" for lv in LEVELS)
+        rows = self.db.query(
+            f"SELECT {key}, SUM(CASE WHEN kind = 'ticket.issued' THEN 1 ELSE 0 END), "
+            f"AVG(CASE WHEN kind = 'service.finished' THEN wait_s END), {level_cols} "
+            f"FROM hall_events WHERE {where} GROUP BY {key} ORDER BY {key}", args)
+        out = []
+        for r in rows:
+            dist = {lv: int(n or 0) for lv, n in zip(LEVELS, r[3:], strict=True)}
+            rated = sum(dist.values())
+            good = sum(dist[lv] for lv in GOOD_LEVELS)
+            out.append({by: r[0], "tickets": int(r[1] or 0),
+                        "avg_wait_s": round(float(r[2]), 1) if r[2] is not None else None,
+                        "ratings": dist, "rated": rated,
+                        "satisfaction_rate": round(good / rated, 4) if rated else None})
+        return out
+
+
+class Collector:
+    """Subscribes to every hall's events through a shared subscription and stores them once."""
+
+    def __init__(self, settings: SyncSettings, store: CentralStore, *, group: str = "collectors",
+                 client_id: str | None = None, batch: int = 500, receive_maximum: int = 1000) -> None:
+        self.store = store
+        self.batch = batch
+        self.counts = {"new": 0, "duplicate": 0, "rejected": 0, "state": 0}
+        self._q: queue.Queue[InMessage | None] = queue.Queue()
+        self.link = Link(
+            settings, client_id=client_id or f"central-{uuid.uuid4().hex[:8]}", name="central",
+            subscriptions=[(contract.COLLECTOR_EVENT_FILTER.format(group=group), contract.QOS),
+                           (contract.COLLECTOR_STATE_FILTER.format(group=group), contract.QOS)],
+            on_message=self._q.put, receive_maximum=receive_maximum,
+        )
+        self._thread: threading.Thread | None = None
+        self.stored_at: dict[tuple[str, int], float] = {}  # (hall, seq) → monotonic time stored (bench)
+        self.record_times = False
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="central-writer", daemon=True)
+        self._thread.start()
+        self.link.start()
+
+    def stop(self) -> None:
+        self.link.stop()
+        self._q.put(None)
+        if self._thread is not None:
+            self._thread.join(10)
+            self._thread = None
+
+    def _run(self) -> None:
+        while True:
+            first = self._q.get()
+            if first is None:
+                return
+            msgs = [first]
+            while len(msgs) < self.batch:
+                try:
+                    m = self._q.get_nowait()
+                except queue.Empty:
+                    break
+                if m is None:
+                    self._q.put(None)
+                    break
+                msgs.append(m)
+            try:
+                c = self.store.store_batch([(m.topic, m.payload) for m in msgs])
+            except Exception:
+                # not acknowledged: the broker redelivers them on the next session
+                log.exception("central: storing a batch failed; %d messages left unacknowledged", len(msgs))
+                continue
+            for k, v in c.items():
+                self.counts[k] += v
+            if self.record_times:
+                t = time.monotonic()
+                for m in msgs:
+                    parts = m.topic.split("/")
+                    if len(parts) == 4:
+                        with suppress(ValueError, KeyError, TypeError):
+                            self.stored_at.setdefault((parts[1], json.loads(m.payload)["seq"]), t)
+            for m in msgs:  # PUBACK only now: the batch is committed
+                self.link.ack(m)
+
+    # --- central → hall ---------------------------------------------------------------------------------------
+    def publish_case_update(self, hall_id: str, case_no: str, status: str, **fields: Any) -> str:
+        msg = contract.CaseUpdate(v=contract.SCHEMA_VERSION, message_id=uuid.uuid4().hex, hall_id=hall_id,
+                                  case_no=case_no, status=status, at_utc=datetime.now(UTC), **fields)  # type: ignore[arg-type]
+        self._publish(contract.case_topic(hall_id, case_no), contract.encode(msg))
+        return msg.message_id
+
+    def publish_catalog(self, hall_id: str, items: list[contract.CatalogItem], removed: list[str] | None = None
+                        ) -> str:
+        msg = contract.CatalogUpdate(v=contract.SCHEMA_VERSION, message_id=uuid.uuid4().hex, hall_id=hall_id,
+                                     at_utc=datetime.now(UTC), items=items, removed=removed or [])
+        self._publish(contract.catalog_topic(hall_id), contract.encode(msg))
+        return msg.message_id
+
+    def _publish(self, topic: str, payload: bytes) -> None:
+        if self.link.publish(topic, payload, qos=contract.QOS, retain=True) is None:
+            raise ConnectionError("the collector is not connected to the broker")
+
+
+# --- the command line -------------------------------------------------------------------------------------------
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="hall central",
+                                description="中心端参考采集器：接收各大厅事件，去重、统计、下发办件状态")
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    def broker(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--host", default="127.0.0.1")
+        sp.add_argument("--port", type=int, default=0)
+        sp.add_argument("--username", default="")
+        sp.add_argument("--password", default="")
+        sp.add_argument("--tls", action="store_true")
+        sp.add_argument("--ca-file", default="")
+        sp.add_argument("--cert-file", default="")
+        sp.add_argument("--key-file", default="")
+        sp.add_argument("--client-id", default="")
+
+    run = sub.add_parser("run", help="collect events until interrupted")
+    broker(run)
+    run.add_argument("--db", default="central.db", help="SQLite path or postgresql:// URL")
+    run.add_argument("--group", default="collectors", help="shared subscription group")
+    rep = sub.add_parser("report", help="print figures and gaps")
+    rep.add_argument("--db", default="central.db")
+    rep.add_argument("--by", choices=("hall", "region"), default="hall")
+    case = sub.add_parser("case", help="publish a case status update to a hall")
+    broker(case)
+    case.add_argument("hall_id")
+    case.add_argument("case_no")
+    case.add_argument("status", choices=sorted(contract.CASE_STATUS))
+    case.add_argument("--note", default="")
+    return p
+
+
+def _settings(a: argparse.Namespace) -> SyncSettings:
+    raw = {k: getattr(a, k) for k in ("host", "port", "username", "password", "tls", "ca_file", "cert_file",
+                                      "key_file", "client_id") if getattr(a, k) not in ("", 0, False)}
+    return parse_settings(raw, name="central")
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    if a.cmd == "report":
+        store = CentralStore(CentralDB(a.db))
+        print(json.dumps({"halls": store.halls(), "figures": store.figures(a.by), "gaps": store.gaps()},
+                         ensure_ascii=False, indent=2))
+        return 0
+    settings = _settings(a)
+    if a.cmd == "case":
+        link = Link(settings, client_id=a.client_id or f"central-cli-{uuid.uuid4().hex[:6]}", name="central-cli")
+        link.start()
+        deadline = time.monotonic() + settings.connect_timeout
+        while not link.online and time.monotonic() < deadline:
+            time.sleep(0.05)
+        msg = contract.CaseUpdate(v=contract.SCHEMA_VERSION, message_id=uuid.uuid4().hex, hall_id=a.hall_id,
+                                  case_no=a.case_no, status=a.status, at_utc=datetime.now(UTC), note=a.note)
+        mid = link.publish(contract.case_topic(a.hall_id, a.case_no), contract.encode(msg), retain=True)
+        time.sleep(0.5)
+        link.stop(graceful=False)
+        if mid is None:
+            print(f"无法连接消息服务器：{link.last_error}", file=sys.stderr)
+            return 1
+        print(msg.message_id)
+        return 0
+    store = CentralStore(CentralDB(a.db))
+    collector = Collector(settings, store, group=a.group, client_id=a.client_id or None)
+    collector.start()
+    try:
+        while True:
+            time.sleep(10)
+            log.info("central: %s, link %s", collector.counts, collector.link.state)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        collector.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

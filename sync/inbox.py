@@ -1,0 +1,155 @@
+"""The inbox: central → hall messages validated, applied once through Hall commands, or kept as dead letters.
+
+paho's callback only queues the message; one worker thread dispatches by topic kind to a handler.  Anything
+that does not follow the contract (bad JSON or schema, unknown version, another hall's id, too big, no handler)
+is logged and stored in dead_letters, and acknowledged so the broker does not redeliver it forever.  The PUBACK
+is sent only after the message was applied or dead-lettered, so a crash in between means redelivery, and the
+message id (the Hall command's idempotency key) makes the second application change nothing.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from kiosk.core.errors import HallError
+from sync import catalog, contract
+from sync.contract import ContractError
+from sync.link import InMessage
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Any, str, str | None, bytes], str]  # (hall, topic, key from topic, payload) → what was done
+
+
+def idem_key(message_id: str) -> str:
+    return f"central:{message_id}"
+
+
+def handle_case(hall: Any, topic: str, case_no: str | None, payload: bytes) -> str:
+    msg = contract.decode_case(payload)
+    _own(hall, msg.hall_id)
+    if msg.case_no != case_no:
+        raise ContractError(f"case number {msg.case_no!r} does not match the topic's {case_no!r}")
+    api = _cases_api(hall)
+    api.apply_central_update(contract.to_builtins(msg), msg.message_id)
+    return f"case {msg.case_no} → {msg.status}"
+
+
+def _cases_api(hall: Any) -> Any:
+    """The cases module (kiosk.core.cases.Cases) applies case updates; without it they are kept, not dropped."""
+    try:
+        mod = importlib.import_module("kiosk.core.cases")
+    except ImportError:
+        raise ContractError("case updates cannot be applied: kiosk.core.cases is not installed") from None
+    cls = getattr(mod, "Cases", None)
+    if cls is None or not hasattr(cls, "apply_central_update"):
+        raise ContractError("case updates cannot be applied: kiosk.core.cases.Cases.apply_central_update missing")
+    return cls(hall)
+
+
+def handle_catalog(hall: Any, topic: str, _key: str | None, payload: bytes) -> str:
+    msg = contract.decode_catalog(payload)
+    _own(hall, msg.hall_id)
+    res = catalog.apply_update(hall, msg, idem_key(msg.message_id))
+    return f"catalogue: {len(res['updated'])} updated, {len(res['removed'])} removed"
+
+
+def _own(hall: Any, hall_id: str) -> None:
+    if hall_id != hall.config.hall_id:
+        raise ContractError(f"message for hall {hall_id!r} delivered to hall {hall.config.hall_id!r}")
+
+
+HANDLERS: dict[str, Handler] = {"case": handle_case, "catalog": handle_catalog}
+
+
+class Inbox:
+    """One worker thread; `submit` is called from paho's thread and never blocks."""
+
+    def __init__(self, hall: Any, *, ack: Callable[[InMessage], None] | None = None,
+                 handlers: dict[str, Handler] | None = None, maxsize: int = 1000) -> None:
+        self.hall = hall
+        self.hall_id: str = hall.config.hall_id
+        self.handlers = dict(HANDLERS if handlers is None else handlers)
+        self._ack = ack
+        self._q: queue.Queue[InMessage | None] = queue.Queue(maxsize)
+        self._thread: threading.Thread | None = None
+        self.applied = 0
+        self.rejected = 0
+        self.overflow = 0
+        self.last_error = ""
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="sync-inbox", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        if self._thread is not None:
+            self._q.put(None)
+            self._thread.join(timeout)
+            self._thread = None
+
+    def submit(self, msg: InMessage) -> None:
+        try:
+            self._q.put_nowait(msg)
+        except queue.Full:
+            # not acknowledged, so the broker redelivers it on the next session; counted, never silent
+            self.overflow += 1
+            log.error("sync inbox: queue full, %s left unacknowledged for redelivery", msg.topic)
+
+    def join(self) -> None:
+        """Wait until everything submitted so far is handled (tests, orderly shutdown)."""
+        self._q.join()
+
+    def _run(self) -> None:
+        while True:
+            msg = self._q.get()
+            try:
+                if msg is None:
+                    return
+                self.handle(msg.topic, msg.payload)
+                if self._ack is not None:
+                    self._ack(msg)
+            except Exception:  # handle() already keeps everything it can; this is the last guard
+                log.exception("sync inbox: unexpected failure")
+            finally:
+                self._q.task_done()
+
+    def handle(self, topic: str, payload: bytes) -> bool:
+        """Apply one message or dead-letter it.  True when applied (or already applied)."""
+        try:
+            if len(payload) > contract.MAX_INBOUND_BYTES:
+                raise ContractError(f"payload too big ({len(payload)} bytes > {contract.MAX_INBOUND_BYTES})")
+            hall_id, kind, key = contract.parse_inbound_topic(topic)
+            if hall_id != self.hall_id:
+                raise ContractError(f"topic for hall {hall_id!r} delivered to hall {self.hall_id!r}")
+            handler = self.handlers.get(kind)
+            if handler is None:
+                raise ContractError(f"no handler for {kind!r} messages")
+            what = handler(self.hall, topic, key, payload)
+        except (ContractError, HallError, ValueError) as e:
+            self._dead(topic, payload, str(e))
+            return False
+        except Exception as e:  # a bug in a handler: keep the message, keep the hall running
+            log.exception("sync inbox: handler failed on %s", topic)
+            self._dead(topic, payload, f"internal error: {type(e).__name__}: {e}")
+            return False
+        self.applied += 1
+        log.info("sync inbox: %s (%s)", what, topic)
+        return True
+
+    def _dead(self, topic: str, payload: bytes, error: str) -> None:
+        self.rejected += 1
+        self.last_error = error
+        log.warning("sync inbox: rejected %s: %s", topic[:200], error)
+        self.hall.store.add_dead_letter("sync.inbox", topic[:1000], payload[: contract.MAX_INBOUND_BYTES], error,
+                                        datetime.now(UTC).isoformat())
+
+    def status(self) -> dict[str, Any]:
+        return {"applied": self.applied, "rejected": self.rejected, "overflow": self.overflow,
+                "inbox_error": self.last_error}

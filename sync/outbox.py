@@ -1,0 +1,183 @@
+"""The outbox: publishes every hall event after the last acknowledged one, in seq order, QoS 1, bounded in flight.
+
+The event log in SQLite is the buffer.  Progress (the acked seq) is kept in the store's meta table and advances
+only over a contiguous prefix of PUBACKs, so a restart or a reconnect resumes at the first unacknowledged event;
+what was in flight is published again (at-least-once) and the receiver deduplicates by (hall id, seq).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from typing import Any
+
+from sync import contract
+from sync.link import ONLINE, Link
+
+log = logging.getLogger(__name__)
+
+ACKED_KEY = "sync.acked_seq"
+
+
+class AckWindow:
+    """Seqs sent and acknowledged.  `acked` only moves over a gap-free run of acknowledgements."""
+
+    def __init__(self, acked: int) -> None:
+        self.acked = acked
+        self.next = acked + 1  # next seq to publish
+        self._done: set[int] = set()
+
+    @property
+    def outstanding(self) -> int:
+        """Published and not yet part of the acked prefix (out-of-order acks still hold their slot)."""
+        return self.next - 1 - self.acked
+
+    def sent(self, seq: int) -> None:
+        if seq != self.next:
+            raise ValueError(f"events must be sent in order: expected {self.next}, got {seq}")
+        self.next += 1
+
+    def ack(self, seq: int) -> bool:
+        """Record a PUBACK; True when the acked prefix moved."""
+        if seq <= self.acked or seq >= self.next:
+            return False
+        self._done.add(seq)
+        moved = False
+        while self.acked + 1 in self._done:
+            self._done.remove(self.acked + 1)
+            self.acked += 1
+            moved = True
+        return moved
+
+    def rewind(self) -> None:
+        """The connection went away: whatever was in flight is published again."""
+        self.next = self.acked + 1
+        self._done.clear()
+
+
+class Outbox:
+    """One thread reading the store and publishing; paho's callbacks only append acks and wake it."""
+
+    def __init__(self, hall: Any, link: Link, *, window: int | None = None, persist_every: float = 0.05) -> None:
+        self.hall = hall
+        self.store = hall.store
+        self.link = link
+        self.hall_id: str = hall.config.hall_id
+        self.region: str = hall.config.hall.region
+        self.tz = hall.config.tz
+        self.window_size = window or link.settings.max_inflight
+        self.persist_every = persist_every
+        self.win = AckWindow(int(self.store.meta_get(ACKED_KEY, "0") or 0))
+        self._persisted = self.win.acked
+        self._mids: dict[int, int] = {}  # mid → seq on the current connection
+        self._gen = -1
+        self._acks: deque[tuple[int, int, bool]] = deque()  # appended by paho's thread, drained by ours
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._unsub: Any = None
+        self.published = 0
+        self.last_error = ""
+
+    # --- hooks given to the hall and the link (other threads; return at once) ------------------------------
+    def on_event(self, _ev: Any) -> None:
+        self._wake.set()
+
+    def on_publish(self, gen: int, mid: int, ok: bool, reason: str) -> None:
+        self._acks.append((gen, mid, ok))
+        self._wake.set()
+
+    def on_state(self, state: str, gen: int) -> None:
+        self._wake.set()
+
+    # --- lifecycle --------------------------------------------------------------------------------------------
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._unsub = self.hall.subscribe(self.on_event)
+        self._thread = threading.Thread(target=self._run, name="sync-outbox", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._unsub is not None:
+            self._unsub()
+            self._unsub = None
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    @property
+    def acked_seq(self) -> int:
+        return self.win.acked
+
+    def status(self) -> dict[str, Any]:
+        last = self.store.last_seq()
+        return {"acked_seq": self.win.acked, "last_seq": last, "backlog": max(0, last - self.win.acked),
+                "inflight": self.win.outstanding, "published": self.published, "outbox_error": self.last_error}
+
+    # --- the outbox thread ----------------------------------------------------------------------------------
+    def _run(self) -> None:
+        last_persist = time.monotonic()
+        while not self._stop.is_set():
+            self._wake.clear()
+            try:
+                self._drain_acks()
+                now = time.monotonic()
+                if self.win.acked != self._persisted and (
+                    now - last_persist >= self.persist_every or self.win.outstanding == 0
+                ):
+                    self._persist()
+                    last_persist = now
+                self._fill()
+            except Exception as e:  # a store hiccup (locked, disk) must not end publishing for good
+                self.last_error = f"{type(e).__name__}: {e}"
+                log.exception("sync outbox: iteration failed")
+                self._stop.wait(1.0)
+            self._wake.wait(0.5)
+        self._drain_acks()
+        if self.win.acked != self._persisted:
+            self._persist()
+
+    def _drain_acks(self) -> None:
+        while self._acks:
+            gen, mid, ok = self._acks.popleft()
+            if gen != self._gen:
+                continue  # an ack from a connection we have given up on: its events are being resent
+            seq = self._mids.pop(mid, None)
+            if seq is None:
+                continue  # the birth message, or a mid we never registered
+            if ok:
+                self.win.ack(seq)
+            else:
+                # refused (e.g. not authorised): never skip an event — resend from here after a reconnect
+                self.last_error = f"broker refused event #{seq}"
+
+    def _persist(self) -> None:
+        with self.store.write() as conn:
+            self.store.meta_set(conn, ACKED_KEY, str(self.win.acked))
+        self._persisted = self.win.acked
+
+    def _fill(self) -> None:
+        if self.link.state != ONLINE:
+            return
+        gen = self.link.generation
+        if gen != self._gen:  # a new connection: start again after the acked prefix
+            self._gen = gen
+            self._mids.clear()
+            self.win.rewind()
+        room = self.window_size - self.win.outstanding
+        if room <= 0:
+            return
+        for ev in self.store.events_after(self.win.next - 1, room):
+            msg = contract.event_message(ev, self.hall_id, self.region, self.tz)
+            mid = self.link.publish(contract.event_topic(self.hall_id, ev.kind), contract.encode(msg),
+                                    qos=contract.QOS, gen=gen)
+            if mid is None:
+                return  # went offline (or a newer connection): the next round starts over
+            self._mids[mid] = ev.seq
+            self.win.sent(ev.seq)
+            self.published += 1
