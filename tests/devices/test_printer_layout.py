@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from PIL import Image
 
 from devices.printer import layout, proto
 from devices.printer.layout import Profile, QrCode, Text, TicketOptions
@@ -16,6 +17,12 @@ def printed(payload: dict, opts: TicketOptions | None = None, profile: Profile |
     p.feed(layout.ticket_bytes(payload, opts or TicketOptions(), profile or Profile()))
     assert len(p.tickets) == 1
     return p, p.tickets[0]
+
+
+def _ink_centre(img: Image.Image) -> float:
+    box = img.getbbox()
+    assert box is not None
+    return (box[0] + box[2]) / 2
 
 
 def test_ticket_says_what_a_citizen_needs() -> None:
@@ -76,7 +83,8 @@ def test_qr_native_raster_and_off() -> None:
     assert "扫码查看排队进度" in native.lines()
     _, drawn = printed(example_payload("A023"), opts, Profile(qr="raster"))
     assert not any(line.startswith("[qr") for line in drawn.lines())
-    assert any(line.startswith("[raster 576x") for line in drawn.lines())
+    qr_band = next(it.image for it in drawn.items if it.kind == "raster")
+    assert qr_band is not None and _ink_centre(qr_band) == pytest.approx(288, abs=8)  # centred on 576 dots
     _, off = printed(example_payload("A023"), opts, Profile(qr="off"))
     assert not any(line.startswith(("[qr", "[raster")) for line in off.lines())
 
@@ -89,17 +97,20 @@ def test_lines_the_printer_font_lacks_are_drawn(line: str) -> None:
     _, t = printed(example_payload(), TicketOptions(header=(line,)))
     lines = t.lines()
     assert lines[0] == "锦江区政务服务中心"
-    assert lines[1].startswith("[raster 576x")  # the minority-script line, drawn
+    assert lines[1].startswith("[raster ")  # the minority-script line, drawn
     assert "户籍业务" in lines  # everything else stays text: cheap on a 9600-baud line
     raster_items = [it for it in t.items if it.kind == "raster"]
     assert len(raster_items) == 1
-    ink = sum(raster_items[0].image.histogram()[1:])  # type: ignore[union-attr]
-    assert ink > 50  # glyphs were drawn, not an empty band
+    img = raster_items[0].image
+    assert img is not None
+    assert sum(img.histogram()[1:]) > 50  # glyphs were drawn, not an empty band
+    assert img.width < 576  # the blank right-hand side is not sent
+    assert _ink_centre(img) == pytest.approx(288, abs=16)  # but the line is still centred on the paper
 
 
 def test_raster_mode_sends_no_text() -> None:
     p, t = printed(example_payload(), profile=Profile(mode="raster"))
-    assert all(line.startswith("[raster 576x") for line in t.lines())
+    assert all(line.startswith("[raster ") for line in t.lines())
     total_rows = sum(it.image.height for it in t.items if it.kind == "raster")  # type: ignore[union-attr]
     assert total_rows > 300
     assert p.received > 72 * total_rows  # the cost the domain notes warn about: ~72 bytes per dot row
