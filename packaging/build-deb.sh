@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Builds dist/hall-edge_<version>-<rev>_<arch>.deb with dpkg-deb: wheels for an offline venv, units, conffiles.
+#
+# Usage: packaging/build-deb.sh [--no-deps] [--out DIR] [--python PY] [--revision N]
+#   default    our wheel + every dependency wheel (pip fetches them now, so the hall needs no network later).
+#              Binary wheels (PySide6, Pillow, msgspec, psycopg) make the package architecture-specific.
+#   --no-deps  only our wheel (Architecture: all); postinst then installs dependencies from the index.
+#              For CI and development, not for a hall.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+OUT="$ROOT/dist"
+PY=python3
+REVISION=1
+WITH_DEPS=1
+
+die() { echo "build-deb: $*" >&2; exit 1; }
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --no-deps) WITH_DEPS=0 ;;
+        --out) OUT=${2:?--out needs a directory}; shift ;;
+        --python) PY=${2:?--python needs an interpreter}; shift ;;
+        --revision) REVISION=${2:?--revision needs a number}; shift ;;
+        -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+        *) die "unknown option '$1' (see --help)" ;;
+    esac
+    shift
+done
+
+command -v dpkg-deb >/dev/null || die "dpkg-deb not found (apt-get install dpkg)"
+"$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || die "$PY must be Python >= 3.11 (tomllib)"
+
+VERSION=$("$PY" -c 'import sys, tomllib; print(tomllib.load(open(sys.argv[1], "rb"))["project"]["version"])' \
+    "$ROOT/pyproject.toml")
+DEB_VERSION="$VERSION-$REVISION"
+
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+SRC="$WORK/src"
+PKG="$WORK/pkg"
+WHEELS="$PKG/opt/hall-edge/wheels"
+umask 022
+mkdir -p "$SRC" "$WHEELS" "$OUT"
+
+# Build from a clean copy so setuptools' build/ and egg-info never land in the shared tree.
+(cd "$ROOT" && tar --exclude='__pycache__' --exclude='*.pyc' -cf - pyproject.toml kiosk devices sync \
+    $(for f in README.md LICENSE; do [ -e "$f" ] && echo "$f"; done)) | tar -xf - -C "$SRC"
+
+PIP=("$PY" -m pip --disable-pip-version-check)
+if [ "$WITH_DEPS" = 1 ]; then
+    echo "build-deb: building hall-edge $VERSION and fetching its dependency wheels"
+    "${PIP[@]}" wheel --quiet --wheel-dir "$WHEELS" "$SRC"
+else
+    echo "build-deb: building hall-edge $VERSION without dependency wheels (--no-deps)"
+    "${PIP[@]}" wheel --quiet --no-deps --wheel-dir "$WHEELS" "$SRC"
+    printf 'Built with --no-deps: postinst installs the dependencies from the package index.\n' > "$WHEELS/NO-DEPS"
+fi
+ls "$WHEELS"/hall_edge-"$VERSION"-*.whl >/dev/null 2>&1 || die "pip built no hall_edge-$VERSION wheel"
+
+# Architecture and Python bounds follow from the wheels actually shipped.
+read -r ARCH PYTHON_UPPER < <("$PY" - "$WHEELS" <<'EOF'
+import pathlib
+import subprocess
+import sys
+
+tags = [w.name[:-4].split("-")[-3:] for w in pathlib.Path(sys.argv[1]).glob("*.whl")]
+binary = any(plat != "any" for _py, _abi, plat in tags)
+arch = subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True, check=True).stdout.strip()
+# cp311-cp311 wheels load only in CPython 3.11; abi3 and py3-none wheels do not pin the minor version.
+minors = {py for py, abi, _plat in tags if py.startswith("cp3") and abi not in ("abi3", "none")}
+upper = f", python3 (<< 3.{int(min(minors)[3:]) + 1})" if minors else ""
+print(arch if binary else "all", upper or "-")
+EOF
+)
+[ "$PYTHON_UPPER" = "-" ] && PYTHON_UPPER=""
+
+# Files.
+install -d "$PKG/lib/systemd/system" "$PKG/etc/hall" "$PKG/etc/default" "$PKG/etc/pam.d" "$PKG/usr/bin" \
+    "$PKG/usr/share/doc/hall-edge" "$PKG/DEBIAN"
+install -m 0644 "$HERE"/systemd/hall-server.service "$HERE"/systemd/hall-central.service \
+    "$HERE"/systemd/hall-voice-clips.service "$HERE"/kiosk-session/hall-screen@.service "$PKG/lib/systemd/system/"
+cat "$HERE/debian/hall.toml.header" "$ROOT/kiosk/demo_hall.toml" > "$PKG/etc/hall/hall.toml"
+install -m 0644 "$HERE/debian/hall-central.default" "$PKG/etc/default/hall-central"
+install -m 0644 "$HERE/kiosk-session/hall-screen.pam" "$PKG/etc/pam.d/hall-screen"
+ln -s /opt/hall-edge/venv/bin/hall "$PKG/usr/bin/hall"
+install -m 0644 "$HERE/README.md" "$PKG/usr/share/doc/hall-edge/README.md"
+install -m 0644 "$HERE/kiosk-session/README.md" "$PKG/usr/share/doc/hall-edge/kiosk-session.md"
+install -m 0644 "$HERE/debian/copyright" "$PKG/usr/share/doc/hall-edge/copyright"
+
+# The hall broker config belongs to the sync engineer; ship it as a disabled example when it exists.
+# mosquitto only includes conf.d/*.conf, so hall.conf.example stays off until the admin renames it.
+MOSQ="$HERE/mosquitto"
+if [ -f "$MOSQ/hall.conf" ]; then
+    install -d "$PKG/etc/mosquitto/conf.d" "$PKG/usr/share/doc/hall-edge/examples/mosquitto"
+    install -m 0644 "$MOSQ/hall.conf" "$PKG/etc/mosquitto/conf.d/hall.conf.example"
+    find "$MOSQ" -maxdepth 1 -type f ! -name '*.py' -exec install -m 0644 {} \
+        "$PKG/usr/share/doc/hall-edge/examples/mosquitto/" \;
+else
+    echo "build-deb: note: $MOSQ/hall.conf not found; the package ships no broker example"
+fi
+
+STAMP=$(cd "$ROOT" && git log -1 --format=%ct 2>/dev/null || date +%s)
+export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$STAMP}
+{
+    echo "hall-edge ($DEB_VERSION) unstable; urgency=medium"
+    echo
+    echo "  * Release $VERSION, built by packaging/build-deb.sh."
+    echo
+    echo " -- hall edge maintainers <maintainers@hall-edge.invalid>  $(date -u -R -d "@$SOURCE_DATE_EPOCH")"
+} | gzip -9n > "$PKG/usr/share/doc/hall-edge/changelog.Debian.gz"
+
+# Control data.
+(cd "$PKG" && find etc -type f | sed 's|^|/|' | sort) > "$PKG/DEBIAN/conffiles"
+INSTALLED_SIZE=$(du -sk --exclude=DEBIAN "$PKG" | cut -f1)
+sed -e "s|@VERSION@|$DEB_VERSION|" -e "s|@ARCH@|$ARCH|" -e "s|@INSTALLED_SIZE@|$INSTALLED_SIZE|" \
+    -e "s|@PYTHON_UPPER@|$PYTHON_UPPER|" \
+    -e "s|@MAINTAINER@|${DEB_MAINTAINER:-hall edge maintainers <maintainers@hall-edge.invalid>}|" \
+    "$HERE/debian/control.in" > "$PKG/DEBIAN/control"
+for script in postinst prerm postrm; do
+    sed "s|@UPSTREAM_VERSION@|$VERSION|" "$HERE/debian/$script" > "$PKG/DEBIAN/$script"
+    chmod 0755 "$PKG/DEBIAN/$script"
+done
+chmod 0644 "$PKG/DEBIAN/control" "$PKG/DEBIAN/conffiles"
+find "$PKG" -type d -exec chmod 0755 {} +
+
+DEB="$OUT/hall-edge_${DEB_VERSION}_${ARCH}.deb"
+dpkg-deb --root-owner-group -Zxz --build "$PKG" "$DEB" >/dev/null
+echo "$DEB"
