@@ -1,0 +1,696 @@
+"""The citizen kiosk (取号机): take a ticket, appointment check-in, 办事指南, case lookup; elder mode and languages."""
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime
+from typing import Any, Protocol
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtWidgets import (
+    QApplication,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kiosk.core import events as ev
+from kiosk.core.errors import HallError
+from kiosk.core.events import Event
+from kiosk.ui.client import HallClient
+from kiosk.ui.i18n import LANGUAGES, direction, error_text, tr
+from kiosk.ui.theme import PAIRS, dp
+from kiosk.ui.widgets import Keypad, tag
+
+log = logging.getLogger(__name__)
+
+HOME, ID_ENTRY, RESULT, CHECK_IN, GUIDE, CASE = range(6)
+PRINTED_HOME_S = 20  # a printed ticket: back home soon, the next citizen is waiting
+REFRESH_KINDS = {ev.TICKET_ISSUED, ev.TICKET_CALLED, ev.TICKET_NO_SHOW, ev.TICKET_TRANSFERRED, ev.TICKET_VOIDED,
+                 ev.TICKET_EXPIRED, ev.BUSINESS_CLOSED, ev.BUSINESS_OPENED, ev.DAY_CLOSED}
+INPUT_EVENTS = {QEvent.Type.MouseButtonPress, QEvent.Type.TouchBegin, QEvent.Type.KeyPress}
+
+
+class Printer(Protocol):
+    def can_print(self) -> tuple[bool, str]: ...
+
+
+def printer_ready(printer: Any) -> tuple[bool, str] | None:
+    """(ok, reason) from a printer object, or None when the kiosk has no printer at all."""
+    if printer is None:
+        return None
+    try:
+        ok, reason = printer.can_print()
+    except Exception as exc:  # a broken driver must not stop the citizen getting a number
+        log.exception("printer.can_print() failed")
+        return False, str(exc) or "打印机无应答"
+    return bool(ok), str(reason or "")
+
+
+class Sizes:
+    """Pixel sizes for normal and elder mode (适老化: every text ≥ 30 dp, every target ≥ 60 dp)."""
+
+    def __init__(self, widget: QWidget, elder: bool) -> None:
+        self.body = dp(widget, 32 if elder else 24)
+        self.small = dp(widget, 30 if elder else 20)
+        self.title = dp(widget, 44 if elder else 34)
+        self.business = dp(widget, 46 if elder else 36)
+        self.count = dp(widget, 34 if elder else 24)
+        self.number = dp(widget, 200 if elder else 168)
+        self.button_h = dp(widget, 110 if elder else 72)
+        self.key = dp(widget, 100 if elder else 72)
+        self.business_h = dp(widget, 160 if elder else 130)
+
+
+class KioskScreen(QWidget):
+    """The kiosk.  Every refusal from the hall is said on screen in the chosen language, never a crash."""
+
+    def __init__(self, client: HallClient, *, printer: Any = None, idle_timeout_s: float | None = None,
+                 terminal: str = "kiosk1", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.client = client
+        self.printer = printer
+        self.terminal = terminal
+        self.lang = "zh"
+        self.elder = False
+        self.pending_business: str | None = None
+        self.current_ticket: dict[str, Any] | None = None
+        self.print_state = ""  # "", printing, printed, failed, screen
+        self.setObjectName("kiosk")
+        self.setWindowTitle(f"{client.config.name} · 自助取号")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+
+        self.idle = QTimer(self)
+        self.idle.setSingleShot(True)
+        self.idle.setInterval(int((idle_timeout_s or client.config.rules.idle_timeout) * 1000))
+        self.idle.timeout.connect(self.on_idle)
+        self.result_timer = QTimer(self)
+        self.result_timer.setSingleShot(True)
+        self.result_timer.timeout.connect(self.go_home)
+        self.refresh_timer = QTimer(self)  # coalesce bursts of events into one redraw
+        self.refresh_timer.setSingleShot(True)
+        self.refresh_timer.setInterval(150)
+        self.refresh_timer.timeout.connect(self.refresh_counts)
+        self.clock_timer = QTimer(self)
+        self.clock_timer.timeout.connect(self._update_clock)
+        self.clock_timer.start(1000)
+
+        self._build()
+        self._columns = 0
+        self.client.events.connect(self.on_event)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self)
+        self.retranslate()
+        self.apply_style()
+        self.show_page(HOME)
+        self.refresh_counts()
+
+    # ================================================================================================
+    # layout
+    # ================================================================================================
+    def _build(self) -> None:
+        root = QVBoxLayout(self)
+        root.setContentsMargins(0, 0, 0, 0)
+        root.setSpacing(0)
+        # header: hall name, clock, languages, elder mode
+        self.header = tag(QFrame(), "header")
+        hl = QHBoxLayout(self.header)
+        hl.setContentsMargins(24, 12, 24, 12)
+        self.hall_label = tag(QLabel(self.client.config.name), "header_title")
+        self.clock_label = tag(QLabel(), "header_text")
+        hl.addWidget(self.hall_label, 1)
+        hl.addWidget(self.clock_label)
+        self.lang_buttons: dict[str, QPushButton] = {}
+        for code, (name, _d) in LANGUAGES.items():
+            b = tag(QPushButton(name), "lang")
+            b.setCheckable(True)
+            b.clicked.connect(lambda _=False, c=code: self.set_language(c))
+            self.lang_buttons[code] = b
+            hl.addWidget(b)
+        self.elder_button = tag(QPushButton(), "lang")
+        self.elder_button.setCheckable(True)
+        self.elder_button.clicked.connect(lambda: self.set_elder(not self.elder))
+        hl.addWidget(self.elder_button)
+        root.addWidget(self.header)
+
+        body = QWidget()
+        bl = QVBoxLayout(body)
+        bl.setContentsMargins(32, 24, 32, 16)
+        bl.setSpacing(16)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self._home_page())
+        self.stack.addWidget(self._id_page())
+        self.stack.addWidget(self._result_page())
+        self.stack.addWidget(self._check_in_page())
+        self.stack.addWidget(self._guide_page())
+        self.stack.addWidget(self._case_page())
+        bl.addWidget(self.stack, 1)
+        self.message = tag(QLabel(), "error")
+        self.message.setWordWrap(True)
+        self.message.hide()
+        bl.addWidget(self.message)
+        root.addWidget(body, 1)
+
+        footer = tag(QFrame(), "footer")
+        fl = QHBoxLayout(footer)
+        fl.setContentsMargins(32, 10, 32, 10)
+        self.home_button = tag(QPushButton(), "action")
+        self.home_button.clicked.connect(self.go_home)
+        self.help_label = tag(QLabel(), "muted")
+        self.help_label.setWordWrap(True)
+        fl.addWidget(self.home_button)
+        fl.addWidget(self.help_label, 1)
+        root.addWidget(footer)
+
+    def _home_page(self) -> QWidget:
+        page = QWidget()
+        v = QVBoxLayout(page)
+        v.setSpacing(18)
+        self.home_title = tag(QLabel(), "title")
+        self.home_title.setWordWrap(True)
+        v.addWidget(self.home_title)
+        self.business_grid = QGridLayout()
+        self.business_grid.setSpacing(18)
+        self.business_buttons: dict[str, QPushButton] = {}
+        for b in self.client.config.businesses:
+            btn = tag(QPushButton(), "business")
+            btn.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+            btn.clicked.connect(lambda _=False, code=b.code: self.choose_business(code))
+            self.business_buttons[b.code] = btn
+        v.addLayout(self.business_grid, 1)
+        row = QHBoxLayout()
+        row.setSpacing(18)
+        self.appointment_button = tag(QPushButton(), "action")
+        self.appointment_button.clicked.connect(lambda: self.show_page(CHECK_IN))
+        self.guide_button = tag(QPushButton(), "action")
+        self.guide_button.clicked.connect(lambda: self.show_guide(None))
+        self.case_button = tag(QPushButton(), "action")
+        self.case_button.clicked.connect(lambda: self.show_page(CASE))
+        for b in (self.appointment_button, self.guide_button, self.case_button):
+            b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+            row.addWidget(b)
+        v.addLayout(row)
+        return page
+
+    def _layout_businesses(self) -> None:
+        cols = 3 if self.width() > self.height() else 2
+        if cols == self._columns:
+            return
+        self._columns = cols
+        for btn in self.business_buttons.values():
+            self.business_grid.removeWidget(btn)
+        for i, btn in enumerate(self.business_buttons.values()):
+            self.business_grid.addWidget(btn, i // cols, i % cols)
+
+    def _entry_page(self, extra: str) -> tuple[QWidget, QLabel, QLabel, QLineEdit, Keypad]:
+        page = QWidget()
+        v = QVBoxLayout(page)
+        v.setSpacing(16)
+        title = tag(QLabel(), "title")
+        title.setWordWrap(True)
+        hint = tag(QLabel(), "muted")
+        hint.setWordWrap(True)
+        field = tag(QLineEdit(), "entry")
+        field.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        pad = Keypad(extra)
+        pad.typed.connect(lambda k: field.insert(k))
+        pad.backspace.connect(field.backspace)
+        pad.cleared.connect(field.clear)
+        v.addWidget(title)
+        v.addWidget(hint)
+        v.addWidget(field)
+        v.addWidget(pad, 1)
+        return page, title, hint, field, pad
+
+    def _id_page(self) -> QWidget:
+        page, self.id_title, self.id_hint, self.id_field, self.id_pad = self._entry_page("X")
+        self.id_field.setMaxLength(18)
+        self.id_pad.confirmed.connect(self.submit_id)
+        self.id_field.returnPressed.connect(self.submit_id)
+        return page
+
+    def _check_in_page(self) -> QWidget:
+        page, self.code_title, self.code_hint, self.code_field, self.code_pad = self._entry_page("")
+        self.code_field.setMaxLength(20)
+        self.code_pad.confirmed.connect(self.submit_code)
+        self.code_field.returnPressed.connect(self.submit_code)
+        return page
+
+    def _result_page(self) -> QWidget:
+        page = tag(QFrame(), "ticket")
+        v = QVBoxLayout(page)
+        v.setSpacing(12)
+        self.result_caption = tag(QLabel(), "ticket_caption")
+        self.result_business = tag(QLabel(), "ticket_caption")
+        self.result_number = tag(QLabel(), "ticket_number")
+        self.result_ahead = tag(QLabel(), "ticket_caption")
+        self.result_print = tag(QLabel(), "ok")
+        self.result_print.setWordWrap(True)
+        for w in (self.result_caption, self.result_business, self.result_number, self.result_ahead,
+                  self.result_print):
+            w.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            v.addWidget(w)
+        v.addStretch(1)
+        self.done_button = tag(QPushButton(), "primary")
+        self.done_button.clicked.connect(self.go_home)
+        v.addWidget(self.done_button)
+        return page
+
+    def _guide_page(self) -> QWidget:
+        page = QWidget()
+        h = QHBoxLayout(page)
+        h.setSpacing(18)
+        left = QVBoxLayout()
+        self.guide_buttons: dict[str, QPushButton] = {}
+        for b in self.client.config.businesses:
+            btn = tag(QPushButton(b.name), "action")
+            btn.setCheckable(True)
+            btn.clicked.connect(lambda _=False, code=b.code: self.show_guide(code))
+            self.guide_buttons[b.code] = btn
+            left.addWidget(btn)
+        left.addStretch(1)
+        h.addLayout(left, 1)
+        self.guide_text = tag(QLabel(), "panel")
+        self.guide_text.setWordWrap(True)
+        self.guide_text.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeading)
+        self.guide_text.setTextFormat(Qt.TextFormat.PlainText)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.guide_text)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        h.addWidget(scroll, 2)
+        return page
+
+    def _case_page(self) -> QWidget:
+        page = QWidget()
+        v = QVBoxLayout(page)
+        v.setSpacing(14)
+        self.case_title = tag(QLabel(), "title")
+        self.case_no_label = tag(QLabel(), "body")
+        self.case_field = tag(QLineEdit(), "entry")
+        self.case_field.setMaxLength(50)
+        self.check_label = tag(QLabel(), "body")
+        self.check_field = tag(QLineEdit(), "entry")
+        self.check_field.setMaxLength(4)
+        self.case_pad = Keypad("X")
+        self.case_pad.typed.connect(lambda k: self._case_target().insert(k))
+        self.case_pad.backspace.connect(lambda: self._case_target().backspace())
+        self.case_pad.cleared.connect(lambda: self._case_target().clear())
+        self.case_pad.confirmed.connect(self.submit_case)
+        self.case_result = tag(QLabel(), "panel")
+        self.case_result.setWordWrap(True)
+        self.case_result.setTextFormat(Qt.TextFormat.PlainText)
+        self.case_result.hide()
+        for w in (self.case_title, self.case_no_label, self.case_field, self.check_label, self.check_field):
+            v.addWidget(w)
+        v.addWidget(self.case_result)
+        v.addWidget(self.case_pad, 1)
+        return page
+
+    def _case_target(self) -> QLineEdit:
+        # the keypad never takes focus, so it types into whichever field the citizen tapped last
+        return self.check_field if self.check_field.hasFocus() else self.case_field
+
+    # ================================================================================================
+    # style, language, elder mode
+    # ================================================================================================
+    def apply_style(self) -> None:
+        s = Sizes(self, self.elder)
+        P = PAIRS
+
+        def pair(name: str) -> str:
+            return f"color: {P[name].fg}; background-color: {P[name].bg};"
+
+        radius = dp(self, 14)
+        self.setStyleSheet(f"""
+            #kiosk {{ {pair('page')} }}
+            QWidget {{ font-size: {s.body}px; }}
+            QFrame[role="header"] {{ {pair('header')} }}
+            QLabel[role="header_title"] {{ {pair('header')} font-size: {s.title}px; font-weight: bold; }}
+            QLabel[role="header_text"] {{ {pair('header')} font-size: {s.body}px; }}
+            QPushButton[role="lang"] {{ {pair('header')} border: 2px solid #FFFFFF; border-radius: {radius}px;
+                padding: 4px 16px; min-height: {s.button_h * 0.8:.0f}px; min-width: {s.button_h:.0f}px;
+                font-size: {s.small}px; }}
+            QPushButton[role="lang"]:checked {{ {pair('action')} font-weight: bold; }}
+            QLabel[role="title"] {{ color: {P['page'].fg}; font-size: {s.title}px; font-weight: bold; }}
+            QLabel[role="body"] {{ color: {P['page'].fg}; }}
+            QLabel[role="muted"] {{ {pair('muted')} font-size: {s.small}px; }}
+            QFrame[role="footer"] {{ {pair('page')} border-top: 2px solid #C5CBD3; }}
+            QPushButton[role="business"] {{ {pair('business')} border-radius: {radius}px; border: 3px solid #08407A;
+                font-size: {s.business}px; font-weight: bold; min-height: {s.business_h}px; padding: 8px; }}
+            QPushButton[role="business"][closed="true"] {{ {pair('business_closed')} border: 3px dashed #6B7078;
+                font-size: {s.count}px; font-weight: normal; }}
+            QPushButton[role="action"] {{ {pair('action')} border: 3px solid {P['action'].fg};
+                border-radius: {radius}px; min-height: {s.button_h}px; padding: 4px 20px; font-weight: bold; }}
+            QPushButton[role="action"]:checked {{ {pair('header')} }}
+            QPushButton[role="primary"] {{ {pair('primary')} border-radius: {radius}px; border: 3px solid #0F4D14;
+                min-height: {s.button_h}px; padding: 4px 20px; font-weight: bold; }}
+            QPushButton[role="key"] {{ {pair('action')} border: 2px solid #8C96A3; border-radius: {radius}px;
+                font-size: {s.title}px; min-height: {s.key}px; min-width: {s.key}px; }}
+            QPushButton[role="key_fn"] {{ {pair('action')} border: 2px solid #8C96A3; border-radius: {radius}px;
+                min-height: {s.key}px; min-width: {s.key * 1.6:.0f}px; }}
+            QLineEdit[role="entry"] {{ {pair('ticket')} border: 3px solid #0B3D91; border-radius: {radius}px;
+                font-size: {s.title}px; min-height: {s.button_h}px; padding: 0 12px; }}
+            QLabel[role="error"] {{ {pair('error')} border: 3px solid #7A1010; border-radius: {radius}px;
+                padding: 12px 18px; font-weight: bold; }}
+            QLabel[role="ok"] {{ {pair('ok')} border-radius: {radius}px; padding: 12px; }}
+            QLabel[role="warn"] {{ {pair('warn')} border: 3px solid #5A3B00; border-radius: {radius}px;
+                padding: 12px; font-weight: bold; }}
+            QLabel[role="panel"] {{ {pair('ticket')} border-radius: {radius}px; padding: 18px; }}
+            QFrame[role="ticket"] {{ {pair('ticket')} border-radius: {radius}px; }}
+            QLabel[role="ticket_caption"] {{ {pair('ticket')} font-size: {s.title}px; }}
+            QLabel[role="ticket_number"] {{ {pair('ticket')} font-size: {s.number}px; font-weight: bold; }}
+            QScrollArea, QScrollArea > QWidget > QWidget {{ background: transparent; }}
+        """)
+        self.header.layout().setContentsMargins(24, 12, 24, 12)
+
+    def set_elder(self, on: bool) -> None:
+        self.elder = on
+        self.elder_button.setChecked(on)
+        self.retranslate()
+        self.apply_style()
+
+    def set_language(self, lang: str) -> None:
+        self.lang = lang if lang in LANGUAGES else "zh"
+        self.setLayoutDirection(direction(self.lang))
+        self.retranslate()
+
+    def t(self, key: str, **params: Any) -> str:
+        return tr(self.lang, key, **params)
+
+    def retranslate(self) -> None:
+        for code, b in self.lang_buttons.items():
+            b.setChecked(code == self.lang)
+        self.elder_button.setText(self.t("elder_off" if self.elder else "elder_on"))
+        self.home_title.setText(self.t("take_ticket"))
+        self.appointment_button.setText(self.t("appointment"))
+        self.guide_button.setText(self.t("guide"))
+        self.case_button.setText(self.t("case_lookup"))
+        self.home_button.setText(self.t("home"))
+        self.help_label.setText(self.t("help_desk") + "  ·  " + self.t("idle_home"))
+        self.id_title.setText(self.t("enter_id"))
+        self.id_hint.setText(self.t("id_hint"))
+        self.code_title.setText(self.t("enter_code"))
+        self.code_hint.setText("")
+        self.code_hint.setVisible(False)
+        labels = {k: self.t(k) for k in ("delete", "clear", "confirm")}
+        self.id_pad.set_labels(labels)
+        self.code_pad.set_labels(labels)
+        self.case_pad.set_labels({**labels, "confirm": self.t("lookup")})
+        self.case_title.setText(self.t("case_lookup"))
+        self.case_no_label.setText(self.t("case_no"))
+        self.check_label.setText(self.t("check4"))
+        self.done_button.setText(self.t("done"))
+        self.result_caption.setText(self.t("your_number"))
+        self.refresh_counts()
+        if self.current_ticket is not None:
+            self._render_result()
+        if self.stack.currentIndex() == GUIDE and self._guide_code:
+            self.show_guide(self._guide_code)
+        self._update_clock()
+
+    _guide_code: str | None = None
+
+    def _update_clock(self) -> None:
+        now: datetime = self.client.now().astimezone(self.client.config.tz)
+        self.clock_label.setText(now.strftime("%Y-%m-%d %H:%M"))
+
+    # ================================================================================================
+    # navigation and idle timeout
+    # ================================================================================================
+    def show_page(self, index: int) -> None:
+        self.clear_message()
+        self.stack.setCurrentIndex(index)
+        self.home_button.setVisible(index != HOME)
+        if index == CHECK_IN:
+            self.code_field.clear()
+            self.code_field.setFocus()
+        elif index == ID_ENTRY:
+            self.id_field.clear()
+            self.id_field.setFocus()
+        elif index == CASE:
+            self.case_field.clear()
+            self.check_field.clear()
+            self.case_result.hide()
+            self.case_field.setFocus()
+        self.touch()
+
+    def go_home(self) -> None:
+        self.result_timer.stop()
+        self.pending_business = None
+        self.current_ticket = None
+        self.print_state = ""
+        self.id_field.clear()  # an ID number never lingers on screen for the next citizen
+        self.show_page(HOME)
+        self.refresh_counts()
+
+    def on_idle(self) -> None:
+        """Nobody touched the kiosk for idle_timeout: back to the start, as the next citizen expects it."""
+        self.go_home()
+        if self.lang != "zh":
+            self.set_language("zh")
+        if self.elder:
+            self.set_elder(False)
+
+    def touch(self) -> None:
+        self.idle.start()
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if event.type() in INPUT_EVENTS and isinstance(obj, QWidget) and (obj is self or self.isAncestorOf(obj)):
+            self.touch()
+        return False
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._layout_businesses()
+
+    # ================================================================================================
+    # messages
+    # ================================================================================================
+    def say(self, text: str, role: str = "error") -> None:
+        prefix = "⚠ " if role == "error" else ""
+        self.message.setText(prefix + text)
+        tag(self.message, role)
+        self.message.style().unpolish(self.message)
+        self.message.style().polish(self.message)
+        self.message.show()
+
+    def clear_message(self) -> None:
+        self.message.hide()
+        self.message.setText("")
+
+    def say_error(self, exc: Exception) -> None:
+        self.say(error_text(self.lang, exc))
+
+    # ================================================================================================
+    # home
+    # ================================================================================================
+    def refresh_counts(self) -> None:
+        try:
+            counts = {c["business"]: c for c in self.client.waiting_counts()}
+        except Exception:
+            log.exception("waiting_counts failed")
+            self.say(self.t("hall_unreachable"))
+            return
+        for code, btn in self.business_buttons.items():
+            c = counts.get(code)
+            if c is None:
+                continue
+            closed = bool(c.get("closed"))
+            if closed:
+                text = f"{c['name']}\n{self.t('closed')}\n{c.get('message') or ''}".rstrip()
+            else:
+                text = f"{c['name']}\n{self.t('waiting_n', n=c['waiting'])}"
+            btn.setText(text)
+            if btn.property("closed") != closed:
+                btn.setProperty("closed", closed)
+                btn.style().unpolish(btn)
+                btn.style().polish(btn)
+
+    def on_event(self, e: Event) -> None:
+        if e.kind in REFRESH_KINDS:
+            self.refresh_timer.start()
+        if self.current_ticket is None or e.kind not in (ev.PRINT_DONE, ev.PRINT_FAILED):
+            return
+        if e.payload.get("ticket", {}).get("id") != self.current_ticket["id"]:
+            return
+        if e.kind == ev.PRINT_DONE:
+            self.print_state = "printed"
+            self.result_timer.start(PRINTED_HOME_S * 1000)
+        else:
+            self.print_state = "failed"
+            self.print_reason = str(e.payload.get("reason") or "")
+            self.result_timer.start(self.idle.interval())
+        self._render_result()
+
+    # ================================================================================================
+    # taking a ticket
+    # ================================================================================================
+    def choose_business(self, code: str) -> None:
+        self.touch()
+        b = self.client.config.business(code)
+        if b is None:
+            return
+        if b.id_required or self.client.config.rules.id_required:
+            self.pending_business = code
+            self.show_page(ID_ENTRY)
+            return
+        self.issue(code)
+
+    def submit_id(self) -> None:
+        if self.pending_business is None:
+            self.go_home()
+            return
+        number = self.id_field.text().strip().upper()
+        self.issue(self.pending_business, id_number=number)
+
+    def submit_code(self) -> None:
+        code = self.code_field.text().strip()
+        if not code:
+            self.say(self.t("enter_code"), "warn")
+            return
+        ready = printer_ready(self.printer)
+        try:
+            result = self.client.check_in(code=code, idem_key=uuid.uuid4().hex)
+        except HallError as exc:
+            self.say_error(exc)
+            return
+        self._issued(result.value, ready)
+
+    def issue(self, code: str, id_number: str | None = None) -> None:
+        ready = printer_ready(self.printer)  # asked first, so the answer is honest for this very ticket
+        try:
+            result = self.client.issue_ticket(code, id_number=id_number or None, idem_key=uuid.uuid4().hex)
+        except HallError as exc:
+            self.say_error(exc)
+            return
+        except Exception:
+            log.exception("issue_ticket failed")
+            self.say(self.t("hall_unreachable"))
+            return
+        self._issued(result.value, ready)
+
+    def _issued(self, issued: Any, ready: tuple[bool, str] | None) -> None:
+        self.id_field.clear()
+        self.pending_business = None
+        self.current_ticket = dict(issued.ticket)
+        self.current_ahead = int(issued.ahead)
+        if ready is None:
+            self.print_state, self.print_reason = "screen", ""
+        elif not ready[0]:
+            self.print_state, self.print_reason = "failed", ready[1]
+        elif self.print_state != "printed":
+            self.print_state, self.print_reason = "printing", ""
+        self.show_page(RESULT)
+        self._render_result()
+        hold = PRINTED_HOME_S if self.print_state == "printing" else self.idle.interval() / 1000
+        self.result_timer.start(int(hold * 1000))
+
+    print_reason = ""
+    current_ahead = 0
+
+    def _render_result(self) -> None:
+        t = self.current_ticket
+        if t is None:
+            return
+        self.result_business.setText(t.get("business_name", ""))
+        self.result_number.setText(t["number"])
+        self.result_ahead.setText(self.t("ahead_n", n=self.current_ahead))
+        if self.print_state == "printing":
+            text, role = self.t("printing"), "ok"
+        elif self.print_state == "printed":
+            text, role = "✔ " + self.t("take_slip"), "ok"
+        elif self.print_state == "failed":
+            reason = f"（{self.print_reason}）" if self.print_reason else ""
+            text, role = f"⚠ {self.t('no_print')}{reason}\n{self.t('note_number')}", "warn"
+        else:  # no printer on this kiosk: the screen is the ticket
+            text, role = self.t("note_number"), "warn"
+        self.result_print.setText(text)
+        tag(self.result_print, role)
+        self.result_print.style().unpolish(self.result_print)
+        self.result_print.style().polish(self.result_print)
+
+    # ================================================================================================
+    # 办事指南 and case lookup
+    # ================================================================================================
+    def show_guide(self, code: str | None) -> None:
+        if self.stack.currentIndex() != GUIDE:
+            self.show_page(GUIDE)
+        code = code or self.client.config.businesses[0].code
+        self._guide_code = code
+        for c, b in self.guide_buttons.items():
+            b.setChecked(c == code)
+        self.guide_text.setText(self.guide_for(code))
+        self.touch()
+
+    def guide_for(self, code: str) -> str:
+        b = self.client.config.business(code)
+        if b is None:
+            return ""
+        lines = [b.name, ""]
+        item = self.client.catalog_item(code)
+        if item:
+            for key in ("conditions", "materials", "time_limit", "fees", "basis"):
+                value = item.get(key)
+                if not value:
+                    continue
+                if isinstance(value, list | tuple):
+                    value = "\n".join(f"· {v}" for v in value)
+                lines += [f"【{self.t(key)}】", str(value), ""]
+        days = {"workdays": "工作日", "all": "每天"}.get(b.days, "") if isinstance(b.days, str) else \
+            "、".join("一二三四五六日"[d - 1] for d in b.days)
+        lines += [f"【{self.t('hours')}】", f"{days} {'、'.join(b.hours)}".strip(), ""]
+        if not item:
+            lines.append(self.t("ask_desk"))
+        return "\n".join(lines)
+
+    def submit_case(self) -> None:
+        case_no = self.case_field.text().strip()
+        check = self.check_field.text().strip().upper()
+        if not case_no:
+            self.case_field.setFocus()
+            self.say(self.t("case_no"), "warn")
+            return
+        if len(check) != 4:
+            self.check_field.setFocus()
+            self.say(self.t("check4"), "warn")
+            return
+        try:
+            info = self.client.case_lookup(case_no, check)
+        except HallError as exc:
+            self.say_error(exc)
+            return
+        except Exception:
+            log.exception("case lookup failed")
+            self.say(self.t("lookup_unavailable"))
+            return
+        if info is None:
+            self.say(self.t("lookup_unavailable"), "warn")
+            return
+        self.clear_message()
+        self.case_result.setText(self.case_text(info))
+        self.case_result.show()
+
+    def case_text(self, info: dict[str, Any]) -> str:
+        rows = [
+            (self.t("case_no"), info.get("case_no")),
+            (self.t("applicant"), info.get("name_masked") or info.get("applicant")),
+            (self.t("case_status"), info.get("status_label") or info.get("status")),
+            (self.t("deadline"), info.get("deadline") or info.get("promised_at")),
+        ]
+        text = "\n".join(f"{k}：{v}" for k, v in rows if v)
+        card = info.get("card")
+        if isinstance(card, dict):
+            text += "\n" + "\n".join(f"{k}：{v}" for k, v in card.items() if v)
+        elif card:
+            text += "\n" + str(card)
+        return text
