@@ -209,6 +209,15 @@ class PrinterDriver(DeviceWorker):
             "dropped": str(self.dropped),
         }
 
+    def stop(self, timeout: float = 2.0) -> None:
+        """Stop the thread; tickets still waiting get their failed result rather than none."""
+        super().stop(timeout)
+        if self._thread is not None and self._thread.is_alive():
+            return  # stuck in a write: the worker still owns the queue and will report what it finishes
+        self._take_queued()
+        self._report_overflow()
+        self._fail_all("打印服务已停止")
+
     def bind(self, hall: Any) -> Callable[[], None]:
         """Wire to a Hall: print its ticket.issued, report health and print results back.  Returns unsubscribe."""
         self.on_health(lambda h: hall.report_device_health(h.device, h.kind, str(h.state), h.reason))

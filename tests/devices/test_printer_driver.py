@@ -259,6 +259,18 @@ def test_slow_printer_never_blocks_the_hall_and_overflow_is_reported(rig: Callab
     assert len({x.ticket_id for x in r.results}) == 8
 
 
+def test_stop_reports_waiting_tickets(rig: Callable[..., Rig]) -> None:
+    r = rig(max_wait_s=60)
+    p = r.printer
+    assert p is not None
+    r.state(HealthState.OK)
+    p.unplug()
+    r.state(HealthState.OFFLINE)
+    r.driver.handle_event(issued("A001"))
+    r.driver.stop()
+    assert [(x.ticket_id, x.ok, x.reason) for x in r.results] == [("t-A001", False, "打印服务已停止")]
+
+
 def test_terminal_filter(rig: Callable[..., Rig]) -> None:
     r = rig(terminal="kiosk-1")
     for number, terminal in (("A001", "kiosk-2"), ("A002", "kiosk-1")):
