@@ -1,3 +1,261 @@
-"""Hall edge CLI placeholder until core lands."""
-def main() -> None:
-    raise SystemExit("hall: not yet")
+"""The `hall` command: run a role, the demo, a simulated day, device diagnostics, exports, the central collector."""
+from __future__ import annotations
+
+import argparse
+import csv
+import logging
+import os
+import signal
+import sys
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from kiosk.core.config import HallConfig, load
+from kiosk.core.errors import ConfigError
+from kiosk.core.hall import Hall
+from kiosk.store import Store
+
+DEMO_CONFIG = Path(__file__).with_name("demo_hall.toml")
+DEFAULT_DB = Path(os.environ.get("HALL_DB", "var/hall.db"))
+ROLES = ("server", "kiosk", "caller", "board", "dashboard", "evaluator")
+
+# Every subcommand with its one-line help; tests check each is documented in docs/cli.md.
+COMMANDS = {
+    "demo": "start the whole hall on this machine with simulated devices (screens if a display exists)",
+    "simulate": "run a simulated hall day headless and print the board and the day's figures",
+    "run": "run one role: " + ", ".join(ROLES),
+    "doctor": "list configured devices with their state; print a test ticket; send a test frame",
+    "check-config": "validate a hall configuration file and say what is wrong, with the line",
+    "export": "export tickets and ratings for a date range to CSV or XLSX",
+    "central": "run the central collector (the province side) that stores every hall's events",
+    "voice-clips": "render the offline voice clips with espeak-ng (done at install)",
+}
+
+
+def wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def open_hall(config: HallConfig, db: Path, clock: Any = wall_clock) -> Hall:
+    calendar = None
+    override = config.cases.get("calendar_overrides") if isinstance(config.cases, dict) else None
+    if override:
+        from kiosk.core.calendar import WorkCalendar
+
+        calendar = WorkCalendar.from_file(override)
+    return Hall(config, Store(db), clock=clock, calendar=calendar)
+
+
+def _config(path: str | None) -> HallConfig:
+    return load(path or DEMO_CONFIG)
+
+
+def _has_display() -> bool:
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+                or os.environ.get("QT_QPA_PLATFORM") not in (None, "", "xcb", "wayland"))
+
+
+# ----------------------------------------------------------------------------------------------------
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from kiosk.simulate import DaySimulator, SimClock, board_text, figures_text, local_start
+
+    cfg = _config(args.config)
+    db = Path(args.db) if args.db else Path(f"var/simulate-{datetime.now():%Y%m%d-%H%M%S}.db")
+    probe_clock = SimClock(wall_clock())
+    hall = open_hall(cfg, db, probe_clock)
+    start = local_start(hall)
+    probe_clock.t = start
+    sim = DaySimulator(hall, probe_clock, seed=args.seed, arrivals_per_hour=args.arrivals)
+    print(f"模拟 {cfg.name} 的一天（{start.astimezone(cfg.tz):%Y-%m-%d}），数据库 {db}")
+    sim.run_until(start + timedelta(hours=args.hours), dt=10.0, on_tick=lambda: print(board_text(hall), "\n"))
+    print(board_text(hall))
+    print()
+    print(figures_text(hall))
+    if sim.stats.refused:
+        print("拒绝取号: " + ", ".join(f"{k} {v}" for k, v in sim.stats.refused.items()))
+    print(f"事件 {hall.store.last_seq()} 条，序号连续")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    if args.headless or not _has_display():
+        if not args.headless:
+            print("没有显示器（DISPLAY 未设置）：运行无界面的模拟营业日。"
+                  "有显示器时会打开取号机、叫号器、大屏和管理看板。")
+        return cmd_simulate(args)
+    try:
+        from kiosk.ui.app import run_demo
+    except ImportError as exc:
+        print(f"界面模块不可用（{exc}）：运行无界面的模拟营业日。")
+        return cmd_simulate(args)
+    return int(run_demo(args.config or str(DEMO_CONFIG), args.db or "var/demo.db", speed=args.speed) or 0)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    cfg = _config(args.config)
+    db = Path(args.db or DEFAULT_DB)
+    if args.role == "server":
+        return _run_server(cfg, db)
+    from kiosk.ui.app import run_role
+
+    return int(run_role(args.role, args.config or str(DEMO_CONFIG), str(db), window=args.window) or 0)
+
+
+def _run_server(cfg: HallConfig, db: Path) -> int:
+    """The hall core with its devices and the sync link: one process, the single writer."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    hall = open_hall(cfg, db)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stoppers: list[Any] = []
+    try:
+        from devices.supervisor import Supervisor
+
+        sup = Supervisor.from_config(hall)
+        sup.start()
+        stoppers.append(sup.stop)
+    except ImportError as exc:
+        logging.warning("devices unavailable: %s", exc)
+    if cfg.sync:
+        from sync.link import start_hall_sync  # type: ignore[attr-defined]
+
+        stoppers.append(start_hall_sync(hall))
+    logging.info("hall %s serving from %s", cfg.hall_id, db)
+    while not stop.wait(1.0):
+        hall.tick()
+    for s in reversed(stoppers):
+        s()
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from devices.supervisor import doctor
+
+    cfg = _config(args.config)
+    return doctor(cfg, test_print=args.test_print, test_frame=args.test_frame)
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    cfg = load(args.file)
+    print(f"{args.file}: 配置有效 — {cfg.name}（{cfg.hall_id}），{len(cfg.businesses)} 项业务，"
+          f"{len(cfg.windows)} 个窗口，{len(cfg.devices)} 台设备")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    cfg = _config(args.config)
+    store = Store(Path(args.db or DEFAULT_DB))
+    cols = ["local_date", "number", "business", "priority", "status", "window", "clerk_id", "issued_at",
+            "first_called_at", "started_at", "finished_at", "recalls", "transfers"]
+    rows = store.conn().execute(
+        f"SELECT {', '.join(cols)} FROM tickets WHERE local_date BETWEEN ? AND ? ORDER BY local_date, queue_pos",
+        (args.date_from, args.date_to or args.date_from)).fetchall()
+    rcols = ["local_date", "number", "business", "window", "clerk_id", "status", "level", "channel", "reason",
+             "rated_at", "case_no"]
+    ratings = store.conn().execute(
+        f"SELECT {', '.join(rcols)} FROM ratings WHERE local_date BETWEEN ? AND ? ORDER BY rated_at",
+        (args.date_from, args.date_to or args.date_from)).fetchall()
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if args.format == "xlsx":
+        from openpyxl import Workbook
+
+        wb = Workbook()
+        ws = wb.active
+        ws.title = "tickets"
+        ws.append(cols)
+        for r in rows:
+            ws.append(list(r))
+        ws2 = wb.create_sheet("ratings")
+        ws2.append(rcols)
+        for r in ratings:
+            ws2.append(list(r))
+        wb.save(out)
+    else:
+        with out.open("w", newline="", encoding="utf-8-sig") as f:  # BOM: Excel opens Chinese CSV correctly
+            w = csv.writer(f)
+            w.writerow(cols)
+            w.writerows(list(r) for r in rows)
+        with out.with_name(out.stem + "-ratings.csv").open("w", newline="", encoding="utf-8-sig") as f:
+            w = csv.writer(f)
+            w.writerow(rcols)
+            w.writerows(list(r) for r in ratings)
+    print(f"{cfg.name}: {len(rows)} 张票、{len(ratings)} 条评价 → {out}")
+    return 0
+
+
+def cmd_central(args: argparse.Namespace) -> int:
+    from sync.central import main as central_main
+
+    return int(central_main(args.rest) or 0)
+
+
+def cmd_voice_clips(args: argparse.Namespace) -> int:
+    from devices.voice.clips import ensure_clips
+
+    made = ensure_clips(Path(args.dir))
+    print(f"voice clips ready in {args.dir} ({made} rendered)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="hall", description="政务服务大厅边缘系统 — hall edge")
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    def add(name: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=COMMANDS[name], description=COMMANDS[name])
+
+    for name in ("demo", "simulate"):
+        s = add(name)
+        s.add_argument("--config", help="hall TOML (default: the demo hall)")
+        s.add_argument("--db", help="SQLite store path")
+        s.add_argument("--speed", type=float, default=60.0, help="simulated seconds per real second (screens)")
+        s.add_argument("--hours", type=float, default=9.0, help="length of the simulated day (headless)")
+        s.add_argument("--seed", type=int, default=7)
+        s.add_argument("--arrivals", type=float, default=55.0, help="citizens arriving per hour")
+        s.add_argument("--headless", action="store_true", help="no screens: print the board and figures")
+    s = add("run")
+    s.add_argument("role", choices=ROLES)
+    s.add_argument("--config")
+    s.add_argument("--db")
+    s.add_argument("--window", type=int, default=1, help="window number (caller, evaluator)")
+    s = add("doctor")
+    s.add_argument("--config")
+    s.add_argument("--test-print", action="store_true")
+    s.add_argument("--test-frame", action="store_true")
+    s = add("check-config")
+    s.add_argument("file")
+    s = add("export")
+    s.add_argument("--config")
+    s.add_argument("--db")
+    s.add_argument("--from", dest="date_from", required=True, help="YYYY-MM-DD")
+    s.add_argument("--to", dest="date_to", help="YYYY-MM-DD (default: same day)")
+    s.add_argument("--format", choices=("csv", "xlsx"), default="csv")
+    s.add_argument("--out", required=True)
+    s = add("central")
+    s.add_argument("rest", nargs=argparse.REMAINDER, help="arguments for the collector")
+    s = add("voice-clips")
+    s.add_argument("--dir", default=os.path.expanduser("~/.cache/hall/voice"))
+    return p
+
+
+HANDLERS = {
+    "demo": cmd_demo, "simulate": cmd_simulate, "run": cmd_run, "doctor": cmd_doctor,
+    "check-config": cmd_check_config, "export": cmd_export, "central": cmd_central, "voice-clips": cmd_voice_clips,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return HANDLERS[args.cmd](args)
+    except ConfigError as exc:
+        print(f"配置错误: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
