@@ -276,9 +276,8 @@ class LedBoard(DeviceWorker):
             dirty = [(a, st) for a, st in sorted(self._areas.items()) if st.dirty]
             if now < self._next_send:
                 return
-            if not dirty:
-                if self.keepalive and now - self._last_io >= self.keepalive:
-                    self._send(transport, self._ping_frame(), [], [])
+            ping = not dirty and bool(self.keepalive) and now - self._last_io >= self.keepalive
+            if not dirty and not ping:
                 return
             sent: list[tuple[int, AreaContent, bool]] = []
             since = [st.since for _, st in dirty if st.since is not None]
@@ -287,7 +286,7 @@ class LedBoard(DeviceWorker):
                 st.dirty = False
                 st.flash_pending = False
                 st.since = None
-        self._send(transport, self._build(sent), sent, since)
+        self._send(transport, self._build(sent) if sent else self._ping_frame(), sent, since)
 
     def _ping_frame(self) -> bytes:
         self.pings += 1

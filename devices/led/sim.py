@@ -318,6 +318,7 @@ class TcpLink:
         self._conns: list[socket.socket] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._accepter: threading.Thread | None = None
         self.replug()
 
     @property
@@ -339,13 +340,16 @@ class TcpLink:
         self.port = srv.getsockname()[1]
         self._server = srv
         self._stop = threading.Event()
-        threading.Thread(target=self._accept, args=(srv, self._stop), daemon=True, name="led-tcp").start()
+        self._accepter = threading.Thread(target=self._accept, args=(srv, self._stop), daemon=True, name="led-tcp")
+        self._accepter.start()
 
     def unplug(self) -> None:
         """Stop the server and drop every connection (the cable is out)."""
         if self._server is None:
             return
         self._stop.set()
+        if self._accepter is not None:
+            self._accepter.join(1.0)  # closing under a thread blocked in accept() would leave the port listening
         with contextlib.suppress(OSError):
             self._server.close()
         self._server = None
