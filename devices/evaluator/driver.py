@@ -279,8 +279,9 @@ class EvaluatorBus(DeviceWorker):
             self._key(transport, kp, reply.data[0])
         elif reply.cmd == Cmd.STATUS and reply.data:
             prompting = reply.data[0] == 1
-            if kp.pending and not prompting:
-                kp.pending.acked = False  # the keypad lost its prompt (power cycle): light it again
+            if kp.pending and not prompting and kp.pending.deadline - time.monotonic() > 1.0:
+                # the keypad lost its prompt (power cycle): light it again, unless its own timer just ran out
+                kp.pending.acked = False
             elif not kp.pending and prompting:
                 kp.needs_clear = True
 

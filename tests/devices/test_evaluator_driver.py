@@ -261,6 +261,7 @@ def test_bad_checksum_on_a_key_reply_loses_no_rating(make_bus: Callable[..., Eva
 def test_silent_keypad_goes_offline_while_the_bus_stays_ok(make_bus: Callable[..., EvaluatorBus],
                                                            sim: EvaluatorBusSim) -> None:
     bus = make_bus()
+    bus.offline_poll = 0.2  # look for the keypad's return more often than in production
     seen: list[Health] = []
     bus.on_health(seen.append)
     sim.silence(2)
@@ -276,6 +277,7 @@ def test_silent_keypad_goes_offline_while_the_bus_stays_ok(make_bus: Callable[..
 
 def test_no_keypad_answering_degrades_the_bus(make_bus: Callable[..., EvaluatorBus], sim: EvaluatorBusSim) -> None:
     bus = make_bus()
+    bus.offline_poll = 0.2
     for a in (1, 2, 7):
         sim.silence(a)
     wait_for(lambda: bus.health.state == HealthState.DEGRADED, timeout=4)
@@ -379,3 +381,15 @@ def test_sim_url_runs_the_demo_bus(fake: FakeHall) -> None:
     finally:
         bus.stop()
         simmod.SIMS.pop("evdemo-test").stop()
+
+
+def test_every_option_is_documented() -> None:
+    from pathlib import Path
+
+    from devices.evaluator.driver import KEYPAD_OPTIONS, OPTIONS
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "devices-evaluator.md").read_text()
+    for opt in OPTIONS | KEYPAD_OPTIONS:
+        assert f"{opt} =" in doc or f"{opt} = " in doc, opt
+    for model in keymaps.MODELS:
+        assert f"`{model}`" in doc, model

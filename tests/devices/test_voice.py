@@ -307,3 +307,11 @@ def test_calls_and_recalls_from_a_real_hall_are_announced(hall: Any, make: Calla
     hall.recall(2)
     wait_for(lambda: len(outputs(tmp_path)) == 2)
     assert outputs(tmp_path) == [f"00001-{number}-w2.wav", f"00002-{number}-w2-r1.wav"]
+
+
+def test_every_option_is_documented() -> None:
+    from devices.voice.announcer import OPTIONS
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "devices-voice.md").read_text()
+    for opt in OPTIONS:
+        assert f"{opt} = " in doc, opt
