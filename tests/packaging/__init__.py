@@ -1,0 +1,1 @@
+"""Static and build checks for packaging/: systemd units, the kiosk session and the .deb."""

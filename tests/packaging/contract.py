@@ -1,0 +1,37 @@
+"""The one list of `hall` commands and paths the packaging relies on; the CLI must provide exactly these."""
+from __future__ import annotations
+
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+PACKAGING = REPO / "packaging"
+
+# The venv postinst builds and the console script pyproject declares (hall = kiosk.cli:main).
+HALL_BIN = "/opt/hall-edge/venv/bin/hall"
+CONFIG = "/etc/hall/hall.toml"
+STATE_DIR = "/var/lib/hall"
+CACHE_DIR = "/var/cache/hall"
+VOICE_DIR = "/var/cache/hall/voice"
+
+# Roles of `hall run <role>`: the server is the single writer; the rest are screens (LAN clients).
+SERVER_ROLE = "server"
+SCREEN_ROLES = ("kiosk", "caller", "board", "dashboard", "evaluator")
+ROLES = (SERVER_ROLE, *SCREEN_ROLES)
+
+# subcommand -> the options a unit may pass to it (each takes one value). Positional role only for `run`.
+SUBCOMMANDS: dict[str, frozenset[str]] = {
+    "run": frozenset({"--config"}),
+    "central": frozenset(),  # site options come from $HALL_CENTRAL_OPTS (/etc/default/hall-central)
+    "voice-clips": frozenset({"--config", "--dir"}),
+    "doctor": frozenset({"--config"}),
+    "demo": frozenset(),
+}
+
+# Where each unit lives in the tree and in the package.
+UNIT_SOURCES = {
+    "hall-server.service": PACKAGING / "systemd" / "hall-server.service",
+    "hall-central.service": PACKAGING / "systemd" / "hall-central.service",
+    "hall-voice-clips.service": PACKAGING / "systemd" / "hall-voice-clips.service",
+    "hall-screen@.service": PACKAGING / "kiosk-session" / "hall-screen@.service",
+}
+UNIT_DIR_IN_DEB = "/lib/systemd/system"
