@@ -138,11 +138,11 @@ class WorkCalendar:
             if k <= 0:
                 return datetime.combine(EPOCH, time(), tz)
             while len(self._wdays) < k:
-                self._extend_to(len(self._cum) + 366)
+                self._extend_to(len(self._cum) + 31)
             day = EPOCH + timedelta(days=self._wdays[k - 1] + 1)
             return datetime.combine(day, time(), tz)
         while len(self._wdays) <= k:
-            self._extend_to(len(self._cum) + 366)
+            self._extend_to(len(self._cum) + 31)
         day = EPOCH + timedelta(days=self._wdays[k])
         return datetime.combine(day, time(), tz) + timedelta(seconds=round(frac * 86400, 6))
 
@@ -162,5 +162,5 @@ class WorkCalendar:
         if k < 0:
             return None
         while len(self._wdays) <= k:
-            self._extend_to(len(self._cum) + 366)
+            self._extend_to(len(self._cum) + 31)
         return EPOCH + timedelta(days=self._wdays[k])

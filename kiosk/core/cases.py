@@ -1,0 +1,855 @@
+"""Cases (办件) and electronic supervision (电子监察): status flow, working-day deadlines with clock stops,
+yellow/red cards, 差评 rectification, privacy-safe lookup, and the figures a hall reports."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import secrets
+import sqlite3
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import Any, ClassVar
+
+from kiosk.core import events as ev
+from kiosk.core.calendar import WorkCalendar
+from kiosk.core.errors import ConfigError, HallError, TicketNotFound
+from kiosk.core.figures import BY_COLUMNS, compute_figures
+from kiosk.core.privacy import mask_id, mask_name
+from kiosk.core.rating import Level
+
+# --- event kinds this module appends (the sync outbox publishes them like every other event) -------------------
+CASE_UPDATED = "case.updated"  # created or changed by central / intake: {case, created, source}
+CASE_STATUS_CHANGED = "case.status_changed"  # {case, from, to, reason}
+CASE_CARD_CHANGED = "case.card_changed"  # {case_no, from, to, due_at, status, department, window, clerk}
+CASE_LINKED = "case.linked"  # {case_no, ticket_id, number, window}
+CASE_LOOKUP_LOCKED = "case.lookup_locked"  # {case_no, until}
+CASE_FIGURES = "case.figures"  # {day, by, rows}
+RECTIFICATION_OPENED = "rectification.opened"  # {item}
+RECTIFICATION_CLOSED = "rectification.closed"  # {item}
+RECTIFICATION_CARD_CHANGED = "rectification.card_changed"  # {id, from, to, due_at, window, clerk_id}
+
+STATUS_LABELS: dict[str, str] = {
+    "received": "收件", "correction": "补齐补正", "accepted": "受理", "not_accepted": "不予受理",
+    "in_progress": "在办", "suspended": "挂起", "done": "办结", "withdrawn": "退件", "voided": "作废",
+}
+_FROM_LABEL = {v: k for k, v in STATUS_LABELS.items()}
+TERMINAL = frozenset({"not_accepted", "done", "withdrawn", "voided"})
+STOPPED = frozenset({"correction", "suspended"})  # the deadline clock does not run
+RUNNING = frozenset({"accepted", "in_progress"})
+# Allowed moves.  补齐补正 before acceptance returns to 收件/受理; after acceptance it returns to 在办 only.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "received": frozenset({"correction", "accepted", "not_accepted", "voided"}),
+    "correction": frozenset({"received", "accepted", "not_accepted", "in_progress", "withdrawn", "voided"}),
+    "accepted": frozenset({"in_progress", "correction", "suspended", "done", "withdrawn", "voided"}),
+    "in_progress": frozenset({"correction", "suspended", "done", "withdrawn", "voided"}),
+    "suspended": frozenset({"in_progress", "withdrawn", "voided"}),
+    "not_accepted": frozenset(), "done": frozenset(), "withdrawn": frozenset(), "voided": frozenset(),
+}
+CASE_TYPES = {1: "即办件", 2: "承诺件", 9: "其他"}
+CARD_LABELS = {"none": "正常", "yellow": "黄牌预警", "red": "红牌超期"}
+_CASE_NO = re.compile(r"^[0-9A-Za-z_\-]{1,50}$")
+_EPS = 1e-9
+
+
+# --- typed refusals -------------------------------------------------------------------------------------------
+def _err(name: str, key: str, template: str) -> type[HallError]:
+    return type(name, (HallError,), {"key": key, "template": template, "__doc__": template})
+
+
+CaseNotFound = _err("CaseNotFound", "case_not_found", "没有找到办件 {case_no}")
+InvalidCase = _err("InvalidCase", "case_invalid", "办件数据不正确：{field}{problem}")
+IllegalTransition = _err(
+    "IllegalTransition", "case_illegal_transition", "办件 {case_no} 当前为「{current}」，不能改为「{target}」"
+)
+TicketAlreadyLinked = _err("TicketAlreadyLinked", "case_ticket_linked", "这个号码已关联办件 {case_no}")
+CaseCheckFailed = _err(
+    "CaseCheckFailed", "case_check_failed", "办件编号或查询码不正确，还可以再试 {left} 次"
+)
+CaseLookupLocked = _err(
+    "CaseLookupLocked", "case_lookup_locked", "查询码错误次数过多，请于 {until} 后再试，或到服务台咨询"
+)
+RectificationNotFound = _err("RectificationNotFound", "rectification_not_found", "没有找到这条整改")
+RectificationClosed = _err("RectificationClosed", "rectification_closed", "这条整改已经办结")
+ResponseRequired = _err("ResponseRequired", "rectification_response_required", "请填写整改情况和答复内容")
+
+
+# --- settings: the hall TOML's raw [cases] table, validated here -----------------------------------------------
+@dataclass(frozen=True, slots=True)
+class CaseSettings:
+    yellow_margin_days: float = 1.0  # yellow card when this many working days (or fewer) are left
+    rectify_days: int = 5  # 差评 rectification deadline in working days: 5, 7 or 15 by region
+    lookup_max_failures: int = 5  # wrong checks per case within the window before it is locked
+    lookup_window_minutes: int = 60
+    keep_full_name: bool = False  # store the applicant's full name for the clerk's view (public views mask)
+    report_daily_figures: bool = True  # emit case.figures for yesterday on the first pass of a day
+
+    _RANGES: ClassVar[dict[str, tuple[float, float]]] = {
+        "yellow_margin_days": (0, 10), "lookup_max_failures": (1, 100), "lookup_window_minutes": (1, 1440),
+    }
+
+    @classmethod
+    def from_config(cls, section: dict[str, Any] | None) -> CaseSettings:
+        section = dict(section or {})
+        known = {f for f in cls.__dataclass_fields__ if not f.startswith("_")}
+        for k in section:
+            if k not in known:
+                raise ConfigError(f"option '{k}' is not valid in section [cases]", option=k, section="cases")
+        out: dict[str, Any] = {}
+        for k, v in section.items():
+            if k in ("keep_full_name", "report_daily_figures"):
+                if not isinstance(v, bool):
+                    raise ConfigError(f"option '{k}' in section [cases] must be true or false (got {v!r})",
+                                      option=k, section="cases")
+            elif k == "rectify_days":
+                if isinstance(v, bool) or v not in (5, 7, 15):
+                    raise ConfigError(f"option 'rectify_days' in section [cases] must be 5, 7 or 15 (got {v!r})",
+                                      option=k, section="cases")
+            else:
+                lo, hi = cls._RANGES[k]
+                ok_type = isinstance(v, int | float) and not isinstance(v, bool)
+                if k != "yellow_margin_days":
+                    ok_type = ok_type and isinstance(v, int)
+                if not ok_type or not lo <= v <= hi:
+                    raise ConfigError(f"option '{k}' in section [cases] must be a number from {lo:g} to {hi:g} "
+                                      f"(got {v!r})", option=k, section="cases")
+            out[k] = v
+        return cls(**out)
+
+
+# --- pure helpers ---------------------------------------------------------------------------------------------
+def card_for(now_ts: float, yellow_ts: float | None, due_ts: float | None) -> str:
+    """The card a running case shows at `now_ts`: red once the due moment has come, yellow inside the margin."""
+    if due_ts is None:
+        return "none"
+    if now_ts >= due_ts:
+        return "red"
+    if yellow_ts is not None and now_ts >= yellow_ts:
+        return "yellow"
+    return "none"
+
+
+def next_change(card: str, yellow_ts: float | None, due_ts: float | None) -> float | None:
+    """When the scheduler must look at this row again (None: no further change without a command)."""
+    if due_ts is None or card == "red":
+        return None
+    if card == "none" and yellow_ts is not None and yellow_ts < due_ts:
+        return yellow_ts
+    return due_ts
+
+
+def check_digest(key: bytes, case_no: str, check: str) -> str:
+    """Keyed hash of a 4-character check, salted with the case number: the clear digits are never stored."""
+    return hmac.new(key, f"{case_no}|{check.strip().upper()}".encode(), hashlib.sha256).hexdigest()
+
+
+def _last4(value: str) -> str | None:
+    s = re.sub(r"[^0-9A-Za-z]", "", value).upper()
+    return s[-4:] if len(s) >= 4 else None
+
+
+def _dt(value: Any, tz: tzinfo, field: str) -> datetime:
+    if isinstance(value, datetime):
+        d = value
+    elif isinstance(value, str):
+        try:
+            d = datetime.fromisoformat(value.strip())
+        except ValueError as exc:
+            raise InvalidCase(field=field, problem=f" 不是有效的时间：{value!r}") from exc
+    else:
+        raise InvalidCase(field=field, problem=f" 不是有效的时间：{value!r}")
+    return d.replace(tzinfo=tz) if d.tzinfo is None else d  # a naive time from central is the hall's local time
+
+
+def _last_day(due_at: str | None, tz: tzinfo) -> str | None:
+    """The last local day of a deadline ("办结期限"): a due moment of midnight belongs to the day before."""
+    if not due_at:
+        return None
+    return (datetime.fromisoformat(due_at).astimezone(tz) - timedelta(microseconds=1)).date().isoformat()
+
+
+def _as_day(d: date | str) -> str:
+    return d.isoformat() if isinstance(d, date) else date.fromisoformat(d).isoformat()
+
+
+class Cases:
+    """办件 commands and queries on top of a Hall.  Every write is a `hall.run` command; time is `hall.clock()`."""
+
+    def __init__(self, hall: Any, settings: CaseSettings | None = None) -> None:
+        self.hall = hall
+        self.settings = settings or CaseSettings.from_config(getattr(hall.config, "cases", None))
+        self.tz: tzinfo = hall.config.tz
+        self._key = self._check_key()
+        self._calendar_checked = False
+
+    @property
+    def cal(self) -> WorkCalendar:
+        cal: WorkCalendar = self.hall.calendar
+        return cal
+
+    def _check_key(self) -> bytes:
+        key = self.hall.store.meta_get("case_check_key")
+        if not key:
+            def body(tx: Any) -> str:
+                row = tx.one("SELECT value FROM meta WHERE key = 'case_check_key'")
+                if row is not None:
+                    return str(row[0])
+                k = secrets.token_hex(32)
+                tx.exec("INSERT INTO meta(key, value) VALUES ('case_check_key', ?)", k)
+                return k
+
+            key = self.hall.run("cases_init", None, body).value
+        return str(key).encode()
+
+    # ============================================================================================================
+    # deadlines
+    # ============================================================================================================
+    def _pos(self, moment: datetime) -> float:
+        return self.cal.position(moment, self.tz)
+
+    def _deadline(self, row: dict[str, Any]) -> tuple[float | None, str | None, float | None, float | None]:
+        """(due position, due_at ISO, due_ts, yellow_ts) of a case from its acceptance, promise and stops."""
+        if not row.get("accepted_at"):
+            return None, None, None, None
+        accepted = datetime.fromisoformat(row["accepted_at"])
+        if row.get("promised_given"):
+            base = self._pos(datetime.fromisoformat(row["promised_given"]))
+        elif row.get("promise_days") is not None:
+            base = self.cal.end_of_day_position(accepted, self.tz) + int(row["promise_days"])
+        elif row["case_type"] == 1:  # 即办件: within the day of acceptance
+            base = float(self.cal.end_of_day_position(accepted, self.tz))
+        else:
+            return None, None, None, None
+        due_pos = base + float(row.get("stopped_days") or 0.0)
+        yellow_pos = max(self._pos(accepted), due_pos - self.settings.yellow_margin_days)
+        due = self.cal.moment_at(due_pos, self.tz)
+        yellow = self.cal.moment_at(yellow_pos, self.tz)
+        return due_pos, due.isoformat(), due.timestamp(), yellow.timestamp()
+
+    def _promised(self, row: dict[str, Any]) -> str | None:
+        if row.get("promised_given"):
+            return str(row["promised_given"])
+        saved = row.get("stopped_days")
+        row["stopped_days"] = 0.0
+        try:
+            _, due_at, _, _ = self._deadline(row)
+        finally:
+            row["stopped_days"] = saved
+        return due_at
+
+    def _reschedule(self, tx: Any, row: dict[str, Any], reason: str) -> None:
+        """Recompute the deadline of `row` (a dict, updated in place and written) and emit a card change."""
+        now_ts = tx.now.timestamp()
+        old = row.get("card") or "none"
+        if row["status"] in TERMINAL or not row.get("accepted_at"):
+            due_pos, due_at, due_ts, yellow_ts = (row.get("due_pos"), row.get("due_at"), row.get("due_ts"),
+                                                  row.get("yellow_ts"))
+            new, nxt = "none", None
+        else:
+            due_pos, due_at, due_ts, yellow_ts = self._deadline(row)
+            if row["status"] in STOPPED:
+                new, nxt = old, None  # a stopped clock freezes the card where it is
+            else:
+                new = card_for(now_ts, yellow_ts, due_ts)
+                nxt = next_change(new, yellow_ts, due_ts)
+        row.update(due_pos=due_pos, due_at=due_at, due_ts=due_ts, yellow_ts=yellow_ts, card=new, next_ts=nxt)
+        tx.exec("UPDATE cases SET due_pos = ?, due_at = ?, due_ts = ?, yellow_ts = ?, card = ?, next_ts = ? "
+                "WHERE case_no = ?", due_pos, due_at, due_ts, yellow_ts, new, nxt, row["case_no"])
+        if new != old:
+            tx.emit(CASE_CARD_CHANGED, self._card_payload(row, old, new, reason))
+
+    def _card_payload(self, row: dict[str, Any], old: str, new: str, reason: str) -> dict[str, Any]:
+        return {"case_no": row["case_no"], "from": old, "to": new, "label": CARD_LABELS[new], "reason": reason,
+                "due_at": row.get("due_at"), "status": row["status"], "department": row.get("department"),
+                "window": row.get("window"), "clerk": row.get("clerk"), "item_name": row.get("item_name")}
+
+    # ============================================================================================================
+    # commands: intake, central updates, transitions, linking
+    # ============================================================================================================
+    def apply_central_update(self, payload: dict[str, Any], message_id: str) -> Any:
+        """Create or update a case from a central message; applied once per message_id (idempotent)."""
+        if not message_id:
+            raise InvalidCase(field="message_id", problem=" 不能为空")
+        return self.hall.run("case_central_update", f"case:{message_id}",
+                             lambda tx: self._upsert(tx, payload, "central"))
+
+    def register(self, payload: dict[str, Any], *, idem_key: str | None = None) -> Any:
+        """收件 at the window (same fields as a central update)."""
+        return self.hall.run("case_register", idem_key, lambda tx: self._upsert(tx, payload, "window"))
+
+    def transition(self, case_no: str, status: str, *, reason: str = "", at: datetime | None = None,
+                   idem_key: str | None = None) -> Any:
+        """Move a case along the status flow; an illegal move raises IllegalTransition and changes nothing."""
+        target = self._status(status)
+
+        def body(tx: Any) -> dict[str, Any]:
+            row = self._row(tx, case_no)
+            self._move(tx, row, target, at or tx.now, reason)
+            return self._public(row)
+
+        return self.hall.run("case_transition", idem_key, body)
+
+    def link_ticket(self, case_no: str, ticket_id: str) -> Any:
+        """The ticket served at the window belongs to this case: its rating (一事一评) is counted for the case."""
+
+        def body(tx: Any) -> dict[str, Any]:
+            row = self._row(tx, case_no)
+            t = tx.one("SELECT id, number, window, clerk_id FROM tickets WHERE id = ?", ticket_id)
+            if t is None:
+                raise TicketNotFound(ticket=ticket_id)
+            other = tx.one("SELECT case_no FROM cases WHERE ticket_id = ?", ticket_id)
+            if other is not None and other["case_no"] != case_no:
+                raise TicketAlreadyLinked(case_no=other["case_no"])
+            if row.get("ticket_id") == ticket_id:
+                return self._public(row)
+            tx.exec("UPDATE cases SET ticket_id = ?, window = COALESCE(window, ?), updated_at = ? WHERE case_no = ?",
+                    ticket_id, t["window"], tx.at, case_no)
+            tx.exec("UPDATE ratings SET case_no = ? WHERE ticket_id = ? AND case_no IS NULL", case_no, ticket_id)
+            tx.exec("UPDATE rectifications SET case_no = ? WHERE ticket_id = ? AND case_no IS NULL", case_no, ticket_id)
+            tx.emit(CASE_LINKED, {"case_no": case_no, "ticket_id": ticket_id, "number": t["number"],
+                                  "window": t["window"]})
+            return self._public(self._row(tx, case_no))
+
+        return self.hall.run("case_link_ticket", None, body)
+
+    # --- internals ------------------------------------------------------------------------------------------------
+    def _status(self, value: Any) -> str:
+        s = str(value).strip()
+        s = _FROM_LABEL.get(s, s)
+        if s not in STATUS_LABELS:
+            raise InvalidCase(field="status", problem=f" 不是已知的办件状态：{value!r}")
+        return s
+
+    def _row(self, tx: Any, case_no: str) -> dict[str, Any]:
+        r = tx.one("SELECT * FROM cases WHERE case_no = ?", case_no)
+        if r is None:
+            raise CaseNotFound(case_no=case_no)
+        return dict(r)
+
+    def _validate(self, p: dict[str, Any], existing: dict[str, Any] | None) -> dict[str, Any]:
+        """Checks a payload and returns the column values it sets (clear ID and phone never leave this function)."""
+        if not isinstance(p, dict):
+            raise InvalidCase(field="payload", problem=" 应为对象")
+        case_no = p.get("case_no")
+        if not isinstance(case_no, str) or not _CASE_NO.match(case_no):
+            raise InvalidCase(field="case_no", problem=" 应为 1–50 位字母、数字、- 或 _")
+        cols: dict[str, Any] = {"case_no": case_no}
+        for f, limit in (("basic_code", 64), ("impl_code", 64), ("item_name", 200), ("accept_unit", 200),
+                         ("acceptor", 64), ("department", 100), ("clerk", 64), ("reason", 500)):
+            if f in p and p[f] is not None:
+                if not isinstance(p[f], str) or len(p[f]) > limit:
+                    raise InvalidCase(field=f, problem=f" 应为不超过 {limit} 字的文本")
+                cols[f] = p[f]
+        if "case_type" in p:
+            if p["case_type"] not in CASE_TYPES or isinstance(p["case_type"], bool):
+                raise InvalidCase(field="case_type", problem=" 应为 1（即办件）、2（承诺件）或 9（其他）")
+            cols["case_type"] = int(p["case_type"])
+        elif existing is None:
+            raise InvalidCase(field="case_type", problem=" 缺少")
+        for f in ("legal_days", "promise_days"):
+            if f in p and p[f] is not None:
+                v = p[f]
+                if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= 3650:
+                    raise InvalidCase(field=f, problem=" 应为 0–3650 的工作日数")
+                cols[f] = v
+        if cols.get("promise_days") is not None and cols.get("legal_days") is not None \
+                and cols["promise_days"] > cols["legal_days"]:
+            raise InvalidCase(field="promise_days", problem=" 不能超过法定办结时限")
+        if "window" in p and p["window"] is not None:
+            if not isinstance(p["window"], int) or isinstance(p["window"], bool) or p["window"] < 0:
+                raise InvalidCase(field="window", problem=" 应为窗口号")
+            cols["window"] = p["window"]
+        if "ticket_id" in p and p["ticket_id"] is not None:
+            if not isinstance(p["ticket_id"], str):
+                raise InvalidCase(field="ticket_id", problem=" 应为文本")
+            cols["ticket_id"] = p["ticket_id"]
+        if p.get("applicant_name"):
+            name = p["applicant_name"]
+            if not isinstance(name, str) or len(name) > 64:
+                raise InvalidCase(field="applicant_name", problem=" 应为不超过 64 字的文本")
+            cols["applicant_masked"] = mask_name(name)
+            cols["applicant_name"] = name.strip() if self.settings.keep_full_name else None
+        for f, col in (("applicant_id", "check_id"), ("applicant_phone", "check_phone")):
+            if p.get(f):
+                if not isinstance(p[f], str) or len(p[f]) > 40 or _last4(p[f]) is None:
+                    raise InvalidCase(field=f, problem=" 不完整")
+                cols[col] = check_digest(self._key, case_no, _last4(p[f]) or "")
+                if f == "applicant_id":
+                    cols["id_masked"] = mask_id(p[f])
+        for f, col in (("accepted_at", "accepted_at"), ("promised_at", "promised_given"),
+                       ("received_at", "received_at"), ("finished_at", "finished_at"), ("status_at", "status_at")):
+            if p.get(f):
+                cols[col] = _dt(p[f], self.tz, f).isoformat()
+        if "status" in p:
+            cols["status"] = self._status(p["status"])
+        if "version" in p:
+            if not isinstance(p["version"], int) or isinstance(p["version"], bool) or p["version"] < 0:
+                raise InvalidCase(field="version", problem=" 应为非负整数")
+            cols["version"] = p["version"]
+        typ = cols.get("case_type", existing["case_type"] if existing else None)
+        if typ == 2 and cols.get("promise_days") is None and not cols.get("promised_given") and (
+                existing is None or (existing.get("promise_days") is None and not existing.get("promised_given"))):
+            raise InvalidCase(field="promise_days", problem=" 承诺件需要承诺办结时限或承诺办结时间")
+        return cols
+
+    def _upsert(self, tx: Any, payload: dict[str, Any], source: str) -> dict[str, Any]:
+        existing_row = tx.one("SELECT * FROM cases WHERE case_no = ?", payload.get("case_no")) \
+            if isinstance(payload, dict) and isinstance(payload.get("case_no"), str) else None
+        existing = dict(existing_row) if existing_row is not None else None
+        cols = self._validate(payload, existing)
+        status_at = datetime.fromisoformat(cols.pop("status_at")) if cols.get("status_at") else tx.now
+        target = cols.pop("status", None)
+        if existing is not None and cols.get("version") is not None and cols["version"] <= existing["version"]:
+            return self._public(existing)  # stale or repeated message from a retained topic: nothing to change
+        if cols.get("ticket_id"):
+            other = tx.one("SELECT case_no FROM cases WHERE ticket_id = ?", cols["ticket_id"])
+            if other is not None and other["case_no"] != cols["case_no"]:
+                raise TicketAlreadyLinked(case_no=other["case_no"])
+        if existing is None:
+            row: dict[str, Any] = {
+                "case_no": cols["case_no"], "case_type": cols["case_type"], "status": "received",
+                "received_at": cols.get("received_at") or status_at.isoformat(), "stopped_days": 0.0,
+                "card": "none", "version": cols.get("version", 0), "updated_at": tx.at,
+            }
+            row.update({k: v for k, v in cols.items() if k not in ("received_at",)})
+            row["status"] = "received"
+            names = list(row)
+            tx.exec(f"INSERT INTO cases({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+                    *[row[n] for n in names])
+            row = self._row(tx, cols["case_no"])
+            initial = target or ("accepted" if row.get("accepted_at") else "received")
+            if initial != "received":
+                self._enter(tx, row, initial, status_at, str(cols.get("reason") or ""), created=True)
+            else:
+                self._reschedule(tx, row, "收件")
+            created = True
+        else:
+            row = existing
+            changes = {k: v for k, v in cols.items() if k != "case_no" and row.get(k) != v}
+            if changes:
+                sets = ", ".join(f"{k} = ?" for k in changes)
+                tx.exec(f"UPDATE cases SET {sets}, updated_at = ? WHERE case_no = ?", *changes.values(), tx.at,
+                        row["case_no"])
+                row.update(changes)
+            if target and target != row["status"]:
+                self._move(tx, row, target, status_at, str(cols.get("reason") or ""))
+            elif changes:
+                self._reschedule(tx, row, "办件信息更新")
+            created = False
+        row = self._row(tx, cols["case_no"])
+        if row.get("ticket_id"):
+            tx.exec("UPDATE ratings SET case_no = ? WHERE ticket_id = ? AND case_no IS NULL", row["case_no"],
+                    row["ticket_id"])
+        pub = self._public(row)
+        tx.emit(CASE_UPDATED, {"case": pub, "created": created, "source": source})
+        return pub
+
+    def _move(self, tx: Any, row: dict[str, Any], target: str, at: datetime, reason: str) -> None:
+        cur = row["status"]
+        ok = target in TRANSITIONS[cur]
+        if ok and cur == "correction":  # back to where the correction was asked for
+            ok = target in (("in_progress", "withdrawn", "voided") if row.get("accepted_at") else
+                            ("received", "accepted", "not_accepted", "withdrawn", "voided"))
+        if not ok:
+            raise IllegalTransition(case_no=row["case_no"], current=STATUS_LABELS[cur], target=STATUS_LABELS[target])
+        self._enter(tx, row, target, at, reason, created=False)
+
+    def _enter(self, tx: Any, row: dict[str, Any], target: str, at: datetime, reason: str, *, created: bool) -> None:
+        """Apply a status change (already checked): clock stops and restarts, acceptance, conclusion, events."""
+        old = row["status"]
+        iso = at.isoformat()
+        if row.get("stop_started_at") and target not in STOPPED:
+            began = datetime.fromisoformat(row["stop_started_at"])
+            row["stopped_days"] = float(row.get("stopped_days") or 0.0) + max(0.0, self._pos(at) - self._pos(began))
+            row["stop_started_at"] = None
+            tx.exec("UPDATE case_stops SET ended_at = ? WHERE case_no = ? AND ended_at IS NULL", iso, row["case_no"])
+        if target == "accepted" and not row.get("accepted_at"):
+            row["accepted_at"] = iso
+        if target in ("in_progress", "suspended", "done") and not row.get("accepted_at"):
+            row["accepted_at"] = iso  # central may report a later state of a case it accepted itself
+        if target in STOPPED and row.get("accepted_at") and not row.get("stop_started_at"):
+            row["stop_started_at"] = iso
+            tx.exec("INSERT INTO case_stops(case_no, kind, started_at) VALUES (?, ?, ?)", row["case_no"], target, iso)
+        row["prev_status"] = old if old != target else row.get("prev_status")
+        row["status"] = target
+        if row.get("accepted_at") and not row.get("promised_at"):
+            row["promised_at"] = self._promised(row)
+        if target in TERMINAL:
+            fin = datetime.fromisoformat(row["finished_at"]) if created and row.get("finished_at") else at
+            row["finished_at"] = fin.isoformat()
+            row["finished_date"] = fin.astimezone(self.tz).date().isoformat()
+            if target == "done":
+                self._conclude(row, fin)
+        if reason:
+            row["reason"] = reason
+        tx.exec("UPDATE cases SET status = ?, prev_status = ?, accepted_at = ?, promised_at = ?, stopped_days = ?, "
+                "stop_started_at = ?, finished_at = ?, finished_date = ?, used_days = ?, on_time = ?, early = ?, "
+                "on_spot = ?, reason = ?, updated_at = ? WHERE case_no = ?",
+                row["status"], row["prev_status"], row.get("accepted_at"), row.get("promised_at"),
+                row.get("stopped_days") or 0.0, row.get("stop_started_at"), row.get("finished_at"),
+                row.get("finished_date"), row.get("used_days"), row.get("on_time"), row.get("early"),
+                row.get("on_spot"), row.get("reason"), tx.at, row["case_no"])
+        self._reschedule(tx, row, STATUS_LABELS[target])
+        if not created or target != "received":
+            tx.emit(CASE_STATUS_CHANGED, {"case": self._public(row), "from": None if created else old,
+                                          "to": target, "label": STATUS_LABELS[target], "reason": reason})
+
+    def _conclude(self, row: dict[str, Any], fin: datetime) -> None:
+        """办结: working days used, on time (before the due moment), early (a working day or more to spare), on the
+        spot (即办件 finished the day it was accepted)."""
+        accepted = datetime.fromisoformat(row["accepted_at"]) if row.get("accepted_at") else fin
+        due_pos, _, due_ts, _ = self._deadline(row)
+        fpos = self._pos(fin)
+        row["used_days"] = round(max(0.0, fpos - self._pos(accepted) - float(row.get("stopped_days") or 0.0)), 4)
+        row["on_time"] = None if due_ts is None else int(fin.timestamp() < due_ts)
+        row["early"] = None if due_pos is None else int(due_pos - fpos >= 1.0 - _EPS)
+        acc_day = accepted.astimezone(self.tz).date()
+        row["on_spot"] = int(row["case_type"] == 1 and fin.astimezone(self.tz).date() == acc_day)
+
+    # ============================================================================================================
+    # the scheduler pass
+    # ============================================================================================================
+    def evaluate_cards(self) -> list[ev.Event]:
+        """Called by a timer (e.g. every minute): cards due to change, rectifications for new 差评, ratings linked
+        to cases, daily figures.  Touches only due rows (index range), so a quiet pass costs almost nothing."""
+        if not self._calendar_checked:
+            self._check_calendar()
+        now_ts = self.hall.clock().timestamp()
+        conn = self.hall.store.conn()
+        cursor = int(self.hall.store.meta_get("cases_rating_cursor") or 0)
+        busy = (
+            conn.execute("SELECT 1 FROM cases WHERE next_ts <= ? LIMIT 1", (now_ts,)).fetchone()
+            or conn.execute("SELECT 1 FROM rectifications WHERE next_ts <= ? LIMIT 1", (now_ts,)).fetchone()
+            or conn.execute("SELECT 1 FROM events WHERE seq > ? AND kind = ? LIMIT 1",
+                            (cursor, ev.RATING_RECORDED)).fetchone()
+            or (self.settings.report_daily_figures and self._figures_due())
+        )
+        if not busy:
+            return []
+        return list(self.hall.run("cases_evaluate", None, self._evaluate).events)
+
+    def _figures_due(self) -> bool:
+        yesterday = (self.hall.clock().astimezone(self.tz).date() - timedelta(days=1)).isoformat()
+        last = self.hall.store.meta_get("cases_figures_day")
+        return last is None or last < yesterday
+
+    def _evaluate(self, tx: Any) -> int:
+        now_ts = tx.now.timestamp()
+        changed = self._ratings(tx)
+        rows = tx.conn.execute(
+            "SELECT case_no, card, yellow_ts, due_ts, due_at, status, department, window, clerk, item_name "
+            "FROM cases WHERE next_ts <= ? ORDER BY next_ts", (now_ts,)).fetchall()
+        updates = []
+        for r in rows:
+            new = card_for(now_ts, r["yellow_ts"], r["due_ts"])
+            updates.append((new, next_change(new, r["yellow_ts"], r["due_ts"]), r["case_no"]))
+            if new != r["card"]:
+                tx.emit(CASE_CARD_CHANGED, self._card_payload(dict(r), r["card"], new, "时限"))
+                changed += 1
+        tx.conn.executemany("UPDATE cases SET card = ?, next_ts = ? WHERE case_no = ?", updates)
+        rows = tx.conn.execute("SELECT id, card, yellow_ts, due_ts, due_at, window, clerk_id, case_no "
+                               "FROM rectifications WHERE next_ts <= ?", (now_ts,)).fetchall()
+        updates = []
+        for r in rows:
+            new = card_for(now_ts, r["yellow_ts"], r["due_ts"])
+            updates.append((new, next_change(new, r["yellow_ts"], r["due_ts"]), r["id"]))
+            if new != r["card"]:
+                tx.emit(RECTIFICATION_CARD_CHANGED, {"id": r["id"], "from": r["card"], "to": new,
+                                                     "label": CARD_LABELS[new], "due_at": r["due_at"],
+                                                     "window": r["window"], "clerk_id": r["clerk_id"],
+                                                     "case_no": r["case_no"]})
+                changed += 1
+        tx.conn.executemany("UPDATE rectifications SET card = ?, next_ts = ? WHERE id = ?", updates)
+        tx.exec("DELETE FROM case_lookup_fails WHERE at_ts < ?", now_ts - self.settings.lookup_window_minutes * 60)
+        if self.settings.report_daily_figures:
+            self._daily_figures(tx)
+        return changed
+
+    def _ratings(self, tx: Any) -> int:
+        """New rating.recorded events since the durable cursor: link to the case, open rectification for 差评."""
+        row = tx.one("SELECT value FROM meta WHERE key = 'cases_rating_cursor'")
+        cursor = int(row[0]) if row else 0
+        opened = 0
+        last = cursor
+        for e in tx.conn.execute("SELECT seq, payload FROM events WHERE seq > ? AND kind = ? ORDER BY seq",
+                                 (cursor, ev.RATING_RECORDED)).fetchall():
+            last = e["seq"]
+            r = json.loads(e["payload"]).get("rating", {})
+            rid = r.get("id")
+            if not rid:
+                continue
+            case = tx.one("SELECT case_no FROM cases WHERE ticket_id = ?", r.get("ticket_id"))
+            if case is not None:
+                tx.exec("UPDATE ratings SET case_no = ? WHERE id = ? AND case_no IS NULL", case["case_no"], rid)
+            try:
+                bad = Level(r.get("level")).is_bad
+            except ValueError:
+                bad = False
+            if bad:
+                opened += self._open_rectification(tx, rid)
+        if last != cursor:
+            tx.exec("INSERT OR REPLACE INTO meta(key, value) VALUES ('cases_rating_cursor', ?)", str(last))
+        return opened
+
+    def _open_rectification(self, tx: Any, rating_id: str) -> int:
+        if tx.one("SELECT id FROM rectifications WHERE rating_id = ?", rating_id) is not None:
+            return 0  # exactly once per 差评, however often the rating is seen
+        r = tx.one("SELECT * FROM ratings WHERE id = ?", rating_id)
+        if r is None or r["status"] != "rated" or not Level(r["level"]).is_bad:
+            return 0
+        opened = datetime.fromisoformat(r["rated_at"]) if r["rated_at"] else tx.now
+        days = self.settings.rectify_days
+        due_pos = float(self.cal.end_of_day_position(opened, self.tz) + days)
+        yellow_pos = max(self._pos(opened), due_pos - self.settings.yellow_margin_days)
+        due = self.cal.moment_at(due_pos, self.tz)
+        due_ts, yellow_ts = due.timestamp(), self.cal.moment_at(yellow_pos, self.tz).timestamp()
+        now_ts = tx.now.timestamp()
+        card = card_for(now_ts, yellow_ts, due_ts)
+        case_no = r["case_no"]
+        if case_no is None:
+            c = tx.one("SELECT case_no FROM cases WHERE ticket_id = ?", r["ticket_id"])
+            case_no = c["case_no"] if c is not None else None
+        iid = uuid.uuid4().hex
+        tx.exec("INSERT INTO rectifications(id, rating_id, ticket_id, case_no, number, window, clerk_id, level, "
+                "reason, status, opened_at, opened_date, days, due_pos, due_at, due_ts, yellow_ts, next_ts, card) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                iid, rating_id, r["ticket_id"], case_no, r["number"], r["window"], r["clerk_id"], r["level"],
+                r["reason"], opened.isoformat(), opened.astimezone(self.tz).date().isoformat(), days, due_pos,
+                due.isoformat(), due_ts, yellow_ts, next_change(card, yellow_ts, due_ts), card)
+        item = self._rect(tx.conn, iid)
+        tx.emit(RECTIFICATION_OPENED, {"item": item})
+        if card != "none":
+            tx.emit(RECTIFICATION_CARD_CHANGED, {"id": iid, "from": "none", "to": card, "label": CARD_LABELS[card],
+                                                 "due_at": item["due_at"], "window": r["window"],
+                                                 "clerk_id": r["clerk_id"], "case_no": case_no})
+        return 1
+
+    def _daily_figures(self, tx: Any) -> None:
+        yesterday = (tx.local.date() - timedelta(days=1)).isoformat()
+        row = tx.one("SELECT value FROM meta WHERE key = 'cases_figures_day'")
+        if row is not None and row[0] >= yesterday:
+            return
+        tx.exec("INSERT OR REPLACE INTO meta(key, value) VALUES ('cases_figures_day', ?)", yesterday)
+        if row is None:
+            return  # first run on this store: start reporting from tomorrow, no backfill of unknown days
+        rows = compute_figures(tx.conn, "department", yesterday, yesterday)
+        tx.emit(CASE_FIGURES, {"day": yesterday, "by": "department", "rows": rows,
+                               "hall": compute_figures(tx.conn, "hall", yesterday, yesterday)})
+
+    def _check_calendar(self) -> None:
+        """A changed override file moves deadlines: recompute every open case once, at the first pass."""
+        fp = self.cal.fingerprint()
+        if self.hall.store.meta_get("cases_calendar") != fp:
+            self.recompute_deadlines()
+        self._calendar_checked = True
+
+    def recompute_deadlines(self) -> Any:
+        """Full pass: stopped time and deadlines of every open case redone from the recorded stops."""
+        fp = self.cal.fingerprint()
+
+        def body(tx: Any) -> int:
+            stops: dict[str, list[tuple[str, str | None]]] = {}
+            for s in tx.conn.execute("SELECT case_no, started_at, ended_at FROM case_stops WHERE case_no IN "
+                                     "(SELECT case_no FROM cases WHERE status NOT IN ('done', 'not_accepted', "
+                                     "'withdrawn', 'voided'))"):
+                stops.setdefault(s[0], []).append((s[1], s[2]))
+            n = 0
+            for r in tx.conn.execute("SELECT * FROM cases WHERE accepted_at IS NOT NULL AND status NOT IN "
+                                     "('done', 'not_accepted', 'withdrawn', 'voided')").fetchall():
+                row = dict(r)
+                total = 0.0
+                for a, b in stops.get(row["case_no"], []):
+                    if b is not None:
+                        total += max(0.0, self._pos(datetime.fromisoformat(b)) - self._pos(datetime.fromisoformat(a)))
+                row["stopped_days"] = total
+                tx.exec("UPDATE cases SET stopped_days = ? WHERE case_no = ?", total, row["case_no"])
+                self._reschedule(tx, row, "工作日历调整")
+                n += 1
+            tx.exec("INSERT OR REPLACE INTO meta(key, value) VALUES ('cases_calendar', ?)", fp)
+            return n
+
+        return self.hall.run("cases_recompute", None, body)
+
+    # ============================================================================================================
+    # 差评 rectification
+    # ============================================================================================================
+    def open_rectification(self, rating_id: str) -> Any:
+        """Open the item for a 差评 now (the evaluate pass does it too); exactly once per rating."""
+        return self.hall.run("rectify", f"rectify:{rating_id}", lambda tx: self._open_rectification(tx, rating_id))
+
+    def close_rectification(self, item_id: str, response: str) -> Any:
+        def body(tx: Any) -> dict[str, Any]:
+            r = tx.one("SELECT * FROM rectifications WHERE id = ?", item_id)
+            if r is None:
+                raise RectificationNotFound()
+            if r["status"] == "closed":
+                raise RectificationClosed()
+            if not response or not response.strip():
+                raise ResponseRequired()
+            on_time = int(tx.now.timestamp() < r["due_ts"])
+            tx.exec("UPDATE rectifications SET status = 'closed', response = ?, closed_at = ?, closed_on_time = ?, "
+                    "next_ts = NULL, card = 'none' WHERE id = ?", response.strip(), tx.at, on_time, item_id)
+            if r["card"] != "none":
+                tx.emit(RECTIFICATION_CARD_CHANGED, {"id": item_id, "from": r["card"], "to": "none",
+                                                     "label": CARD_LABELS["none"], "due_at": r["due_at"],
+                                                     "window": r["window"], "clerk_id": r["clerk_id"],
+                                                     "case_no": r["case_no"]})
+            item = self._rect(tx.conn, item_id)
+            tx.emit(RECTIFICATION_CLOSED, {"item": item})
+            return item
+
+        return self.hall.run("close_rectification", None, body)
+
+    def rectifications(self, open_only: bool = True) -> list[dict[str, Any]]:
+        sql = "SELECT id FROM rectifications"
+        if open_only:
+            sql += " WHERE status = 'open'"
+        conn = self.hall.store.conn()
+        return [self._rect(conn, r[0]) for r in conn.execute(sql + " ORDER BY due_ts, id").fetchall()]
+
+    def _rect(self, conn: sqlite3.Connection, item_id: str) -> dict[str, Any]:
+        r = conn.execute("SELECT * FROM rectifications WHERE id = ?", (item_id,)).fetchone()
+        if r is None:
+            raise RectificationNotFound()
+        d = dict(r)
+        d["level_label"] = Level(d["level"]).label
+        d["card_label"] = CARD_LABELS[d["card"]]
+        d["closed_on_time"] = None if d["closed_on_time"] is None else bool(d["closed_on_time"])
+        return {k: v for k, v in d.items() if k not in ("due_pos", "yellow_ts", "next_ts", "due_ts")}
+
+    # ============================================================================================================
+    # privacy-safe lookup for the kiosk and public screens
+    # ============================================================================================================
+    def lookup(self, case_no: str, check: str) -> dict[str, Any]:
+        """The case's public view if `check` (last 4 of the applicant's ID or phone) matches.  Wrong checks are
+        counted durably per case number; too many within the window lock it (CaseLookupLocked)."""
+        key = str(case_no or "").strip()[:50]
+        given = str(check or "").strip().upper()
+        s = self.settings
+        window_s = s.lookup_window_minutes * 60
+
+        def body(tx: Any) -> tuple[str, Any]:
+            now_ts = tx.now.timestamp()
+            fails = [f[0] for f in tx.conn.execute(
+                "SELECT at_ts FROM case_lookup_fails WHERE case_no = ? AND at_ts > ? ORDER BY at_ts",
+                (key, now_ts - window_s))]
+            if len(fails) >= s.lookup_max_failures:
+                return "locked", fails[-s.lookup_max_failures] + window_s
+            row = tx.one("SELECT * FROM cases WHERE case_no = ?", key)
+            ok = False
+            if row is not None and len(given) == 4:
+                digest = check_digest(self._key, key, given)
+                ok = any(h and hmac.compare_digest(h, digest) for h in (row["check_id"], row["check_phone"]))
+            if ok:
+                return "ok", self._public(dict(row), now=tx.now)
+            tx.exec("INSERT INTO case_lookup_fails(case_no, at_ts) VALUES (?, ?)", key, now_ts)
+            left = s.lookup_max_failures - len(fails) - 1
+            if left <= 0:
+                until = now_ts + window_s if s.lookup_max_failures == 1 else fails[-(s.lookup_max_failures - 1)] \
+                    + window_s
+                tx.emit(CASE_LOOKUP_LOCKED, {"case_no": key, "until": self._local_hm(until)})
+            return "wrong", left
+
+        outcome, value = self.hall.run("case_lookup", None, body).value
+        if outcome == "ok":
+            return dict(value)
+        if outcome == "locked":
+            raise CaseLookupLocked(until=self._local_hm(float(value)))
+        raise CaseCheckFailed(left=max(0, int(value)))
+
+    def _local_hm(self, ts: float) -> str:
+        return datetime.fromtimestamp(ts, self.tz).strftime("%H:%M")
+
+    def _public(self, row: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
+        """What any screen, ticket or outgoing event may carry: no full name, no ID, no check."""
+
+        def local(v: str | None) -> str | None:
+            return datetime.fromisoformat(v).astimezone(self.tz).strftime("%Y-%m-%d %H:%M") if v else None
+
+        out: dict[str, Any] = {
+            "case_no": row["case_no"], "item_name": row.get("item_name"), "basic_code": row.get("basic_code"),
+            "impl_code": row.get("impl_code"), "accept_unit": row.get("accept_unit"),
+            "case_type": row["case_type"], "case_type_label": CASE_TYPES.get(row["case_type"], "其他"),
+            "status": row["status"], "status_label": STATUS_LABELS[row["status"]],
+            "applicant": row.get("applicant_masked"), "department": row.get("department"),
+            "window": row.get("window"), "legal_days": row.get("legal_days"),
+            "promise_days": row.get("promise_days"), "received_at": local(row.get("received_at")),
+            "accepted_at": local(row.get("accepted_at")), "promised_at": local(row.get("promised_at")),
+            "due_at": local(row.get("due_at")), "due_day": _last_day(row.get("due_at"), self.tz),
+            "finished_at": local(row.get("finished_at")),
+            "card": row.get("card") or "none", "card_label": CARD_LABELS[row.get("card") or "none"],
+            "clock_stopped": row["status"] in STOPPED and bool(row.get("accepted_at")),
+        }
+        if now is not None and row.get("due_pos") is not None and row["status"] in RUNNING | STOPPED:
+            out["working_days_left"] = round(float(row["due_pos"]) - self._pos(now), 2)
+        return out
+
+    # ============================================================================================================
+    # queries for staff screens
+    # ============================================================================================================
+    def case(self, case_no: str) -> dict[str, Any]:
+        """The clerk's view: the public fields plus acceptor, clerk, ticket, stops and the full name if kept."""
+        r = self.hall.store.conn().execute("SELECT * FROM cases WHERE case_no = ?", (case_no,)).fetchone()
+        if r is None:
+            raise CaseNotFound(case_no=case_no)
+        row = dict(r)
+        out = self._public(row, now=self.hall.clock())
+        out.update(acceptor=row["acceptor"], clerk=row["clerk"], ticket_id=row["ticket_id"],
+                   applicant_name=row["applicant_name"], id_masked=row["id_masked"],
+                   stopped_days=round(row["stopped_days"], 4), used_days=row["used_days"],
+                   on_time=None if row["on_time"] is None else bool(row["on_time"]),
+                   early=None if row["early"] is None else bool(row["early"]), reason=row["reason"])
+        return out
+
+    def cards(self, window: int | None = None) -> list[dict[str, Any]]:
+        """Yellow and red cases (red first, then by deadline), for the dashboard and a window's screen."""
+        sql = "SELECT * FROM cases WHERE card != 'none'"
+        args: list[Any] = []
+        if window is not None:
+            sql += " AND window = ?"
+            args.append(window)
+        now = self.hall.clock()
+        rows = self.hall.store.conn().execute(sql + " ORDER BY card = 'red' DESC, due_ts, case_no", args).fetchall()
+        out = []
+        for r in rows:
+            d = self._public(dict(r), now=now)
+            d["clerk"] = r["clerk"]
+            out.append(d)
+        return out
+
+    def figures(self, by: str, day_from: date | str, day_to: date | str | None = None) -> list[dict[str, Any]]:
+        """按时/提前/现场办结率, average working days and 满意率 per department, window or clerk (or "hall"),
+        over cases concluded (办结) between two local dates inclusive."""
+        if by not in BY_COLUMNS:
+            raise ValueError(f"by must be one of {sorted(BY_COLUMNS)}, not {by!r}")
+        d1 = _as_day(day_from)
+        d2 = _as_day(day_to) if day_to is not None else d1
+        return compute_figures(self.hall.store.conn(), by, d1, d2)
+
+    def publish_figures(self, by: str, day_from: date | str, day_to: date | str | None = None) -> Any:
+        """Send figures to central as an event (the outbox publishes it)."""
+        rows = self.figures(by, day_from, day_to)
+        d1 = _as_day(day_from)
+        d2 = _as_day(day_to) if day_to is not None else d1
+        return self.hall.run("case_figures", None, lambda tx: tx.emit(
+            CASE_FIGURES, {"day_from": d1, "day_to": d2, "by": by, "rows": rows}))
+
+    def export(self, path: str | Path, by: str, day_from: date | str, day_to: date | str | None = None) -> Path:
+        """Figures to CSV or XLSX, chosen by the file suffix."""
+        from kiosk.core.export import write_csv, write_xlsx
+
+        p = Path(path)
+        rows = self.figures(by, day_from, day_to)
+        d1 = _as_day(day_from)
+        d2 = _as_day(day_to) if day_to is not None else d1
+        title = f"{self.hall.config.name} 办件统计 {d1} 至 {d2}"
+        if p.suffix.lower() == ".xlsx":
+            write_xlsx(p, rows, by, title)
+        elif p.suffix.lower() == ".csv":
+            write_csv(p, rows, by)
+        else:
+            raise ValueError(f"export to .csv or .xlsx, not {p.suffix!r}")
+        return p
