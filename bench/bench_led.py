@@ -1,0 +1,140 @@
+"""LED board figures: bytes per frame, frames/s at 9600 baud against the wire limit, call → frame-written latency.
+
+A pty does not rate-limit, so the wire time is computed from the bytes (8N1: 10 bits per byte, ≈1.04 ms at 9600)
+and reported beside what the pty measured.  Run: `.venv/bin/python bench/bench_led.py` (or `./run bench`).
+"""
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from devices.led import proto
+from devices.led.driver import LedBoard
+from devices.led.sim import LedSim, PtyLink, TcpLink
+from kiosk.core import events as ek
+from kiosk.core.events import Event
+
+BAUD = 9600
+MS_PER_BYTE = 10_000 / BAUD  # ≈ 1.0417 ms
+ACK_BYTES = len(proto.encode_frame(proto.Frame(dst=0x8000, src=1, data=proto.ack().encode())))
+
+
+def call(n: int, window: int = 3) -> Event:
+    t = {"id": f"t{n}", "number": f"A{n % 1000:03d}", "business": "social", "business_name": "社保", "prefix": "A"}
+    return Event(n, f"e{n}", ek.TICKET_CALLED, "", "", {"ticket": t, "window": window, "recall": 0})
+
+
+def pct(values: list[float], q: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, round(q / 100 * (len(s) - 1)))]
+
+
+def frame_sizes() -> None:
+    print("-- bytes per frame (whole frame on the wire, preamble and escapes included)")
+    w = LedBoard("w", "sim://bench-size", window=3)
+    h = LedBoard("h", "sim://bench-size-h", role="hall", width=256)
+    h.content.apply(call(1, 3))
+    h.content.apply(call(2, 5))
+    h.content.apply(call(3, 1))
+    h.content.set_waiting([{"business": "s", "prefix": "A", "name": "社保", "waiting": 12},
+                           {"business": "t", "prefix": "C", "name": "税务", "waiting": 3}])
+    ping = proto.encode_frame(proto.Frame(dst=1, src=proto.SRC_PC, data=proto.ping().encode()))
+    from devices.led.content import AreaContent
+
+    rows = [
+        ("window: call, flash (A001 请到3号窗口)", w._build([(0, AreaContent(0, "A001 请到3号窗口", 3.0), True)])),
+        ("window: steady", w._build([(0, AreaContent(0, "A001 请到3号窗口"), False)])),
+        ("window: 暂停服务", w._build([(0, AreaContent(0, "暂停服务"), False)])),
+        ("window: welcome 欢迎光临", w._build([(0, AreaContent(0, "欢迎光临"), False)])),
+        ("hall: 3 calls + waiting (2 areas)", h._build([(a, c, False) for a, c in
+                                                      ((0, AreaContent(0, h.content.calls_text())),
+                                                       (1, AreaContent(1, h.content.waiting_text())))])),
+        ("PING (keepalive)", ping),
+    ]
+    print(f"   {'frame':40s} {'bytes':>6s} {'wire ms @9600':>14s} {'+ACK ms':>8s} {'max fps @9600':>14s}")
+    for label, frame in rows:
+        n = len(frame)
+        wire = n * MS_PER_BYTE
+        both = (n + ACK_BYTES) * MS_PER_BYTE
+        print(f"   {label:40s} {n:6d} {wire:14.1f} {both:8.1f} {1000 / both:14.1f}")
+    print(f"   controller ACK frame: {ACK_BYTES} bytes = {ACK_BYTES * MS_PER_BYTE:.1f} ms at 9600")
+
+
+def throughput(kind: str, seconds: float = 3.0) -> None:
+    """Send as fast as the driver can (no limiter) and compare with what 9600 baud would allow."""
+    sim = LedSim()
+    with tempfile.TemporaryDirectory() as d:
+        link: Any = PtyLink(sim, f"{d}/tty", baud=BAUD) if kind == "pty" else TcpLink(sim)
+        board = LedBoard("bench", link.url, window=3, min_interval=0.0, flash_s=0.0, keepalive=0)
+        board.start()
+        sim.wait_for(lambda s: s.area_text(0) is not None, 3)
+        stop = threading.Event()
+
+        def feeder() -> None:
+            n = 1
+            while not stop.is_set():
+                board.handle_event(call(n))
+                n += 1
+                time.sleep(0.0005)
+
+        f0, b0 = board.frames_sent, board.bytes_sent
+        t0 = time.monotonic()
+        th = threading.Thread(target=feeder, daemon=True)
+        th.start()
+        time.sleep(seconds)
+        stop.set()
+        th.join()
+        dt = time.monotonic() - t0
+        frames, nbytes = board.frames_sent - f0, board.bytes_sent - b0
+        board.stop()
+        link.unplug()
+    per = nbytes / max(1, frames)
+    wire_s = (nbytes + frames * ACK_BYTES) * MS_PER_BYTE / 1000
+    print(f"-- throughput over {kind} (limiter off, {seconds:.0f} s of back-to-back calls)")
+    print(f"   measured: {frames / dt:8.1f} frames/s, {per:.0f} bytes/frame, acks {board.acks}, bad {sim.bad_frames}")
+    print(f"   same frames at 9600 baud incl. ACK would take {wire_s:.2f} s on the wire"
+          f" → wire limit {frames / wire_s:.1f} frames/s per board")
+    print(f"   product limit: 1 frame per min_interval (default 1.0 s) = 1.0 frame/s per board"
+          f" = {100 * (per + ACK_BYTES) * MS_PER_BYTE / 1000:.0f}% of a 9600-baud line")
+
+
+def latency(kind: str, calls: int = 200, spacing: float = 0.06) -> None:
+    """Call event → frame written, with calls spaced beyond min_interval so the limiter is not what is measured."""
+    sim = LedSim()
+    with tempfile.TemporaryDirectory() as d:
+        link: Any = PtyLink(sim, f"{d}/tty", baud=BAUD) if kind == "pty" else TcpLink(sim)
+        board = LedBoard("bench", link.url, window=3, min_interval=0.05, flash_s=0.0, keepalive=0)
+        board.start()
+        sim.wait_for(lambda s: s.area_text(0) is not None, 3)
+        time.sleep(0.1)
+        board.latencies.clear()
+        for n in range(1, calls + 1):
+            board.handle_event(call(n))
+            time.sleep(spacing)
+        sim.wait_for(lambda s: s.area_text(0) == f"A{calls % 1000:03d} 请到3号窗口", 3)
+        lat = [x * 1000 for x in board.latencies]
+        board.stop()
+        link.unplug()
+    print(f"-- call → frame written over {kind} ({len(lat)} calls {spacing * 1000:.0f} ms apart, wire time excluded)")
+    print(f"   p50 {statistics.median(lat):6.2f} ms   p99 {pct(lat, 99):6.2f} ms   max {max(lat):6.2f} ms"
+          f"   (target p99 ≤ 20 ms)")
+
+
+def main() -> None:
+    print(f"LED (Onbon BX-5K/6K) at {BAUD} baud: {MS_PER_BYTE:.3f} ms per byte (8N1)")
+    frame_sizes()
+    throughput("pty")
+    throughput("tcp")
+    latency("pty")
+    latency("tcp")
+
+
+if __name__ == "__main__":
+    main()
