@@ -499,20 +499,21 @@ class Hall:
         return self.run("call_ticket", idem_key, body, lambda v: ("ticket", v["id"]))
 
     def _pick_next(self, tx: Tx, window: int) -> sqlite3.Row | None:
+        """The head of each queue this window serves, by index, then the best of those heads:
+        rank first, then the window's business preference (none for a combined window), then arrival."""
         codes = self.config.window_businesses(window)
-        w = self._window_cfg(window)
-        # business preference only for a non-combined window; a combined window is first come first served
-        pref = "0 + 0" if w.combined else "CASE business " + " ".join(
-            f"WHEN ? THEN {i}" for i in range(len(codes))) + f" ELSE {len(codes)} END"
-        args: list[Any] = [tx.today, window, *codes]
-        if not w.combined:
-            args += codes
-        row: sqlite3.Row | None = tx.conn.execute(
-            "SELECT * FROM tickets WHERE status = 'waiting' AND local_date = ? AND (target_window = ? OR "
-            f"(target_window IS NULL AND business IN ({_qs(codes)}))) ORDER BY rank, {pref}, queue_pos LIMIT 1",
-            args,
-        ).fetchone()
-        return row
+        combined = self._window_cfg(window).combined
+        heads: list[tuple[tuple[int, int, int], sqlite3.Row]] = []
+        row = tx.one("SELECT * FROM tickets WHERE status = 'waiting' AND target_window = ? AND local_date = ? "
+                     "ORDER BY rank, queue_pos LIMIT 1", window, tx.today)
+        if row is not None:
+            heads.append(((row["rank"], -1, row["queue_pos"]), row))
+        for pref, code in enumerate(codes):
+            row = tx.one("SELECT * FROM tickets WHERE status = 'waiting' AND local_date = ? AND business = ? "
+                         "AND target_window IS NULL ORDER BY rank, queue_pos LIMIT 1", tx.today, code)
+            if row is not None:
+                heads.append(((row["rank"], 0 if combined else pref, row["queue_pos"]), row))
+        return min(heads, key=lambda h: h[0])[1] if heads else None
 
     def _call(self, tx: Tx, window: int, t: sqlite3.Row, *, specific: bool) -> dict[str, Any]:
         w = self._window_row(tx, window)
