@@ -6,6 +6,7 @@ import queue
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from devices.base import DeviceUrl, DeviceWorker, HealthState, Transport, open_transport, parse_url
@@ -201,6 +202,11 @@ class PrinterDriver(DeviceWorker):
             self.dropped += 1
             self._overflow.append(job)  # deque.append is atomic; the worker thread reports it
 
+    def can_print(self) -> tuple[bool, str]:
+        """For the kiosk, before it issues: the last known state, answered at once (no I/O on the caller's thread)."""
+        h = self._health
+        return h.state is not HealthState.OFFLINE, h.reason
+
     def status(self) -> dict[str, str]:
         return super().status() | {
             "pending": str(len(self._pending) + self._jobs.qsize() + len(self._overflow)),
@@ -370,3 +376,37 @@ class PrinterDriver(DeviceWorker):
             except Exception:
                 self.log.exception("%s: print result listener failed", self.name)
 
+
+
+def doctor(name: str, config: PrinterConfig, *, test_print: bool = False) -> tuple[bool, list[str]]:
+    """`hall doctor`: open the printer once, read its status, optionally print a test slip; lines say what was seen."""
+    driver = PrinterDriver(name, config)
+    lines = [f"[devices.{name}] printer at {config.url.scheme}://{config.url.host or config.url.path}"]
+    try:
+        transport = driver._open()
+    except (OSError, ValueError) as exc:
+        return False, [*lines, f"  cannot open: {exc}"]
+    try:
+        ok = True
+        if config.status:
+            st = driver._query(transport)
+            if st is None:
+                return False, [*lines, f"  {NO_REPLY}（DLE EOT 没有回应；检查电源、波特率，或设 status = \"off\"）"]
+            state, reason = st.classify()
+            ok = state is not HealthState.OFFLINE
+            lines.append(f"  status: {state} {reason}".rstrip() + f"  ({st})")
+        else:
+            lines.append("  status: not asked (status = off, or a spool file)")
+        if test_print and ok:
+            payload = {
+                "ticket": {"id": "doctor", "number": "TEST", "business_name": "打印测试", "priority": "normal",
+                           "issued_at": datetime.now(UTC).isoformat()},
+                "ahead": 0,
+                "hall_name": config.ticket.hall_id or name,
+            }
+            data = layout.ticket_bytes(payload, config.ticket, config.profile)
+            transport.write(data)
+            lines.append(f"  test slip sent: {len(data)} bytes")
+        return ok, lines
+    finally:
+        transport.close()

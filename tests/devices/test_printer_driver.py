@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from devices.base import Health, HealthState
-from devices.printer import PrinterDriver, PrintResult, from_config, parse_config, proto
+from devices.printer import PrinterDriver, PrintResult, doctor, from_config, parse_config, proto
 from devices.printer import sim as printer_sim
 from devices.printer.sim import PtyPrinter, SimPrinter, TcpPrinter, example_payload
 from kiosk.core import events as ev
@@ -269,6 +269,42 @@ def test_stop_reports_waiting_tickets(rig: Callable[..., Rig]) -> None:
     r.driver.handle_event(issued("A001"))
     r.driver.stop()
     assert [(x.ticket_id, x.ok, x.reason) for x in r.results] == [("t-A001", False, "打印服务已停止")]
+
+
+def test_can_print_answers_from_last_known_state(rig: Callable[..., Rig]) -> None:
+    r = rig()
+    p = r.printer
+    assert p is not None
+    r.state(HealthState.OK)
+    assert r.driver.can_print() == (True, "")
+    p.set_paper("out")
+    r.state(HealthState.OFFLINE)
+    assert r.driver.can_print() == (False, "打印机缺纸")
+
+
+@pytest.mark.parametrize(("paper", "ok"), [("ok", True), ("near_end", True), ("out", False)])
+def test_doctor(paper: str, ok: bool) -> None:
+    name = f"doctor-{paper}"
+    printer_sim.device(name).set_paper(paper)
+    try:
+        got, lines = doctor(name, parse_config(name, {"url": f"sim://{name}"}), test_print=True)
+        assert got is ok, lines
+        printed = printer_sim.device(name).tickets
+        assert len(printed) == (1 if ok else 0)
+        if ok:
+            assert "TEST" in printed[0].lines() and any("test slip sent" in line for line in lines)
+    finally:
+        printer_sim.forget(name)
+
+
+def test_doctor_silent_printer() -> None:
+    name = "doctor-silent"
+    printer_sim.device(name).silent = True
+    try:
+        ok, lines = doctor(name, parse_config(name, {"url": f"sim://{name}", "status_timeout": 0.2}))
+        assert not ok and "打印机无应答" in lines[-1]
+    finally:
+        printer_sim.forget(name)
 
 
 def test_terminal_filter(rig: Callable[..., Rig]) -> None:
