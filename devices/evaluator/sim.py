@@ -14,6 +14,7 @@ import tempfile
 import threading
 import time
 import tty
+from collections import deque
 from dataclasses import dataclass
 
 from devices.evaluator import proto
@@ -62,7 +63,7 @@ class EvaluatorBusSim:
         self._decoder = proto.Decoder(checksum_kind=checksum_kind, accept=proto.HOST_CMDS)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.received: list[proto.Frame] = []
+        self.received: deque[proto.Frame] = deque(maxlen=1000)  # the host's recent frames, for tests
 
     # --- lifecycle ----------------------------------------------------------------------------------
     def start(self) -> EvaluatorBusSim:
