@@ -404,3 +404,13 @@ def test_bound_to_a_hall(hall: Any) -> None:
         unbind()
         d.stop()
         printer_sim.forget(name)
+
+
+def test_every_option_is_documented() -> None:
+    from devices.printer.driver import OPTIONS
+
+    docs = Path(__file__).resolve().parents[2] / "docs" / "tickets"
+    readme = (docs / "README.md").read_text("utf-8")
+    assert [o for o in OPTIONS if f"| `{o}` |" not in readme] == []
+    for png in ("text-gb18030", "green-qr", "tibetan-bilingual", "uyghur-bilingual", "yi-bilingual", "full-raster"):
+        assert f"`{png}.png`" in readme and (docs / f"{png}.png").exists()
