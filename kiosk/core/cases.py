@@ -273,12 +273,22 @@ class Cases:
         """Create or update a case from a central message; applied once per message_id (idempotent)."""
         if not message_id:
             raise InvalidCase(field="message_id", problem=" 不能为空")
-        return self.hall.run("case_central_update", f"case:{message_id}",
-                             lambda tx: self._upsert(tx, payload, "central"))
+        res = self.hall.run("case_central_update", f"case:{message_id}",
+                            lambda tx: self._upsert(tx, payload, "central"))
+        return self._replayed(res, payload.get("case_no") if isinstance(payload, dict) else None)
+
+    def _replayed(self, res: Any, case_no: Any) -> Any:
+        """A replayed idem_key gives back the first events but no value: answer with the case as it is now."""
+        if res.value is None and isinstance(case_no, str):
+            row = self.hall.store.conn().execute("SELECT * FROM cases WHERE case_no = ?", (case_no,)).fetchone()
+            if row is not None:
+                return type(res)(self._public(dict(row)), res.events)
+        return res
 
     def register(self, payload: dict[str, Any], *, idem_key: str | None = None) -> Any:
         """收件 at the window (same fields as a central update)."""
-        return self.hall.run("case_register", idem_key, lambda tx: self._upsert(tx, payload, "window"))
+        res = self.hall.run("case_register", idem_key, lambda tx: self._upsert(tx, payload, "window"))
+        return self._replayed(res, payload.get("case_no") if isinstance(payload, dict) else None)
 
     def transition(self, case_no: str, status: str, *, reason: str = "", at: datetime | None = None,
                    idem_key: str | None = None) -> Any:
@@ -290,7 +300,7 @@ class Cases:
             self._move(tx, row, target, at or tx.now, reason)
             return self._public(row)
 
-        return self.hall.run("case_transition", idem_key, body)
+        return self._replayed(self.hall.run("case_transition", idem_key, body), case_no)
 
     def link_ticket(self, case_no: str, ticket_id: str) -> Any:
         """The ticket served at the window belongs to this case: its rating (一事一评) is counted for the case."""
@@ -777,7 +787,7 @@ class Cases:
             "applicant": row.get("applicant_masked"), "department": row.get("department"),
             "window": row.get("window"), "legal_days": row.get("legal_days"),
             "promise_days": row.get("promise_days"), "received_at": local(row.get("received_at")),
-            "accepted_at": local(row.get("accepted_at")), "promised_at": local(row.get("promised_at")),
+            "accepted_at": local(row.get("accepted_at")), "promised_at": local(row.get("promised_at") or row.get("promised_given")),
             "due_at": local(row.get("due_at")), "due_day": _last_day(row.get("due_at"), self.tz),
             "finished_at": local(row.get("finished_at")),
             "card": row.get("card") or "none", "card_label": CARD_LABELS[row.get("card") or "none"],

@@ -1,0 +1,1 @@
+"""Tests for cases (办件) and electronic supervision."""
