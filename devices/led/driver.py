@@ -428,7 +428,16 @@ _OPTIONS = {
 
 
 def from_config(name: str, section: Mapping[str, Any], hall_config: Any = None) -> LedBoard:
-    """Build a board from `[devices.<name>]`; every option is checked here, so a typo fails at start-up."""
+    """Build a board from `[devices.<name>]`; every option is checked here, so a typo fails at start-up.
+
+    kind = "led"; url = serial:///dev/…?baud=9600|57600, tcp://host:port (BX-6K Ethernet, port 5005) or sim://name;
+    role = "window" (default) with window = <number>, or "hall"; address = controller address (default 1;
+    0xFFFF broadcasts and is never answered, 0x8000 suits TCP); welcome = the idle line of a window board;
+    min_interval = seconds between frames (default 1.0: the doc's ≥1 s dynamic-area refresh, §2.1);
+    flash_seconds = attention effect after a call (default 3); width/height in pixels (window 128×32,
+    hall 256 wide with `lines` call lines of 16 px plus one waiting line); reply_timeout (0.5 s);
+    keepalive = idle PING period in seconds (2; 0 = off).
+    """
     where = f"devices.{name}"
 
     def err(option: str, message: str) -> ConfigError:
@@ -500,3 +509,40 @@ def from_config(name: str, section: Mapping[str, Any], hall_config: Any = None) 
         reply_timeout=number("reply_timeout", 0.5, 0.05, 10.0),
         keepalive=number("keepalive", 2.0, 0.0, 3600.0),
     )
+
+
+def doctor(
+    name: str, section: Mapping[str, Any], hall_config: Any = None, *, test_frame: bool = False
+) -> tuple[bool, list[str]]:
+    """`hall doctor`: open the board once, PING it (§8.7), optionally show a test line; lines say what was seen."""
+    board = from_config(name, section, hall_config)
+    lines = [f"[devices.{name}] LED {board.role} board at {section.get('url')} (address 0x{board.address:04X})"]
+    try:
+        transport = board._open()
+    except (OSError, ValueError) as exc:
+        return False, [*lines, f"  cannot open: {exc}"]
+    try:
+        board.keepalive = 0
+        frames = [("PING", board._ping_frame())]
+        if test_frame:
+            text = f"设备测试 {name}"
+            frames.append(("test frame", board._build([(0, AreaContent(0, text), False)])))
+        ok = True
+        for label, frame in frames:
+            transport.write(frame)
+            if not board.expects_reply:
+                lines.append(f"  {label}: sent {len(frame)} bytes (broadcast address: the controller never answers)")
+                continue
+            reply = board._await_reply(transport, len(frame))
+            if reply is None:
+                last = board._decoder.errors[-1] if board._decoder.errors else "nothing received"
+                lines.append(f"  {label}: 控制器无应答 ({last}); check power, cable, address and baud (9600/57600)")
+                ok = False
+                break
+            lines.append(f"  {label}: {'ACK' if reply.is_ack else 'NACK ' + reply.error_name} ({len(frame)} bytes)")
+            ok = ok and reply.is_ack
+        return ok, lines
+    except (TransportError, OSError) as exc:
+        return False, [*lines, f"  link failed: {exc}"]
+    finally:
+        transport.close()

@@ -14,7 +14,7 @@ import pytest
 
 from devices.base import HealthState, SerialTransport, TcpTransport
 from devices.led import proto
-from devices.led.driver import LedBoard, from_config
+from devices.led.driver import LedBoard, doctor, from_config
 from devices.led.sim import LedSim, PtyLink, TcpLink, get_sim, unplug_sim
 from kiosk.core import events as ek
 from kiosk.core.errors import ConfigError
@@ -350,3 +350,21 @@ def test_config_defaults_and_values() -> None:
     )
     assert (h.role, h.address) == ("hall", 0x8000)
     assert set(h.layout) == {0, 1} and h.layout[0].height == 64  # 80 px: four call lines + the waiting line
+
+
+# --- doctor -----------------------------------------------------------------------------------------------
+def test_doctor_pings_and_shows_a_test_line(tmp_path: Path) -> None:
+    sim = LedSim()
+    link = PtyLink(sim, str(tmp_path / "tty"))
+    try:
+        ok, lines = doctor("led3", {"kind": "led", "window": 3, "url": link.url}, None, test_frame=True)
+        assert ok, lines
+        assert "PING: ACK" in lines[1] and "test frame: ACK" in lines[2]
+        assert sim.area_text(0) == "设备测试 led3"
+        sim.silent = True
+        ok, lines = doctor("led3", {"kind": "led", "window": 3, "url": link.url, "reply_timeout": 0.1}, None)
+        assert not ok and "控制器无应答" in lines[-1]
+    finally:
+        link.unplug()
+    ok, lines = doctor("led3", {"kind": "led", "window": 3, "url": f"serial://{tmp_path}/gone"}, None)
+    assert not ok and "cannot open" in lines[-1]
