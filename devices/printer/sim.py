@@ -135,6 +135,7 @@ class SimPrinter:
         self.unplugged = False
         self.tickets: list[SimTicket] = []
         self.received = 0  # bytes received in total
+        self.largest_write = 0  # the biggest single write, in bytes
         self.unknown = 0  # commands it did not understand
         self.overflows = 0  # text lines wider than the paper (the printer wraps them)
         self.status_requests = 0
@@ -185,6 +186,7 @@ class SimPrinter:
             time.sleep(len(data) * 10 / self.baud)
         with self._cond:
             self.received += len(data)
+            self.largest_write = max(self.largest_write, len(data))
             cmds, self._tail = proto.tokenize(self._tail + data)
             for c in cmds:
                 if c.name == "DLE EOT":

@@ -307,6 +307,17 @@ def test_doctor_silent_printer() -> None:
         printer_sim.forget(name)
 
 
+def test_big_raster_ticket_is_written_in_pieces(rig: Callable[..., Rig]) -> None:
+    """One 35 KB write would outlast the serial write timeout at 9600 baud and be retried for ever."""
+    r = rig(mode="raster")
+    p = r.printer
+    assert p is not None
+    r.driver.handle_event(issued("A001"))
+    assert r.result("t-A001").ok
+    assert p.received > 20000 and p.largest_write <= 512
+    assert all(line.startswith("[raster ") for line in p.tickets[0].lines())
+
+
 def test_terminal_filter(rig: Callable[..., Rig]) -> None:
     r = rig(terminal="kiosk-1")
     for number, terminal in (("A001", "kiosk-2"), ("A002", "kiosk-1")):
