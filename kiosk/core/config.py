@@ -222,8 +222,10 @@ def load(path: str | Path) -> HallConfig:
 
 def _check(cfg: HallConfig, loc: _Locator, source: str) -> None:
     def fail(msg: str, path: list[str | int]) -> ConfigError:
-        option = str(path[-1])
-        return ConfigError(f"{source}: {msg}", option=option, section=_section_name(path), line=loc.for_path(path))
+        option, section = str(path[-1]), _section_name(path)
+        if not msg.startswith("option"):
+            msg = f"option '{option}' in section [{section}]: {msg}"
+        return ConfigError(f"{source}: {msg}", option=option, section=section, line=loc.for_path(path))
 
     h = cfg.hall
     if not _ID_SAFE.match(h.id):
