@@ -273,7 +273,7 @@ class SimPrinter:
         elif name == "GS V":
             self._end_line(blank=False)
             self._cut("full" if a[0] in (0, 48, 65, 97, 103) else "partial")
-        elif name in ("unknown",):
+        elif name == "unknown":
             self.unknown += 1
 
     def _qr_command(self, a: bytes, data: bytes) -> None:
