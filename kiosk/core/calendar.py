@@ -10,6 +10,10 @@ import chinese_calendar
 
 log = logging.getLogger(__name__)
 
+_CC_HOLIDAYS: dict[date, object] = dict(getattr(chinese_calendar, "holidays", {}))
+_CC_WORKDAYS: dict[date, object] = dict(getattr(chinese_calendar, "workdays", {}))
+_CC_FIRST = min((d.year for d in _CC_HOLIDAYS), default=9999)
+_CC_LAST = max((d.year for d in _CC_HOLIDAYS), default=0)
 # Working-time positions count from here; chinese-calendar's data starts in 2004 too.
 EPOCH = date(2004, 1, 1)
 
@@ -104,13 +108,28 @@ class WorkCalendar:
         if offset < 0:
             raise ValueError(f"working time is counted from {EPOCH.isoformat()}; got a day before it")
         cum, wdays = self._cum, self._wdays
+        if len(cum) > offset + 1:
+            return
+        # bulk path: read chinese-calendar's tables directly (same rule as its is_workday, ~20x faster)
+        holidays, workdays = _CC_HOLIDAYS, _CC_WORKDAYS
+        closed, open_days = self.closed, self.open_days
+        day = EPOCH + timedelta(days=len(cum) - 1)
+        one = timedelta(days=1)
         while len(cum) <= offset + 1:
-            i = len(cum) - 1
-            if self.is_working_day(EPOCH + timedelta(days=i)):
-                wdays.append(i)
+            if day in closed:
+                work = False
+            elif day in open_days:
+                work = True
+            elif _CC_FIRST <= day.year <= _CC_LAST:
+                work = day in workdays or (day not in holidays and day.weekday() < 5)
+            else:
+                work = self.is_working_day(day)
+            if work:
+                wdays.append(len(cum) - 1)
                 cum.append(cum[-1] + 1)
             else:
                 cum.append(cum[-1])
+            day += one
 
     def working_index(self, day: date) -> int:
         """Working days before `day` (since EPOCH): consecutive working days get consecutive indexes."""
