@@ -83,6 +83,7 @@ install -m 0644 "$HERE"/systemd/hall-server.service "$HERE"/systemd/hall-central
     "$HERE"/systemd/hall-voice-clips.service "$HERE"/kiosk-session/hall-screen@.service "$PKG/lib/systemd/system/"
 cat "$HERE/debian/hall.toml.header" "$ROOT/kiosk/demo_hall.toml" > "$PKG/etc/hall/hall.toml"
 install -m 0644 "$HERE/debian/hall-central.default" "$PKG/etc/default/hall-central"
+install -m 0644 "$HERE/debian/hall-screen.default" "$PKG/etc/default/hall-screen"
 install -m 0644 "$HERE/kiosk-session/hall-screen.pam" "$PKG/etc/pam.d/hall-screen"
 ln -s /opt/hall-edge/venv/bin/hall "$PKG/usr/bin/hall"
 install -m 0644 "$HERE/README.md" "$PKG/usr/share/doc/hall-edge/README.md"

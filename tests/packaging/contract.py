@@ -12,19 +12,23 @@ CONFIG = "/etc/hall/hall.toml"
 STATE_DIR = "/var/lib/hall"
 CACHE_DIR = "/var/cache/hall"
 VOICE_DIR = "/var/cache/hall/voice"
+DB = "/var/lib/hall/hall.db"
+CENTRAL_DB = "/var/lib/hall-central/central.db"
 
 # Roles of `hall run <role>`: the server is the single writer; the rest are screens (LAN clients).
 SERVER_ROLE = "server"
 SCREEN_ROLES = ("kiosk", "caller", "board", "dashboard", "evaluator")
 ROLES = (SERVER_ROLE, *SCREEN_ROLES)
 
-# subcommand -> the options a unit may pass to it (each takes one value). Positional role only for `run`.
-SUBCOMMANDS: dict[str, frozenset[str]] = {
-    "run": frozenset({"--config"}),
-    "central": frozenset(),  # site options come from $HALL_CENTRAL_OPTS (/etc/default/hall-central)
-    "voice-clips": frozenset({"--config", "--dir"}),
-    "doctor": frozenset({"--config"}),
-    "demo": frozenset(),
+# subcommand -> (the positional words it takes, each a tuple of allowed values or ANY; the options a unit or
+# maintainer script may pass, each taking one value). Mirrors kiosk/cli.py and sync/central.py; tests check both.
+ANY = ("<any>",)
+SUBCOMMANDS: dict[str, tuple[tuple[tuple[str, ...], ...], frozenset[str]]] = {
+    "run": ((ROLES,), frozenset({"--config", "--db", "--window"})),
+    "central": ((("run",),), frozenset({"--db"})),  # site options come from $HALL_CENTRAL_OPTS
+    "voice-clips": ((), frozenset({"--dir"})),
+    "check-config": ((ANY,), frozenset()),  # postinst
+    "doctor": ((), frozenset({"--config"})),  # README
 }
 
 # Where each unit lives in the tree and in the package.

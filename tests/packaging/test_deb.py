@@ -95,7 +95,7 @@ def test_every_etc_file_is_a_conffile(built: Built) -> None:
     shipped_etc = sorted("/" + str(p.relative_to(built.root)) for p in (built.root / "etc").rglob("*") if p.is_file())
     assert conffiles == shipped_etc
     assert CONFIG in conffiles
-    assert {"/etc/default/hall-central", "/etc/pam.d/hall-screen"} <= set(conffiles)
+    assert {"/etc/default/hall-central", "/etc/default/hall-screen", "/etc/pam.d/hall-screen"} <= set(conffiles)
 
 
 def test_shipped_config_is_a_valid_hall_config_with_a_header(built: Built) -> None:

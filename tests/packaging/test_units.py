@@ -10,7 +10,9 @@ import pytest
 
 from tests.packaging.contract import (
     CACHE_DIR,
+    CENTRAL_DB,
     CONFIG,
+    DB,
     PACKAGING,
     SCREEN_ROLES,
     STATE_DIR,
@@ -59,14 +61,15 @@ def test_reader_joins_continuations_and_keeps_repeated_keys() -> None:
 
 def test_server_runs_the_single_writer_role_with_the_hall_config() -> None:
     call = hall_call(UNITS["hall-server.service"].get("Service", "ExecStart") or "")
-    assert (call.subcommand, call.role, call.options) == ("run", "server", {"--config": CONFIG})
+    assert (call.subcommand, call.role, call.options) == ("run", "server", {"--config": CONFIG, "--db": DB})
+    assert DB.startswith(STATE_DIR + "/")
 
 
 def test_voice_clips_render_into_the_cache_dir_before_the_server() -> None:
     clips = UNITS["hall-voice-clips.service"]
     call = hall_call(clips.get("Service", "ExecStart") or "")
     assert call.subcommand == "voice-clips"
-    assert call.options == {"--config": CONFIG, "--dir": VOICE_DIR}
+    assert call.options == {"--dir": VOICE_DIR}
     assert clips.get("Service", "Type") == "oneshot"
     assert clips.get("Service", "RemainAfterExit") == "yes"
     assert VOICE_DIR.startswith(CACHE_DIR + "/")
@@ -75,11 +78,19 @@ def test_voice_clips_render_into_the_cache_dir_before_the_server() -> None:
     assert "hall-voice-clips.service" in server.words("Unit", "Wants")
     assert "hall-voice-clips.service" in server.words("Unit", "After")
     assert "hall-voice-clips.service" not in server.words("Unit", "Requires")
+    # The announcer's default clip dir is $XDG_CACHE_HOME/hall/voice: both units must agree on it.
+    for unit in (clips, server):
+        env = dict(w.split("=", 1) for w in unit.words("Service", "Environment"))
+        assert env["XDG_CACHE_HOME"] + "/hall/voice" == VOICE_DIR
 
 
 def test_central_takes_site_options_from_its_environment_file() -> None:
     central = UNITS["hall-central.service"]
-    assert hall_call(central.get("Service", "ExecStart") or "").subcommand == "central"
+    call = hall_call(central.get("Service", "ExecStart") or "")
+    assert (call.subcommand, call.positionals, call.options) == ("central", ("run",), {"--db": CENTRAL_DB})
+    assert central.get("Service", "StateDirectory") == CENTRAL_DB.split("/")[3]
+    # The collector's loop stops cleanly on KeyboardInterrupt only.
+    assert central.get("Service", "KillSignal") == "SIGINT"
     assert central.get("Service", "EnvironmentFile") == "-/etc/default/hall-central"
     assert "$HALL_CENTRAL_OPTS" in (central.get("Service", "ExecStart") or "")
 
@@ -94,6 +105,9 @@ def test_screen_template_runs_each_screen_role_inside_cage(role: str) -> None:
     assert " -s " not in exec_start.split(" -- ")[0] + " ", "VT switching would let a keyboard leave the kiosk"
     call = hall_call(exec_start, instance=role)
     assert (call.subcommand, call.role, call.options) == ("run", role, {"--config": CONFIG})
+    # Per-PC options (a caller's --window) come from /etc/default/hall-screen.
+    assert screen.get("Service", "EnvironmentFile") == "-/etc/default/hall-screen"
+    assert exec_start.endswith(" $HALL_SCREEN_OPTS")
 
 
 def test_screen_session_owns_tty1_with_a_logind_session() -> None:
@@ -153,6 +167,8 @@ def test_server_can_reach_its_devices_and_only_those() -> None:
     assert server.get("Service", "CacheDirectory") == "hall"
     assert set(server.words("Service", "ReadWritePaths")) >= {STATE_DIR, CACHE_DIR}
     assert server.get("Install", "WantedBy") == "multi-user.target"
+    # kiosk.cli exits 2 on a ConfigError: a restart loop cannot fix a config file.
+    assert server.get("Service", "RestartPreventExitStatus") == "2"
 
 
 def _analyzable_copy(src: Unit, path: Path, dest: Path) -> None:

@@ -5,7 +5,7 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.packaging.contract import HALL_BIN, ROLES, SUBCOMMANDS
+from tests.packaging.contract import ANY, HALL_BIN, SUBCOMMANDS
 
 
 class UnitSyntaxError(ValueError):
@@ -65,33 +65,38 @@ def load_unit(path: Path) -> Unit:
 @dataclass(frozen=True)
 class HallCall:
     subcommand: str
-    role: str | None
+    positionals: tuple[str, ...]
     options: dict[str, str]
+    argv: tuple[str, ...]  # the words after `hall`, environment variables dropped
+
+    @property
+    def role(self) -> str | None:
+        return self.positionals[0] if self.subcommand == "run" else None
 
 
 def hall_call(exec_start: str, instance: str | None = None) -> HallCall:
     """The `hall ...` invocation inside an ExecStart= (directly or after `cage ... --`), checked against the contract.
 
-    `%i` is replaced by `instance` first, as systemd would for a template instance.
+    `%i` is replaced by `instance` first, as systemd would for a template instance; `$VAR` words (from an
+    EnvironmentFile) are dropped.
     """
     words = shlex.split(exec_start.replace("%i", instance) if instance else exec_start)
     if HALL_BIN not in words:
         raise ValueError(f"ExecStart does not run {HALL_BIN}: {exec_start!r}")
-    args = words[words.index(HALL_BIN) + 1 :]
+    args = [w for w in words[words.index(HALL_BIN) + 1 :] if not w.startswith("$")]
     if not args or args[0] not in SUBCOMMANDS:
         raise ValueError(f"unknown hall subcommand in {exec_start!r} (known: {sorted(SUBCOMMANDS)})")
     sub, rest = args[0], args[1:]
-    role = None
-    if sub == "run":
-        if not rest or rest[0] not in ROLES:
-            raise ValueError(f"`hall run` needs a role from {ROLES}: {exec_start!r}")
-        role, rest = rest[0], rest[1:]
+    allowed_positionals, allowed_options = SUBCOMMANDS[sub]
+    positionals: list[str] = []
+    for choices in allowed_positionals:
+        if not rest or (choices != ANY and rest[0] not in choices):
+            raise ValueError(f"`hall {sub}` needs one of {choices} here: {exec_start!r}")
+        positionals.append(rest.pop(0))
     options: dict[str, str] = {}
     while rest:
         opt = rest.pop(0)
-        if opt.startswith("$"):  # an EnvironmentFile variable, expanded by systemd
-            continue
-        if opt not in SUBCOMMANDS[sub] or not rest:
+        if opt not in allowed_options or not rest:
             raise ValueError(f"option {opt!r} is not in the contract for `hall {sub}`: {exec_start!r}")
         options[opt] = rest.pop(0)
-    return HallCall(sub, role, options)
+    return HallCall(sub, tuple(positionals), options, tuple(args))
