@@ -95,8 +95,9 @@ class FaceButton(QPushButton):
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         w, h = self.width(), self.height()
         fm_h = QFontMetrics(self.font()).height()
-        size = min(w * 0.72, h - fm_h * 1.8 - 24)
-        cx, cy = w / 2, 12 + size / 2
+        size = max(20.0, min(w * 0.78, h - fm_h * 2.4 - 36))
+        top = max(12.0, (h - size - fm_h * 2.4 - 12) / 2)  # face and words centred together
+        cx, cy = w / 2, top + size / 2
         colour = QColor(FACE_COLOURS[self.level])
         p.setPen(QPen(colour.darker(130), max(3.0, size / 30)))
         p.setBrush(colour)

@@ -1,0 +1,240 @@
+"""The hall board (综合屏, a 1920×1080 TV): latest calls, waiting per business, paused windows, notice, clock."""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
+
+from kiosk.core import events as ev
+from kiosk.core.events import Event
+from kiosk.ui.client import HallClient
+from kiosk.ui.theme import PAIRS, dp
+from kiosk.ui.widgets import Marquee, tag
+
+log = logging.getLogger(__name__)
+
+ROWS = 7
+CALL_KINDS = {ev.TICKET_CALLED, ev.TICKET_RECALLED}
+COUNT_KINDS = {ev.TICKET_ISSUED, ev.TICKET_CALLED, ev.TICKET_NO_SHOW, ev.TICKET_TRANSFERRED, ev.TICKET_VOIDED,
+               ev.TICKET_EXPIRED, ev.BUSINESS_CLOSED, ev.BUSINESS_OPENED, ev.DAY_CLOSED, ev.WINDOW_PAUSED,
+               ev.WINDOW_RESUMED}
+
+
+class BoardScreen(QWidget):
+    """Redraws on hall events.  When it hears nothing (no event, no heartbeat) for `stale_after_s`, it hides the
+    numbers and says the link is down: a stale board sends citizens to the wrong window."""
+
+    def __init__(self, client: HallClient, *, highlight_s: float = 6.0, stale_after_s: float = 20.0,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.client = client
+        self.highlight_s = highlight_s
+        self.stale_after_s = stale_after_s
+        self.stale = False
+        self.last_heard = time.monotonic()
+        self.calls: list[dict[str, Any]] = []
+        self.newest_at = 0.0
+        self.setObjectName("board")
+        self.setWindowTitle(f"{client.config.name} · 综合屏")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self._build()
+        self._style()
+        self.second = QTimer(self)
+        self.second.timeout.connect(self._every_second)
+        self.second.start(1000)
+        client.events.connect(self.on_event)
+        client.heartbeat.connect(self.heard)
+        self.refresh()
+
+    # --- layout -----------------------------------------------------------------------------------------------
+    def _build(self) -> None:
+        root = QVBoxLayout(self)
+        root.setContentsMargins(0, 0, 0, 0)
+        root.setSpacing(0)
+        header = tag(QFrame(), "header")
+        hl = QHBoxLayout(header)
+        hl.setContentsMargins(32, 12, 32, 12)
+        self.title = tag(QLabel(self.client.config.name), "header")
+        self.clock = tag(QLabel(), "header")
+        hl.addWidget(self.title, 1)
+        hl.addWidget(self.clock)
+        root.addWidget(header)
+
+        self.body = QStackedWidget()
+        live = QWidget()
+        ll = QHBoxLayout(live)
+        ll.setContentsMargins(32, 20, 32, 12)
+        ll.setSpacing(32)
+        calls = QVBoxLayout()
+        calls.setSpacing(8)
+        self.new_banner = tag(QLabel(), "new")
+        self.new_banner.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        calls.addWidget(self.new_banner)
+        head = QGridLayout()
+        for c, text in enumerate(("号码", "窗口", "业务")):
+            head.addWidget(tag(QLabel(text), "colhead"), 0, c)
+        calls.addLayout(head)
+        self.rows: list[tuple[QFrame, QLabel, QLabel, QLabel]] = []
+        for _ in range(ROWS):
+            f = tag(QFrame(), "row")
+            g = QGridLayout(f)
+            g.setContentsMargins(12, 2, 12, 2)
+            n, w, b = tag(QLabel(), "num"), tag(QLabel(), "win"), tag(QLabel(), "biz")
+            g.addWidget(n, 0, 0)
+            g.addWidget(w, 0, 1)
+            g.addWidget(b, 0, 2)
+            for col in range(3):
+                g.setColumnStretch(col, (3, 4, 4)[col])
+                head.setColumnStretch(col, (3, 4, 4)[col])
+            calls.addWidget(f)
+            self.rows.append((f, n, w, b))
+        calls.addStretch(1)
+        ll.addLayout(calls, 2)
+
+        side = QVBoxLayout()
+        side.setSpacing(6)
+        side.addWidget(tag(QLabel("等候人数"), "colhead"))
+        self.count_labels: dict[str, QLabel] = {}
+        for b in self.client.config.businesses:
+            lab = tag(QLabel(), "count")
+            self.count_labels[b.code] = lab
+            side.addWidget(lab)
+        side.addSpacing(16)
+        self.paused_title = tag(QLabel("暂停服务的窗口"), "colhead")
+        self.paused_label = tag(QLabel(), "count")
+        self.paused_label.setWordWrap(True)
+        side.addWidget(self.paused_title)
+        side.addWidget(self.paused_label)
+        side.addStretch(1)
+        ll.addLayout(side, 1)
+        self.body.addWidget(live)
+
+        self.stale_label = tag(QLabel(), "stale")
+        self.stale_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.stale_label.setWordWrap(True)
+        self.body.addWidget(self.stale_label)
+        root.addWidget(self.body, 1)
+
+        self.notice = Marquee()
+        tag(self.notice, "notice")
+        root.addWidget(self.notice)
+
+    def _style(self) -> None:
+        P = PAIRS
+
+        def pair(name: str) -> str:
+            return f"color: {P[name].fg}; background-color: {P[name].bg};"
+
+        self.setStyleSheet(f"""
+            #board {{ {pair('board')} }}
+            QWidget {{ font-size: {dp(self, 40)}px; }}
+            QFrame[role="header"], QLabel[role="header"] {{ {pair('header')} font-size: {dp(self, 48)}px;
+                font-weight: bold; }}
+            QLabel[role="colhead"] {{ {pair('board_accent')} font-size: {dp(self, 36)}px; }}
+            QFrame[role="row"] {{ {pair('board')} border-bottom: 1px solid #3A4756; }}
+            QFrame[role="row"][fresh="true"] {{ {pair('board_new')} border-radius: 8px; }}
+            QLabel[role="num"] {{ background: transparent; font-size: {dp(self, 60)}px;
+                font-weight: bold; }}
+            QLabel[role="win"], QLabel[role="biz"] {{ background: transparent; font-size: {dp(self, 48)}px; }}
+            QFrame[role="row"] QLabel {{ color: {P['board'].fg}; }}
+            QFrame[role="row"][fresh="true"] QLabel {{ color: {P['board_new'].fg}; }}
+            QLabel[role="new"] {{ {pair('board_new')} border-radius: 12px; font-size: {dp(self, 64)}px;
+                font-weight: bold; padding: 10px; }}
+            QLabel[role="count"] {{ {pair('board')} font-size: {dp(self, 40)}px; }}
+            QLabel[role="stale"] {{ {pair('board_stale')} font-size: {dp(self, 56)}px; font-weight: bold;
+                padding: 40px; }}
+            QWidget[role="notice"] {{ {pair('board_accent')} font-size: {dp(self, 40)}px; }}
+        """)
+        self.notice.setFixedHeight(dp(self, 72))
+
+    # --- data ---------------------------------------------------------------------------------------------------
+    def heard(self) -> None:
+        self.last_heard = time.monotonic()
+        if self.stale:
+            self.stale = False
+            self.body.setCurrentIndex(0)
+            self.refresh()
+
+    def on_event(self, e: Event) -> None:
+        self.heard()
+        if e.kind in CALL_KINDS:
+            self._push_call(e.payload)
+        if e.kind in COUNT_KINDS:
+            self._refresh_side()
+        if e.kind == ev.NOTICE_CHANGED:
+            self.notice.setText(str(e.payload.get("notice", "")))
+        if e.kind == ev.DAY_CLOSED:
+            self.refresh()
+
+    def _push_call(self, p: dict[str, Any]) -> None:
+        t = p["ticket"]
+        call = {"number": t["number"], "window": p["window"], "window_name": p.get("window_name", ""),
+                "business_name": t.get("business_name", "")}
+        self.calls = [call, *[c for c in self.calls if c["number"] != call["number"]][: ROWS - 1]]
+        self.newest_at = time.monotonic()
+        self._render_calls()
+
+    def refresh(self) -> None:
+        try:
+            self.calls = self.client.recent_calls(ROWS)
+            self.notice.setText(self.client.notice())
+        except Exception:
+            log.exception("board refresh failed")
+            return
+        self._render_calls()
+        self._refresh_side()
+        self._every_second()
+
+    def _refresh_side(self) -> None:
+        try:
+            counts = self.client.waiting_counts()
+            windows = self.client.windows()
+        except Exception:
+            log.exception("board counts failed")
+            return
+        for c in counts:
+            lab = self.count_labels.get(c["business"])
+            if lab is not None:
+                lab.setText(f"{c['name']}  暂停取号" if c.get("closed") else f"{c['name']}  {c['waiting']} 人")
+        paused = [f"{w['name']}（{w['pause_reason']}）" if w.get("pause_reason") else w["name"]
+                  for w in windows if w["state"] == "paused"]
+        self.paused_title.setVisible(bool(paused))
+        self.paused_label.setVisible(bool(paused))
+        self.paused_label.setText("\n".join(paused))
+
+    def _render_calls(self) -> None:
+        fresh = bool(self.calls) and time.monotonic() - self.newest_at < self.highlight_s
+        for i, (frame, n, w, b) in enumerate(self.rows):
+            c = self.calls[i] if i < len(self.calls) else None
+            n.setText(c["number"] if c else "")
+            w.setText(f"→ {c['window_name'] or str(c['window']) + '号窗口'}" if c else "")
+            b.setText(c["business_name"] if c else "")
+            on = fresh and i == 0
+            if frame.property("fresh") != on:
+                frame.setProperty("fresh", on)
+                for x in (frame, n, w, b):
+                    x.style().unpolish(x)
+                    x.style().polish(x)
+        if self.calls:
+            c = self.calls[0]
+            marker = "▶ " if fresh else ""
+            where = c["window_name"] or f"{c['window']}号窗口"
+            self.new_banner.setText(f"{marker}请 {c['number']} 号到 {where} 办理")
+            self.new_banner.setVisible(True)
+        else:
+            self.new_banner.setText("欢迎光临")
+
+    def _every_second(self) -> None:
+        now = self.client.now().astimezone(self.client.config.tz)
+        self.clock.setText(now.strftime("%Y-%m-%d  %H:%M:%S"))
+        silent = time.monotonic() - self.last_heard
+        if not self.stale and silent > self.stale_after_s:
+            self.stale = True
+            self.stale_label.setText(f"⚠ 综合屏与叫号系统的连接已中断（{int(silent)} 秒无消息）\n"
+                                     "叫号信息暂停显示\n请留意窗口叫号，或到服务台咨询")
+            self.body.setCurrentIndex(1)
+        if self.calls and self.rows[0][0].property("fresh") and time.monotonic() - self.newest_at >= self.highlight_s:
+            self._render_calls()

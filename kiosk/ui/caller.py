@@ -1,0 +1,322 @@
+"""The clerk's caller (窗口叫号): window state, current ticket, call/recall/no-show/transfer/hold/pause/rate/finish."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kiosk.core.errors import HallError
+from kiosk.core.events import Event
+from kiosk.ui.client import HallClient
+from kiosk.ui.theme import PAIRS, dp
+from kiosk.ui.widgets import tag
+
+log = logging.getLogger(__name__)
+
+STATE_TEXT = {"idle": "空闲", "calling": "叫号中", "serving": "办理中", "paused": "暂停服务"}
+STATE_MARK = {"idle": "○", "calling": "◎", "serving": "●", "paused": "‖"}  # state never by colour alone
+PRIORITY_TEXT = {"appointment": "预约", "green": "绿色通道", "normal": "", "transfer": "转入"}
+PAUSE_REASONS = ["临时离开", "业务咨询", "系统故障", "会议", "午休"]
+
+# (key, label, shortcut)
+ACTIONS: list[tuple[str, str, str]] = [
+    ("call", "呼叫", "F1"),
+    ("recall", "重呼", "F2"),
+    ("no_show", "过号", "F3"),
+    ("start", "开始办理", "F4"),
+    ("transfer", "转移", "F5"),
+    ("hold", "挂起", "F6"),
+    ("pause", "暂停", "F7"),
+    ("rate", "评价", "F8"),
+    ("finish", "完成", "F9"),
+    ("call_selected", "呼叫选中", "F10"),
+    ("resume_held", "恢复挂起", "F11"),
+]
+
+
+class CallerScreen(QWidget):
+    """One window's caller.  Every refusal lands in the status line; nothing a clerk presses can crash it."""
+
+    def __init__(self, client: HallClient, window: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.client = client
+        self.window_no = window
+        self.state: dict[str, Any] = {}
+        cfg = client.config.window(window)
+        if cfg is None:
+            raise ValueError(f"no window {window} in the hall configuration")
+        self.setObjectName("caller")
+        self.setWindowTitle(f"{cfg.name} · 叫号")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.buttons: dict[str, QPushButton] = {}
+        self._build(cfg.name)
+        self._style()
+        self.refresh_timer = QTimer(self)
+        self.refresh_timer.setSingleShot(True)
+        self.refresh_timer.setInterval(100)
+        self.refresh_timer.timeout.connect(self.refresh)
+        client.events.connect(self.on_event)
+        self.refresh()
+
+    # --- layout -------------------------------------------------------------------------------------------
+    def _build(self, name: str) -> None:
+        root = QVBoxLayout(self)
+        root.setContentsMargins(16, 16, 16, 16)
+        root.setSpacing(12)
+        top = tag(QFrame(), "panel")
+        tl = QGridLayout(top)
+        self.name_label = tag(QLabel(name), "title")
+        self.clerk_label = tag(QLabel(), "body")
+        self.state_label = tag(QLabel(), "state")
+        self.current_label = tag(QLabel("—"), "number")
+        self.current_info = tag(QLabel(), "body")
+        self.current_info.setWordWrap(True)
+        tl.addWidget(self.name_label, 0, 0)
+        tl.addWidget(self.state_label, 0, 1, alignment=Qt.AlignmentFlag.AlignRight)
+        tl.addWidget(self.clerk_label, 1, 0, 1, 2)
+        tl.addWidget(self.current_label, 2, 0)
+        tl.addWidget(self.current_info, 2, 1)
+        root.addWidget(top)
+
+        grid = QGridLayout()
+        grid.setSpacing(8)
+        handlers: dict[str, Callable[[], None]] = {
+            "call": self.call_next, "recall": self.recall, "no_show": self.no_show, "start": self.start,
+            "transfer": self.transfer, "hold": self.hold, "pause": self.toggle_pause, "rate": self.request_rating,
+            "finish": self.finish, "call_selected": self.call_selected, "resume_held": self.resume_held,
+        }
+        for i, (key, label, keyseq) in enumerate(ACTIONS):
+            b = tag(QPushButton(f"{label}\n{keyseq}"), "primary" if key == "call" else "action")
+            b.setToolTip(f"{label}（{keyseq}）")
+            b.clicked.connect(handlers[key])
+            self.buttons[key] = b
+            grid.addWidget(b, i // 6, i % 6)
+            sc = QShortcut(QKeySequence(keyseq), self)
+            sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            sc.activated.connect(handlers[key])
+        root.addLayout(grid)
+
+        opts = QHBoxLayout()
+        self.pause_reason = QComboBox()
+        self.pause_reason.setEditable(True)
+        self.pause_reason.addItems(PAUSE_REASONS)
+        self.transfer_target = QComboBox()
+        for b in self.client.config.businesses:
+            self.transfer_target.addItem(f"转业务：{b.name}", ("business", b.code))
+        for w in self.client.config.windows:
+            if w.number != self.window_no:
+                self.transfer_target.addItem(f"转窗口：{w.name}", ("window", w.number))
+        opts.addWidget(tag(QLabel("暂停原因"), "body"))
+        opts.addWidget(self.pause_reason, 1)
+        opts.addWidget(tag(QLabel("转移到"), "body"))
+        opts.addWidget(self.transfer_target, 2)
+        root.addLayout(opts)
+
+        lists = QHBoxLayout()
+        wl = QVBoxLayout()
+        self.waiting_title = tag(QLabel("等候"), "body")
+        self.waiting_list = QListWidget()
+        self.waiting_list.itemDoubleClicked.connect(lambda _i: self.call_selected())
+        wl.addWidget(self.waiting_title)
+        wl.addWidget(self.waiting_list)
+        hl = QVBoxLayout()
+        self.held_title = tag(QLabel("挂起"), "body")
+        self.held_list = QListWidget()
+        self.held_list.itemDoubleClicked.connect(lambda _i: self.resume_held())
+        hl.addWidget(self.held_title)
+        hl.addWidget(self.held_list)
+        lists.addLayout(wl, 3)
+        lists.addLayout(hl, 1)
+        root.addLayout(lists, 1)
+
+        self.status = tag(QLabel("就绪"), "status_ok")
+        self.status.setWordWrap(True)
+        root.addWidget(self.status)
+
+    def _style(self) -> None:
+        P = PAIRS
+
+        def pair(name: str) -> str:
+            return f"color: {P[name].fg}; background-color: {P[name].bg};"
+
+        self.setStyleSheet(f"""
+            #caller {{ {pair('page')} }}
+            QWidget {{ font-size: {dp(self, 20)}px; }}
+            QFrame[role="panel"] {{ {pair('ticket')} border-radius: 10px; }}
+            QLabel[role="title"] {{ {pair('ticket')} font-size: {dp(self, 30)}px; font-weight: bold; }}
+            QLabel[role="body"] {{ color: {P['page'].fg}; background: transparent; }}
+            QLabel[role="number"] {{ {pair('ticket')} font-size: {dp(self, 84)}px; font-weight: bold; }}
+            QLabel[role="state"] {{ {pair('header')} border-radius: 8px; padding: 6px 14px;
+                font-size: {dp(self, 26)}px; font-weight: bold; }}
+            QLabel[role="state"][paused="true"] {{ {pair('danger')} }}
+            QPushButton[role="action"] {{ {pair('action')} border: 2px solid {P['action'].fg}; border-radius: 8px;
+                min-height: {dp(self, 64)}px; min-width: {dp(self, 96)}px; font-weight: bold; }}
+            QPushButton[role="primary"] {{ {pair('primary')} border: 2px solid #0F4D14; border-radius: 8px;
+                min-height: {dp(self, 64)}px; min-width: {dp(self, 96)}px; font-weight: bold; }}
+            QPushButton:disabled {{ color: #5F6670; background-color: #E4E7EB; border-color: #A0A7B0; }}
+            QListWidget {{ {pair('ticket')} font-size: {dp(self, 22)}px; }}
+            QLabel[role="status_ok"] {{ {pair('ok')} padding: 8px; border-radius: 6px; }}
+            QLabel[role="status_error"] {{ {pair('error')} padding: 8px; border-radius: 6px; font-weight: bold; }}
+        """)
+
+    # --- state ----------------------------------------------------------------------------------------------
+    def on_event(self, e: Event) -> None:
+        self.refresh_timer.start()
+
+    def refresh(self) -> None:
+        try:
+            w = self.client.window(self.window_no)
+            waiting = self.client.waiting(self.window_no)
+            held = self.client.held(self.window_no)
+        except Exception as exc:
+            log.exception("caller refresh failed")
+            self.show_error(f"无法读取窗口状态：{exc}")
+            return
+        self.state = w
+        st = w["state"]
+        paused = st == "paused"
+        text = f"{STATE_MARK.get(st, '')} {STATE_TEXT.get(st, st)}"
+        if paused and w.get("pause_reason"):
+            text += f"（{w['pause_reason']}）"
+        self.state_label.setText(text)
+        if self.state_label.property("paused") != paused:
+            self.state_label.setProperty("paused", paused)
+            self.state_label.style().unpolish(self.state_label)
+            self.state_label.style().polish(self.state_label)
+        self.clerk_label.setText(f"工作人员：{w.get('clerk_name') or '未签到'}")
+        cur = w.get("current")
+        if cur:
+            self.current_label.setText(cur["number"])
+            prio = PRIORITY_TEXT.get(cur.get("priority", ""), "")
+            info = f"{cur['business_name']}  {cur['status_label']}"
+            self.current_info.setText(info + (f"  [{prio}]" if prio else ""))
+        else:
+            self.current_label.setText("—")
+            self.current_info.setText("当前没有号码")
+        left = w.get("recalls_left")
+        self.buttons["recall"].setText(f"重呼（剩 {left} 次）\nF2" if left is not None else "重呼\nF2")
+        self.buttons["pause"].setText("恢复服务\nF7" if paused else "暂停\nF7")
+        has_cur = cur is not None
+        called = has_cur and cur["status"] == "called"
+        enabled = {
+            "call": not paused and bool(waiting), "recall": called and (left or 0) > 0, "no_show": called,
+            "start": called, "transfer": has_cur, "hold": has_cur, "pause": not has_cur or paused,
+            "rate": has_cur or bool(w.get("last_ticket")), "finish": has_cur,
+            "call_selected": not paused and bool(waiting), "resume_held": not paused and bool(held) and not has_cur,
+        }
+        for key, on in enabled.items():
+            self.buttons[key].setEnabled(on)
+        self._fill(self.waiting_list, waiting)
+        self._fill(self.held_list, held)
+        self.waiting_title.setText(f"等候 {len(waiting)} 人")
+        self.held_title.setText(f"挂起 {len(held)}")
+
+    @staticmethod
+    def _fill(lst: QListWidget, tickets: list[dict[str, Any]]) -> None:
+        selected = lst.currentItem().data(Qt.ItemDataRole.UserRole) if lst.currentItem() else None
+        lst.clear()
+        for t in tickets:
+            prio = PRIORITY_TEXT.get(t.get("priority", ""), "")
+            if t.get("target_window"):
+                prio = "转入"
+            item = QListWidgetItem(f"{t['number']}  {t['business_name']}" + (f"  [{prio}]" if prio else ""))
+            item.setData(Qt.ItemDataRole.UserRole, t["number"])
+            lst.addItem(item)
+            if t["number"] == selected:
+                lst.setCurrentItem(item)
+
+    def show_ok(self, text: str) -> None:
+        self.status.setText("✔ " + text)
+        self._status_role("status_ok")
+
+    def show_error(self, text: str) -> None:
+        self.status.setText("⚠ " + text)
+        self._status_role("status_error")
+
+    def _status_role(self, role: str) -> None:
+        tag(self.status, role)
+        self.status.style().unpolish(self.status)
+        self.status.style().polish(self.status)
+
+    def _do(self, what: str, fn: Callable[[], Any], done: Callable[[Any], str]) -> Any:
+        """Run one hall command: a refusal goes to the status line, anything else is logged and said."""
+        try:
+            result = fn()
+        except HallError as exc:
+            self.show_error(exc.message)
+            return None
+        except Exception as exc:
+            log.exception("%s failed at window %s", what, self.window_no)
+            self.show_error(f"{what}失败：{exc}")
+            return None
+        self.show_ok(done(result.value))
+        self.refresh()
+        return result
+
+    # --- actions --------------------------------------------------------------------------------------------
+    def call_next(self) -> None:
+        self._do("呼叫", lambda: self.client.call_next(self.window_no), lambda t: f"已呼叫 {t['number']}")
+
+    def recall(self) -> None:
+        self._do("重呼", lambda: self.client.recall(self.window_no), lambda t: f"已重呼 {t['number']}")
+
+    def no_show(self) -> None:
+        self._do("过号", lambda: self.client.no_show(self.window_no), lambda t: f"{t['number']} 已过号")
+
+    def start(self) -> None:
+        self._do("开始办理", lambda: self.client.start_service(self.window_no), lambda t: f"{t['number']} 开始办理")
+
+    def finish(self) -> None:
+        self._do("完成", lambda: self.client.finish_service(self.window_no), lambda t: f"{t['number']} 办理完成")
+
+    def hold(self) -> None:
+        self._do("挂起", lambda: self.client.hold(self.window_no), lambda t: f"{t['number']} 已挂起")
+
+    def request_rating(self) -> None:
+        self._do("评价", lambda: self.client.request_rating(self.window_no),
+                 lambda t: f"已请 {t['number']} 在评价器上评价")
+
+    def transfer(self) -> None:
+        kind, target = self.transfer_target.currentData()
+        kw = {"to_business": target} if kind == "business" else {"to_window": target}
+        self._do("转移", lambda: self.client.transfer(self.window_no, **kw),
+                 lambda t: f"{t['number']} 已{self.transfer_target.currentText()}")
+
+    def toggle_pause(self) -> None:
+        if self.state.get("state") == "paused":
+            self._do("恢复服务", lambda: self.client.resume_window(self.window_no), lambda _v: "已恢复服务")
+            return
+        reason = self.pause_reason.currentText().strip() or "暂停服务"
+        self._do("暂停", lambda: self.client.pause(self.window_no, reason), lambda _v: f"已暂停：{reason}")
+
+    def call_selected(self) -> None:
+        item = self.waiting_list.currentItem()
+        if item is None:
+            self.show_error("请先在等候列表中选中一个号码")
+            return
+        number = item.data(Qt.ItemDataRole.UserRole)
+        self._do("呼叫", lambda: self.client.call_ticket(self.window_no, number), lambda t: f"已呼叫 {t['number']}")
+
+    def resume_held(self) -> None:
+        item = self.held_list.currentItem() or (self.held_list.item(0) if self.held_list.count() else None)
+        if item is None:
+            self.show_error("没有挂起的号码")
+            return
+        number = item.data(Qt.ItemDataRole.UserRole)
+        self._do("恢复挂起", lambda: self.client.resume_ticket(self.window_no, number),
+                 lambda t: f"{t['number']} 继续办理")
