@@ -17,6 +17,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import wave
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -120,7 +121,7 @@ def ensure_clips(
 
 
 def _render(exe: str, key: str, path: Path, voice: str, speed: int) -> None:
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.{threading.get_ident()}.wav")  # two processes may race
     try:
         proc = subprocess.run(
             [exe, "-v", voice, "-s", str(speed), "-w", str(tmp), spoken(key)],
@@ -129,6 +130,7 @@ def _render(exe: str, key: str, path: Path, voice: str, speed: int) -> None:
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise ClipError(f"espeak-ng failed on {key!r}: {exc}") from exc
     if proc.returncode != 0 or not tmp.exists():
+        tmp.unlink(missing_ok=True)
         err = proc.stderr.decode(errors="replace").strip()[-300:]
         raise ClipError(f"espeak-ng -v {voice} failed on {key!r} (exit {proc.returncode}): {err}")
     audio = trim(read_wav(tmp))
