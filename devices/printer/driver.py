@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import collections
 import queue
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -175,6 +176,8 @@ class PrinterDriver(DeviceWorker):
         self._next_poll = 0.0
         self._reply_lost = False
         self._warned_terminal = False
+        self._seen: collections.OrderedDict[str, None] = collections.OrderedDict()  # recent event ids
+        self._seen_lock = threading.Lock()
 
     # --- public, any thread ----------------------------------------------------------------------------------
     def on_result(self, fn: ResultListener) -> None:
@@ -190,6 +193,13 @@ class PrinterDriver(DeviceWorker):
         if terminal is not None and "terminal" not in ev.payload and not self._warned_terminal:
             self._warned_terminal = True
             self.log.warning("%s: ticket.issued carries no 'terminal'; printing every ticket", self.name)
+        with self._seen_lock:
+            # LAN kiosks get events through the hall broker at QoS 1: a redelivery must not print twice
+            if ev.id in self._seen:
+                return
+            self._seen[ev.id] = None
+            if len(self._seen) > 1024:
+                self._seen.popitem(last=False)
         self.print_ticket(ev.payload)
 
     def print_ticket(self, payload: dict) -> None:

@@ -318,6 +318,17 @@ def test_big_raster_ticket_is_written_in_pieces(rig: Callable[..., Rig]) -> None
     assert all(line.startswith("[raster ") for line in p.tickets[0].lines())
 
 
+def test_a_redelivered_event_prints_once(rig: Callable[..., Rig]) -> None:
+    r = rig()
+    e = issued("A001")
+    r.driver.handle_event(e)
+    r.driver.handle_event(e)  # at-least-once delivery to a LAN kiosk
+    r.driver.handle_event(issued("A002"))
+    assert r.result("t-A002").ok
+    assert [x.ticket_id for x in r.results] == ["t-A001", "t-A002"]
+    assert r.printer is not None and len(r.printer.tickets) == 2
+
+
 def test_terminal_filter(rig: Callable[..., Rig]) -> None:
     r = rig(terminal="kiosk-1")
     for number, terminal in (("A001", "kiosk-2"), ("A002", "kiosk-1")):
