@@ -119,6 +119,12 @@ def test_without_espeak_missing_clips_fail_clearly(tmp_path: Path, monkeypatch: 
         clips.ensure_clips(tmp_path / "cache")
 
 
+def test_unknown_voice_fails_clearly(clip_base: Path, tmp_path: Path) -> None:
+    with pytest.raises(clips.ClipError, match="voice does not exist"):
+        clips.ensure_clips(tmp_path, voice="xx-no-such-voice")
+    assert not list(clips.clip_dir(tmp_path, "xx-no-such-voice").iterdir())  # no half-made clip left behind
+
+
 # --- stitched announcements -------------------------------------------------------------------------------
 @pytest.fixture
 def make(clip_base: Path, tmp_path: Path) -> Iterator[Callable[..., Announcer]]:
