@@ -288,12 +288,14 @@ class Hall:
         id_number: str | None = None,
         priority: str = "normal",
         appointment_code: str | None = None,
+        terminal: str | None = None,
         idem_key: str | None = None,
     ) -> Result[Issued]:
-        """Take a ticket.  Refusals: UnknownBusiness, BusinessClosed, OutsideTicketHours, DailyCapReached,
-        IdRequired, InvalidIdNumber, DuplicateOpenTicket (and the appointment refusals)."""
+        """Take a ticket (`terminal`: the kiosk it was taken at, so that kiosk's printer prints it).
+        Refusals: UnknownBusiness, BusinessClosed, OutsideTicketHours, DailyCapReached, IdRequired,
+        InvalidIdNumber, DuplicateOpenTicket (and the appointment refusals)."""
         if appointment_code:
-            return self.check_in(code=appointment_code, idem_key=idem_key)
+            return self.check_in(code=appointment_code, terminal=terminal, idem_key=idem_key)
         if priority not in ("normal", "green"):
             raise ValueError(f"priority must be 'normal' or 'green', not {priority!r}")
 
@@ -303,12 +305,12 @@ class Hall:
                 raise E.UnknownBusiness(business=business)
             if priority == "green" and not b.green_channel:
                 raise E.GreenChannelUnavailable(name=b.name)
-            return self._issue(tx, b, id_number=id_number, priority=priority, appointment=None)
+            return self._issue(tx, b, id_number=id_number, priority=priority, appointment=None, terminal=terminal)
 
         return self.run("issue_ticket", idem_key, body, lambda v: ("issued", v.ticket["id"]))
 
     def _issue(self, tx: Tx, b: Any, *, id_number: str | None, priority: str,
-               appointment: sqlite3.Row | None) -> Issued:
+               appointment: sqlite3.Row | None, terminal: str | None = None) -> Issued:
         state = tx.one("SELECT closed, message FROM business_state WHERE code = ?", b.code)
         if state is not None and state["closed"]:
             raise E.BusinessClosed(name=b.name, message=state["message"] or "请咨询服务台")
@@ -349,7 +351,10 @@ class Hall:
         assert t is not None
         ahead = self._ahead(tx.conn, t)
         tdict = self._row_ticket(t)
-        tx.emit(ev.TICKET_ISSUED, {"ticket": tdict, "ahead": ahead, "hall_name": self.config.name})
+        payload = {"ticket": tdict, "ahead": ahead, "hall_name": self.config.name}
+        if terminal:
+            payload["terminal"] = terminal
+        tx.emit(ev.TICKET_ISSUED, payload)
         return Issued(tdict, ahead)
 
     def _check_hours(self, tx: Tx, b: Any) -> None:
@@ -401,7 +406,8 @@ class Hall:
         return self.run("book_appointment", idem_key, body)
 
     def check_in(
-        self, *, code: str | None = None, id_number: str | None = None, idem_key: str | None = None
+        self, *, code: str | None = None, id_number: str | None = None, terminal: str | None = None,
+        idem_key: str | None = None,
     ) -> Result[Issued]:
         """预约签到: by appointment code or ID number; the ticket goes ahead of walk-ins."""
         if not code and not id_number:
@@ -432,7 +438,7 @@ class Hall:
             b = self.config.business(a["business"])
             if b is None:
                 raise E.UnknownBusiness(business=a["business"])
-            issued = self._issue(tx, b, id_number=id_number, priority="appointment", appointment=a)
+            issued = self._issue(tx, b, id_number=id_number, priority="appointment", appointment=a, terminal=terminal)
             tx.exec("UPDATE appointments SET status = 'checked_in', ticket_id = ? WHERE code = ?",
                     issued.ticket["id"], a["code"])
             return issued

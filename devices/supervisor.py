@@ -1,0 +1,150 @@
+"""All the hall's devices: built from [devices.*] config, wired to the Hall's events, health reported as events."""
+from __future__ import annotations
+
+import importlib
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from kiosk.core import events as ev
+from kiosk.core.config import HallConfig
+from kiosk.core.errors import ConfigError
+from kiosk.core.events import Event
+
+log = logging.getLogger(__name__)
+
+# kind → module with `from_config(name, section, hall_config)`
+KINDS: dict[str, str] = {
+    "printer": "devices.printer.driver",
+    "led": "devices.led.driver",
+    "evaluator": "devices.evaluator.driver",
+    "voice": "devices.voice.announcer",
+}
+
+
+def build_drivers(config: HallConfig) -> dict[str, Any]:
+    """Every configured device's driver, not started.  A bad section fails here, at start-up, by name."""
+    drivers: dict[str, Any] = {}
+    for name, section in config.devices.items():
+        kind = section.get("kind")
+        module = KINDS.get(str(kind))
+        if module is None:
+            raise ConfigError(
+                f"option 'kind' in section [devices.{name}]: unknown device kind {kind!r} "
+                f"(one of {', '.join(KINDS)})", option="kind", section=f"devices.{name}")
+        drivers[name] = importlib.import_module(module).from_config(name, dict(section), config)
+    return drivers
+
+
+class Supervisor:
+    """Starts and stops the drivers and is the only place that connects them to the Hall."""
+
+    def __init__(self, hall: Any, drivers: dict[str, Any]) -> None:
+        self.hall = hall
+        self.drivers = drivers
+        self._unsubs: list[Callable[[], None]] = []
+
+    @classmethod
+    def from_config(cls, hall: Any) -> Supervisor:
+        return cls(hall, build_drivers(hall.config))
+
+    def start(self) -> None:
+        for name, d in self.drivers.items():
+            self._wire(name, d)
+            d.start()
+
+    def _wire(self, name: str, d: Any) -> None:
+        hall = self.hall
+        if hasattr(d, "bind"):  # evaluator: key presses become hall.rate / hall.mark_unrated
+            d.bind(hall)
+        if hasattr(d, "on_result"):  # printer: every ticket ends printed or failed, as an event
+            d.on_result(lambda r, n=name: _report_print(hall, n, r))
+        if hasattr(d, "attach"):
+            self._unsubs.append(d.attach(hall))
+            return
+        d.on_health(lambda h: hall.report_device_health(h.device, h.kind, str(h.state), h.reason))
+        kinds = getattr(d, "event_kinds", None) or None
+        self._unsubs.append(hall.subscribe(d.handle_event, set(kinds) if kinds else None))
+
+    def stop(self) -> None:
+        for u in self._unsubs:
+            u()
+        self._unsubs.clear()
+        for d in self.drivers.values():
+            d.stop()
+
+    def status(self) -> list[dict[str, Any]]:
+        return [d.status() for d in self.drivers.values()]
+
+    def printer(self) -> Any | None:
+        """The first ticket printer, for a kiosk that asks 'can I print now?'."""
+        return next((d for d in self.drivers.values() if getattr(d, "kind", "") == "printer"), None)
+
+
+def _report_print(hall: Any, device: str, result: Any) -> None:
+    if not result.ticket_id:
+        return
+    try:
+        hall.report_print(result.ticket_id, ok=result.ok, device=device, reason=result.reason)
+    except Exception:  # a print result for a ticket this store does not know (test print) is only logged
+        log.warning("%s: print result for unknown ticket %s", device, result.number)
+
+
+def _test_payload(config: HallConfig) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    b = config.businesses[0]
+    ticket = {"id": f"test-{uuid.uuid4().hex[:8]}", "number": f"{b.prefix}000", "business": b.code,
+              "business_name": b.name + "（测试）", "prefix": b.prefix, "priority": "normal", "status": "waiting",
+              "issued_at": now.isoformat(), "local_date": now.astimezone(config.tz).date().isoformat(),
+              "id_masked": None, "appointment_code": None, "window": None, "recalls": 0}
+    return {"ticket": ticket, "ahead": 0, "hall_name": config.name}
+
+
+def doctor(config: HallConfig, *, test_print: bool = False, test_frame: bool = False, settle: float = 2.5,
+           out: Callable[[str], None] = print) -> int:
+    """`hall doctor`: open every device, wait for it to settle, print its state; optionally exercise it."""
+    try:
+        drivers = build_drivers(config)
+    except ConfigError as exc:
+        out(f"配置错误: {exc}")
+        return 2
+    if not drivers:
+        out("没有配置设备（[devices.*]）")
+        return 0
+    results: list[Any] = []
+    for d in drivers.values():
+        if hasattr(d, "on_result"):
+            d.on_result(results.append)
+        d.start()
+    time.sleep(settle)
+    payload = _test_payload(config)
+    if test_print:
+        for d in drivers.values():
+            if hasattr(d, "print_ticket"):
+                d.print_ticket(payload)
+    if test_frame:
+        win = config.windows[0].number if config.windows else 1
+        call = Event(0, "doctor", ev.TICKET_CALLED, payload["ticket"]["issued_at"], payload["ticket"]["local_date"],
+                     {**payload, "window": win, "window_name": f"{win}号窗口", "clerk": None, "recall": 0})
+        for d in drivers.values():
+            if getattr(d, "kind", "") == "led":
+                d.handle_event(call)
+    if test_print or test_frame:
+        time.sleep(settle)
+    worst = 0
+    out(f"{'设备':<14}{'类型':<10}{'状态':<10}原因")
+    for name, d in drivers.items():
+        st = d.status()
+        state = str(st.get("state", "?"))
+        worst = max(worst, {"ok": 0, "degraded": 1}.get(state, 2))
+        out(f"{name:<16}{st.get('kind', ''):<12}{state:<12}{st.get('reason', '')}")
+        for kp in st.get("keypads", []):
+            out(f"  评价器 地址{kp['address']} 窗口{kp['window']}: {kp['state']} {kp.get('reason', '')}")
+    for r in results:
+        out(f"测试打印 {r.number}: {'成功' if r.ok else '失败 — ' + r.reason}")
+    for d in drivers.values():
+        d.stop()
+    return worst
