@@ -19,6 +19,7 @@ class AreaContent:
     area: int
     text: str
     flash_s: float = 0.0
+    scroll: bool = False  # a one-line notice that runs right to left
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,23 +148,42 @@ class _Waiting:
 
 
 class HallBoard:
-    """The hall board: area 0 the latest calls ("A001 → 3号窗口", newest first), area 1 waiting counts."""
+    """The hall board: area 0 the latest calls ("A001 → 3号窗口", newest first), area 1 waiting counts, and
+    optionally area 2, a scrolling notice line (`notice` not None)."""
 
-    CALLS, WAITING = 0, 1
+    CALLS, WAITING, NOTICE = 0, 1, 2
 
-    def __init__(self, *, lines: int = 3, width: int = 256, flash_s: float = 0.0, title: str = "等候") -> None:
+    def __init__(
+        self,
+        *,
+        lines: int = 3,
+        width: int = 256,
+        flash_s: float = 0.0,
+        title: str = "等候",
+        notice: str | None = None,
+    ) -> None:
         self.lines = max(1, lines)
         self.width = width
         self.flash_s = flash_s
         self.title = title
+        self.notice = notice
         self.calls: deque[tuple[str, int]] = deque(maxlen=self.lines)
         self.waiting: dict[str, _Waiting] = {}
 
     def layout(self) -> dict[int, Rect]:
-        return {
+        out = {
             self.CALLS: Rect(0, 0, self.width, self.lines * LINE_PX),
             self.WAITING: Rect(0, self.lines * LINE_PX, self.width, LINE_PX),
         }
+        if self.notice is not None:
+            out[self.NOTICE] = Rect(0, (self.lines + 1) * LINE_PX, self.width, LINE_PX)
+        return out
+
+    def set_notice(self, text: str) -> list[AreaContent]:
+        if self.notice is None or text == self.notice:
+            return []
+        self.notice = text
+        return [AreaContent(self.NOTICE, text.replace("\n", " "), scroll=True)]
 
     def calls_text(self) -> str:
         return "\n".join(f"{num} → {win}号窗口" for num, win in self.calls) or "欢迎光临"
@@ -180,7 +200,10 @@ class HallBoard:
         return f"{self.title} " + " ".join(f"{w.prefix or w.name}:{w.waiting}" for w in rows)
 
     def initial(self) -> list[AreaContent]:
-        return [AreaContent(self.CALLS, self.calls_text()), AreaContent(self.WAITING, self.waiting_text())]
+        out = [AreaContent(self.CALLS, self.calls_text()), AreaContent(self.WAITING, self.waiting_text())]
+        if self.notice is not None:
+            out.append(AreaContent(self.NOTICE, self.notice.replace("\n", " "), scroll=True))
+        return out
 
     def set_waiting(self, counts: Iterable[Mapping[str, Any]]) -> list[AreaContent]:
         """Replace the counts with the hall's truth (`Hall.waiting_counts()` rows)."""
@@ -194,6 +217,8 @@ class HallBoard:
 
     def apply(self, ev: Event) -> list[AreaContent]:
         p = ev.payload or {}
+        if ev.kind == ek.NOTICE_CHANGED:
+            return self.set_notice(str(p.get("notice") or ""))
         out: list[AreaContent] = []
         ticket = p.get("ticket") or {}
         if ev.kind in (ek.TICKET_CALLED, ek.TICKET_RECALLED):

@@ -28,7 +28,6 @@ _WAITING_KINDS = frozenset(
         ek.TICKET_EXPIRED,
         ek.TICKET_HELD,
         ek.TICKET_RESUMED,
-        ek.APPOINTMENT_BOOKED,
         ek.DAY_CLOSED,
     }
 )
@@ -49,7 +48,7 @@ _WINDOW_KINDS = frozenset(
         ek.DAY_CLOSED,
     }
 )
-_HALL_KINDS = frozenset({ek.TICKET_CALLED, ek.TICKET_RECALLED}) | _WAITING_KINDS
+_HALL_KINDS = frozenset({ek.TICKET_CALLED, ek.TICKET_RECALLED, ek.NOTICE_CHANGED}) | _WAITING_KINDS
 _RETRY_ERRORS = {proto.ERR_CHECKSUM, proto.ERR_BUSY}  # a NACK worth sending the same content again for
 
 
@@ -87,6 +86,7 @@ class LedBoard(DeviceWorker):
         width: int | None = None,
         height: int | None = None,
         lines: int = 3,
+        notice: str | None = None,
         reply_timeout: float = 0.5,
         keepalive: float = 2.0,
         max_misses: int = 2,
@@ -110,8 +110,8 @@ class LedBoard(DeviceWorker):
             )
         elif role == "hall":
             if height:
-                lines = max(1, height // 16 - 1)
-            self.content = HallBoard(lines=lines, width=width or 256, flash_s=0.0)
+                lines = max(1, height // 16 - (1 if notice is None else 2))
+            self.content = HallBoard(lines=lines, width=width or 256, flash_s=0.0, notice=notice)
         else:
             raise ValueError(f"unknown LED role {role!r}")
         self.layout: dict[int, Rect] = self.content.layout()
@@ -166,11 +166,14 @@ class LedBoard(DeviceWorker):
 
     def set_waiting(self, counts: list[Mapping[str, Any]]) -> None:
         """Hall board: show these waiting counts (rows as from `Hall.waiting_counts()`)."""
-        if not isinstance(self.content, HallBoard):
-            return
+        if isinstance(self.content, HallBoard):
+            with self._lock:
+                changes = self.content.set_waiting(counts)
+            self._apply(changes)
+
+    def _apply(self, changes: list[AreaContent]) -> None:
         t = time.monotonic()
         with self._lock:
-            changes = self.content.set_waiting(counts)
             for c in changes:
                 self._set_locked(c, t)
         if changes:
@@ -200,6 +203,8 @@ class LedBoard(DeviceWorker):
         if self.role == "hall" and hasattr(hall, "waiting_counts"):
             self.waiting_source = hall.waiting_counts
             self._refresh_waiting = True
+        if isinstance(self.content, HallBoard) and self.content.notice is not None and hasattr(hall, "notice"):
+            self._apply(self.content.set_notice(hall.notice()))
         return hall.subscribe(self.handle_event, self.kinds())
 
     # --- worker side ----------------------------------------------------------------------------------------
@@ -331,7 +336,12 @@ class LedBoard(DeviceWorker):
                 self.unencodable += len(bad)
                 self.log.warning("%s: area %d: not in GB2312, shown as ？: %r", self.name, a, "".join(bad))
             r = self.layout.get(a) or Rect(0, 0, 128, 16)
-            if flash:
+            if content.scroll:
+                area = proto.Area(
+                    a, data, r.x, r.y, r.width, r.height, run_mode=proto.RUN_LOOP, single_line=proto.SINGLE_LINE,
+                    new_line=proto.MANUAL_WRAP, effect=proto.EFFECT_LEFT, speed=4, stay=0,
+                )
+            elif flash:
                 # §9.1: no blink mode exists; "快速打出" in a loop re-draws the text every stay period
                 area = proto.Area(
                     a, data, r.x, r.y, r.width, r.height, run_mode=proto.RUN_LOOP, effect=proto.EFFECT_TYPE_OUT,
@@ -424,6 +434,7 @@ _OPTIONS = {
     "lines",
     "reply_timeout",
     "keepalive",
+    "notice",
 }
 
 
@@ -435,7 +446,8 @@ def from_config(name: str, section: Mapping[str, Any], hall_config: Any = None) 
     0xFFFF broadcasts and is never answered, 0x8000 suits TCP); welcome = the idle line of a window board;
     min_interval = seconds between frames (default 1.0: the doc's ≥1 s dynamic-area refresh, §2.1);
     flash_seconds = attention effect after a call (default 3); width/height in pixels (window 128×32,
-    hall 256 wide with `lines` call lines of 16 px plus one waiting line); reply_timeout (0.5 s);
+    hall 256 wide with `lines` call lines of 16 px plus one waiting line); notice = true adds the hall's
+    scrolling notice as a last 16-px line (hall boards); reply_timeout (0.5 s);
     keepalive = idle PING period in seconds (2; 0 = off).
     """
     where = f"devices.{name}"
@@ -483,8 +495,14 @@ def from_config(name: str, section: Mapping[str, Any], hall_config: Any = None) 
         for option in ("window", "welcome"):
             if option in section:
                 raise err(option, f"option '{option}' is only valid with role = \"window\"")
-    if role == "window" and "lines" in section:
-        raise err("lines", "option 'lines' is only valid with role = \"hall\"")
+    for option in ("lines", "notice"):
+        if role == "window" and option in section:
+            raise err(option, f"option '{option}' is only valid with role = \"hall\"")
+    show_notice = section.get("notice", False)
+    if not isinstance(show_notice, bool):
+        raise err("notice", f"option 'notice' must be true or false, not {show_notice!r}")
+    hall_section = getattr(hall_config, "hall", None)
+    notice = str(getattr(hall_section, "notice", "") or "") if show_notice else None
     welcome = section.get("welcome", "欢迎光临")
     if not isinstance(welcome, str) or not welcome.strip():
         raise err("welcome", "option 'welcome' must be a non-empty text")
@@ -506,6 +524,7 @@ def from_config(name: str, section: Mapping[str, Any], hall_config: Any = None) 
         width=width,
         height=height,
         lines=number("lines", 3, 1, 16, integer=True),
+        notice=notice,
         reply_timeout=number("reply_timeout", 0.5, 0.05, 10.0),
         keepalive=number("keepalive", 2.0, 0.0, 3600.0),
     )

@@ -197,3 +197,14 @@ def test_hall_board_set_waiting_unchanged_is_no_update() -> None:
 def test_hall_board_layout_stacks_areas() -> None:
     board = HallBoard(lines=3, width=192)
     assert board.layout() == {0: Rect(0, 0, 192, 48), 1: Rect(0, 48, 192, 16)}
+
+
+def test_hall_board_notice_line() -> None:
+    board = HallBoard(lines=2, width=192, notice="请携带身份证原件")
+    assert board.layout()[HallBoard.NOTICE] == Rect(0, 48, 192, 16)
+    assert board.initial()[-1] == AreaContent(HallBoard.NOTICE, "请携带身份证原件", scroll=True)
+    assert board.apply(ev(ek.NOTICE_CHANGED, notice="今日下午\n16:00停止取号")) == [
+        AreaContent(HallBoard.NOTICE, "今日下午 16:00停止取号", scroll=True)  # one running line, no breaks
+    ]
+    assert board.apply(ev(ek.NOTICE_CHANGED, notice="今日下午\n16:00停止取号")) == []
+    assert HallBoard().apply(ev(ek.NOTICE_CHANGED, notice="x")) == []  # no notice line configured

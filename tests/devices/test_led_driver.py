@@ -331,6 +331,8 @@ class _HallCfg:
         ({"url": "sim://x", "window": 3, "welcome": ""}, "welcome", "non-empty"),
         ({"url": "sim://x", "window": 3, "lines": 2}, "lines", "only valid with role = \"hall\""),
         ({"url": "sim://x", "role": "hall", "window": 3}, "window", "only valid with role = \"window\""),
+        ({"url": "sim://x", "window": 3, "notice": True}, "notice", "only valid with role = \"hall\""),
+        ({"url": "sim://x", "role": "hall", "notice": "yes"}, "notice", "true or false"),
         ({"url": "sim://x", "window": 3, "width": 4}, "width", "from 16"),
     ],
 )

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from devices.base import HealthState
+from devices.led import proto
 from devices.led.driver import from_config
 from devices.led.sim import LedSim, PtyLink, get_sim
 from kiosk.core import events as ek
@@ -29,7 +30,9 @@ def test_hall_drives_window_and_hall_boards(hall: Hall, tmp_path: Path) -> None:
     sim = LedSim()
     link = PtyLink(sim, str(tmp_path / "ttyLED1"))
     window_board = from_config("led1", {"kind": "led", "window": 1, "url": link.url, **FAST}, hall.config)
-    hall_board = from_config("hallled", {"kind": "led", "role": "hall", "url": "sim://it-hall", **FAST}, hall.config)
+    hall_board = from_config(
+        "hallled", {"kind": "led", "role": "hall", "url": "sim://it-hall", "notice": True, **FAST}, hall.config
+    )
     health: list[Event] = []
     hall.subscribe(health.append, {ek.DEVICE_HEALTH})
     unsubs = [window_board.attach(hall), hall_board.attach(hall)]
@@ -45,6 +48,9 @@ def test_hall_drives_window_and_hall_boards(hall: Hall, tmp_path: Path) -> None:
         assert board_sim.wait_for(
             lambda s: s.area_text(0) == f"{first} → 1号窗口" and s.area_text(1) == "等候 社保2人"
         )
+        hall.set_notice("今天16:00停止取号")
+        notice = board_sim.area(2) if board_sim.wait_for(lambda s: s.area_text(2) == "今天16:00停止取号") else None
+        assert notice is not None and notice.effect == proto.EFFECT_LEFT and notice.y == 64
         second = hall.call_next(1).value["number"]  # finishes the first and calls the next in one commit
         assert sim.wait_for(lambda s: s.area_text(0) == f"{second} 请到1号窗口")
         hall.finish_service(1)
