@@ -85,10 +85,14 @@ class WindowBoard:
 
     def text(self) -> str:
         if self.paused or self.signed_out:
-            reason = self.pause_reason.strip() if self.paused else ""
-            full = f"{self.PAUSED}\n{reason}" if reason else self.PAUSED
+            reason = " ".join(self.pause_reason.split()) if self.paused else ""
             # the reason is shown only when it fits; 暂停服务 alone still tells the citizen what matters
-            return full if text_width(full.replace("\n", "")) <= capacity(self.rect) else self.PAUSED
+            cols, rows = self.rect.width // 8, max(1, self.rect.height // LINE_PX)
+            if reason and rows > 1 and text_width(reason) <= (rows - 1) * cols:
+                return f"{self.PAUSED}\n{reason}"
+            if reason and rows == 1 and text_width(f"{self.PAUSED} {reason}") <= cols:
+                return f"{self.PAUSED} {reason}"
+            return self.PAUSED
         if self.current:
             return self.call_text.format(number=self.current, window=self.window)
         return self.welcome

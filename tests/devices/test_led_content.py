@@ -94,6 +94,24 @@ def test_window_board(events: list[Event], text: str, flash: float | None) -> No
         assert last == [AreaContent(0, text, flash)]
 
 
+@pytest.mark.parametrize(
+    ("width", "height", "reason", "text"),
+    [
+        (128, 32, "午休", "暂停服务\n午休"),
+        (128, 32, "系统升级请稍候", "暂停服务\n系统升级请稍候"),  # 14 cells: fits the second line
+        (128, 32, "系统升级请稍候再来", "暂停服务"),  # 18 cells: would need a third line
+        (128, 48, "系统升级请稍候再来", "暂停服务\n系统升级请稍候再来"),
+        (128, 16, "午休", "暂停服务 午休"),  # one-line board: on the same line
+        (64, 16, "午休", "暂停服务"),
+        (128, 32, "  午休\n中 ", "暂停服务\n午休 中"),
+    ],
+)
+def test_window_board_pause_reason_fits(width: int, height: int, reason: str, text: str) -> None:
+    board = WindowBoard(W, width=width, height=height)
+    board.apply(ev(ek.WINDOW_PAUSED, window=W, reason=reason))
+    assert board.text() == text
+
+
 def test_window_board_call_while_paused_does_not_flash() -> None:
     board = WindowBoard(W)
     board.apply(ev(ek.WINDOW_PAUSED, window=W, reason=""))
