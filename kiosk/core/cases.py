@@ -525,8 +525,9 @@ class Cases:
     def evaluate_cards(self) -> list[ev.Event]:
         """Called by a timer (e.g. every minute): cards due to change, rectifications for new 差评, ratings linked
         to cases, daily figures.  Touches only due rows (index range), so a quiet pass costs almost nothing."""
+        out: list[ev.Event] = []
         if not self._calendar_checked:
-            self._check_calendar()
+            out += self._check_calendar()
         now_ts = self.hall.clock().timestamp()
         conn = self.hall.store.conn()
         cursor = int(self.hall.store.meta_get("cases_rating_cursor") or 0)
@@ -538,8 +539,8 @@ class Cases:
             or (self.settings.report_daily_figures and self._figures_due())
         )
         if not busy:
-            return []
-        return list(self.hall.run("cases_evaluate", None, self._evaluate).events)
+            return out
+        return out + list(self.hall.run("cases_evaluate", None, self._evaluate).events)
 
     def _figures_due(self) -> bool:
         yesterday = (self.hall.clock().astimezone(self.tz).date() - timedelta(days=1)).isoformat()
@@ -649,12 +650,13 @@ class Cases:
         tx.emit(CASE_FIGURES, {"day": yesterday, "by": "department", "rows": rows,
                                "hall": compute_figures(tx.conn, "hall", yesterday, yesterday)})
 
-    def _check_calendar(self) -> None:
+    def _check_calendar(self) -> list[ev.Event]:
         """A changed override file moves deadlines: recompute every open case once, at the first pass."""
-        fp = self.cal.fingerprint()
-        if self.hall.store.meta_get("cases_calendar") != fp:
-            self.recompute_deadlines()
+        events: list[ev.Event] = []
+        if self.hall.store.meta_get("cases_calendar") != self.cal.fingerprint():
+            events = list(self.recompute_deadlines().events)
         self._calendar_checked = True
+        return events
 
     def recompute_deadlines(self) -> Any:
         """Full pass: stopped time and deadlines of every open case redone from the recorded stops."""
@@ -787,7 +789,8 @@ class Cases:
             "applicant": row.get("applicant_masked"), "department": row.get("department"),
             "window": row.get("window"), "legal_days": row.get("legal_days"),
             "promise_days": row.get("promise_days"), "received_at": local(row.get("received_at")),
-            "accepted_at": local(row.get("accepted_at")), "promised_at": local(row.get("promised_at") or row.get("promised_given")),
+            "accepted_at": local(row.get("accepted_at")),
+            "promised_at": local(row.get("promised_at") or row.get("promised_given")),
             "due_at": local(row.get("due_at")), "due_day": _last_day(row.get("due_at"), self.tz),
             "finished_at": local(row.get("finished_at")),
             "card": row.get("card") or "none", "card_label": CARD_LABELS[row.get("card") or "none"],

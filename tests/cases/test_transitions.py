@@ -1,7 +1,6 @@
 """Every status transition and every refusal of the case flow; central updates and their idempotency."""
 from __future__ import annotations
 
-import itertools
 from datetime import datetime
 
 import pytest
