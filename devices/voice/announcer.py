@@ -245,7 +245,8 @@ class Announcer(DeviceWorker):
     def _open(self) -> Sink:
         keys = clips.template_keys(self.template) + clips.template_keys(self.recall_template)
         try:
-            paths = clips.ensure_clips(self.clips_dir, keys, voice=self.voice, speed=self.speed)
+            clips.ensure_clips(self.clips_dir, keys, voice=self.voice, speed=self.speed)
+            paths = clips.clip_paths(self.clips_dir, keys, voice=self.voice, speed=self.speed)
             self._audio = {k: clips.read_wav(p) for k, p in paths.items()}
         except ClipError as exc:
             raise TransportError(str(exc)) from exc

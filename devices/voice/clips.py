@@ -98,26 +98,37 @@ def ensure_clips(
     *,
     voice: str = DEFAULT_VOICE,
     speed: int = DEFAULT_SPEED,
-) -> dict[str, Path]:
-    """Render every missing clip (the base set plus `keys`) and return key → path.  Existing clips are kept."""
-    d = clip_dir(base or default_dir(), voice, speed)
-    d.mkdir(parents=True, exist_ok=True)
-    wanted = dict.fromkeys([*base_keys(), *keys])
-    out: dict[str, Path] = {}
-    missing = [k for k in wanted if not (d / filename(k)).exists()]
-    exe = espeak_path() if missing else None
-    if missing and exe is None:
+) -> int:
+    """Render every missing clip (the base set plus `keys`); returns how many were rendered (0: all cached).
+
+    The install step (`hall voice-clips --dir DIR`) and the announcer at start call this; existing clips are kept.
+    """
+    paths = clip_paths(base, keys, voice=voice, speed=speed)
+    missing = [(k, p) for k, p in paths.items() if not p.exists()]
+    if not missing:
+        return 0
+    exe = espeak_path()
+    if exe is None:
         raise ClipError(
-            f"espeak-ng is not installed, so {len(missing)} voice clip(s) cannot be made in {d} "
-            "(./run setup installs it: apt-get install espeak-ng)"
+            f"espeak-ng is not installed, so {len(missing)} voice clip(s) cannot be made in "
+            f"{clip_dir(base or default_dir(), voice, speed)} (./run setup installs it: apt-get install espeak-ng)"
         )
-    for key in wanted:
-        path = d / filename(key)
-        if key in missing:
-            assert exe is not None
-            _render(exe, key, path, voice, speed)
-        out[key] = path
-    return out
+    missing[0][1].parent.mkdir(parents=True, exist_ok=True)
+    for key, path in missing:
+        _render(exe, key, path, voice, speed)
+    return len(missing)
+
+
+def clip_paths(
+    base: str | Path | None = None,
+    keys: Iterable[str] = (),
+    *,
+    voice: str = DEFAULT_VOICE,
+    speed: int = DEFAULT_SPEED,
+) -> dict[str, Path]:
+    """Clip key → where its WAV is (or will be) for the base set plus `keys`."""
+    d = clip_dir(base or default_dir(), voice, speed)
+    return {k: d / filename(k) for k in dict.fromkeys([*base_keys(), *keys])}
 
 
 def _render(exe: str, key: str, path: Path, voice: str, speed: int) -> None:
@@ -304,11 +315,11 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     base = Path(args[0]) if args else default_dir()
     try:
-        paths = ensure_clips(base)
+        made = ensure_clips(base)
     except ClipError as exc:
         print(f"voice clips: {exc}", file=sys.stderr)
         return 1
-    print(f"voice clips: {len(paths)} in {clip_dir(base)}")
+    print(f"voice clips: {len(clip_paths(base))} in {clip_dir(base)} ({made} rendered)")
     return 0
 
 
