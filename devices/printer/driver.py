@@ -109,6 +109,8 @@ def parse_config(name: str, section: dict[str, Any], hall_config: Any = None) ->
         raise bad("width_dots", "must be a multiple of 8")
     qr_url = get("qr_url", str, None)
     if qr_url is not None:
+        if not qr_url.isascii():
+            raise bad("qr_url", "must be ASCII (percent-encode other characters)")
         try:
             qr_url.format(ticket_id="t", number="A001", hall_id="h")
         except (KeyError, IndexError, ValueError) as exc:

@@ -139,7 +139,7 @@ def wrap(text: str, cols: int) -> list[str]:
 _NOTO = "/usr/share/fonts/truetype/noto/"
 _CJK = "/usr/share/fonts/opentype/noto/"
 FONT_FILES: dict[str, tuple[tuple[str, int], ...]] = {
-    "cjk": ((_CJK + "NotoSansCJK-Regular.ttc", 2), ("/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc", 2)),
+    "cjk": ((_CJK + "NotoSansCJK-Regular.ttc", 2), (_CJK + "NotoSerifCJK-Regular.ttc", 2)),
     "cjk-bold": ((_CJK + "NotoSansCJK-Bold.ttc", 2), (_CJK + "NotoSansCJK-Regular.ttc", 2)),
     "tibetan": ((_NOTO + "NotoSerifTibetan-Regular.ttf", 0), (_NOTO + "NotoSansTibetan-Regular.ttf", 0)),
     "arabic": ((_NOTO + "NotoNaskhArabic-Regular.ttf", 0), (_NOTO + "NotoSansArabic-Regular.ttf", 0)),
@@ -262,7 +262,8 @@ def encode(blocks: list[Block], profile: Profile) -> bytes:
     """ESC/POS for one ticket, starting from ESC @ so no state leaks from whatever printed before."""
     out = bytearray(proto.INIT)
     if profile.mode == "raster":
-        out += image_raster(draw_blocks(blocks, profile))
+        for img in block_images(blocks, profile):  # one image per block: each is cut after its own ink
+            out += image_raster(img)
     else:
         if profile.chinese_mode:
             out += proto.CHINESE_ON
@@ -298,8 +299,8 @@ def _encode_block(b: Block, p: Profile) -> bytes:
     return proto.align(Align.LEFT) + image_raster(img)
 
 
-def draw_blocks(blocks: list[Block], p: Profile) -> Image.Image:
-    """The whole ticket as one image, for printers without a Chinese font (mode = "raster")."""
+def block_images(blocks: list[Block], p: Profile) -> list[Image.Image]:
+    """The whole ticket drawn, block by block, for printers without a Chinese font (mode = "raster")."""
     parts: list[Image.Image] = []
     for b in blocks:
         if isinstance(b, Gap):
@@ -315,12 +316,7 @@ def draw_blocks(blocks: list[Block], p: Profile) -> Image.Image:
                 parts.append(qr_image(b.data, p.qr_module, p.width_dots))
         else:
             parts.append(draw_text(b.text, p.width_dots, scale=b.scale, bold=b.bold, align=b.align))
-    out = Image.new("L", (p.width_dots, sum(i.height for i in parts)), 0)
-    y = 0
-    for i in parts:
-        out.paste(i, (0, y))
-        y += i.height
-    return out
+    return parts
 
 
 def ticket_bytes(payload: dict, opts: TicketOptions, profile: Profile) -> bytes:

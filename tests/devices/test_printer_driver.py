@@ -99,6 +99,7 @@ def test_unknown_option_names_option_and_section() -> None:
         ({"url": "sim://x", "feed_lines": True}, "feed_lines"),
         ({"url": "sim://x", "chinese_mode": "yes"}, "chinese_mode"),
         ({"url": "sim://x", "qr_url": "https://x/{ticket}"}, "qr_url"),
+        ({"url": "sim://x", "qr_url": "https://x/排队/{number}"}, "qr_url"),
         ({"url": "sim://x", "notice": [1, 2]}, "notice"),
         ({"url": "sim://x", "max_wait_s": 0}, "max_wait_s"),
         ({"url": "sim://x", "cut": "half"}, "cut"),

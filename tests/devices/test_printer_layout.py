@@ -113,7 +113,8 @@ def test_raster_mode_sends_no_text() -> None:
     assert all(line.startswith("[raster ") for line in t.lines())
     total_rows = sum(it.image.height for it in t.items if it.kind == "raster")  # type: ignore[union-attr]
     assert total_rows > 300
-    assert p.received > 72 * total_rows  # the cost the domain notes warn about: ~72 bytes per dot row
+    # a full-width dot row is 72 bytes (57 KB for an 800-row ticket); each block is cut after its own ink
+    assert 10 * total_rows < p.received < 72 * total_rows
 
 
 def test_every_ticket_starts_clean_and_ends_with_the_cut() -> None:
