@@ -45,8 +45,11 @@ umask 022
 mkdir -p "$SRC" "$WHEELS" "$OUT"
 
 # Build from a clean copy so setuptools' build/ and egg-info never land in the shared tree.
-(cd "$ROOT" && tar --exclude='__pycache__' --exclude='*.pyc' -cf - pyproject.toml kiosk devices sync \
-    $(for f in README.md LICENSE; do [ -e "$f" ] && echo "$f"; done)) | tar -xf - -C "$SRC"
+SOURCES=(pyproject.toml kiosk devices sync)
+for f in README.md LICENSE; do
+    if [ -e "$ROOT/$f" ]; then SOURCES+=("$f"); fi
+done
+(cd "$ROOT" && tar --exclude='__pycache__' --exclude='*.pyc' -cf - "${SOURCES[@]}") | tar -xf - -C "$SRC"
 
 PIP=("$PY" -m pip --disable-pip-version-check)
 if [ "$WITH_DEPS" = 1 ]; then
@@ -102,7 +105,7 @@ else
     echo "build-deb: note: $MOSQ/hall.conf not found; the package ships no broker example"
 fi
 
-STAMP=$(cd "$ROOT" && git log -1 --format=%ct 2>/dev/null || date +%s)
+if ! STAMP=$(cd "$ROOT" && git log -1 --format=%ct 2>/dev/null); then STAMP=$(date +%s); fi
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$STAMP}
 {
     echo "hall-edge ($DEB_VERSION) unstable; urgency=medium"
