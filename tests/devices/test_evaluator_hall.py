@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -89,3 +90,41 @@ def test_keypad_health_reaches_the_hall(hall: Hall, wired: tuple[EvaluatorBus, E
     wait_for(lambda: any(e.kind == k.DEVICE_HEALTH and e.payload.get("device") == "evaluator1/2"
                          and e.payload.get("state") == "offline" for e in seen))
     assert bus.health.state == "ok"
+
+
+def test_supervisor_wires_keypads_and_voice_to_the_hall(config: Any, clock: Any, tmp_path: Path) -> None:
+    """The whole path as `hall server` runs it: config → Supervisor → events → keypad + voice → hall."""
+    import msgspec
+
+    from devices.evaluator import sim as simmod
+    from devices.supervisor import Supervisor
+    from kiosk.store import Store
+
+    out = tmp_path / "voice-out"
+    config = msgspec.structs.replace(config, devices={
+        "evaluator1": {"kind": "evaluator", "url": "sim://ev-supervised", "model": "key4",
+                       "keypads": {"1": 1, "2": 2}, "poll_interval": 0.02},
+        "voice": {"kind": "voice", "sink": f"file://{out}", "clips_dir": str(tmp_path / "clips")},
+    })
+    store = Store(tmp_path / "hall.db")
+    hall = Hall(config, store, clock=clock)
+    seen: list[Event] = []
+    hall.subscribe(seen.append)
+    sup = Supervisor.from_config(hall)
+    sup.start()
+    try:
+        tid = serve(hall, 2)
+        wait_for(lambda: len(list(out.glob("*.wav"))) == 1, timeout=10)  # first start renders the clips
+        hall.request_rating(2)
+        keypads = simmod.SIMS["ev-supervised"]
+        wait_for(lambda: keypads.keypad(2).prompting)
+        keypads.press(2, 4)  # key4: 4 = 非常满意
+        wait_for(lambda: any(e.kind == k.RATING_RECORDED for e in seen))
+        rating = next(e for e in seen if e.kind == k.RATING_RECORDED).payload["rating"]
+        assert (rating["ticket_id"], rating["level"], rating["channel"]) == (tid, "very_satisfied", "evaluator")
+        states = {e.payload["device"]: e.payload["state"] for e in seen if e.kind == k.DEVICE_HEALTH}
+        assert states == {"evaluator1": "ok", "evaluator1/1": "ok", "evaluator1/2": "ok", "voice": "ok"}
+    finally:
+        sup.stop()
+        simmod.SIMS.pop("ev-supervised").stop()
+        store.close()
