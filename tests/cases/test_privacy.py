@@ -9,7 +9,7 @@ import pytest
 from openpyxl import load_workbook
 
 from kiosk.core import cases as C
-from kiosk.core.cases import CaseSettings, Cases
+from kiosk.core.cases import Cases, CaseSettings
 from kiosk.core.hall import Hall
 from tests.cases.conftest import APPLICANT_ID, APPLICANT_NAME, APPLICANT_PHONE, payload
 
