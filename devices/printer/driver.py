@@ -7,7 +7,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from devices.base import DeviceUrl, DeviceWorker, HealthState, Transport, open_transport, parse_url
@@ -185,6 +184,11 @@ class PrinterDriver(DeviceWorker):
     def on_result(self, fn: ResultListener) -> None:
         self._result_listeners.append(fn)
 
+    @property
+    def event_kinds(self) -> frozenset[str]:
+        """What the supervisor subscribes this driver to."""
+        return frozenset({TICKET_ISSUED})
+
     def handle_event(self, ev: Event) -> None:
         """Called by the hall with its write lock held: only queue, never wait."""
         if ev.kind != TICKET_ISSUED:
@@ -238,12 +242,6 @@ class PrinterDriver(DeviceWorker):
         self._take_queued()
         self._report_overflow()
         self._fail_all("打印服务已停止")
-
-    def bind(self, hall: Any) -> Callable[[], None]:
-        """Wire to a Hall: print its ticket.issued, report health and print results back.  Returns unsubscribe."""
-        self.on_health(lambda h: hall.report_device_health(h.device, h.kind, str(h.state), h.reason))
-        self.on_result(lambda r: hall.report_print(r.ticket_id, ok=r.ok, device=self.name, reason=r.reason))
-        return hall.subscribe(self.handle_event, {TICKET_ISSUED})
 
     # --- the worker thread -----------------------------------------------------------------------------------
     def _open(self) -> Transport:
@@ -393,36 +391,3 @@ class PrinterDriver(DeviceWorker):
                 self.log.exception("%s: print result listener failed", self.name)
 
 
-
-def doctor(name: str, config: PrinterConfig, *, test_print: bool = False) -> tuple[bool, list[str]]:
-    """`hall doctor`: open the printer once, read its status, optionally print a test slip; lines say what was seen."""
-    driver = PrinterDriver(name, config)
-    lines = [f"[devices.{name}] printer at {config.url.scheme}://{config.url.host or config.url.path}"]
-    try:
-        transport = driver._open()
-    except (OSError, ValueError) as exc:
-        return False, [*lines, f"  cannot open: {exc}"]
-    try:
-        ok = True
-        if config.status:
-            st = driver._query(transport)
-            if st is None:
-                return False, [*lines, f"  {NO_REPLY}（DLE EOT 没有回应；检查电源、波特率，或设 status = \"off\"）"]
-            state, reason = st.classify()
-            ok = state is not HealthState.OFFLINE
-            lines.append(f"  status: {state} {reason}".rstrip() + f"  ({st})")
-        else:
-            lines.append("  status: not asked (status = off, or a spool file)")
-        if test_print and ok:
-            payload = {
-                "ticket": {"id": "doctor", "number": "TEST", "business_name": "打印测试", "priority": "normal",
-                           "issued_at": datetime.now(UTC).isoformat()},
-                "ahead": 0,
-                "hall_name": config.ticket.hall_id or name,
-            }
-            data = layout.ticket_bytes(payload, config.ticket, config.profile)
-            transport.write(data)
-            lines.append(f"  test slip sent: {len(data)} bytes")
-        return ok, lines
-    finally:
-        transport.close()

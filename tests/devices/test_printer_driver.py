@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from devices.base import Health, HealthState
-from devices.printer import PrinterDriver, PrintResult, doctor, from_config, parse_config, proto
+from devices.printer import PrinterDriver, PrintResult, from_config, parse_config, proto
 from devices.printer import sim as printer_sim
 from devices.printer.sim import PtyPrinter, SimPrinter, TcpPrinter, example_payload
 from kiosk.core import events as ev
@@ -283,42 +283,6 @@ def test_can_print_answers_from_last_known_state(rig: Callable[..., Rig]) -> Non
     assert r.driver.can_print() == (False, "打印机缺纸")
 
 
-@pytest.mark.parametrize(("paper", "ok"), [("ok", True), ("near_end", True), ("out", False)])
-def test_doctor(paper: str, ok: bool) -> None:
-    name = f"doctor-{paper}"
-    printer_sim.device(name).set_paper(paper)
-    try:
-        got, lines = doctor(name, parse_config(name, {"url": f"sim://{name}"}), test_print=True)
-        assert got is ok, lines
-        printed = printer_sim.device(name).tickets
-        assert len(printed) == (1 if ok else 0)
-        if ok:
-            assert "TEST" in printed[0].lines() and any("test slip sent" in line for line in lines)
-    finally:
-        printer_sim.forget(name)
-
-
-def test_doctor_silent_printer() -> None:
-    name = "doctor-silent"
-    printer_sim.device(name).silent = True
-    try:
-        ok, lines = doctor(name, parse_config(name, {"url": f"sim://{name}", "status_timeout": 0.2}))
-        assert not ok and "打印机无应答" in lines[-1]
-    finally:
-        printer_sim.forget(name)
-
-
-def test_big_raster_ticket_is_written_in_pieces(rig: Callable[..., Rig]) -> None:
-    """One 35 KB write would outlast the serial write timeout at 9600 baud and be retried for ever."""
-    r = rig(mode="raster")
-    p = r.printer
-    assert p is not None
-    r.driver.handle_event(issued("A001"))
-    assert r.result("t-A001").ok
-    assert p.received > 20000 and p.largest_write <= 512
-    assert all(line.startswith("[raster ") for line in p.tickets[0].lines())
-
-
 def test_a_redelivered_event_prints_once(rig: Callable[..., Rig]) -> None:
     r = rig()
     e = issued("A001")
@@ -399,33 +363,39 @@ def test_spool_file_without_status(tmp_path: Path) -> None:
 
 
 # --- with a real Hall ------------------------------------------------------------------------------------------
-def test_bound_to_a_hall(hall: Any) -> None:
+def test_wired_to_a_hall_by_the_supervisor(hall: Any) -> None:
+    from devices.supervisor import Supervisor
+
     name = "kiosk-printer"
     d = from_config(name, {"kind": "printer", "url": f"sim://{name}", "poll_s": 0.1, "status_timeout": 0.3},
                     hall.config)
     seen: list[Event] = []
     hall.subscribe(seen.append)
-    unbind = d.bind(hall)
-    d.start()
+    sup = Supervisor(hall, {name: d})
+    sup.start()
     try:
+        assert sup.printer() is d
         assert wait_until(lambda: any(e.kind == ev.DEVICE_HEALTH and e.payload["state"] == "ok" for e in seen))
         t = hall.issue_ticket("tax").value.ticket
         assert wait_until(lambda: any(e.kind == ev.PRINT_DONE for e in seen))
-        done = next(e for e in seen if e.kind == ev.PRINT_DONE)
-        assert done.payload["ticket"]["id"] == t["id"] and done.payload["device"] == name
+        done = [e for e in seen if e.kind == ev.PRINT_DONE]
+        assert done[0].payload["ticket"]["id"] == t["id"] and done[0].payload["device"] == name
         sim_printer = printer_sim.device(name)
         assert t["number"] in sim_printer.tickets[0].lines()
         assert "测试政务服务中心" in sim_printer.tickets[0].lines()
         sim_printer.set_paper("out")
         assert wait_until(lambda: any(e.kind == ev.DEVICE_HEALTH and e.payload["reason"] == "打印机缺纸"
                                       for e in seen))
+        assert d.can_print() == (False, "打印机缺纸")
         t2 = hall.issue_ticket("tax").value.ticket
         assert wait_until(lambda: any(e.kind == ev.PRINT_FAILED for e in seen))
-        failed = next(e for e in seen if e.kind == ev.PRINT_FAILED)
-        assert failed.payload["ticket"]["id"] == t2["id"] and failed.payload["reason"] == "打印机缺纸"
+        failed = [e for e in seen if e.kind == ev.PRINT_FAILED]
+        assert failed[0].payload["ticket"]["id"] == t2["id"] and failed[0].payload["reason"] == "打印机缺纸"
+        time.sleep(0.3)
+        assert len([e for e in seen if e.kind in (ev.PRINT_DONE, ev.PRINT_FAILED)]) == 2  # one result per ticket
+        assert len(sim_printer.tickets) == 1
     finally:
-        unbind()
-        d.stop()
+        sup.stop()
         printer_sim.forget(name)
 
 
