@@ -1,0 +1,380 @@
+"""Desktop entry points: `run_demo` (all screens plus a simulated day on a scaled clock) and `run_role`."""
+from __future__ import annotations
+
+import importlib
+import logging
+import random
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtWidgets import QApplication, QWidget
+
+from kiosk.core.calendar import WorkCalendar
+from kiosk.core.config import HallConfig, load
+from kiosk.core.errors import HallError
+from kiosk.core.hall import Hall
+from kiosk.core.rating import ORDER, Level
+from kiosk.store import Store
+from kiosk.ui.board import BoardScreen
+from kiosk.ui.caller import CallerScreen
+from kiosk.ui.client import HallClient
+from kiosk.ui.dashboard import DashboardScreen
+from kiosk.ui.evaluator import EvaluatorScreen
+from kiosk.ui.fonts import setup_fonts
+from kiosk.ui.kiosk import KioskScreen
+
+log = logging.getLogger(__name__)
+
+ROLES = ("kiosk", "caller", "board", "dashboard", "evaluator")
+CLERKS = ["王晓明", "李娜", "张伟", "刘芳", "陈静", "杨洋", "赵磊", "黄敏", "周杰", "吴霞"]
+# Demo citizens' ratings: mostly good, a few bad ones so the dashboard has something to show.
+RATING_WEIGHTS = (55, 30, 9, 4, 2)
+
+
+# =====================================================================================================================
+# clocks
+# =====================================================================================================================
+def scaled_clock(start: datetime, speed: float) -> Callable[[], datetime]:
+    """Hall time that runs `speed` times faster than the wall, from `start` (a day in minutes at speed ≥ 60)."""
+    m0 = time.monotonic()
+    return lambda: start + timedelta(seconds=(time.monotonic() - m0) * speed)
+
+
+def demo_start(config: HallConfig, now: datetime | None = None, calendar: WorkCalendar | None = None) -> datetime:
+    """Now, if the hall is open now; otherwise 08:30 local on the next working day (or today, if still ahead)."""
+    cal = calendar or WorkCalendar()
+    tz = config.tz
+    local = (now or datetime.now(UTC)).astimezone(tz)
+    first = min(s for b in config.businesses for s, _e in b.intervals())
+    last = max(e for b in config.businesses for _s, e in b.intervals())
+    if cal.is_working_day(local.date()) and first <= local.time() < last:
+        return local.astimezone(UTC)
+    day: date = local.date() if local.time() < first else local.date() + timedelta(days=1)
+    while not cal.is_working_day(day):
+        day += timedelta(days=1)
+    return datetime.combine(day, first, tz).astimezone(UTC)
+
+
+def demo_id_number(rng: random.Random) -> str:
+    """A checksum-valid (fictitious) 18-digit ID for simulated citizens of businesses that require one."""
+    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    body = "510104" + f"{rng.randint(1950, 2004)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}" + \
+        f"{rng.randint(0, 999):03d}"
+    return body + "10X98765432"[sum(int(d) * w for d, w in zip(body, weights, strict=True)) % 11]
+
+
+# =====================================================================================================================
+# devices
+# =====================================================================================================================
+DEFAULT_DEMO_DEVICES: dict[str, dict[str, Any]] = {
+    "printer1": {"kind": "printer", "url": "sim://demo-printer1", "mode": "text"},
+    "led1": {"kind": "led", "url": "sim://demo-led1", "window": 1},
+}
+
+
+def attach_devices(hall: Hall, sections: dict[str, dict[str, Any]]) -> list[Any]:
+    """Start a driver per [devices.<name>] whose kind's package exists; a missing package is skipped with a warning.
+
+    A bad option still fails at start-up (ConfigError from the kind's from_config)."""
+    drivers = []
+    for name, section in sections.items():
+        kind = str(section.get("kind", ""))
+        try:
+            module = importlib.import_module(f"devices.{kind}")
+            from_config = module.from_config
+        except (ImportError, AttributeError) as exc:
+            log.warning("device %s: kind %r is not available here (%s); skipped", name, kind, exc)
+            continue
+        driver = from_config(name, dict(section), hall.config)
+        if hasattr(driver, "bind"):
+            driver.bind(hall)
+        else:
+            if hasattr(driver, "on_health"):
+                driver.on_health(lambda h: hall.report_device_health(h.device, h.kind, str(h.state), h.reason))
+            hall.subscribe(driver.handle_event)
+        driver.start()
+        drivers.append(driver)
+    return drivers
+
+
+def stop_devices(drivers: list[Any]) -> None:
+    for d in drivers:
+        try:
+            d.stop()
+        except Exception:
+            log.exception("stopping device %s", getattr(d, "name", d))
+
+
+# =====================================================================================================================
+# the simulated day
+# =====================================================================================================================
+@dataclass
+class _Clerk:
+    window: int
+    name: str
+    next_at: datetime
+    rating_for: str | None = None  # ticket id the citizen is about to rate
+
+
+class Simulation(QObject):
+    """Citizens arrive (Poisson, `arrivals_per_hour` of hall time) and simulated clerks press the caller's buttons.
+
+    Runs on a QTimer in the Qt thread and goes through the HallClient like a screen does.  A window that has an
+    EvaluatorScreen is rated by tapping its faces, so the tablet is seen working."""
+
+    def __init__(self, client: HallClient, *, arrivals_per_hour: float = 90.0, seed: int | None = None,
+                 evaluators: dict[int, EvaluatorScreen] | None = None, kiosk: KioskScreen | None = None,
+                 tick_ms: int = 200, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.client = client
+        self.rng = random.Random(seed)
+        self.rate = arrivals_per_hour
+        self.evaluators = evaluators or {}
+        self.kiosk = kiosk
+        now = client.now()
+        self.last = now
+        self.clerks = {w.number: _Clerk(w.number, CLERKS[i % len(CLERKS)], now + timedelta(seconds=5 * i))
+                       for i, w in enumerate(client.config.windows)}
+        for c in self.clerks.values():
+            self._try(lambda c=c: client.sign_in(c.window, f"c{c.window:02d}", c.name))
+        self.issued = 0
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self.step)
+        self.timer.setInterval(tick_ms)
+
+    def start(self) -> None:
+        self.timer.start()
+
+    def stop(self) -> None:
+        self.timer.stop()
+
+    def _try(self, fn: Callable[[], Any]) -> Any:
+        try:
+            return fn()
+        except HallError as exc:
+            log.debug("simulation: %s", exc.message)
+        except Exception:
+            log.exception("simulation step failed")
+        return None
+
+    def step(self) -> None:
+        now = self.client.now()
+        dt = (now - self.last).total_seconds()
+        self.last = now
+        self._arrivals(dt)
+        for c in self.clerks.values():
+            if now >= c.next_at:
+                self._clerk(c, now)
+
+    def _arrivals(self, dt: float) -> None:
+        expected = self.rate * dt / 3600.0
+        n = 0
+        while self.rng.random() < expected - n:  # Poisson-ish: whole expected arrivals plus a fractional chance
+            n += 1
+        for _ in range(n):
+            b = self.rng.choice(self.client.config.businesses)
+            id_number = demo_id_number(self.rng) if b.id_required else None
+            prio = "green" if b.green_channel and self.rng.random() < 0.05 else "normal"
+            if self._try(lambda b=b, i=id_number, p=prio: self.client.issue_ticket(
+                    b.code, id_number=i, priority=p, idem_key=uuid.uuid4().hex)):
+                self.issued += 1
+
+    def _clerk(self, c: _Clerk, now: datetime) -> None:
+        rng = self.rng
+        w = self._try(lambda: self.client.window(c.window))
+        if w is None:
+            return
+        state, cur = w["state"], w.get("current")
+        wait = 20.0
+        if c.rating_for:
+            self._rate(c)
+            wait = rng.uniform(5, 15)
+        elif state == "paused":
+            self._try(lambda: self.client.resume_window(c.window))
+        elif cur is None:
+            if rng.random() < 0.01:
+                self._try(lambda: self.client.pause(c.window, rng.choice(["临时离开", "业务咨询", "会议"])))
+                wait = rng.uniform(300, 900)
+            elif self._try(lambda: self.client.call_next(c.window)):
+                wait = rng.uniform(15, 60)
+        elif cur["status"] == "called":
+            roll = rng.random()
+            if roll < 0.08 and (w.get("recalls_left") or 0) > 0:
+                self._try(lambda: self.client.recall(c.window))
+                wait = 20
+            elif roll < 0.12:
+                self._try(lambda: self.client.no_show(c.window))
+            else:
+                self._try(lambda: self.client.start_service(c.window))
+                wait = rng.uniform(120, 720)
+        elif cur["status"] == "serving":
+            if rng.random() < 0.03:
+                others = [b.code for b in self.client.config.businesses if b.code != cur["business"]]
+                self._try(lambda: self.client.transfer(c.window, to_business=rng.choice(others)))
+            else:
+                t = self._try(lambda: self.client.request_rating(c.window))
+                self._try(lambda: self.client.finish_service(c.window))
+                if t is not None and rng.random() < 0.9:
+                    c.rating_for = t.value["id"]
+                wait = rng.uniform(4, 10)
+        c.next_at = now + timedelta(seconds=wait)
+
+    def _rate(self, c: _Clerk) -> None:
+        tid, c.rating_for = c.rating_for, None
+        level: Level = self.rng.choices(ORDER, weights=RATING_WEIGHTS)[0]
+        screen = self.evaluators.get(c.window)
+        if screen is not None and screen.ticket is not None and screen.ticket["id"] == tid:
+            screen.choose(level)  # the tablet records it, exactly as a citizen's tap does
+            if level.is_bad:
+                self.rng.choice(screen.reason_buttons).setChecked(True)
+                screen.submit_reason()
+            return
+        reason = self.rng.choice(["办事效率低、等候时间长", "需要多次跑腿"]) if level.is_bad else None
+        self._try(lambda: self.client.rate(tid, level, reason=reason, idem_key=uuid.uuid4().hex))
+
+
+# =====================================================================================================================
+# assembling
+# =====================================================================================================================
+@dataclass
+class Demo:
+    hall: Hall
+    store: Store
+    client: HallClient
+    kiosk: KioskScreen
+    caller: CallerScreen
+    board: BoardScreen
+    dashboard: DashboardScreen
+    evaluator: EvaluatorScreen | None
+    simulation: Simulation
+    devices: list[Any] = field(default_factory=list)
+
+    @property
+    def screens(self) -> list[QWidget]:
+        return [s for s in (self.kiosk, self.caller, self.board, self.dashboard, self.evaluator) if s is not None]
+
+    def close(self) -> None:
+        self.simulation.stop()
+        for s in self.screens:
+            s.close()
+            s.deleteLater()  # Qt frees them in order, before Python's finaliser runs
+        stop_devices(self.devices)
+        self.client.close()
+        self.store.close()
+
+
+def _app() -> QApplication:
+    app = QApplication.instance()
+    if not isinstance(app, QApplication):
+        app = QApplication([])
+    setup_fonts(app)
+    return app
+
+
+def _printer(drivers: list[Any]) -> Any:
+    return next((d for d in drivers if hasattr(d, "can_print")), None)
+
+
+def build_demo(config_path: str | Path, db_path: str | Path, speed: float = 60.0, *, start: datetime | None = None,
+               seed: int | None = None, caller_window: int = 1, evaluator: bool = True, devices: bool = True,
+               arrivals_per_hour: float = 90.0, show: bool = True) -> Demo:
+    """Everything `run_demo` shows, without entering the event loop (tests and the benchmark use this)."""
+    app = _app()
+    config = load(config_path)
+    begin = start or demo_start(config)
+    store = Store(Path(db_path))
+    hall = Hall(config, store, clock=scaled_clock(begin, speed))
+    drivers: list[Any] = []
+    if devices:
+        sections = config.devices or DEFAULT_DEMO_DEVICES
+        drivers = attach_devices(hall, sections)
+    client = HallClient(hall, heartbeat_s=5.0)
+    kiosk = KioskScreen(client, printer=_printer(drivers))
+    caller = CallerScreen(client, caller_window)
+    board = BoardScreen(client)
+    dashboard = DashboardScreen(client)
+    ev_screen = EvaluatorScreen(client, caller_window, timeout_s=max(5.0, 60.0 / max(speed, 1.0) * 10)) \
+        if evaluator else None
+    sim = Simulation(client, arrivals_per_hour=arrivals_per_hour, seed=seed,
+                     evaluators={caller_window: ev_screen} if ev_screen else {}, kiosk=kiosk)
+    demo = Demo(hall, store, client, kiosk, caller, board, dashboard, ev_screen, sim, drivers)
+    if show:
+        screen = app.primaryScreen().availableGeometry()
+        kiosk.resize(min(620, screen.width() // 3), min(1040, screen.height() - 40))
+        kiosk.move(screen.left(), screen.top())
+        board.resize(960, 540)
+        board.move(screen.left() + kiosk.width() + 10, screen.top())
+        dashboard.resize(1280, 760)
+        dashboard.move(screen.left() + kiosk.width() + 10, screen.top() + 580)
+        caller.resize(900, 640)
+        caller.move(screen.right() - 900, screen.top())
+        if ev_screen is not None:
+            ev_screen.resize(800, 480)
+            ev_screen.move(screen.right() - 800, screen.top() + 680)
+        for s in demo.screens:
+            s.show()
+    return demo
+
+
+def run_demo(config_path: str | Path, db_path: str | Path, speed: float = 60.0, *, start: datetime | None = None,
+             seed: int | None = None, caller_window: int = 1, evaluator: bool = True, devices: bool = True,
+             arrivals_per_hour: float = 90.0, duration_s: float | None = None) -> int:
+    """Open the kiosk, a caller, the evaluator, the board and the dashboard on one desktop over the embedded store,
+    with simulated citizens and clerks; `speed` scales the hall clock (60 → an hour a minute)."""
+    app = _app()
+    demo = build_demo(config_path, db_path, speed, start=start, seed=seed, caller_window=caller_window,
+                      evaluator=evaluator, devices=devices, arrivals_per_hour=arrivals_per_hour)
+    demo.simulation.start()
+    if duration_s:
+        QTimer.singleShot(int(duration_s * 1000), app.quit)
+    try:
+        return app.exec()
+    finally:
+        demo.close()
+
+
+def build_role(role: str, client: HallClient, *, window: int | None = None, printer: Any = None,
+               sync: Any = None) -> QWidget:
+    if role == "kiosk":
+        return KioskScreen(client, printer=printer)
+    if role == "caller":
+        return CallerScreen(client, window or client.config.windows[0].number)
+    if role == "evaluator":
+        return EvaluatorScreen(client, window or client.config.windows[0].number)
+    if role == "board":
+        return BoardScreen(client)
+    if role == "dashboard":
+        return DashboardScreen(client, sync=sync)
+    raise ValueError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
+
+
+def run_role(role: str, config_path: str | Path, db_path: str | Path, *, window: int | None = None,
+             fullscreen: bool = False, devices: bool = True, sync: Any = None,
+             clock: Callable[[], datetime] | None = None) -> int:
+    """One screen in this process, on the hall's store (in-process HallClient; a LAN client slots in later)."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
+    app = _app()
+    config = load(config_path)
+    store = Store(Path(db_path))
+    hall = Hall(config, store, clock=clock or (lambda: datetime.now(UTC)))
+    drivers = attach_devices(hall, config.devices) if devices and config.devices else []
+    client = HallClient(hall)
+    screen = build_role(role, client, window=window, printer=_printer(drivers), sync=sync)
+    if fullscreen:
+        screen.showFullScreen()
+    else:
+        screen.resize(1080, 1920) if role == "kiosk" else screen.resize(1920, 1080)
+        screen.show()
+    try:
+        return app.exec()
+    finally:
+        stop_devices(drivers)
+        client.close()
+        store.close()
