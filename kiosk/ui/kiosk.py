@@ -122,13 +122,16 @@ class KioskScreen(QWidget):
         root.setContentsMargins(0, 0, 0, 0)
         root.setSpacing(0)
         # header: hall name, clock, languages, elder mode
+        # header: hall name and clock; languages and elder mode beside them (landscape) or below (portrait)
         self.header = tag(QFrame(), "header")
-        hl = QHBoxLayout(self.header)
-        hl.setContentsMargins(24, 12, 24, 12)
+        self.header_grid = QGridLayout(self.header)
+        self.header_grid.setContentsMargins(24, 10, 24, 10)
         self.hall_label = tag(QLabel(self.client.config.name), "header_title")
         self.clock_label = tag(QLabel(), "header_text")
-        hl.addWidget(self.hall_label, 1)
-        hl.addWidget(self.clock_label)
+        self.lang_bar = QWidget()
+        hl = QHBoxLayout(self.lang_bar)
+        hl.setContentsMargins(0, 0, 0, 0)
+        hl.addStretch(1)
         self.lang_buttons: dict[str, QPushButton] = {}
         for code, (name, _d) in LANGUAGES.items():
             b = tag(QPushButton(name), "lang")
@@ -140,6 +143,9 @@ class KioskScreen(QWidget):
         self.elder_button.setCheckable(True)
         self.elder_button.clicked.connect(lambda: self.set_elder(not self.elder))
         hl.addWidget(self.elder_button)
+        self.header_grid.addWidget(self.hall_label, 0, 0)
+        self.header_grid.addWidget(self.clock_label, 0, 1)
+        self.header_grid.setColumnStretch(0, 1)
         root.addWidget(self.header)
 
         body = QWidget()
@@ -202,10 +208,16 @@ class KioskScreen(QWidget):
         return page
 
     def _layout_businesses(self) -> None:
-        cols = 3 if self.width() > self.height() else 2
+        landscape = self.width() > self.height()
+        cols = 3 if landscape else 2
         if cols == self._columns:
             return
         self._columns = cols
+        self.header_grid.removeWidget(self.lang_bar)
+        if landscape:
+            self.header_grid.addWidget(self.lang_bar, 0, 2)
+        else:
+            self.header_grid.addWidget(self.lang_bar, 1, 0, 1, 2)
         for btn in self.business_buttons.values():
             self.business_grid.removeWidget(btn)
         for i, btn in enumerate(self.business_buttons.values()):
@@ -371,7 +383,6 @@ class KioskScreen(QWidget):
             QLabel[role="ticket_number"] {{ {pair('ticket')} font-size: {s.number}px; font-weight: bold; }}
             QScrollArea, QScrollArea > QWidget > QWidget {{ background: transparent; }}
         """)
-        self.header.layout().setContentsMargins(24, 12, 24, 12)
 
     def set_elder(self, on: bool) -> None:
         self.elder = on
