@@ -1,6 +1,7 @@
 """Working days: Chinese public holidays and make-up days (chinese-calendar) plus the hall's own overrides."""
 from __future__ import annotations
 
+import bisect
 import logging
 import math
 from datetime import date, datetime, time, timedelta, tzinfo
@@ -103,6 +104,7 @@ class WorkCalendar:
         """Forget the working-time tables (call after changing `closed` / `open_days` by hand)."""
         self._cum: list[int] = [0]  # _cum[i] = working days in [EPOCH, EPOCH + i days)
         self._wdays: list[int] = []  # day offsets (from EPOCH) of the working days, in order
+        self._mids: dict[str, list[float]] = {}  # per zone: POSIX time of each day's local midnight
 
     def _extend_to(self, offset: int) -> None:
         if offset < 0:
@@ -139,31 +141,15 @@ class WorkCalendar:
 
     def position(self, moment: datetime, tz: tzinfo | None = None) -> float:
         """Where `moment` lies in working time (its local date taken in `tz`, or its own zone)."""
-        local = moment.astimezone(tz) if tz is not None else moment
-        off = (local.date() - EPOCH).days
-        self._extend_to(off)
-        base = self._cum[off]
-        if self._cum[off + 1] == base:  # not a working day: time stands still
-            return float(base)
-        secs = local.hour * 3600 + local.minute * 60 + local.second + local.microsecond / 1e6
-        return base + secs / 86400.0
+        zone = tz or moment.tzinfo
+        if zone is None:
+            raise ValueError("position() needs an aware datetime or a zone")
+        return self.position_ts(moment.timestamp(), zone)
 
     def moment_at(self, pos: float, tz: tzinfo) -> datetime:
         """The first moment whose position reaches `pos` (a whole number is the end of a working day, not the
         start of the next one after a weekend)."""
-        k = math.floor(pos)
-        frac = pos - k
-        if frac < 1e-9:
-            if k <= 0:
-                return datetime.combine(EPOCH, time(), tz)
-            while len(self._wdays) < k:
-                self._extend_to(len(self._cum) + 31)
-            day = EPOCH + timedelta(days=self._wdays[k - 1] + 1)
-            return datetime.combine(day, time(), tz)
-        while len(self._wdays) <= k:
-            self._extend_to(len(self._cum) + 31)
-        day = EPOCH + timedelta(days=self._wdays[k])
-        return datetime.combine(day, time(), tz) + timedelta(seconds=round(frac * 86400, 6))
+        return datetime.fromtimestamp(self.moment_ts(pos, tz), tz)
 
     def working_time_between(self, a: datetime, b: datetime, tz: tzinfo | None = None) -> float:
         """Working days (fractional) elapsed from a to b; negative if b is before a."""
@@ -183,3 +169,59 @@ class WorkCalendar:
         while len(self._wdays) <= k:
             self._extend_to(len(self._cum) + 31)
         return EPOCH + timedelta(days=self._wdays[k])
+
+    # --- the same on POSIX timestamps: no datetime objects in the scheduler's inner loops ----------------------
+    def _midnights(self, tz: tzinfo, upto: int) -> list[float]:
+        """mids[i] = timestamp of local midnight starting day EPOCH+i, for i ≤ upto + 1 (DST-safe: each day's
+        length is the gap to the next midnight)."""
+        key = str(tz)
+        mids = self._mids.setdefault(key, [])
+        if len(mids) <= upto + 1:
+            self._extend_to(upto + 1)
+            start = len(mids)
+            day = EPOCH + timedelta(days=start)
+            for _ in range(start, upto + 2 + 366):
+                mids.append(datetime.combine(day, time(), tz).timestamp())
+                day += timedelta(days=1)
+            self._extend_to(len(mids))
+        return mids
+
+    def position_ts(self, ts: float, tz: tzinfo) -> float:
+        """position() of a POSIX timestamp in zone tz."""
+        mids = self._mids.get(str(tz))
+        if not mids or ts >= mids[-1] or ts < mids[0]:
+            off = (datetime.fromtimestamp(ts, tz).date() - EPOCH).days
+            if off < 0:
+                raise ValueError(f"working time is counted from {EPOCH.isoformat()}; got a moment before it")
+            mids = self._midnights(tz, off)
+        i = bisect.bisect_right(mids, ts) - 1
+        base = self._cum[i]
+        if self._cum[i + 1] == base:
+            return float(base)
+        return base + (ts - mids[i]) / (mids[i + 1] - mids[i])
+
+    def moment_ts(self, pos: float, tz: tzinfo) -> float:
+        """moment_at() as a POSIX timestamp."""
+        k = math.floor(pos)
+        frac = pos - k
+        while len(self._wdays) <= k:
+            self._extend_to(len(self._cum) + 31)
+        if frac < 1e-9:
+            if k <= 0:
+                return self._midnights(tz, 0)[0]
+            off = self._wdays[k - 1] + 1
+            return self._midnights(tz, off)[off]
+        off = self._wdays[k]
+        mids = self._midnights(tz, off)
+        return mids[off] + frac * (mids[off + 1] - mids[off])
+
+    def end_of_day_position_ts(self, ts: float, tz: tzinfo) -> int:
+        """end_of_day_position() of a POSIX timestamp."""
+        mids = self._mids.get(str(tz))
+        if not mids or ts >= mids[-1] or ts < mids[0]:
+            off = (datetime.fromtimestamp(ts, tz).date() - EPOCH).days
+            if off < 0:
+                raise ValueError(f"working time is counted from {EPOCH.isoformat()}; got a moment before it")
+            mids = self._midnights(tz, off)
+        i = bisect.bisect_right(mids, ts) - 1
+        return self._cum[i + 1]
