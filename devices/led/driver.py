@@ -61,6 +61,102 @@ class _AreaState:
     since: float | None = None  # when the oldest change not yet on the wire arrived (for latency figures)
 
 
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """One frame's worth of areas, each (area, content, sent flashing?); no items means a keepalive PING."""
+
+    items: tuple[tuple[int, AreaContent, bool], ...]
+    since: float | None = None  # when the oldest change in it arrived
+
+    @property
+    def is_ping(self) -> bool:
+        return not self.items
+
+
+class AreaScheduler:
+    """When frames go out: the latest content per area, at most one frame per `min_interval`, and the steady
+    form of a flashing call `flash_s` after the flash went out (or at the next free slot after that).
+
+    Newer content for an area replaces older content not yet sent and cancels a steady frame still waiting to
+    follow an older flash, so the board always ends on the latest truth.  Pure: the clock is passed in; the driver
+    calls it under its lock.
+    """
+
+    def __init__(
+        self, initial: list[AreaContent], *, min_interval: float, keepalive: float = 0.0, now: float = 0.0
+    ) -> None:
+        self.min_interval = min_interval
+        self.keepalive = keepalive
+        self.slow = False  # a silent controller is probed at most once a second
+        self.next_send = 0.0
+        self.last_io = now
+        self.areas: dict[int, _AreaState] = {}
+        for c in initial:
+            self.set(c, now)
+
+    def set(self, c: AreaContent, now: float) -> None:
+        st = self.areas.get(c.area)
+        if st is None:
+            st = self.areas[c.area] = _AreaState(c)
+        st.content = c
+        st.dirty = True
+        st.flash_pending = c.flash_s > 0
+        st.steady_due = None
+        if st.since is None:
+            st.since = now
+
+    def resend_all(self) -> None:
+        """The controller may have lost its RAM areas (§8.2.1): send everything again, steady."""
+        for st in self.areas.values():
+            st.dirty = True
+            st.flash_pending = False
+
+    def take(self, now: float) -> Batch | None:
+        """What to send now, if anything: all changed areas in one frame, or a keepalive PING."""
+        for st in self.areas.values():
+            if st.steady_due is not None and now >= st.steady_due:
+                st.steady_due = None
+                st.dirty = True
+        if now < self.next_send:
+            return None
+        dirty = [(a, st) for a, st in sorted(self.areas.items()) if st.dirty]
+        if not dirty:
+            if self.keepalive and now - self.last_io >= self.keepalive:
+                return Batch(())
+            return None
+        since = [st.since for _, st in dirty if st.since is not None]
+        items = []
+        for a, st in dirty:
+            items.append((a, st.content, st.flash_pending))
+            st.dirty = st.flash_pending = False
+            st.since = None
+        return Batch(tuple(items), min(since) if since else None)
+
+    def sent(self, batch: Batch, now: float) -> None:
+        """The frame is on the wire: the limiter starts counting, flashes get their steady follow-up."""
+        self.last_io = now
+        self.next_send = now + (max(self.min_interval, 1.0) if self.slow else self.min_interval)
+        for a, content, flashed in batch.items:
+            st = self.areas[a]
+            if flashed and st.content is content and not st.dirty:
+                st.steady_due = now + content.flash_s
+
+    def failed(self, batch: Batch, *, keep_flash: bool = True) -> None:
+        """The frame did not get through (or was not acknowledged): its areas are pending again, unless newer
+        content already is.  keep_flash=False resends a call steady (its moment has passed)."""
+        for a, content, flashed in batch.items:
+            st = self.areas[a]
+            if st.content is content:
+                st.dirty = True
+                st.flash_pending = st.flash_pending or (flashed and keep_flash)
+                st.steady_due = None
+            if st.since is None:
+                st.since = batch.since
+
+    def shown(self) -> dict[int, str]:
+        return {a: st.content.text for a, st in self.areas.items()}
+
+
 class LedBoard(DeviceWorker):
     """One Onbon BX-5K/6K board (a window board or the hall board).
 
@@ -98,7 +194,6 @@ class LedBoard(DeviceWorker):
         self.address = address
         self.min_interval = min_interval
         self.reply_timeout = reply_timeout
-        self.keepalive = keepalive  # idle PING period (§8.7): an idle board still notices an unplug; 0 = never
         self.max_misses = max_misses
         self.baud = int(self.url.opts.get("baud", 9600)) if self.url.scheme == "serial" else 0
         self.content: WindowBoard | HallBoard
@@ -117,12 +212,11 @@ class LedBoard(DeviceWorker):
         self.layout: dict[int, Rect] = self.content.layout()
         self.waiting_source: Callable[[], list[dict[str, Any]]] | None = None
         self._lock = threading.Lock()  # guards content model + area states; held for microseconds only
-        now = time.monotonic()
-        self._areas: dict[int, _AreaState] = {c.area: _AreaState(c, since=now) for c in self.content.initial()}
+        self._sched = AreaScheduler(
+            self.content.initial(), min_interval=min_interval, keepalive=keepalive, now=time.monotonic()
+        )
         self._refresh_waiting = False
         self._wake_pending = False
-        self._next_send = 0.0
-        self._last_io = 0.0
         self.pings = 0
         self._misses = 0
         self._silent = False  # offline because the controller stopped answering (link itself is up)
@@ -141,6 +235,15 @@ class LedBoard(DeviceWorker):
 
     # --- public ---------------------------------------------------------------------------------------------
     @property
+    def keepalive(self) -> float:
+        """Idle PING period (§8.7), so that an idle board still notices an unplug; 0 = never."""
+        return self._sched.keepalive
+
+    @keepalive.setter
+    def keepalive(self, value: float) -> None:
+        self._sched.keepalive = value
+
+    @property
     def expects_reply(self) -> bool:
         return self.address != proto.BROADCAST  # §4: broadcast 1 is never answered
 
@@ -154,7 +257,7 @@ class LedBoard(DeviceWorker):
             with self._lock:
                 changes = self.content.apply(ev)
                 for c in changes:
-                    self._set_locked(c, t)
+                    self._sched.set(c, t)
                 refresh = self.role == "hall" and self.waiting_source is not None and ev.kind in _WAITING_KINDS
                 if refresh:
                     self._refresh_waiting = True
@@ -175,14 +278,14 @@ class LedBoard(DeviceWorker):
         t = time.monotonic()
         with self._lock:
             for c in changes:
-                self._set_locked(c, t)
+                self._sched.set(c, t)
         if changes:
             self._wake()
 
     def shown(self) -> dict[int, str]:
         """What each area should show now (the latest truth, whether or not it is on the wire yet)."""
         with self._lock:
-            return {a: st.content.text for a, st in self._areas.items()}
+            return self._sched.shown()
 
     def stats(self) -> dict[str, Any]:
         return {
@@ -213,22 +316,6 @@ class LedBoard(DeviceWorker):
             self._wake_pending = True
             self.submit(_WAKE)
 
-    def _set_locked(self, c: AreaContent, t: float) -> None:
-        st = self._areas.get(c.area)
-        if st is None:
-            st = self._areas[c.area] = _AreaState(c)
-        st.content = c
-        st.dirty = True
-        st.flash_pending = c.flash_s > 0
-        st.steady_due = None  # newer content replaces a steady frame still waiting to follow an older flash
-        if st.since is None:
-            st.since = t
-
-    def _resend_all_locked(self) -> None:
-        for st in self._areas.values():
-            st.dirty = True
-            st.flash_pending = False
-
     def _open(self) -> Transport:
         if self.url.scheme == "sim":
             from devices.led.sim import open_sim  # the URL picks the in-process controller
@@ -240,7 +327,8 @@ class LedBoard(DeviceWorker):
         self._misses = 0
         self._silent = False
         with self._lock:
-            self._resend_all_locked()  # dynamic areas are RAM only: whatever was there may be gone
+            self._sched.slow = False
+            self._sched.resend_all()  # dynamic areas are RAM only: whatever was there may be gone
             if self.role == "hall" and self.waiting_source is not None:
                 self._refresh_waiting = True
         return transport
@@ -272,26 +360,10 @@ class LedBoard(DeviceWorker):
         """Send at most one frame, if anything changed and the limiter allows it."""
         if self._refresh_waiting:
             self._fetch_waiting()
-        now = time.monotonic()
         with self._lock:
-            for st in self._areas.values():
-                if st.steady_due is not None and now >= st.steady_due:
-                    st.steady_due = None
-                    st.dirty = True
-            dirty = [(a, st) for a, st in sorted(self._areas.items()) if st.dirty]
-            if now < self._next_send:
-                return
-            ping = not dirty and bool(self.keepalive) and now - self._last_io >= self.keepalive
-            if not dirty and not ping:
-                return
-            sent: list[tuple[int, AreaContent, bool]] = []
-            since = [st.since for _, st in dirty if st.since is not None]
-            for a, st in dirty:
-                sent.append((a, st.content, st.flash_pending))
-                st.dirty = False
-                st.flash_pending = False
-                st.since = None
-        self._send(transport, self._build(sent) if sent else self._ping_frame(), sent, since)
+            batch = self._sched.take(time.monotonic())
+        if batch is not None:
+            self._send(transport, batch)
 
     def _ping_frame(self) -> bytes:
         self.pings += 1
@@ -299,34 +371,26 @@ class LedBoard(DeviceWorker):
         req = proto.Request(proto.GROUP_SYS, proto.CMD_PING, response=response)
         return proto.encode_frame(proto.Frame(dst=self.address, src=proto.SRC_PC, data=req.encode()))
 
-    def _send(
-        self, transport: Transport, frame: bytes, sent: list[tuple[int, AreaContent, bool]], since: list[float]
-    ) -> None:
+    def _send(self, transport: Transport, batch: Batch) -> None:
+        frame = self._ping_frame() if batch.is_ping else self._build(list(batch.items))
         try:
             transport.write(frame)
         except (TransportError, OSError):
-            self._unsend(sent, min(since) if since else None)
+            with self._lock:
+                self._sched.failed(batch)
             raise
         t = time.monotonic()
-        self._last_io = t
+        with self._lock:
+            self._sched.sent(batch, t)
         self.frames_sent += 1
         self.bytes_sent += len(frame)
         self.send_times.append(t)
-        if sent:
+        if not batch.is_ping:
             self.last_frame_bytes = len(frame)
-        if since:
-            self.latencies.append(t - min(since))
-        spacing = self.min_interval if not self._silent else max(self.min_interval, 1.0)
-        self._next_send = t + spacing
-        with self._lock:
-            for a, content, flashed in sent:
-                st = self._areas[a]
-                if flashed and st.content is content and not st.dirty:
-                    st.steady_due = t + content.flash_s
-        if not self.expects_reply:
-            return
-        reply = self._await_reply(transport, len(frame))
-        self._judge(reply, sent)
+        if batch.since is not None:
+            self.latencies.append(t - batch.since)
+        if self.expects_reply:
+            self._judge(self._await_reply(transport, len(frame)), batch)
 
     def _build(self, sent: list[tuple[int, AreaContent, bool]]) -> bytes:
         areas = []
@@ -357,18 +421,6 @@ class LedBoard(DeviceWorker):
         update = proto.DynamicUpdate(tuple(areas), response=response)
         return proto.encode_frame(proto.Frame(dst=self.address, src=proto.SRC_PC, data=update.encode()))
 
-    def _unsend(self, sent: list[tuple[int, AreaContent, bool]], since: float | None) -> None:
-        """The frame did not get through: its areas are pending again unless newer content already is."""
-        with self._lock:
-            for a, content, flashed in sent:
-                st = self._areas[a]
-                if st.content is content:
-                    st.dirty = True
-                    st.flash_pending = st.flash_pending or flashed
-                    st.steady_due = None
-                if st.since is None:
-                    st.since = since
-
     def _await_reply(self, transport: Transport, frame_len: int) -> proto.Reply | None:
         wire = proto.wire_seconds(frame_len + 30, self.baud) if self.baud else 0.0
         deadline = time.monotonic() + self.reply_timeout + wire
@@ -389,17 +441,19 @@ class LedBoard(DeviceWorker):
                     return reply
         return None
 
-    def _judge(self, reply: proto.Reply | None, sent: list[tuple[int, AreaContent, bool]]) -> None:
+    def _judge(self, reply: proto.Reply | None, batch: Batch) -> None:
         if reply is None:
             self._misses += 1
-            self._unsend([(a, c, False) for a, c, _ in sent], None)
+            with self._lock:
+                self._sched.failed(batch, keep_flash=False)
             last = self._decoder.errors[-1] if self._decoder.errors else ""
             detail = f"；收到无效数据：{last}" if last else ""
             if self._misses >= self.max_misses:
                 if not self._silent:
                     self._silent = True
                     with self._lock:
-                        self._resend_all_locked()  # the probe that gets answered carries everything
+                        self._sched.slow = True
+                        self._sched.resend_all()  # the probe that gets answered carries everything
                 self._set_health(HealthState.OFFLINE, f"控制器无应答（连续 {self._misses} 次）{detail}")
             else:
                 self._set_health(HealthState.DEGRADED, f"控制器应答超时{detail}")
@@ -408,14 +462,16 @@ class LedBoard(DeviceWorker):
         if reply.is_nack:
             self.nacks += 1
             if reply.error in _RETRY_ERRORS:
-                self._unsend([(a, c, False) for a, c, _ in sent], None)
+                with self._lock:
+                    self._sched.failed(batch, keep_flash=False)
             self._set_health(HealthState.DEGRADED, f"控制器拒绝：{reply.error_name}")
             return
         self.acks += 1
         if self._silent:
             self._silent = False
             with self._lock:
-                self._resend_all_locked()  # it may have been power-cycled: RAM areas are gone (§8.2.1)
+                self._sched.slow = False
+                self._sched.resend_all()  # it may have been power-cycled: RAM areas are gone (§8.2.1)
         self._set_health(HealthState.OK)
 
 
