@@ -130,5 +130,13 @@ def test_no_script_touches_the_real_root_paths_without_the_prefix() -> None:
                 assert re.findall(r'(?<!\$ROOT)(?<!")/(?:var|opt|etc|run)/', line) == [], f"{name}: {line}"
 
 
+def test_postinst_builds_the_venv_on_debians_python() -> None:
+    """Root's PATH may start with pyenv or /usr/local: that python3 must not become the venv's base."""
+    text = MAINTAINER["postinst"].read_text()
+    assert "PYTHON=/usr/bin/python3" in text
+    assert re.search(r'^\s+"\$PYTHON" -m venv "\$VENV"$', text, re.M)
+    assert not re.search(r"^\s+python3 ", text, re.M)
+
+
 def test_build_script_is_executable() -> None:
     assert os.access(PACKAGING / "build-deb.sh", os.X_OK)
