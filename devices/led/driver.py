@@ -399,6 +399,10 @@ class LedBoard(DeviceWorker):
             if bad:
                 self.unencodable += len(bad)
                 self.log.warning("%s: area %d: not in GB2312, shown as ？: %r", self.name, a, "".join(bad))
+            if len(data) > proto.MAX_AREA_TEXT:
+                self.log.warning("%s: area %d: text of %d bytes cut to %d", self.name, a, len(data),
+                                 proto.MAX_AREA_TEXT)
+                data = proto.clip_text(data)
             r = self.layout.get(a) or Rect(0, 0, 128, 16)
             if content.scroll:
                 area = proto.Area(

@@ -72,6 +72,7 @@ MANUAL_WRAP, AUTO_WRAP = 0x01, 0x02
 LINE_BREAK = b"\\n"
 
 MAX_DATA_LEN = 1024  # §5.1.3: the controller's receive buffer; bigger needs multi-packet (files only)
+MAX_AREA_TEXT = 1024  # §8.2.1: one dynamic area holds at most 1024 bytes on a 6K (512 on a 5K)
 MAX_FRAME_BYTES = 8 + 2 * (HEADER_LEN + BARCODE_LEN + MAX_DATA_LEN + 2) + 1  # worst case, all bytes escaped
 
 
@@ -506,6 +507,19 @@ def encode_text(text: str) -> tuple[bytes, list[str]]:
                 bad.append(ch)
                 out += REPLACEMENT.encode("gb2312")
     return bytes(out), bad
+
+
+def clip_text(data: bytes, limit: int = MAX_AREA_TEXT) -> bytes:
+    """At most `limit` bytes of encode_text output, never cutting a two-byte GB2312 character in half."""
+    if len(data) <= limit:
+        return data
+    i = 0
+    while i < len(data):
+        step = 2 if data[i] >= 0x80 else 1
+        if i + step > limit:
+            break
+        i += step
+    return data[:i]
 
 
 def decode_text(data: bytes) -> str:

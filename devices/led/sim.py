@@ -30,9 +30,10 @@ class Received:
 class LedSim:
     """The controller logic, independent of how bytes reach it (`feed` in, answer bytes out)."""
 
-    def __init__(self, address: int = 1, *, name: str = "led") -> None:
+    def __init__(self, address: int = 1, *, name: str = "led", area_limit: int = proto.MAX_AREA_TEXT) -> None:
         self.name = name
         self.address = address
+        self.area_limit = area_limit  # bytes of text per dynamic area: 1024 on a 6K, 512 on a 5K (§8.2.1)
         self.areas: dict[int, proto.Area] = {}
         self.received: list[Received] = []
         self.silent = False  # powered off with the cable in: reads and drops everything
@@ -145,8 +146,8 @@ class LedSim:
                 self.bad_requests += 1
                 # the doc has no "bad format" code; ERR_NOCMD is what a controller that cannot parse it returns
                 return proto.nack(proto.ERR_NOCMD), ()
-            if any(len(a.text) > proto.MAX_DATA_LEN for a in update.areas):
-                return proto.nack(proto.ERR_MEMORYVOLUME), ()  # §8.2.1: at most 1024 bytes per dynamic area
+            if any(len(a.text) > self.area_limit for a in update.areas):
+                return proto.nack(proto.ERR_MEMORYVOLUME), ()
             if update.delete_ids == (0xFF,):
                 self.areas.clear()
             for area_id in update.delete_ids:

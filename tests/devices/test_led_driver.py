@@ -154,7 +154,8 @@ def test_garbage_from_controller_never_crashes(rig: Callable[..., tuple[LedSim, 
 
 
 def test_controller_refusal_degrades(rig: Callable[..., tuple[LedSim, Link, LedBoard]]) -> None:
-    sim, _, board = rig(welcome="欢" * 600)  # 1200 bytes of text: more than an area holds (§8.2.1)
+    sim, _, board = rig(welcome="欢" * 300)  # 600 bytes of text: more than a 5K's area holds (§8.2.1)
+    sim.area_limit = 512
     assert wait_until(lambda: board.health.state == HealthState.DEGRADED, 3.0)
     assert "ERR_MEMORYVOLUME" in board.health.reason
     board.handle_event(called("A001"))
@@ -167,6 +168,13 @@ def test_text_outside_gb2312_degrades_visibly(rig: Callable[..., tuple[LedSim, L
     assert sim.wait_for(lambda s: (s.area_text(0) or "").endswith("欢迎"))
     assert sim.area_text(0) == "？" * 8 + "欢迎"  # each Tibetan code point became a visible ？
     assert board.unencodable >= 8 and board.health.state == HealthState.OK
+
+
+def test_overlong_text_is_cut_not_lost(rig: Callable[..., tuple[LedSim, Link, LedBoard]]) -> None:
+    sim, _, board = rig(welcome="A" + "欢" * 2000)
+    assert sim.wait_for(lambda s: (s.area_text(0) or "").startswith("A欢"))
+    assert sim.area_text(0) == "A" + "欢" * 511  # 1023 bytes: the next character would not fit whole
+    assert board.health.state == HealthState.OK
 
 
 def test_broadcast_address_needs_no_answer(rig: Callable[..., tuple[LedSim, Link, LedBoard]]) -> None:

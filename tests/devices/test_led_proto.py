@@ -234,6 +234,20 @@ def test_encode_text(text: str, data: bytes, bad: list[str]) -> None:
     assert proto.encode_text(text) == (data, bad)
 
 
+@pytest.mark.parametrize(
+    ("data", "limit", "out"),
+    [
+        (b"abc", 10, b"abc"),
+        (b"abcdef", 4, b"abcd"),
+        ("欢迎光临".encode("gb2312"), 5, "欢迎".encode("gb2312")),  # never half a character
+        (b"A" + "欢迎".encode("gb2312"), 4, b"A" + "欢".encode("gb2312")),
+        (b"A" + "欢迎".encode("gb2312"), 5, b"A" + "欢迎".encode("gb2312")),
+    ],
+)
+def test_clip_text(data: bytes, limit: int, out: bytes) -> None:
+    assert proto.clip_text(data, limit) == out
+
+
 def test_decode_text_lines() -> None:
     assert proto.decode_text(proto.encode_text("A001 → 3号窗口\nB002 → 5号窗口")[0]) == "A001 → 3号窗口\nB002 → 5号窗口"
 
