@@ -7,7 +7,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from kiosk.core.calendar import WorkCalendar
 from kiosk.core.config import HallConfig, load
-from kiosk.core.errors import HallError
+from kiosk.core.errors import ConfigError, HallError
 from kiosk.core.hall import Hall
 from kiosk.core.rating import ORDER, Level
 from kiosk.store import Store
@@ -78,37 +78,42 @@ DEFAULT_DEMO_DEVICES: dict[str, dict[str, Any]] = {
 }
 
 
-def attach_devices(hall: Hall, sections: dict[str, dict[str, Any]]) -> list[Any]:
-    """Start a driver per [devices.<name>] whose kind's package exists; a missing package is skipped with a warning.
-
-    A bad option still fails at start-up (ConfigError from the kind's from_config)."""
-    drivers = []
+def start_devices(hall: Hall, sections: dict[str, dict[str, Any]]) -> Any | None:
+    """Build and start the drivers for `sections` under devices.supervisor (the one place that wires devices to the
+    hall).  A kind whose package is missing here is skipped with a warning; a bad option fails at start-up."""
+    try:
+        from devices.supervisor import KINDS, Supervisor
+    except ImportError as exc:
+        log.warning("devices are not available (%s): running without them", exc)
+        return None
+    drivers: dict[str, Any] = {}
     for name, section in sections.items():
-        kind = str(section.get("kind", ""))
+        module = KINDS.get(str(section.get("kind", "")))
+        if module is None:
+            raise ConfigError(f"option 'kind' in section [devices.{name}]: unknown device kind "
+                              f"{section.get('kind')!r}", option="kind", section=f"devices.{name}")
         try:
-            module = importlib.import_module(f"devices.{kind}")
-            from_config = module.from_config
+            from_config = importlib.import_module(module).from_config
         except (ImportError, AttributeError) as exc:
-            log.warning("device %s: kind %r is not available here (%s); skipped", name, kind, exc)
+            log.warning("device %s: %s is not available here (%s); skipped", name, module, exc)
             continue
-        driver = from_config(name, dict(section), hall.config)
-        if hasattr(driver, "bind"):
-            driver.bind(hall)
-        else:
-            if hasattr(driver, "on_health"):
-                driver.on_health(lambda h: hall.report_device_health(h.device, h.kind, str(h.state), h.reason))
-            hall.subscribe(driver.handle_event)
-        driver.start()
-        drivers.append(driver)
-    return drivers
+        drivers[name] = from_config(name, dict(section), hall.config)
+    sup = Supervisor(hall, drivers)
+    sup.start()
+    return sup
 
 
-def stop_devices(drivers: list[Any]) -> None:
-    for d in drivers:
-        try:
-            d.stop()
-        except Exception:
-            log.exception("stopping device %s", getattr(d, "name", d))
+def stop_devices(supervisor: Any | None) -> None:
+    if supervisor is None:
+        return
+    try:
+        supervisor.stop()
+    except Exception:
+        log.exception("stopping devices")
+
+
+def _printer(supervisor: Any | None) -> Any:
+    return supervisor.printer() if supervisor is not None else None
 
 
 # =====================================================================================================================
@@ -253,7 +258,7 @@ class Demo:
     dashboard: DashboardScreen
     evaluator: EvaluatorScreen | None
     simulation: Simulation
-    devices: list[Any] = field(default_factory=list)
+    devices: Any = None  # devices.supervisor.Supervisor, when devices run
 
     @property
     def screens(self) -> list[QWidget]:
@@ -277,10 +282,6 @@ def _app() -> QApplication:
     return app
 
 
-def _printer(drivers: list[Any]) -> Any:
-    return next((d for d in drivers if hasattr(d, "can_print")), None)
-
-
 def build_demo(config_path: str | Path, db_path: str | Path, speed: float = 60.0, *, start: datetime | None = None,
                seed: int | None = None, caller_window: int = 1, evaluator: bool = True, devices: bool = True,
                arrivals_per_hour: float = 90.0, show: bool = True) -> Demo:
@@ -290,12 +291,9 @@ def build_demo(config_path: str | Path, db_path: str | Path, speed: float = 60.0
     begin = start or demo_start(config)
     store = Store(Path(db_path))
     hall = Hall(config, store, clock=scaled_clock(begin, speed))
-    drivers: list[Any] = []
-    if devices:
-        sections = config.devices or DEFAULT_DEMO_DEVICES
-        drivers = attach_devices(hall, sections)
+    supervisor = start_devices(hall, config.devices or DEFAULT_DEMO_DEVICES) if devices else None
     client = HallClient(hall, heartbeat_s=5.0)
-    kiosk = KioskScreen(client, printer=_printer(drivers))
+    kiosk = KioskScreen(client, printer=_printer(supervisor))
     caller = CallerScreen(client, caller_window)
     board = BoardScreen(client)
     dashboard = DashboardScreen(client)
@@ -303,7 +301,7 @@ def build_demo(config_path: str | Path, db_path: str | Path, speed: float = 60.0
         if evaluator else None
     sim = Simulation(client, arrivals_per_hour=arrivals_per_hour, seed=seed,
                      evaluators={caller_window: ev_screen} if ev_screen else {}, kiosk=kiosk)
-    demo = Demo(hall, store, client, kiosk, caller, board, dashboard, ev_screen, sim, drivers)
+    demo = Demo(hall, store, client, kiosk, caller, board, dashboard, ev_screen, sim, supervisor)
     if show:
         screen = app.primaryScreen().availableGeometry()
         kiosk.resize(min(620, screen.width() // 3), min(1040, screen.height() - 40))
@@ -355,18 +353,25 @@ def build_role(role: str, client: HallClient, *, window: int | None = None, prin
 
 
 def run_role(role: str, config_path: str | Path, db_path: str | Path, *, window: int | None = None,
-             fullscreen: bool = False, devices: bool = True, sync: Any = None,
+             fullscreen: bool = False, devices: bool | None = None, sync: Any = None,
              clock: Callable[[], datetime] | None = None) -> int:
-    """One screen in this process, on the hall's store (in-process HallClient; a LAN client slots in later)."""
+    """One screen in this process on the hall's store (in-process HallClient; a LAN client slots in later).
+
+    Devices are the hall server's job; by default only a kiosk drives its own [devices.*] printers, so that two
+    role processes never drive the same device (devices=True starts every configured device here)."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
     app = _app()
     config = load(config_path)
     store = Store(Path(db_path))
     hall = Hall(config, store, clock=clock or (lambda: datetime.now(UTC)))
-    drivers = attach_devices(hall, config.devices) if devices and config.devices else []
+    if devices is None:
+        sections = {n: s for n, s in config.devices.items() if s.get("kind") == "printer"} if role == "kiosk" else {}
+    else:
+        sections = config.devices if devices else {}
+    supervisor = start_devices(hall, sections) if sections else None
     client = HallClient(hall)
-    screen = build_role(role, client, window=window, printer=_printer(drivers), sync=sync)
+    screen = build_role(role, client, window=window, printer=_printer(supervisor), sync=sync)
     if fullscreen:
         screen.showFullScreen()
     else:
@@ -375,6 +380,6 @@ def run_role(role: str, config_path: str | Path, db_path: str | Path, *, window:
     try:
         return app.exec()
     finally:
-        stop_devices(drivers)
+        stop_devices(supervisor)
         client.close()
         store.close()

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import (
     QApplication,
+    QBoxLayout,
     QFrame,
     QGridLayout,
     QHBoxLayout,
@@ -64,7 +65,7 @@ class Sizes:
         self.title = dp(widget, 44 if elder else 34)
         self.business = dp(widget, 46 if elder else 36)
         self.count = dp(widget, 34 if elder else 24)
-        self.number = dp(widget, 200 if elder else 168)
+        self.number = dp(widget, 170 if elder else 150)
         self.button_h = dp(widget, 110 if elder else 72)
         self.key = dp(widget, 100 if elder else 72)
         self.business_h = dp(widget, 160 if elder else 130)
@@ -103,6 +104,7 @@ class KioskScreen(QWidget):
         self.clock_timer.timeout.connect(self._update_clock)
         self.clock_timer.start(1000)
 
+        self._orient_boxes: list[QBoxLayout] = []
         self._build()
         self._columns = 0
         self.client.events.connect(self.on_event)
@@ -218,15 +220,30 @@ class KioskScreen(QWidget):
             self.header_grid.addWidget(self.lang_bar, 0, 2)
         else:
             self.header_grid.addWidget(self.lang_bar, 1, 0, 1, 2)
+        for box in self._orient_boxes:
+            box.setDirection(QBoxLayout.Direction.LeftToRight if landscape else QBoxLayout.Direction.TopToBottom)
+        for btn in self.guide_buttons.values():
+            self.guide_grid.removeWidget(btn)
+        for i, btn in enumerate(self.guide_buttons.values()):
+            self.guide_grid.addWidget(btn, i // cols, i % cols)
         for btn in self.business_buttons.values():
             self.business_grid.removeWidget(btn)
         for i, btn in enumerate(self.business_buttons.values()):
             self.business_grid.addWidget(btn, i // cols, i % cols)
 
+    def _split(self, page: QWidget) -> tuple[QVBoxLayout, QBoxLayout]:
+        """A page whose form column and keypad stack in portrait and sit side by side in landscape."""
+        box = QBoxLayout(QBoxLayout.Direction.TopToBottom, page)
+        box.setSpacing(24)
+        form = QVBoxLayout()
+        form.setSpacing(14)
+        box.addLayout(form)
+        self._orient_boxes.append(box)
+        return form, box
+
     def _entry_page(self, extra: str) -> tuple[QWidget, QLabel, QLabel, QLineEdit, Keypad]:
         page = QWidget()
-        v = QVBoxLayout(page)
-        v.setSpacing(16)
+        form, box = self._split(page)
         title = tag(QLabel(), "title")
         title.setWordWrap(True)
         hint = tag(QLabel(), "muted")
@@ -237,10 +254,11 @@ class KioskScreen(QWidget):
         pad.typed.connect(lambda k: field.insert(k))
         pad.backspace.connect(field.backspace)
         pad.cleared.connect(field.clear)
-        v.addWidget(title)
-        v.addWidget(hint)
-        v.addWidget(field)
-        v.addWidget(pad, 1)
+        form.addWidget(title)
+        form.addWidget(hint)
+        form.addWidget(field)
+        form.addStretch(1)
+        box.addWidget(pad, 1)
         return page, title, hint, field, pad
 
     def _id_page(self) -> QWidget:
@@ -262,13 +280,11 @@ class KioskScreen(QWidget):
         v = QVBoxLayout(page)
         v.setSpacing(12)
         self.result_caption = tag(QLabel(), "ticket_caption")
-        self.result_business = tag(QLabel(), "ticket_caption")
         self.result_number = tag(QLabel(), "ticket_number")
         self.result_ahead = tag(QLabel(), "ticket_caption")
         self.result_print = tag(QLabel(), "ok")
         self.result_print.setWordWrap(True)
-        for w in (self.result_caption, self.result_business, self.result_number, self.result_ahead,
-                  self.result_print):
+        for w in (self.result_caption, self.result_number, self.result_ahead, self.result_print):
             w.setAlignment(Qt.AlignmentFlag.AlignCenter)
             v.addWidget(w)
         v.addStretch(1)
@@ -279,18 +295,17 @@ class KioskScreen(QWidget):
 
     def _guide_page(self) -> QWidget:
         page = QWidget()
-        h = QHBoxLayout(page)
-        h.setSpacing(18)
-        left = QVBoxLayout()
+        v = QVBoxLayout(page)
+        v.setSpacing(18)
+        self.guide_grid = QGridLayout()
+        self.guide_grid.setSpacing(12)
         self.guide_buttons: dict[str, QPushButton] = {}
         for b in self.client.config.businesses:
             btn = tag(QPushButton(b.name), "action")
             btn.setCheckable(True)
             btn.clicked.connect(lambda _=False, code=b.code: self.show_guide(code))
             self.guide_buttons[b.code] = btn
-            left.addWidget(btn)
-        left.addStretch(1)
-        h.addLayout(left, 1)
+        v.addLayout(self.guide_grid)
         self.guide_text = tag(QLabel(), "panel")
         self.guide_text.setWordWrap(True)
         self.guide_text.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeading)
@@ -299,13 +314,12 @@ class KioskScreen(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.guide_text)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
-        h.addWidget(scroll, 2)
+        v.addWidget(scroll, 1)
         return page
 
     def _case_page(self) -> QWidget:
         page = QWidget()
-        v = QVBoxLayout(page)
-        v.setSpacing(14)
+        form, box = self._split(page)
         self.case_title = tag(QLabel(), "title")
         self.case_no_label = tag(QLabel(), "body")
         self.case_field = tag(QLineEdit(), "entry")
@@ -322,15 +336,21 @@ class KioskScreen(QWidget):
         self.case_result.setWordWrap(True)
         self.case_result.setTextFormat(Qt.TextFormat.PlainText)
         self.case_result.hide()
+        self._case_into = self.case_field
         for w in (self.case_title, self.case_no_label, self.case_field, self.check_label, self.check_field):
-            v.addWidget(w)
-        v.addWidget(self.case_result)
-        v.addWidget(self.case_pad, 1)
+            form.addWidget(w)
+        form.addWidget(self.case_result)
+        form.addStretch(1)
+        box.addWidget(self.case_pad, 1)
         return page
 
     def _case_target(self) -> QLineEdit:
-        # the keypad never takes focus, so it types into whichever field the citizen tapped last
-        return self.check_field if self.check_field.hasFocus() else self.case_field
+        return self._case_into
+
+    def set_case_target(self, field: QLineEdit) -> None:
+        """The keypad never takes focus: it types into whichever field the citizen tapped last."""
+        self._case_into = field
+        field.setFocus()
 
     # ================================================================================================
     # style, language, elder mode
@@ -421,7 +441,6 @@ class KioskScreen(QWidget):
         self.case_no_label.setText(self.t("case_no"))
         self.check_label.setText(self.t("check4"))
         self.done_button.setText(self.t("done"))
-        self.result_caption.setText(self.t("your_number"))
         self.refresh_counts()
         if self.current_ticket is not None:
             self._render_result()
@@ -452,7 +471,7 @@ class KioskScreen(QWidget):
             self.case_field.clear()
             self.check_field.clear()
             self.case_result.hide()
-            self.case_field.setFocus()
+            self.set_case_target(self.case_field)
         self.touch()
 
     def go_home(self) -> None:
@@ -478,6 +497,8 @@ class KioskScreen(QWidget):
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         if event.type() in INPUT_EVENTS and isinstance(obj, QWidget) and (obj is self or self.isAncestorOf(obj)):
             self.touch()
+            if obj is self.case_field or obj is self.check_field:
+                self._case_into = obj
         return False
 
     def resizeEvent(self, event: Any) -> None:
@@ -613,7 +634,7 @@ class KioskScreen(QWidget):
         t = self.current_ticket
         if t is None:
             return
-        self.result_business.setText(t.get("business_name", ""))
+        self.result_caption.setText(f"{self.t('your_number')} · {t.get('business_name', '')}")
         self.result_number.setText(t["number"])
         self.result_ahead.setText(self.t("ahead_n", n=self.current_ahead))
         if self.print_state == "printing":
@@ -650,29 +671,26 @@ class KioskScreen(QWidget):
         lines = [b.name, ""]
         item = self.client.catalog_item(code)
         if item:
-            for key in ("conditions", "materials", "time_limit", "fees", "basis"):
-                value = item.get(key)
-                if not value:
-                    continue
-                if isinstance(value, list | tuple):
-                    value = "\n".join(f"· {v}" for v in value)
-                lines += [f"【{self.t(key)}】", str(value), ""]
+            if item.get("name") and item["name"] != b.name:
+                lines[0] = f"{b.name} · {item['name']}"
+            for key, value in guide_sections(item):
+                lines += [f"【{self.t(key)}】", value, ""]
         days = {"workdays": "工作日", "all": "每天"}.get(b.days, "") if isinstance(b.days, str) else \
             "、".join("一二三四五六日"[d - 1] for d in b.days)
         lines += [f"【{self.t('hours')}】", f"{days} {'、'.join(b.hours)}".strip(), ""]
         if not item:
             lines.append(self.t("ask_desk"))
-        return "\n".join(lines)
+        return "\n".join(lines).rstrip()
 
     def submit_case(self) -> None:
         case_no = self.case_field.text().strip()
         check = self.check_field.text().strip().upper()
         if not case_no:
-            self.case_field.setFocus()
+            self.set_case_target(self.case_field)
             self.say(self.t("case_no"), "warn")
             return
         if len(check) != 4:
-            self.check_field.setFocus()
+            self.set_case_target(self.check_field)
             self.say(self.t("check4"), "warn")
             return
         try:
@@ -692,16 +710,55 @@ class KioskScreen(QWidget):
         self.case_result.show()
 
     def case_text(self, info: dict[str, Any]) -> str:
+        """The case's public view (kiosk.core.cases masks the applicant; nothing else personal is shown)."""
+        deadline = info.get("promised_at") or info.get("due_at") or info.get("deadline")
         rows = [
             (self.t("case_no"), info.get("case_no")),
-            (self.t("applicant"), info.get("name_masked") or info.get("applicant")),
+            ("事项", info.get("item_name")),
+            (self.t("applicant"), info.get("applicant") or info.get("name_masked")),
             (self.t("case_status"), info.get("status_label") or info.get("status")),
-            (self.t("deadline"), info.get("deadline") or info.get("promised_at")),
+            (self.t("deadline"), deadline),
         ]
-        text = "\n".join(f"{k}：{v}" for k, v in rows if v)
         card = info.get("card")
-        if isinstance(card, dict):
-            text += "\n" + "\n".join(f"{k}：{v}" for k, v in card.items() if v)
-        elif card:
-            text += "\n" + str(card)
-        return text
+        if card and card != "none":
+            rows.append(("督办", info.get("card_label") or card))
+        left = info.get("working_days_left")
+        if left is not None and left >= 0:
+            rows.append(("剩余", f"{left:g} 个工作日"))
+        return "\n".join(f"{k}：{v}" for k, v in rows if v)
+
+
+def guide_sections(item: dict[str, Any]) -> list[tuple[str, str]]:
+    """A 办事指南 item (sync.contract.CatalogItem as a dict) as titled blocks of plain text."""
+    out: list[tuple[str, str]] = []
+    conditions = item.get("conditions") or []
+    if conditions:
+        out.append(("conditions", "\n".join(f"· {c}" for c in conditions)))
+    materials = []
+    for m in item.get("materials") or []:
+        if isinstance(m, dict):
+            kind = "原件" if m.get("original") else "复印件"
+            note = f"，{m['note']}" if m.get("note") else ""
+            materials.append(f"· {m.get('name', '')}（{kind} {m.get('copies', 1)} 份{note}）")
+        else:
+            materials.append(f"· {m}")
+    if materials:
+        out.append(("materials", "\n".join(materials)))
+    limits = []
+    if item.get("legal_days") is not None:
+        limits.append(f"法定 {item['legal_days']} 个工作日")
+    if item.get("promised_days") is not None:
+        limits.append(f"承诺 {item['promised_days']} 个工作日")
+    if limits:
+        out.append(("time_limit", "，".join(limits)))
+    fees = item.get("fees")
+    if fees is not None:
+        text = "\n".join(f"· {f.get('name', '')} {f.get('amount', '')} 元" if isinstance(f, dict) else f"· {f}"
+                         for f in fees)
+        out.append(("fees", text or "不收费"))
+    basis = item.get("basis") or []
+    if basis:
+        out.append(("basis", "\n".join(f"· {x}" for x in basis)))
+    if item.get("note"):
+        out.append(("note", str(item["note"])))
+    return out
