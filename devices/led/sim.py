@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 import tty
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -35,7 +36,7 @@ class LedSim:
         self.address = address
         self.area_limit = area_limit  # bytes of text per dynamic area: 1024 on a 6K, 512 on a 5K (§8.2.1)
         self.areas: dict[int, proto.Area] = {}
-        self.received: list[Received] = []
+        self.received: deque[Received] = deque(maxlen=10_000)  # the demo runs sims all day: keep the recent
         self.silent = False  # powered off with the cable in: reads and drops everything
         self.nacks_sent = 0
         self.bad_requests = 0  # well-framed packets whose command could not be parsed
