@@ -326,3 +326,50 @@ def test_screenshots(qtbot, demo_client: HallClient, demo_hall: Hall, shoot) -> 
     demo_client.events.connect(lambda e: events.append(e.kind))
     demo_hall.issue_ticket("tax")
     qtbot.waitUntil(lambda: ev.TICKET_ISSUED in events)
+
+
+def test_guide_page_shows_the_catalogue_item(qtbot, client, hall: Hall) -> None:
+    import msgspec
+
+    from sync import contract
+    from sync.catalog import apply_update
+
+    msg = msgspec.convert({
+        "v": 1, "message_id": "catalog-0001", "hall_id": hall.config.hall_id, "at_utc": "2026-11-24T01:00:00+00:00",
+        "items": [{"code": "000117001000", "business": "social", "name": "城乡居民养老保险参保登记", "version": 1,
+                   "conditions": ["年满16周岁的非在校学生"], "materials": [{"name": "居民身份证", "original": True}],
+                   "legal_days": 20, "promised_days": 5, "fees": [], "basis": ["《社会保险法》"]}],
+    }, contract.CatalogUpdate)
+    apply_update(hall, msg, "catalog-0001")
+    k = make_kiosk(qtbot, client)
+    k.show_guide("social")
+    text = k.guide_text.text()
+    for part in ("城乡居民养老保险参保登记", "年满16周岁", "居民身份证（原件 1 份）", "承诺 5 个工作日", "不收费",
+                 "《社会保险法》", "08:30-12:00"):
+        assert part in text
+    assert "请咨询服务台" not in text
+
+
+def test_case_lookup_shows_the_public_view_only(qtbot, client, hall: Hall) -> None:
+    from kiosk.core.cases import Cases
+
+    Cases(hall).register({
+        "case_no": "SB2026112400001", "item_name": "城乡居民养老保险参保登记", "accept_unit": "锦江区社保局",
+        "acceptor": "李四", "case_type": 2, "legal_days": 20, "promise_days": 5, "applicant_name": "张小三",
+        "applicant_id": VALID_ID, "applicant_phone": "13812345678", "department": "社保局", "window": 1,
+        "status": "受理"})
+    k = make_kiosk(qtbot, client)
+    qtbot.mouseClick(k.case_button, Qt.MouseButton.LeftButton)
+    type_on(qtbot, k.case_pad, "1")
+    k.case_field.setText("SB2026112400001")
+    qtbot.mouseClick(k.check_field, Qt.MouseButton.LeftButton)
+    type_on(qtbot, k.case_pad, "0000")
+    qtbot.mouseClick(k.case_pad.ok, Qt.MouseButton.LeftButton)
+    assert "不正确" in k.message.text() and not k.case_result.isVisible()
+    qtbot.mouseClick(k.case_pad.clear, Qt.MouseButton.LeftButton)
+    type_on(qtbot, k.case_pad, "002X")
+    qtbot.mouseClick(k.case_pad.ok, Qt.MouseButton.LeftButton)
+    assert k.case_result.isVisible()
+    text = k.case_result.text()
+    assert "张*三" in text and "受理" in text and "城乡居民养老保险参保登记" in text
+    assert "张小三" not in text and VALID_ID not in text
