@@ -358,8 +358,8 @@ class LedBoard(DeviceWorker):
 
     def _pump(self, transport: Transport) -> None:
         """Send at most one frame, if anything changed and the limiter allows it."""
-        if self._refresh_waiting:
-            self._fetch_waiting()
+        if self._refresh_waiting and time.monotonic() >= self._sched.next_send:
+            self._fetch_waiting()  # once per free frame slot, however many events asked for it
         with self._lock:
             batch = self._sched.take(time.monotonic())
         if batch is not None:
