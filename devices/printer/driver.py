@@ -299,6 +299,8 @@ class PrinterDriver(DeviceWorker):
                     self._finish(self._pending.popleft(), False, f"票面生成失败：{exc}")
                     continue
             job.attempts += 1
+            if job.attempts > 1:
+                self.log.warning("%s: sending %s again after the link dropped mid-ticket", self.name, job.number)
             for i in range(0, len(job.data), WRITE_CHUNK):
                 transport.write(job.data[i : i + WRITE_CHUNK])
             ok, reason = True, ""
