@@ -171,6 +171,21 @@ def _last_day(due_at: str | None, tz: tzinfo) -> str | None:
     return (datetime.fromisoformat(due_at).astimezone(tz) - timedelta(microseconds=1)).date().isoformat()
 
 
+_ISO_CACHE: dict[tuple[float, str], str] = {}
+
+
+def _iso(ts: float, tz: tzinfo) -> str:
+    """ISO text of a due moment in the hall's zone.  Due moments cluster on midnights, so a small cache saves
+    most of the formatting in a full recompute."""
+    key = (ts, str(tz))
+    s = _ISO_CACHE.get(key)
+    if s is None:
+        if len(_ISO_CACHE) > 4096:
+            _ISO_CACHE.clear()
+        s = _ISO_CACHE[key] = datetime.fromtimestamp(ts, tz).isoformat()
+    return s
+
+
 def _as_day(d: date | str) -> str:
     return d.isoformat() if isinstance(d, date) else date.fromisoformat(d).isoformat()
 
@@ -208,26 +223,26 @@ class Cases:
     # deadlines
     # ============================================================================================================
     def _pos(self, moment: datetime) -> float:
-        return self.cal.position(moment, self.tz)
+        return self.cal.position_ts(moment.timestamp(), self.tz)
 
     def _deadline(self, row: dict[str, Any]) -> tuple[float | None, str | None, float | None, float | None]:
         """(due position, due_at ISO, due_ts, yellow_ts) of a case from its acceptance, promise and stops."""
         if not row.get("accepted_at"):
             return None, None, None, None
-        accepted = datetime.fromisoformat(row["accepted_at"])
+        cal, tz = self.cal, self.tz
+        accepted_ts = datetime.fromisoformat(row["accepted_at"]).timestamp()
         if row.get("promised_given"):
-            base = self._pos(datetime.fromisoformat(row["promised_given"]))
+            base = cal.position_ts(datetime.fromisoformat(row["promised_given"]).timestamp(), tz)
         elif row.get("promise_days") is not None:
-            base = self.cal.end_of_day_position(accepted, self.tz) + int(row["promise_days"])
+            base = cal.end_of_day_position_ts(accepted_ts, tz) + int(row["promise_days"])
         elif row["case_type"] == 1:  # 即办件: within the day of acceptance
-            base = float(self.cal.end_of_day_position(accepted, self.tz))
+            base = float(cal.end_of_day_position_ts(accepted_ts, tz))
         else:
             return None, None, None, None
         due_pos = base + float(row.get("stopped_days") or 0.0)
-        yellow_pos = max(self._pos(accepted), due_pos - self.settings.yellow_margin_days)
-        due = self.cal.moment_at(due_pos, self.tz)
-        yellow = self.cal.moment_at(yellow_pos, self.tz)
-        return due_pos, due.isoformat(), due.timestamp(), yellow.timestamp()
+        yellow_pos = max(cal.position_ts(accepted_ts, tz), due_pos - self.settings.yellow_margin_days)
+        due_ts = cal.moment_ts(due_pos, tz)
+        return due_pos, _iso(due_ts, tz), due_ts, cal.moment_ts(yellow_pos, tz)
 
     def _promised(self, row: dict[str, Any]) -> str | None:
         if row.get("promised_given"):
@@ -261,10 +276,10 @@ class Cases:
         if new != old:
             tx.emit(CASE_CARD_CHANGED, self._card_payload(row, old, new, reason))
 
-    def _card_payload(self, row: dict[str, Any], old: str, new: str, reason: str) -> dict[str, Any]:
+    def _card_payload(self, row: Any, old: str, new: str, reason: str) -> dict[str, Any]:
         return {"case_no": row["case_no"], "from": old, "to": new, "label": CARD_LABELS[new], "reason": reason,
-                "due_at": row.get("due_at"), "status": row["status"], "department": row.get("department"),
-                "window": row.get("window"), "clerk": row.get("clerk"), "item_name": row.get("item_name")}
+                "due_at": row["due_at"], "status": row["status"], "department": row["department"],
+                "window": row["window"], "clerk": row["clerk"], "item_name": row["item_name"]}
 
     # ============================================================================================================
     # commands: intake, central updates, transitions, linking
@@ -524,60 +539,68 @@ class Cases:
     # ============================================================================================================
     def evaluate_cards(self) -> list[ev.Event]:
         """Called by a timer (e.g. every minute): cards due to change, rectifications for new 差评, ratings linked
-        to cases, daily figures.  Touches only due rows (index range), so a quiet pass costs almost nothing."""
+        to cases, daily figures.  Touches only due rows (an index range), so a quiet pass costs almost nothing;
+        a busy one (the midnight when thousands of deadlines fall) runs in chunks of `BATCH` rows, each its own
+        transaction, so a ticket call never waits behind the whole pass."""
         out: list[ev.Event] = []
         if not self._calendar_checked:
             out += self._check_calendar()
-        now_ts = self.hall.clock().timestamp()
         conn = self.hall.store.conn()
-        cursor = int(self.hall.store.meta_get("cases_rating_cursor") or 0)
-        busy = (
-            conn.execute("SELECT 1 FROM cases WHERE next_ts <= ? LIMIT 1", (now_ts,)).fetchone()
-            or conn.execute("SELECT 1 FROM rectifications WHERE next_ts <= ? LIMIT 1", (now_ts,)).fetchone()
-            or conn.execute("SELECT 1 FROM events WHERE seq > ? AND kind = ? LIMIT 1",
-                            (cursor, ev.RATING_RECORDED)).fetchone()
-            or (self.settings.report_daily_figures and self._figures_due())
-        )
-        if not busy:
-            return out
-        return out + list(self.hall.run("cases_evaluate", None, self._evaluate).events)
+        while True:
+            now_ts = self.hall.clock().timestamp()
+            cursor = int(self.hall.store.meta_get("cases_rating_cursor") or 0)
+            busy = (
+                conn.execute("SELECT 1 FROM cases WHERE next_ts <= ? LIMIT 1", (now_ts,)).fetchone()
+                or conn.execute("SELECT 1 FROM rectifications WHERE next_ts <= ? LIMIT 1", (now_ts,)).fetchone()
+                or conn.execute("SELECT 1 FROM events WHERE seq > ? AND kind = ? LIMIT 1",
+                                (cursor, ev.RATING_RECORDED)).fetchone()
+                or (self.settings.report_daily_figures and self._figures_due())
+            )
+            if not busy:
+                return out
+            res = self.hall.run("cases_evaluate", None, self._evaluate)
+            out += res.events
+            if not res.value:  # this chunk finished the due rows
+                return out
+
+    BATCH: ClassVar[int] = 5000
 
     def _figures_due(self) -> bool:
         yesterday = (self.hall.clock().astimezone(self.tz).date() - timedelta(days=1)).isoformat()
         last = self.hall.store.meta_get("cases_figures_day")
         return last is None or last < yesterday
 
-    def _evaluate(self, tx: Any) -> int:
+    def _evaluate(self, tx: Any) -> bool:
+        """One chunk of the pass; True if more due rows remain."""
         now_ts = tx.now.timestamp()
-        changed = self._ratings(tx)
+        self._ratings(tx)
         rows = tx.conn.execute(
-            "SELECT case_no, card, yellow_ts, due_ts, due_at, status, department, window, clerk, item_name "
-            "FROM cases WHERE next_ts <= ? ORDER BY next_ts", (now_ts,)).fetchall()
+            "SELECT rowid, case_no, card, yellow_ts, due_ts, due_at, status, department, window, clerk, item_name "
+            "FROM cases WHERE next_ts <= ? ORDER BY next_ts LIMIT ?", (now_ts, self.BATCH + 1)).fetchall()
+        more = len(rows) > self.BATCH
         updates = []
-        for r in rows:
+        for r in rows[: self.BATCH]:
             new = card_for(now_ts, r["yellow_ts"], r["due_ts"])
-            updates.append((new, next_change(new, r["yellow_ts"], r["due_ts"]), r["case_no"]))
+            updates.append((new, next_change(new, r["yellow_ts"], r["due_ts"]), r["rowid"]))
             if new != r["card"]:
-                tx.emit(CASE_CARD_CHANGED, self._card_payload(dict(r), r["card"], new, "时限"))
-                changed += 1
-        tx.conn.executemany("UPDATE cases SET card = ?, next_ts = ? WHERE case_no = ?", updates)
+                tx.emit(CASE_CARD_CHANGED, self._card_payload(r, r["card"], new, "时限"))
+        tx.conn.executemany("UPDATE cases SET card = ?, next_ts = ? WHERE rowid = ?", updates)
         rows = tx.conn.execute("SELECT id, card, yellow_ts, due_ts, due_at, window, clerk_id, case_no "
                                "FROM rectifications WHERE next_ts <= ?", (now_ts,)).fetchall()
-        updates = []
+        rect_updates = []
         for r in rows:
             new = card_for(now_ts, r["yellow_ts"], r["due_ts"])
-            updates.append((new, next_change(new, r["yellow_ts"], r["due_ts"]), r["id"]))
+            rect_updates.append((new, next_change(new, r["yellow_ts"], r["due_ts"]), r["id"]))
             if new != r["card"]:
                 tx.emit(RECTIFICATION_CARD_CHANGED, {"id": r["id"], "from": r["card"], "to": new,
                                                      "label": CARD_LABELS[new], "due_at": r["due_at"],
                                                      "window": r["window"], "clerk_id": r["clerk_id"],
                                                      "case_no": r["case_no"]})
-                changed += 1
-        tx.conn.executemany("UPDATE rectifications SET card = ?, next_ts = ? WHERE id = ?", updates)
+        tx.conn.executemany("UPDATE rectifications SET card = ?, next_ts = ? WHERE id = ?", rect_updates)
         tx.exec("DELETE FROM case_lookup_fails WHERE at_ts < ?", now_ts - self.settings.lookup_window_minutes * 60)
         if self.settings.report_daily_figures:
             self._daily_figures(tx)
-        return changed
+        return more
 
     def _ratings(self, tx: Any) -> int:
         """New rating.recorded events since the durable cursor: link to the case, open rectification for 差评."""
@@ -661,27 +684,45 @@ class Cases:
     def recompute_deadlines(self) -> Any:
         """Full pass: stopped time and deadlines of every open case redone from the recorded stops."""
         fp = self.cal.fingerprint()
+        open_states = tuple(RUNNING | STOPPED)
+        marks = ", ".join("?" * len(open_states))
 
         def body(tx: Any) -> int:
-            stops: dict[str, list[tuple[str, str | None]]] = {}
-            for s in tx.conn.execute("SELECT case_no, started_at, ended_at FROM case_stops WHERE case_no IN "
-                                     "(SELECT case_no FROM cases WHERE status NOT IN ('done', 'not_accepted', "
-                                     "'withdrawn', 'voided'))"):
-                stops.setdefault(s[0], []).append((s[1], s[2]))
-            n = 0
-            for r in tx.conn.execute("SELECT * FROM cases WHERE accepted_at IS NOT NULL AND status NOT IN "
-                                     "('done', 'not_accepted', 'withdrawn', 'voided')").fetchall():
+            now_ts = tx.now.timestamp()
+            stops: dict[str, float] = {}
+            for s in tx.conn.execute(f"SELECT st.case_no, st.started_at, st.ended_at FROM case_stops st JOIN cases c "
+                                     f"ON c.case_no = st.case_no WHERE st.ended_at IS NOT NULL AND c.status IN "
+                                     f"({marks})", open_states):
+                a = self._pos(datetime.fromisoformat(s[1]))
+                b = self._pos(datetime.fromisoformat(s[2]))
+                stops[s[0]] = stops.get(s[0], 0.0) + max(0.0, b - a)
+            updates = []
+            for r in tx.conn.execute(
+                "SELECT rowid, case_no, case_type, promise_days, promised_given, accepted_at, status, card, due_at, "
+                "department, window, clerk, item_name, stopped_days, due_ts AS old_due, yellow_ts AS old_yellow "
+                f"FROM cases WHERE accepted_at IS NOT NULL AND status IN ({marks})", open_states).fetchall():
                 row = dict(r)
-                total = 0.0
-                for a, b in stops.get(row["case_no"], []):
-                    if b is not None:
-                        total += max(0.0, self._pos(datetime.fromisoformat(b)) - self._pos(datetime.fromisoformat(a)))
-                row["stopped_days"] = total
-                tx.exec("UPDATE cases SET stopped_days = ? WHERE case_no = ?", total, row["case_no"])
-                self._reschedule(tx, row, "工作日历调整")
-                n += 1
+                old_stopped = row["stopped_days"]
+                row["stopped_days"] = total = stops.get(row["case_no"], 0.0)
+                due_pos, due_at, due_ts, yellow_ts = self._deadline(row)
+                if due_ts == row["old_due"] and yellow_ts == row["old_yellow"] and abs(total - old_stopped) < 1e-12:
+                    continue  # most cases do not span the changed days: leave their rows alone
+                old = row["card"]
+                if row["status"] in STOPPED:
+                    new, nxt = old, None
+                else:
+                    new = card_for(now_ts, yellow_ts, due_ts)
+                    nxt = next_change(new, yellow_ts, due_ts)
+                promised = row["promised_given"] or (
+                    _iso(self.cal.moment_ts(due_pos - total, self.tz), self.tz) if due_pos is not None else None)
+                updates.append((total, promised, due_pos, due_at, due_ts, yellow_ts, new, nxt, row["rowid"]))
+                if new != old:
+                    row["due_at"] = due_at
+                    tx.emit(CASE_CARD_CHANGED, self._card_payload(row, old, new, "工作日历调整"))
+            tx.conn.executemany("UPDATE cases SET stopped_days = ?, promised_at = ?, due_pos = ?, due_at = ?, "
+                                "due_ts = ?, yellow_ts = ?, card = ?, next_ts = ? WHERE rowid = ?", updates)
             tx.exec("INSERT OR REPLACE INTO meta(key, value) VALUES ('cases_calendar', ?)", fp)
-            return n
+            return len(updates)
 
         return self.hall.run("cases_recompute", None, body)
 
@@ -775,28 +816,33 @@ class Cases:
     def _local_hm(self, ts: float) -> str:
         return datetime.fromtimestamp(ts, self.tz).strftime("%H:%M")
 
-    def _public(self, row: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
+    def _public(self, row: Any, now: datetime | None = None) -> dict[str, Any]:
         """What any screen, ticket or outgoing event may carry: no full name, no ID, no check."""
 
+        tz = self.tz
+
         def local(v: str | None) -> str | None:
-            return datetime.fromisoformat(v).astimezone(self.tz).strftime("%Y-%m-%d %H:%M") if v else None
+            if not v:
+                return None
+            d = datetime.fromisoformat(v).astimezone(tz)
+            return f"{d.year:04d}-{d.month:02d}-{d.day:02d} {d.hour:02d}:{d.minute:02d}"  # strftime is 5x slower
 
         out: dict[str, Any] = {
-            "case_no": row["case_no"], "item_name": row.get("item_name"), "basic_code": row.get("basic_code"),
-            "impl_code": row.get("impl_code"), "accept_unit": row.get("accept_unit"),
+            "case_no": row["case_no"], "item_name": row["item_name"], "basic_code": row["basic_code"],
+            "impl_code": row["impl_code"], "accept_unit": row["accept_unit"],
             "case_type": row["case_type"], "case_type_label": CASE_TYPES.get(row["case_type"], "其他"),
             "status": row["status"], "status_label": STATUS_LABELS[row["status"]],
-            "applicant": row.get("applicant_masked"), "department": row.get("department"),
-            "window": row.get("window"), "legal_days": row.get("legal_days"),
-            "promise_days": row.get("promise_days"), "received_at": local(row.get("received_at")),
-            "accepted_at": local(row.get("accepted_at")),
-            "promised_at": local(row.get("promised_at") or row.get("promised_given")),
-            "due_at": local(row.get("due_at")), "due_day": _last_day(row.get("due_at"), self.tz),
-            "finished_at": local(row.get("finished_at")),
-            "card": row.get("card") or "none", "card_label": CARD_LABELS[row.get("card") or "none"],
-            "clock_stopped": row["status"] in STOPPED and bool(row.get("accepted_at")),
+            "applicant": row["applicant_masked"], "department": row["department"],
+            "window": row["window"], "legal_days": row["legal_days"],
+            "promise_days": row["promise_days"], "received_at": local(row["received_at"]),
+            "accepted_at": local(row["accepted_at"]),
+            "promised_at": local(row["promised_at"] or row["promised_given"]),
+            "due_at": local(row["due_at"]), "due_day": _last_day(row["due_at"], self.tz),
+            "finished_at": local(row["finished_at"]),
+            "card": row["card"] or "none", "card_label": CARD_LABELS[row["card"] or "none"],
+            "clock_stopped": row["status"] in STOPPED and bool(row["accepted_at"]),
         }
-        if now is not None and row.get("due_pos") is not None and row["status"] in RUNNING | STOPPED:
+        if now is not None and row["due_pos"] is not None and row["status"] in RUNNING | STOPPED:
             out["working_days_left"] = round(float(row["due_pos"]) - self._pos(now), 2)
         return out
 
@@ -817,20 +863,34 @@ class Cases:
                    early=None if row["early"] is None else bool(row["early"]), reason=row["reason"])
         return out
 
-    def cards(self, window: int | None = None) -> list[dict[str, Any]]:
+    def cards(self, window: int | None = None, limit: int | None = None) -> list[dict[str, Any]]:
         """Yellow and red cases (red first, then by deadline), for the dashboard and a window's screen."""
         sql = "SELECT * FROM cases WHERE card != 'none'"
         args: list[Any] = []
         if window is not None:
             sql += " AND window = ?"
             args.append(window)
+        sql += " ORDER BY card = 'red' DESC, due_ts, case_no"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(int(limit))
         now = self.hall.clock()
-        rows = self.hall.store.conn().execute(sql + " ORDER BY card = 'red' DESC, due_ts, case_no", args).fetchall()
         out = []
-        for r in rows:
-            d = self._public(dict(r), now=now)
+        for r in self.hall.store.conn().execute(sql, args):
+            d = self._public(r, now=now)
             d["clerk"] = r["clerk"]
             out.append(d)
+        return out
+
+    def card_counts(self) -> dict[str, int]:
+        """How many cases and open rectification items show each card (for a dashboard tile)."""
+        conn = self.hall.store.conn()
+        out = {"yellow": 0, "red": 0, "rectify_yellow": 0, "rectify_red": 0}
+        for card, n in conn.execute("SELECT card, COUNT(*) FROM cases WHERE card != 'none' GROUP BY card"):
+            out[card] = n
+        for card, n in conn.execute("SELECT card, COUNT(*) FROM rectifications WHERE status = 'open' AND "
+                                    "card != 'none' GROUP BY card"):
+            out[f"rectify_{card}"] = n
         return out
 
     def figures(self, by: str, day_from: date | str, day_to: date | str | None = None) -> list[dict[str, Any]]:
