@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
@@ -64,6 +64,7 @@ class CallerScreen(QWidget):
         self.setWindowTitle(f"{cfg.name} · 叫号")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.buttons: dict[str, QPushButton] = {}
+        self._keys: dict[Qt.Key, Callable[[], None]] = {}
         self._build(cfg.name)
         self._style()
         self.refresh_timer = QTimer(self)
@@ -106,9 +107,7 @@ class CallerScreen(QWidget):
             b.clicked.connect(handlers[key])
             self.buttons[key] = b
             grid.addWidget(b, i // 6, i % 6)
-            sc = QShortcut(QKeySequence(keyseq), self)
-            sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            sc.activated.connect(handlers[key])
+            self._keys[QKeySequence(keyseq)[0].key()] = handlers[key]
         root.addLayout(grid)
 
         opts = QHBoxLayout()
@@ -117,10 +116,10 @@ class CallerScreen(QWidget):
         self.pause_reason.addItems(PAUSE_REASONS)
         self.transfer_target = QComboBox()
         for b in self.client.config.businesses:
-            self.transfer_target.addItem(f"转业务：{b.name}", ("business", b.code))
+            self.transfer_target.addItem(f"转业务：{b.name}", f"business:{b.code}")
         for w in self.client.config.windows:
             if w.number != self.window_no:
-                self.transfer_target.addItem(f"转窗口：{w.name}", ("window", w.number))
+                self.transfer_target.addItem(f"转窗口：{w.name}", f"window:{w.number}")
         opts.addWidget(tag(QLabel("暂停原因"), "body"))
         opts.addWidget(self.pause_reason, 1)
         opts.addWidget(tag(QLabel("转移到"), "body"))
@@ -173,6 +172,15 @@ class CallerScreen(QWidget):
             QLabel[role="status_ok"] {{ {pair('ok')} padding: 8px; border-radius: 6px; }}
             QLabel[role="status_error"] {{ {pair('error')} padding: 8px; border-radius: 6px; font-weight: bold; }}
         """)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """F1…F11 from anywhere in the caller (a list or combo box passes function keys up to here)."""
+        handler = self._keys.get(Qt.Key(event.key()))
+        if handler is None or event.isAutoRepeat():
+            super().keyPressEvent(event)
+            return
+        handler()
+        event.accept()
 
     # --- state ----------------------------------------------------------------------------------------------
     def on_event(self, e: Event) -> None:
@@ -292,8 +300,12 @@ class CallerScreen(QWidget):
                  lambda t: f"已请 {t['number']} 在评价器上评价")
 
     def transfer(self) -> None:
-        kind, target = self.transfer_target.currentData()
-        kw = {"to_business": target} if kind == "business" else {"to_window": target}
+        data = self.transfer_target.currentData()
+        if not data:
+            self.show_error("请先选择转移到哪项业务或哪个窗口")
+            return
+        kind, _, target = str(data).partition(":")
+        kw: dict[str, Any] = {"to_business": target} if kind == "business" else {"to_window": int(target)}
         self._do("转移", lambda: self.client.transfer(self.window_no, **kw),
                  lambda t: f"{t['number']} 已{self.transfer_target.currentText()}")
 
