@@ -378,3 +378,29 @@ def test_doctor_pings_and_shows_a_test_line(tmp_path: Path) -> None:
         link.unplug()
     ok, lines = doctor("led3", {"kind": "led", "window": 3, "url": f"serial://{tmp_path}/gone"}, None)
     assert not ok and "cannot open" in lines[-1]
+
+
+def test_hall_board_asks_the_hall_once_per_frame_slot() -> None:
+    board = from_config(
+        "hb-q", {"kind": "led", "role": "hall", "url": "sim://t-hall-q", **FAST, "min_interval": 0.5}, None
+    )
+    sim = get_sim("t-hall-q")
+    asked: list[int] = []
+
+    def waiting_counts() -> list[dict[str, Any]]:
+        asked.append(1)
+        return [{"business": "s", "prefix": "A", "name": "社保", "waiting": 50}]
+
+    board.waiting_source = waiting_counts
+    board.start()
+    try:
+        assert sim.wait_for(lambda s: s.area_text(1) == "等候 社保50人")  # asked on opening
+        before = len(asked)
+        t = {"id": "t", "number": "A001", "business": "s", "business_name": "社保", "prefix": "A"}
+        for i in range(50):
+            board.handle_event(ev(ek.TICKET_ISSUED, ticket=t, ahead=i + 100, hall_name="h"))
+        assert wait_until(lambda: len(asked) > before and board.shown()[1] == "等候 社保50人")
+        assert sim.wait_for(lambda s: s.area_text(1) == "等候 社保50人")
+        assert len(asked) - before <= 3  # 50 events, a frame slot or two: not 50 queries
+    finally:
+        board.stop()
