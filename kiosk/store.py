@@ -99,7 +99,7 @@ def _m020_cases(db: sqlite_utils.Database) -> None:
     )
     # the scheduler pass reads only the rows whose next card change is due: an index range, not a table scan
     db.execute("CREATE INDEX cases_next ON cases(next_ts) WHERE next_ts IS NOT NULL")
-    db.execute("CREATE INDEX cases_card ON cases(card, window) WHERE card != 'none'")
+    db.execute("CREATE INDEX cases_card ON cases(card, due_ts) WHERE card != 'none'")  # red list, by deadline
     db.execute("CREATE INDEX cases_finished ON cases(finished_date)")
     db.execute("CREATE UNIQUE INDEX cases_ticket ON cases(ticket_id) WHERE ticket_id IS NOT NULL")
     db.execute("CREATE TABLE case_stops (case_no TEXT NOT NULL, kind TEXT NOT NULL, started_at TEXT NOT NULL, "
