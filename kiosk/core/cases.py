@@ -869,7 +869,7 @@ class Cases:
         out: list[dict[str, Any]] = []
         for card in ("red", "yellow"):  # one index range each (card, due_ts): no sort of the whole table
             # the card as a literal, not a parameter: only then can SQLite use the partial index
-            sql = f"SELECT * FROM cases WHERE card = '{card}'"
+            sql = f"SELECT * FROM cases WHERE card != 'none' AND card = '{card}'"
             args: list[Any] = []
             if window is not None:
                 sql += " AND window = ?"
