@@ -24,6 +24,7 @@ from kiosk.store import Store
 from kiosk.ui.board import BoardScreen
 from kiosk.ui.caller import CallerScreen
 from kiosk.ui.client import HallClient
+from kiosk.ui.compat import guard_singleton_refcounts
 from kiosk.ui.dashboard import DashboardScreen
 from kiosk.ui.evaluator import EvaluatorScreen
 from kiosk.ui.fonts import setup_fonts
@@ -275,6 +276,7 @@ class Demo:
 
 
 def _app() -> QApplication:
+    guard_singleton_refcounts()
     app = QApplication.instance()
     if not isinstance(app, QApplication):
         app = QApplication([])

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from kiosk.core.hall import Hall
 from kiosk.ui.client import HallClient
+from kiosk.ui.compat import guard_singleton_refcounts
 from kiosk.ui.fonts import setup_fonts
 
 SCREENS_DIR = Path(__file__).resolve().parents[2] / "docs" / "screens"
@@ -18,6 +19,7 @@ SCREENS_DIR = Path(__file__).resolve().parents[2] / "docs" / "screens"
 
 @pytest.fixture(autouse=True)
 def _fonts(qapp: QApplication) -> None:
+    guard_singleton_refcounts()  # PySide6 6.12.0 on Python 3.11 would otherwise abort the run at exit
     setup_fonts(qapp)
 
 
