@@ -1,0 +1,74 @@
+"""The desktop demo: every screen on one scaled-clock hall with simulated citizens, clerks and devices."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from kiosk.core.config import HallConfig, load
+from kiosk.core.privacy import valid_id
+from kiosk.ui.app import ROLES, build_demo, build_role, demo_id_number, demo_start, run_role, scaled_clock
+from tests.conftest import DEMO_CONFIG
+
+
+@pytest.fixture
+def demo_config() -> HallConfig:
+    return load(DEMO_CONFIG)
+
+
+@pytest.mark.parametrize(("now_utc", "expected_utc"), [
+    (datetime(2026, 11, 24, 2, 0, tzinfo=UTC), datetime(2026, 11, 24, 2, 0, tzinfo=UTC)),  # Tue 10:00: open now
+    (datetime(2026, 11, 23, 23, 0, tzinfo=UTC), datetime(2026, 11, 24, 0, 30, tzinfo=UTC)),  # Tue 07:00: 08:30
+    (datetime(2026, 11, 24, 12, 0, tzinfo=UTC), datetime(2026, 11, 25, 0, 30, tzinfo=UTC)),  # Tue 20:00: Wed 08:30
+    (datetime(2026, 11, 28, 2, 0, tzinfo=UTC), datetime(2026, 11, 30, 0, 30, tzinfo=UTC)),  # Sat: Mon 08:30
+])
+def test_demo_starts_when_the_hall_is_open(demo_config: HallConfig, now_utc: datetime, expected_utc: datetime) -> None:
+    assert demo_start(demo_config, now_utc) == expected_utc
+
+
+def test_scaled_clock_runs_faster() -> None:
+    import time
+
+    start = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
+    clock = scaled_clock(start, 600.0)
+    time.sleep(0.05)
+    assert 20 <= (clock() - start).total_seconds() <= 600
+
+
+def test_demo_ids_are_valid() -> None:
+    import random
+
+    rng = random.Random(3)
+    assert all(valid_id(demo_id_number(rng)) for _ in range(200))
+
+
+def test_demo_runs_a_day_with_every_screen(qtbot, tmp_path: Path) -> None:
+    demo = build_demo(DEMO_CONFIG, tmp_path / "demo.db", speed=900.0, seed=5, show=True,
+                      start=datetime(2026, 11, 24, 1, 0, tzinfo=UTC), arrivals_per_hour=240)
+    try:
+        for s in demo.screens:
+            qtbot.addWidget(s)
+        demo.simulation.start()
+        hall = demo.hall
+        qtbot.waitUntil(lambda: hall.counts()["_total"].get("done", 0) >= 5, timeout=20000)
+        qtbot.waitUntil(lambda: hall.rating_summary()["rated"] >= 2, timeout=20000)
+        # the screens followed: the board shows real calls, the dashboard the real total
+        qtbot.waitUntil(lambda: demo.board.rows[0][1].text() != "", timeout=5000)
+        demo.dashboard.refresh()
+        assert demo.dashboard.kpis["issued"].text() == str(hall.counts()["_total"]["issued"])
+        assert {d["name"] for d in hall.devices()} >= {"printer1"}
+        assert demo.kiosk.printer is not None
+    finally:
+        demo.close()
+
+
+def test_every_role_builds(qtbot, client) -> None:
+    for role in ROLES:
+        w = build_role(role, client, window=1)
+        qtbot.addWidget(w)
+        assert w.windowTitle()
+    with pytest.raises(ValueError, match="unknown role"):
+        build_role("printer", client)
+    with pytest.raises(ValueError, match="unknown role"):
+        run_role("projector", DEMO_CONFIG, "/nonexistent.db")
