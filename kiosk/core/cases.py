@@ -459,6 +459,10 @@ class Cases:
                 tx.exec(f"UPDATE cases SET {sets}, updated_at = ? WHERE case_no = ?", *changes.values(), tx.at,
                         row["case_no"])
                 row.update(changes)
+            if row.get("accepted_at") and changes.keys() & {"promise_days", "promised_given", "case_type",
+                                                            "accepted_at"}:
+                row["promised_at"] = self._promised(row)  # central changed the promise itself
+                tx.exec("UPDATE cases SET promised_at = ? WHERE case_no = ?", row["promised_at"], row["case_no"])
             if target and target != row["status"]:
                 self._move(tx, row, target, status_at, str(cols.get("reason") or ""))
             elif changes:
@@ -552,8 +556,8 @@ class Cases:
             busy = (
                 conn.execute("SELECT 1 FROM cases WHERE next_ts <= ? LIMIT 1", (now_ts,)).fetchone()
                 or conn.execute("SELECT 1 FROM rectifications WHERE next_ts <= ? LIMIT 1", (now_ts,)).fetchone()
-                or conn.execute("SELECT 1 FROM events WHERE seq > ? AND kind = ? LIMIT 1",
-                                (cursor, ev.RATING_RECORDED)).fetchone()
+                or conn.execute("SELECT 1 FROM events WHERE seq > ? AND kind IN (?, ?) LIMIT 1",
+                                (cursor, ev.RATING_RECORDED, ev.RATING_REASON_COMPLETED)).fetchone()
                 or (self.settings.report_daily_figures and self._figures_due())
             )
             if not busy:
@@ -608,12 +612,15 @@ class Cases:
         cursor = int(row[0]) if row else 0
         opened = 0
         last = cursor
-        for e in tx.conn.execute("SELECT seq, payload FROM events WHERE seq > ? AND kind = ? ORDER BY seq",
-                                 (cursor, ev.RATING_RECORDED)).fetchall():
+        for e in tx.conn.execute("SELECT seq, kind, payload FROM events WHERE seq > ? AND kind IN (?, ?) ORDER BY seq",
+                                 (cursor, ev.RATING_RECORDED, ev.RATING_REASON_COMPLETED)).fetchall():
             last = e["seq"]
             r = json.loads(e["payload"]).get("rating", {})
             rid = r.get("id")
             if not rid:
+                continue
+            if e["kind"] == ev.RATING_REASON_COMPLETED:  # the 差评 reason came later: the item shows it
+                tx.exec("UPDATE rectifications SET reason = ? WHERE rating_id = ?", r.get("reason"), rid)
                 continue
             case = tx.one("SELECT case_no FROM cases WHERE ticket_id = ?", r.get("ticket_id"))
             if case is not None:
@@ -800,10 +807,10 @@ class Cases:
                 return "ok", self._public(dict(row), now=tx.now)
             tx.exec("INSERT INTO case_lookup_fails(case_no, at_ts) VALUES (?, ?)", key, now_ts)
             left = s.lookup_max_failures - len(fails) - 1
-            if left <= 0:
-                until = now_ts + window_s if s.lookup_max_failures == 1 else fails[-(s.lookup_max_failures - 1)] \
-                    + window_s
-                tx.emit(CASE_LOOKUP_LOCKED, {"case_no": key, "until": self._local_hm(until)})
+            if left <= 0:  # this failure locks the case until the oldest counted one leaves the window
+                oldest = fails[-(s.lookup_max_failures - 1)] if s.lookup_max_failures > 1 else now_ts
+                tx.emit(CASE_LOOKUP_LOCKED, {"case_no": key, "until": self._local_hm(oldest + window_s)})
+                return "locked", oldest + window_s
             return "wrong", left
 
         outcome, value = self.hall.run("case_lookup", None, body).value

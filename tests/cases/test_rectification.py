@@ -48,6 +48,15 @@ def test_opened_via_command_then_not_again_by_the_scan(hall: Hall, cases: Cases)
     assert len(cases.rectifications()) == 1
 
 
+def test_reason_given_later_reaches_the_item(hall: Hall, cases: Cases) -> None:
+    r = rated(hall, "dissatisfied", reason=None)
+    cases.evaluate_cards()
+    assert cases.rectifications()[0]["reason"] is None
+    hall.complete_rating_reason(r["id"], "办事指南与要求不一致")
+    cases.evaluate_cards()
+    assert cases.rectifications()[0]["reason"] == "办事指南与要求不一致"
+
+
 def test_opened_after_a_restart(config, store, clock) -> None:
     """The rating was committed but the process died before any pass: the next pass opens it."""
     hall = Hall(config, store, clock=clock)

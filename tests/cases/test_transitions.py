@@ -146,6 +146,13 @@ def test_central_fields_update_and_created_in_later_state(cases: Cases) -> None:
     assert (r.value["department"], r.value["window"]) == ("医保局", 2)
 
 
+def test_central_promise_change_updates_promised_at(cases: Cases) -> None:
+    cases.apply_central_update(payload("K12", status="受理", promise_days=5, version=1), "m1")  # Tue → next Tue
+    assert cases.case("K12")["promised_at"] == "2026-12-02 00:00"
+    r = cases.apply_central_update({"case_no": "K12", "promise_days": 2, "version": 2}, "m2")
+    assert r.value["promised_at"] == "2026-11-27 00:00" and r.value["due_at"] == "2026-11-27 00:00"
+
+
 def test_naive_central_times_are_hall_local(cases: Cases) -> None:
     r = cases.apply_central_update(payload("K9", status="受理", accepted_at="2026-11-24T10:30:00"), "m1")
     assert r.value["accepted_at"] == "2026-11-24 10:30"
