@@ -9,10 +9,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from kiosk.core import events as ev
 from kiosk.core.config import HallConfig
 from kiosk.core.errors import ConfigError
-from kiosk.core.events import Event
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +112,14 @@ def doctor(config: HallConfig, *, test_print: bool = False, test_frame: bool = F
     if not drivers:
         out("没有配置设备（[devices.*]）")
         return 0
+    if test_frame:  # each LED board's own check: PING, then a test line, before the drivers take the ports
+        for name, section in config.devices.items():
+            if section.get("kind") == "led":
+                from devices.led.driver import doctor as led_doctor
+
+                _ok, lines = led_doctor(name, section, config, test_frame=True)
+                for line in lines:
+                    out(line)
     results: list[Any] = []
     for d in drivers.values():
         if hasattr(d, "on_result"):
@@ -125,14 +131,7 @@ def doctor(config: HallConfig, *, test_print: bool = False, test_frame: bool = F
         for d in drivers.values():
             if hasattr(d, "print_ticket"):
                 d.print_ticket(payload)
-    if test_frame:
-        win = config.windows[0].number if config.windows else 1
-        call = Event(0, "doctor", ev.TICKET_CALLED, payload["ticket"]["issued_at"], payload["ticket"]["local_date"],
-                     {**payload, "window": win, "window_name": f"{win}号窗口", "clerk": None, "recall": 0})
-        for d in drivers.values():
-            if getattr(d, "kind", "") == "led":
-                d.handle_event(call)
-    if test_print or test_frame:
+    if test_print:
         time.sleep(settle)
     worst = 0
     out(f"{'设备':<14}{'类型':<10}{'状态':<10}原因")

@@ -76,7 +76,57 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if sim.stats.refused:
         print("拒绝取号: " + ", ".join(f"{k} {v}" for k, v in sim.stats.refused.items()))
     print(f"事件 {hall.store.last_seq()} 条，序号连续")
+    if getattr(args, "showcase", False) and hall.config.devices:
+        _device_showcase(hall, db.parent)
     return 0
+
+
+def _device_showcase(hall: Hall, out_dir: Path) -> None:
+    """After the headless day: the next morning with the simulated devices attached, to show what they do."""
+    import time
+
+    from devices.supervisor import Supervisor, build_drivers
+    from kiosk.simulate import local_start
+
+    cfg = hall.config
+    for section in cfg.devices.values():  # no loudspeaker in a headless run: announcements go to WAV files
+        if section.get("kind") == "voice":
+            section["sink"] = f"file://{(out_dir / 'voice').resolve()}"
+    sup = Supervisor(hall, build_drivers(cfg))
+    sup.start()
+    hall.clock.t = local_start(hall, hall.now() + timedelta(days=1))  # type: ignore[attr-defined]
+    time.sleep(1.0)
+    issued = [hall.issue_ticket(b).value.ticket for b in ("social", "social", "housing")[:2]]
+    hall.call_next(1)
+    hall.start_service(1)
+    hall.finish_service(1)
+    hall.request_rating(1)
+    hall.call_next(3) if hall.waiting(window=3) else None
+    deadline = time.monotonic() + 8
+    while time.monotonic() < deadline and not hall.store.conn().execute(
+            "SELECT 1 FROM ratings WHERE ticket_id = ?", (issued[0]["id"],)).fetchone():
+        time.sleep(0.2)
+    print("\n== 模拟设备 ==")
+    for st in sup.status():
+        print(f"  {st['device']:<12} {st['kind']:<10} {st['state']:<8} {st.get('reason', '')}")
+    for name, d in sup.drivers.items():
+        if hasattr(d, "shown"):
+            print(f"  {name} 显示: " + " | ".join(t for t in d.shown().values() if t))
+    try:
+        from devices.printer import sim as printer_sim
+
+        tickets = printer_sim.device("printer1").tickets
+        if tickets:
+            png = out_dir / "demo-ticket.png"
+            tickets[-1].image().save(png)
+            print(f"  打印机 printer1 已出票 {len(tickets)} 张，最后一张: {png}")
+    except (ImportError, OSError) as exc:
+        print(f"  打印机模拟不可用: {exc}")
+    rated = hall.store.conn().execute("SELECT level FROM ratings WHERE ticket_id = ?", (issued[0]["id"],)).fetchone()
+    print(f"  评价器: {issued[0]['number']} → {rated[0] if rated else '未评价'}")
+    wavs = sorted((out_dir / "voice").glob("*.wav")) if (out_dir / "voice").exists() else []
+    print(f"  语音播报: {len(wavs)} 段 → {out_dir / 'voice'}")
+    sup.stop()
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -84,6 +134,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if not args.headless:
             print("没有显示器（DISPLAY 未设置）：运行无界面的模拟营业日。"
                   "有显示器时会打开取号机、叫号器、大屏和管理看板。")
+        args.showcase = True
         return cmd_simulate(args)
     try:
         from kiosk.ui.app import run_demo
