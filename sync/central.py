@@ -354,7 +354,8 @@ def _parser() -> argparse.ArgumentParser:
     case.add_argument("hall_id")
     case.add_argument("case_no")
     case.add_argument("status", choices=sorted(contract.CASE_STATUS))
-    case.add_argument("--note", default="")
+    case.add_argument("--case-type", type=int, choices=(1, 2, 9), default=None)
+    case.add_argument("--reason", default=None)
     return p
 
 
@@ -380,7 +381,8 @@ def main(argv: list[str] | None = None) -> int:
         while not link.online and time.monotonic() < deadline:
             time.sleep(0.05)
         msg = contract.CaseUpdate(v=contract.SCHEMA_VERSION, message_id=uuid.uuid4().hex, hall_id=a.hall_id,
-                                  case_no=a.case_no, status=a.status, at_utc=datetime.now(UTC), note=a.note)
+                                  case_no=a.case_no, status=a.status, at_utc=datetime.now(UTC), case_type=a.case_type,
+                                  reason=a.reason)
         mid = link.publish(contract.case_topic(a.hall_id, a.case_no), contract.encode(msg), retain=True)
         time.sleep(0.5)
         link.stop(graceful=False)

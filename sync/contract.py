@@ -121,37 +121,65 @@ class PresenceMsg(msgspec.Struct, kw_only=True):
 
 
 # --- central → hall -----------------------------------------------------------------------------------------
-# 办件 statuses seen in vendor systems (DOMAIN §4), with the label staff see.
+# 办件 statuses (DOMAIN §4), the codes kiosk.core.cases uses, with the label staff see.
 CASE_STATUS: dict[str, str] = {
     "received": "收件",
     "correction": "补齐补正",
     "accepted": "受理",
     "not_accepted": "不予受理",
-    "returned": "退件",
     "in_progress": "在办",
     "suspended": "挂起",
     "done": "办结",
+    "withdrawn": "退件",
     "voided": "作废",
 }
 CaseStatus = Literal[
-    "received", "correction", "accepted", "not_accepted", "returned", "in_progress", "suspended", "done", "voided"
+    "received", "correction", "accepted", "not_accepted", "in_progress", "suspended", "done", "withdrawn", "voided"
 ]
+Short = Annotated[str, msgspec.Meta(max_length=64)]
+Days = Annotated[int, msgspec.Meta(ge=0, le=3650)]
 
 
-class CaseUpdate(msgspec.Struct, kw_only=True):
-    """A case status change decided centrally.  Applied once per message_id."""
+class CaseUpdate(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """A case (办件) created or moved centrally; GB/T 39046 fields.  Applied once per message_id; `version` (the
+    central revision) lets the hall ignore an older update that arrives late."""
 
     v: Version
     message_id: MessageId
     hall_id: HallId
-    case_no: CaseNo
+    case_no: CaseNo  # 办件编号
     status: CaseStatus
-    at_utc: UtcTime
-    case_type: Literal[1, 2, 9] | None = None  # GB/T 39046: 1 即办件, 2 承诺件, 9 其他
-    business: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    at_utc: UtcTime  # when the status changed
+    version: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    case_type: Literal[1, 2, 9] | None = None  # 1 即办件, 2 承诺件, 9 其他 (required when the hall does not know it)
+    basic_code: Short | None = None  # 基本编码
+    impl_code: Short | None = None  # 实施编码
+    item_name: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    accept_unit: Annotated[str, msgspec.Meta(max_length=200)] | None = None  # 受理单位
+    acceptor: Short | None = None  # 受理人员
+    department: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+    clerk: Short | None = None
+    window: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    ticket_id: Short | None = None
+    legal_days: Days | None = None  # 法定办结时限 (working days)
+    promise_days: Days | None = None  # 承诺办结时限
+    received_at: UtcTime | None = None  # 收件时间
+    accepted_at: UtcTime | None = None  # 受理时间
     promised_at: UtcTime | None = None  # 承诺办结时间
     finished_at: UtcTime | None = None  # 办结时间
-    note: Text = ""  # shown to staff; never a full name or ID number
+    reason: Annotated[str, msgspec.Meta(max_length=500)] | None = None  # why (补正 list, 不予受理 reason), for staff
+    # Personal data, only over TLS; the hall keeps the name masked and only a digest of the last four digits.
+    applicant_name: Short | None = None
+    applicant_id: Annotated[str, msgspec.Meta(max_length=40)] | None = None
+    applicant_phone: Annotated[str, msgspec.Meta(max_length=40)] | None = None
+
+    def to_case_payload(self) -> dict[str, Any]:
+        """The dict kiosk.core.cases.Cases.apply_central_update takes (status_at = when it changed)."""
+        d = to_builtins(self)
+        for k in ("v", "message_id", "hall_id", "at_utc"):
+            d.pop(k, None)
+        d["status_at"] = self.at_utc.isoformat()
+        return d
 
 
 class Material(msgspec.Struct, kw_only=True):

@@ -36,7 +36,7 @@ def handle_case(hall: Any, topic: str, case_no: str | None, payload: bytes) -> s
     if msg.case_no != case_no:
         raise ContractError(f"case number {msg.case_no!r} does not match the topic's {case_no!r}")
     api = _cases_api(hall)
-    api.apply_central_update(contract.to_builtins(msg), msg.message_id)
+    api.apply_central_update(msg.to_case_payload(), msg.message_id)
     return f"case {msg.case_no} → {msg.status}"
 
 

@@ -1,0 +1,130 @@
+"""Central → hall: valid updates applied once through Hall commands; anything malformed lands in dead_letters."""
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sync import catalog, contract
+from sync.inbox import Inbox
+
+HALL = "hall-a"
+
+
+def catalog_msg(version: int = 1, mid: str | None = None, **kw: Any) -> dict[str, Any]:
+    item = {"code": "510104-SB-001", "business": "social", "name": "城乡居民养老保险参保登记", "version": version,
+            "conditions": ["年满16周岁", "非国家机关工作人员"],
+            "materials": [{"name": "居民身份证", "copies": 1, "original": True}],
+            "legal_days": 20, "promised_days": 1, "fees": [], "basis": ["《中华人民共和国社会保险法》第二十条"]}
+    msg = {"v": 1, "message_id": mid or uuid.uuid4().hex, "hall_id": HALL, "at_utc": "2026-11-24T01:00:00Z",
+           "items": [item], "removed": []}
+    msg.update(kw)
+    return msg
+
+
+def dead(hall: Any) -> list[dict[str, Any]]:
+    return [dict(r) for r in hall.store.conn().execute("SELECT * FROM dead_letters ORDER BY id")]
+
+
+def test_catalogue_applied_once_and_never_rolled_back(make_hall: Any) -> None:
+    hall = make_hall(HALL)
+    inbox = Inbox(hall)
+    m = catalog_msg(version=2)
+    assert inbox.handle(contract.catalog_topic(HALL), json.dumps(m).encode())
+    seq = hall.store.last_seq()
+    assert hall.store.events_after(seq - 1)[0].kind == contract.CATALOG_UPDATED
+    # the same message again (a retained replay or a redelivery): nothing changes, no new event
+    assert inbox.handle(contract.catalog_topic(HALL), json.dumps(m).encode())
+    assert hall.store.last_seq() == seq
+    # an older version arriving late never replaces the newer item
+    old = catalog_msg(version=1)
+    old["items"][0]["name"] = "旧名称"
+    assert inbox.handle(contract.catalog_topic(HALL), json.dumps(old).encode())
+    guide = catalog.catalog_for(hall, "social")
+    assert guide is not None and guide["name"] == "城乡居民养老保险参保登记" and guide["version"] == 2
+    assert guide["materials"][0]["name"] == "居民身份证"
+    assert catalog.catalog_for(hall, "tax") is None
+    rm = catalog_msg(items=[], removed=["510104-SB-001"])
+    assert inbox.handle(contract.catalog_topic(HALL), json.dumps(rm).encode())
+    assert catalog.catalog_for(hall, "social") is None
+    assert dead(hall) == []
+
+
+def test_case_update_goes_through_the_cases_api(make_hall: Any) -> None:
+    hall = make_hall(HALL)
+    inbox = Inbox(hall)
+    mid = uuid.uuid4().hex
+    m = {"v": 1, "message_id": mid, "hall_id": HALL, "case_no": "SB2026112400001", "status": "accepted",
+         "at_utc": "2026-11-24T01:00:00Z", "case_type": 2, "promise_days": 5, "legal_days": 20,
+         "item_name": "城乡居民养老保险参保登记"}
+    topic = contract.case_topic(HALL, "SB2026112400001")
+    assert inbox.handle(topic, json.dumps(m).encode()), dead(hall)
+    kinds = [e.kind for e in hall.store.events_after(0, 100)]
+    assert "case.status_changed" in kinds
+    seq = hall.store.last_seq()
+    assert inbox.handle(topic, json.dumps(m).encode())  # applied once
+    assert hall.store.last_seq() == seq
+    # a payload the cases module refuses (no case type for an unknown case) is kept, not dropped
+    bad = dict(m, message_id=uuid.uuid4().hex, case_no="NEW1")
+    del bad["case_type"]
+    assert not inbox.handle(contract.case_topic(HALL, "NEW1"), json.dumps(bad).encode())
+    assert "case_type" in dead(hall)[-1]["error"]
+
+
+def test_unauthorised_and_malformed_are_dead_lettered(make_hall: Any) -> None:
+    hall = make_hall(HALL)
+    inbox = Inbox(hall)
+    good = catalog_msg()
+    cases = [
+        (contract.catalog_topic("hall-b"), json.dumps(good).encode(), "delivered to hall"),
+        (contract.catalog_topic(HALL), json.dumps(dict(good, hall_id="hall-b")).encode(), "delivered to hall"),
+        (contract.catalog_topic(HALL), b"{not json", "bad catalogue"),
+        (contract.catalog_topic(HALL), json.dumps(dict(good, v=9)).encode(), "version 9"),
+        (contract.catalog_topic(HALL), b"[" * (contract.MAX_INBOUND_BYTES + 10), "too big"),
+        (contract.case_topic(HALL, "C2"), json.dumps({"v": 1, "message_id": "m-12345678", "hall_id": HALL,
+                                                       "case_no": "C3", "status": "done",
+                                                       "at_utc": "2026-11-24T01:00:00Z"}).encode(), "does not match"),
+        ("central/hall-a/unknown", b"{}", "not a central"),
+    ]
+    for topic, payload, error in cases:
+        assert not inbox.handle(topic, payload)
+        assert error in dead(hall)[-1]["error"], (topic, dead(hall)[-1]["error"])
+    assert len(dead(hall)) == len(cases)
+    assert hall.store.last_seq() == 0  # nothing applied
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=6),
+    max_leaves=20,
+)
+
+
+@st.composite
+def mutated_catalogue(draw: Any) -> bytes:
+    """A valid catalogue update with one field replaced by arbitrary JSON."""
+    msg = catalog_msg()
+    key = draw(st.sampled_from(["v", "message_id", "hall_id", "at_utc", "items", "removed"]))
+    msg[key] = draw(json_values)
+    return json.dumps(msg).encode()
+
+
+payloads = st.one_of(st.binary(max_size=300), json_values.map(lambda v: json.dumps(v).encode()), mutated_catalogue())
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(payload=payloads, kind=st.sampled_from(["catalog", "case/C1"]))
+def test_fuzzed_payloads_never_crash(make_hall: Any, tmp_path: Path, payload: bytes, kind: str) -> None:
+    hall = make_hall(HALL, path=tmp_path / f"{uuid.uuid4().hex}.db")
+    inbox = Inbox(hall)
+    ok = inbox.handle(f"central/{HALL}/{kind}", payload)
+    letters = dead(hall)
+    if ok:  # only a well-formed message is applied, and it leaves an event
+        assert letters == [] and hall.store.last_seq() >= 1
+    else:
+        assert len(letters) == 1 and letters[0]["source"] == "sync.inbox" and letters[0]["error"]
+        assert hall.store.last_seq() == 0
