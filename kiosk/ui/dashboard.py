@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any, Protocol
 
 from PySide6.QtCharts import QBarCategoryAxis, QBarSet, QChart, QChartView, QHorizontalBarSeries, QPieSeries, QValueAxis
@@ -150,6 +151,8 @@ class DashboardScreen(QWidget):
         self.rating_view.setMinimumHeight(260)
         self.rating_note = tag(QLabel(), "muted")
         self.bad_table = self._table(["号码", "窗口", "评价", "原因", "留言"])
+        for col in (0, 1, 2):  # short columns fit their text; the reason and the words get the room
+            self.bad_table.horizontalHeader().setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         left = QWidget()
         lv = QVBoxLayout(left)
         lv.setContentsMargins(0, 0, 0, 0)
@@ -303,10 +306,14 @@ class DashboardScreen(QWidget):
 
     def _devices(self, devices: list[dict[str, Any]]) -> None:
         self.device_table.setRowCount(len(devices))
+        tz = self.client.config.tz
         for r, d in enumerate(devices):
-            since = str(d.get("since") or "")
+            try:
+                since = datetime.fromisoformat(str(d.get("since"))).astimezone(tz).strftime("%H:%M:%S")
+            except ValueError:
+                since = ""
             self._row(self.device_table, r, [d["name"], d.get("kind", ""), HEALTH_TEXT.get(d["state"], d["state"]),
-                                             d.get("reason") or "", since[11:19]])
+                                             d.get("reason") or "", since])
 
     def _sync(self) -> None:
         if self.sync is None:

@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
     QButtonGroup,
     QGridLayout,
@@ -110,7 +111,10 @@ class EvaluatorScreen(QWidget):
         for i, text in enumerate(BAD_REASONS):
             b = tag(QPushButton(text), "reason")
             b.setCheckable(True)
+            b.setProperty("reason", text)
             b.clicked.connect(lambda _=False: self.timeout.start())
+            # a tick as well as the fill colour: the choice must not be shown by colour alone
+            b.toggled.connect(lambda on, b=b: b.setText(("✔ " if on else "") + b.property("reason")))
             self.reason_group.addButton(b)
             self.reason_buttons.append(b)
             grid.addWidget(b, i // 2, i % 2)
@@ -118,6 +122,9 @@ class EvaluatorScreen(QWidget):
         self.reason_text = tag(QLineEdit(), "entry")
         self.reason_text.setPlaceholderText("还想说的话（选填）")
         self.reason_text.setMaxLength(200)
+        pal = self.reason_text.palette()
+        pal.setColor(QPalette.ColorRole.PlaceholderText, QColor(PAIRS["muted"].fg))  # default grey is too faint
+        self.reason_text.setPalette(pal)
         rl.addWidget(self.reason_text)
         self.reason_error = tag(QLabel(), "error")
         self.reason_error.hide()
@@ -204,7 +211,7 @@ class EvaluatorScreen(QWidget):
         self._record(level, None, None)
 
     def selected_reasons(self) -> list[str]:
-        return [b.text() for b in self.reason_buttons if b.isChecked()]
+        return [str(b.property("reason")) for b in self.reason_buttons if b.isChecked()]
 
     def submit_reason(self) -> None:
         reasons = self.selected_reasons()

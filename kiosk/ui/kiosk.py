@@ -279,6 +279,7 @@ class KioskScreen(QWidget):
         page = tag(QFrame(), "ticket")
         v = QVBoxLayout(page)
         v.setSpacing(12)
+        v.addStretch(1)
         self.result_caption = tag(QLabel(), "ticket_caption")
         self.result_number = tag(QLabel(), "ticket_number")
         self.result_ahead = tag(QLabel(), "ticket_caption")

@@ -85,6 +85,7 @@ def test_screenshot(qtbot, demo_client, demo_hall: Hall, shoot) -> None:
     qtbot.waitUntil(lambda: len(rows(b)) == 7)
     demo_hall.issue_ticket("social")
     shoot(b, "board")
-    b.stale_after_s = 0
+    b.last_heard -= 45  # as if the hall had been silent for 45 s
     b._every_second()
+    assert b.stale
     shoot(b, "board_stale")

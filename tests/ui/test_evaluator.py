@@ -64,6 +64,7 @@ def test_bad_rating_needs_a_reason(qtbot, client, hall: Hall) -> None:
     bad = hall.bad_ratings()
     assert len(bad) == 1 and bad[0]["reason"] == "服务态度不好" and bad[0]["text"] == "窗口人员一直在看手机"
     assert not bad[0]["reason_pending"]
+    assert e.reason_buttons[1].text().startswith("✔ ")  # chosen shown by a mark, not colour alone
 
 
 def test_unanswered_prompt_times_out_as_unrated(qtbot, client, hall: Hall) -> None:
