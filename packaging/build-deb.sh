@@ -93,6 +93,7 @@ install -m 0644 "$HERE/README.md" "$PKG/usr/share/doc/hall-edge/README.md"
 install -m 0644 "$HERE/kiosk-session/README.md" "$PKG/usr/share/doc/hall-edge/kiosk-session.md"
 install -m 0644 "$HERE/debian/copyright" "$PKG/usr/share/doc/hall-edge/copyright"
 install -D -m 0644 "$HERE/debian/lintian-overrides" "$PKG/usr/share/lintian/overrides/hall-edge"
+install -D -m 0644 "$HERE/udev/60-hall-edge.rules" "$PKG/lib/udev/rules.d/60-hall-edge.rules"
 
 # The hall broker config belongs to the sync engineer; ship it as a disabled example when it exists.
 # mosquitto only includes conf.d/*.conf, so hall.conf.example stays off until the admin renames it.

@@ -142,6 +142,16 @@ def _data_tar(deb: Path) -> io.BytesIO:
     return io.BytesIO(proc.stdout)
 
 
+def test_udev_rule_gives_usb_printers_to_the_servers_group(built: Built) -> None:
+    rule = (built.root / "lib/udev/rules.d/60-hall-edge.rules").read_text()
+    active = [line for line in rule.splitlines() if line and not line.startswith("#")]
+    assert active == [
+        'SUBSYSTEM=="usb", ENV{DEVTYPE}=="usb_device", ENV{ID_USB_INTERFACES}=="*:0701*", GROUP="lp", MODE="0660"'
+    ]
+    server = (built.root / UNIT_DIR_IN_DEB.lstrip("/") / "hall-server.service").read_text()
+    assert re.search(r"^SupplementaryGroups=.*\blp\b", server, re.M)
+
+
 def test_wheel_declares_the_hall_console_script(built: Built) -> None:
     wheels = sorted((built.root / "opt/hall-edge/wheels").glob("hall_edge-*.whl"))
     assert [w.name for w in wheels] == [f"hall_edge-{_version()}-py3-none-any.whl"]
