@@ -1,0 +1,178 @@
+"""The collector: dedup by (hall, seq) against duplicates and reordering, gaps, figures — on SQLite and PostgreSQL;
+and central → hall publishing through the broker (applied once, even when the retained message is replayed)."""
+from __future__ import annotations
+
+import random
+import uuid
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+
+from kiosk.core.events import Event
+from sync import catalog, contract
+from sync.central import CentralDB, CentralStore
+from sync.link import ONLINE
+from sync.service import HallSync
+from tests.sync.conftest import drive, wait_for
+from tests.sync.test_outage import start_collector
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+def envelope(hall: str, seq: int, kind: str = "ticket.issued", payload: dict[str, Any] | None = None,
+             region: str = "510104000") -> tuple[str, bytes]:
+    ev = Event(seq, uuid.uuid4().hex, kind, "2026-11-24T01:00:00+00:00", "2026-11-24", payload or {})
+    return contract.event_topic(hall, kind), contract.encode(contract.event_message(ev, hall, region, TZ))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def central_store(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    if request.param == "sqlite":
+        db = CentralDB(str(tmp_path / "central.db"))
+    else:
+        url = request.getfixturevalue("postgres_url")
+        db = CentralDB(url)
+        with db.tx() as cur:  # a fresh schema per test on the shared server
+            for t in ("hall_events", "halls", "rejected"):
+                cur.execute(f"DROP TABLE IF EXISTS {t}")
+        db = CentralDB(url)
+    yield CentralStore(db)
+    db.close()
+
+
+def test_duplicates_and_reordering_are_harmless(central_store: CentralStore) -> None:
+    msgs = [envelope("h1", s) for s in range(1, 201)] + [envelope("h2", s) for s in range(1, 51)]
+    rng = random.Random(3)
+    delivered = msgs + rng.sample(msgs, 80)  # redeliveries
+    rng.shuffle(delivered)
+    held_back = [m for m in delivered if m[0].startswith("hall/h1/") and b'"seq":77,' in m[1]]
+    first = [m for m in delivered if m not in held_back]
+    counts = central_store.store_batch(first[:100])
+    counts2 = central_store.store_batch(first[100:])
+    assert central_store.gaps() == {"h1": [(77, 77)]}  # noticed and reported while missing
+    central_store.store_batch(held_back)
+    assert central_store.gaps() == {}
+    assert central_store.seqs("h1") == list(range(1, 201))
+    assert central_store.seqs("h2") == list(range(1, 51))
+    halls = {h["hall_id"]: h for h in central_store.halls()}
+    assert halls["h1"]["events"] == 200 and halls["h2"]["events"] == 50
+    assert counts["new"] + counts2["new"] == 249  # every distinct event once, except the one held back
+    assert sum(h["duplicates"] for h in halls.values()) == 80  # each redelivery counted as a duplicate only
+
+
+def test_rejects_mismatched_topic_and_garbage(central_store: CentralStore) -> None:
+    topic, payload = envelope("h1", 1)
+    counts = central_store.store_batch([
+        ("hall/h2/event/ticket.issued", payload),  # hall h2 publishing h1's event
+        (topic, b"\xff\xfe garbage"),
+        ("hall/h1/state", b'{"v":1,"hall_id":"h1","state":"maybe"}'),
+        (topic, payload),
+    ])
+    assert counts == {"new": 1, "duplicate": 0, "rejected": 3, "state": 0}
+    assert len(central_store.db.query("SELECT error FROM rejected")) == 3
+
+
+def test_figures_per_hall_and_region(central_store: CentralStore) -> None:
+    msgs = []
+    levels = ["very_satisfied", "satisfied", "basic", "dissatisfied"]
+    for hall, region in (("h1", "510104000"), ("h2", "510104000"), ("h3", "510105000")):
+        seq = 0
+        for i in range(4):
+            for kind, payload in (("ticket.issued", {}), ("service.finished", {"wait_s": 60.0 * (i + 1)}),
+                                  ("rating.recorded", {"rating": {"level": levels[i]}})):
+                seq += 1
+                msgs.append(envelope(hall, seq, kind, payload, region))
+    central_store.store_batch(msgs)
+    by_hall = {f["hall"]: f for f in central_store.figures("hall")}
+    assert by_hall["h1"]["tickets"] == 4 and by_hall["h1"]["avg_wait_s"] == 150.0
+    assert by_hall["h1"]["ratings"]["dissatisfied"] == 1 and by_hall["h1"]["satisfaction_rate"] == 0.75
+    by_region = {f["region"]: f for f in central_store.figures("region")}
+    assert by_region["510104000"]["tickets"] == 8 and by_region["510104000"]["rated"] == 8
+    assert by_region["510105000"]["ratings"]["very_satisfied"] == 1
+
+
+def test_hall_events_and_presence_reach_postgres(broker: Any, make_hall: Any, postgres_url: str) -> None:
+    db = CentralDB(postgres_url)
+    with db.tx() as cur:
+        for t in ("hall_events", "halls", "rejected"):
+            cur.execute(f"DROP TABLE IF EXISTS {t}")
+    db.close()
+    from sync.central import Collector
+
+    store = CentralStore(CentralDB(postgres_url))
+    collector = Collector(broker.settings(), store, client_id="central-pg")
+    collector.start()
+    hall = make_hall("hall-pg")
+    sync = HallSync(hall, broker.settings())
+    try:
+        wait_for(lambda: collector.link.state == ONLINE, what="collector online")
+        sync.start()
+        drive(hall, 300)
+        last = hall.store.last_seq()
+        wait_for(lambda: store.seqs("hall-pg") == list(range(1, last + 1)), timeout=30, what="all events in PG")
+        wait_for(lambda: store.halls()[0]["state"] == "online", what="presence online")
+        sync.link.stop(graceful=False)
+    finally:
+        sync.stop()
+        collector.stop()
+        store.db.close()
+
+
+def test_central_updates_reach_the_hall_once(broker: Any, make_hall: Any, tmp_path: Path) -> None:
+    collector = start_collector(broker, tmp_path)
+    hall = make_hall("hall-a")
+    item = contract.CatalogItem(code="510104-SB-001", business="social", name="城乡居民养老保险参保登记", version=3,
+                                materials=[contract.Material(name="居民身份证", original=True)], promised_days=1)
+    # published before the hall connects: retained, so it arrives when the hall comes up
+    collector.publish_catalog("hall-a", [item])
+    collector.publish_case_update("hall-a", "SB2026112400001", "accepted", case_type=2, promise_days=5,
+                                  legal_days=20, item_name="城乡居民养老保险参保登记")
+    sync = HallSync(hall, broker.settings())
+    sync.start()
+    try:
+        wait_for(lambda: catalog.catalog_for(hall, "social") is not None, what="catalogue applied")
+        wait_for(lambda: any(e.kind == "case.status_changed" for e in hall.store.events_after(0, 10000)),
+                 what="case applied")
+        # the hall's own event about it travels back to the collector
+        wait_for(lambda: collector.store.db.query(
+            "SELECT COUNT(*) FROM hall_events WHERE kind = 'catalog.updated'")[0][0] == 1, what="event returned")
+        applied = sync.inbox.applied
+        seq = hall.store.last_seq()
+        # reconnect: the retained messages are delivered again and change nothing
+        sync.stop()
+        sync = HallSync(hall, broker.settings())
+        sync.start()
+        wait_for(lambda: sync.inbox.applied >= 2, what="retained replay handled")
+        sync.inbox.join()
+        assert hall.store.last_seq() == seq
+        assert applied == 2 and sync.status()["rejected"] == 0
+    finally:
+        sync.stop()
+        collector.stop()
+
+
+def test_malformed_over_the_broker_lands_in_dead_letters(broker: Any, make_hall: Any) -> None:
+    hall = make_hall("hall-a")
+    sync = HallSync(hall, broker.settings())
+    sync.start()
+    try:
+        wait_for(lambda: sync.link.state == ONLINE, what="hall online")
+        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="rogue", protocol=MQTTProtocolVersion.MQTTv5)
+        c.connect("127.0.0.1", broker.port)
+        c.loop_start()
+        for payload in (b"\x00\x01", b'{"v":1}', b"[]" * 10):
+            c.publish("central/hall-a/catalog", payload, qos=1).wait_for_publish(5)
+        c.publish("central/hall-a/case/C1", b"{}", qos=1).wait_for_publish(5)
+        c.loop_stop()
+        c.disconnect()
+        wait_for(lambda: sync.inbox.rejected == 4, what="four rejections")
+        n = hall.store.conn().execute("SELECT COUNT(*) FROM dead_letters").fetchone()[0]
+        assert n == 4 and sync.link.state == ONLINE
+        drive(hall, 10)  # the hall is unaffected
+        wait_for(lambda: sync.status()["backlog"] == 0, what="still publishing")
+    finally:
+        sync.stop()
