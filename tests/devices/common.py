@@ -1,0 +1,44 @@
+"""Checks every device kind must pass (Home Assistant's help_test_* habit), run against real drivers."""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from devices.supervisor import Supervisor, build_drivers
+from kiosk.core import events as ev
+from kiosk.core.hall import Hall
+
+
+def wait_for(cond: Callable[[], object], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+def health_events(hall: Hall, device: str) -> list[dict[str, Any]]:
+    return [e.payload for e in hall.events_after(0) if e.kind == ev.DEVICE_HEALTH and e.payload["device"] == device]
+
+
+def check_dead_device_never_blocks_the_hall(hall: Hall, name: str, section: dict[str, Any]) -> None:
+    """A device whose port is not there: the hall issues, calls, rates as usual; the device says offline."""
+    hall.config.devices[name] = section
+    sup = Supervisor(hall, build_drivers(hall.config))
+    sup.start()
+    try:
+        for _ in range(40):  # more work than any device queue holds: submit() must drop, never wait
+            t = hall.issue_ticket("tax").value.ticket
+        hall.call_next(2)
+        hall.recall(2)
+        hall.finish_service(2)
+        hall.request_rating(2)
+        assert hall.ticket(t["id"])["status"] == "waiting"
+        wait_for(lambda: any(h["state"] == "offline" for h in health_events(hall, name)))
+        off = next(h for h in health_events(hall, name) if h["state"] == "offline")
+        assert off["reason"], "an offline device must say why"
+        assert sup.status()[0]["state"] == "offline"
+    finally:
+        sup.stop()
