@@ -154,6 +154,26 @@ def cmd_run(args: argparse.Namespace) -> int:
     return int(run_role(args.role, args.config or str(DEMO_CONFIG), str(db), window=args.window) or 0)
 
 
+def start_server_parts(hall: Hall) -> list[Any]:
+    """Devices and the sync link around a Hall: what `hall run server` and the screen demo both run.
+    Returns their stop functions.  A bad [devices.*] or [sync] section fails here, at start-up, by name."""
+    from devices.supervisor import Supervisor
+
+    stoppers: list[Any] = []
+    sup = Supervisor.from_config(hall)
+    sup.start()
+    stoppers.append(sup.stop)
+    hall.supervisor = sup  # type: ignore[attr-defined]  # screens ask it "can I print now?"
+    from sync.service import HallSync
+
+    link = HallSync.from_config(hall)
+    if link is not None:
+        link.start()
+        stoppers.append(link.stop)
+    hall.sync = link  # type: ignore[attr-defined]  # the dashboard shows its status()
+    return stoppers
+
+
 def _run_server(cfg: HallConfig, db: Path) -> int:
     """The hall core with its devices and the sync link: one process, the single writer."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -161,19 +181,7 @@ def _run_server(cfg: HallConfig, db: Path) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    stoppers: list[Any] = []
-    try:
-        from devices.supervisor import Supervisor
-
-        sup = Supervisor.from_config(hall)
-        sup.start()
-        stoppers.append(sup.stop)
-    except ImportError as exc:
-        logging.warning("devices unavailable: %s", exc)
-    if cfg.sync:
-        from sync.link import start_hall_sync  # type: ignore[attr-defined]
-
-        stoppers.append(start_hall_sync(hall))
+    stoppers = start_server_parts(hall)
     logging.info("hall %s serving from %s", cfg.hall_id, db)
     while not stop.wait(1.0):
         hall.tick()
