@@ -135,17 +135,21 @@ class Hall:
         `tx.exec`/`tx.emit` and never open their own write transaction.  A retried `idem_key` returns the first
         result and changes nothing."""
         with self._lock:
-            if idem_key:
-                row = self.store.conn().execute("SELECT * FROM command_log WHERE key = ?", (idem_key,)).fetchone()
-                if row is not None:
-                    return self._replay(row)
+            seen: sqlite3.Row | None = None
             with self._command() as tx:
-                value = body(tx)
+                # looked up inside the write transaction, so two processes retrying one key cannot both run it
                 if idem_key:
-                    kind, vid = value_ref(value) if value_ref else ("none", "")
-                    first = tx.events[0].seq if tx.events else 0
-                    last = tx.events[-1].seq if tx.events else 0
-                    tx.exec("INSERT INTO command_log VALUES (?, ?, ?, ?, ?, ?)", idem_key, name, kind, vid, first, last)
+                    seen = tx.one("SELECT * FROM command_log WHERE key = ?", idem_key)
+                if seen is None:
+                    value = body(tx)
+                    if idem_key:
+                        kind, vid = value_ref(value) if value_ref else ("none", "")
+                        first = tx.events[0].seq if tx.events else 0
+                        last = tx.events[-1].seq if tx.events else 0
+                        tx.exec("INSERT INTO command_log VALUES (?, ?, ?, ?, ?, ?)", idem_key, name, kind, vid,
+                                first, last)
+            if seen is not None:
+                return self._replay(seen)
             return Result(value, tx.events)
 
     def _replay(self, row: sqlite3.Row) -> Result[Any]:
