@@ -80,7 +80,7 @@ def _pump_until(app, cond, timeout: float = 5.0) -> bool:
 
 
 def tap_to_print(app, runs: int = 20) -> None:
-    from PySide6.QtCore import Qt
+    from PySide6.QtCore import QEvent, Qt
     from PySide6.QtTest import QTest
 
     from kiosk.core.config import load
@@ -123,7 +123,7 @@ def tap_to_print(app, runs: int = 20) -> None:
         client.close()
         kiosk.close()
         kiosk.deleteLater()  # its timers and queued events go with it, before the store closes
-        app.processEvents()
+        app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
         store.close()
         forget(name)
     if printed:
@@ -177,7 +177,7 @@ def call_to_board(app, runs: int = 30) -> None:
         client.close()
         board.close()
         board.deleteLater()
-        app.processEvents()
+        app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
         store.close()
     if times:
         times.sort()
