@@ -9,10 +9,11 @@ import re
 import secrets
 import sqlite3
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from kiosk.core import events as ev
 from kiosk.core.calendar import WorkCalendar
@@ -51,6 +52,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 CASE_TYPES = {1: "即办件", 2: "承诺件", 9: "其他"}
 CARD_LABELS = {"none": "正常", "yellow": "黄牌预警", "red": "红牌超期"}
+_BAD_LEVELS = frozenset(lv.value for lv in Level if lv.is_bad)
 _CASE_NO = re.compile(r"^[0-9A-Za-z_\-]{1,50}$")
 _EPS = 1e-9
 
@@ -467,6 +469,8 @@ class Cases:
                 self._move(tx, row, target, status_at, str(cols.get("reason") or ""))
             elif changes:
                 self._reschedule(tx, row, "办件信息更新")
+            else:
+                return self._public(row)  # a repeat of what the hall already has: no event
             created = False
         row = self._row(tx, cols["case_no"])
         if row.get("ticket_id"):
@@ -732,6 +736,19 @@ class Cases:
             return len(updates)
 
         return self.hall.run("cases_recompute", None, body)
+
+    def attach(self, wake: Callable[[], None]) -> Callable[[], None]:
+        """Subscribe to ratings: a 差评 (or a late reason) calls `wake()` — which must only schedule
+        `evaluate_cards()` on the app's timer thread (e.g. a queued Qt signal) — so the item opens within moments,
+        not at the next tick.  Returns the unsubscribe function."""
+
+        def on_event(e: ev.Event) -> None:
+            r = e.payload.get("rating") or {}
+            if e.kind == ev.RATING_REASON_COMPLETED or r.get("level") in _BAD_LEVELS:
+                wake()
+
+        return cast(Callable[[], None],
+                    self.hall.subscribe(on_event, {ev.RATING_RECORDED, ev.RATING_REASON_COMPLETED}))
 
     # ============================================================================================================
     # 差评 rectification

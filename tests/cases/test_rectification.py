@@ -48,6 +48,20 @@ def test_opened_via_command_then_not_again_by_the_scan(hall: Hall, cases: Cases)
     assert len(cases.rectifications()) == 1
 
 
+def test_attach_wakes_the_pass_on_a_bad_rating_only(hall: Hall, cases: Cases) -> None:
+    woken: list[int] = []
+    unsubscribe = cases.attach(lambda: woken.append(1))
+    rated(hall, "satisfied")
+    assert woken == []
+    rated(hall, "very_dissatisfied")
+    assert woken == [1]
+    cases.evaluate_cards()  # what the woken timer runs
+    assert len(cases.rectifications()) == 1
+    unsubscribe()
+    rated(hall, "dissatisfied")
+    assert woken == [1]
+
+
 def test_reason_given_later_reaches_the_item(hall: Hall, cases: Cases) -> None:
     r = rated(hall, "dissatisfied", reason=None)
     cases.evaluate_cards()

@@ -130,6 +130,13 @@ def test_central_update_moves_status_and_refuses_illegal(cases: Cases) -> None:
         cases.apply_central_update({"case_no": "K6", "status": "在办", "version": 4}, "m4")
 
 
+def test_repeated_content_under_a_new_message_id_appends_nothing(hall: Hall, cases: Cases) -> None:
+    cases.apply_central_update(payload("K13", status="受理"), "m1")
+    seq = hall.store.last_seq()
+    r = cases.apply_central_update(payload("K13", status="受理"), "m2")
+    assert r.events == [] and hall.store.last_seq() == seq and r.value["status"] == "accepted"
+
+
 def test_stale_version_changes_nothing(hall: Hall, cases: Cases) -> None:
     cases.apply_central_update(payload("K7", version=5, department="社保局"), "m1")
     seq = hall.store.last_seq()
