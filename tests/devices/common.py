@@ -10,13 +10,19 @@ from kiosk.core import events as ev
 from kiosk.core.hall import Hall
 
 
-def wait_for(cond: Callable[[], object], timeout: float = 5.0) -> None:
+def wait_until(pred: Callable[[], object], timeout: float = 3.0) -> bool:
+    """Poll a condition (devices run on their own threads); True as soon as it holds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"condition not met within {timeout} s")
+        if pred():
+            return True
+        time.sleep(0.01)
+    return bool(pred())
+
+
+def wait_for(cond: Callable[[], object], timeout: float = 3.0) -> None:
+    if not wait_until(cond, timeout):
+        raise AssertionError(f"condition not met within {timeout} s")
 
 
 def health_events(hall: Hall, device: str) -> list[dict[str, Any]]:
@@ -36,7 +42,7 @@ def check_dead_device_never_blocks_the_hall(hall: Hall, name: str, section: dict
         hall.finish_service(2)
         hall.request_rating(2)
         assert hall.ticket(t["id"])["status"] == "waiting"
-        wait_for(lambda: any(h["state"] == "offline" for h in health_events(hall, name)))
+        wait_for(lambda: any(h["state"] == "offline" for h in health_events(hall, name)), 5.0)
         off = next(h for h in health_events(hall, name) if h["state"] == "offline")
         assert off["reason"], "an offline device must say why"
         assert sup.status()[0]["state"] == "offline"

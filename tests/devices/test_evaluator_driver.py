@@ -1,6 +1,7 @@
 """The evaluator bus driver against the keypad simulator on a real pty: prompts, presses, timeouts, faults, unplug."""
 from __future__ import annotations
 
+import functools
 import itertools
 import time
 from collections.abc import Callable, Iterator
@@ -16,6 +17,7 @@ from kiosk.core import events as k
 from kiosk.core.errors import ConfigError, RatingExists
 from kiosk.core.events import Event
 from kiosk.core.rating import Channel, Level
+from tests.devices import common
 
 _seq = itertools.count(1)
 
@@ -30,13 +32,7 @@ def requested(window: int, ticket_id: str, number: str = "A001") -> Event:
                                    "window_name": f"{window}号窗口", "clerk": "张*"})
 
 
-def wait_for(cond: Callable[[], object], timeout: float = 2.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"condition not met within {timeout} s")
+wait_for = functools.partial(common.wait_for, timeout=2.0)
 
 
 class FakeHall:

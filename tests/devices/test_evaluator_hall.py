@@ -1,8 +1,7 @@
 """The evaluator bus wired to a real Hall: 评价 at a window → keypad prompt → key press → a recorded rating."""
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,15 +13,7 @@ from devices.evaluator.sim import EvaluatorBusSim
 from kiosk.core import events as k
 from kiosk.core.events import Event
 from kiosk.core.hall import Hall
-
-
-def wait_for(cond: Callable[[], object], timeout: float = 3.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"condition not met within {timeout} s")
+from tests.devices.common import wait_for
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from devices.led.sim import LedSim, PtyLink, TcpLink, get_sim, unplug_sim
 from kiosk.core import events as ek
 from kiosk.core.errors import ConfigError
 from kiosk.core.events import Event
+from tests.devices.common import wait_until
 
 _seq = iter(range(1, 1_000_000))
 
@@ -33,13 +34,6 @@ def called(number: str, window: int = 3) -> Event:
     return ev(ek.TICKET_CALLED, ticket=t, window=window, window_name=f"{window}号窗口", recall=0)
 
 
-def wait_until(pred: Callable[[], bool], timeout: float = 3.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.01)
-    return pred()
 
 
 Link = PtyLink | TcpLink

@@ -1,8 +1,6 @@
 """LED boards wired to a real Hall: its events drive the boards and board health comes back as events."""
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 from devices.base import HealthState
@@ -12,16 +10,7 @@ from devices.led.sim import LedSim, PtyLink, get_sim
 from kiosk.core import events as ek
 from kiosk.core.events import Event
 from kiosk.core.hall import Hall
-
-
-def wait_until(pred: Callable[[], bool], timeout: float = 3.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.01)
-    return pred()
-
+from tests.devices.common import wait_until
 
 FAST = {"min_interval": 0.05, "flash_seconds": 0.2, "reply_timeout": 0.2, "keepalive": 0.2}
 

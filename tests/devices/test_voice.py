@@ -18,6 +18,7 @@ from devices.voice.announcer import Announcement, Announcer
 from kiosk.core import events as k
 from kiosk.core.errors import ConfigError
 from kiosk.core.events import Event
+from tests.devices.common import wait_for
 
 _seq = itertools.count(1)
 
@@ -30,13 +31,6 @@ def ev(kind: str, number: str, window: int, recall: int = 0, ticket_id: str | No
                   "recall": recall})
 
 
-def wait_for(cond: Callable[[], object], timeout: float = 3.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"condition not met within {timeout} s")
 
 
 # --- what is said, in what order (no audio needed) ------------------------------------------------------
