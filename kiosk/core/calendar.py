@@ -4,6 +4,7 @@ from __future__ import annotations
 import bisect
 import logging
 import math
+import threading
 from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 
@@ -30,6 +31,9 @@ class WorkCalendar:
         self.closed = set(closed or ())  # local closures (e.g. a typhoon day)
         self.open_days = set(open_days or ())  # extra working days
         self._warned: set[int] = set()
+        # the tables only grow; growth is serialized so two threads (a screen's query and the scheduler pass)
+        # never append the same day twice.  Readers need no lock: they only read the grown prefix.
+        self._grow = threading.RLock()
         self.invalidate()
 
     @classmethod
@@ -109,9 +113,14 @@ class WorkCalendar:
     def _extend_to(self, offset: int) -> None:
         if offset < 0:
             raise ValueError(f"working time is counted from {EPOCH.isoformat()}; got a day before it")
-        cum, wdays = self._cum, self._wdays
+        cum = self._cum
         if len(cum) > offset + 1:
             return
+        with self._grow:
+            self._grow_to(offset)
+
+    def _grow_to(self, offset: int) -> None:
+        cum, wdays = self._cum, self._wdays
         # bulk path: read chinese-calendar's tables directly (same rule as its is_workday, ~20x faster)
         holidays, workdays = _CC_HOLIDAYS, _CC_WORKDAYS
         closed, open_days = self.closed, self.open_days
@@ -177,13 +186,14 @@ class WorkCalendar:
         key = str(tz)
         mids = self._mids.setdefault(key, [])
         if len(mids) <= upto + 1:
-            self._extend_to(upto + 1)
-            start = len(mids)
-            day = EPOCH + timedelta(days=start)
-            for _ in range(start, upto + 2 + 366):
-                mids.append(datetime.combine(day, time(), tz).timestamp())
-                day += timedelta(days=1)
-            self._extend_to(len(mids))
+            with self._grow:
+                start = len(mids)
+                if start <= upto + 1:
+                    day = EPOCH + timedelta(days=start)
+                    for _ in range(start, upto + 2 + 366):
+                        mids.append(datetime.combine(day, time(), tz).timestamp())
+                        day += timedelta(days=1)
+                self._extend_to(len(mids))
         return mids
 
     def position_ts(self, ts: float, tz: tzinfo) -> float:

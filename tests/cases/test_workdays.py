@@ -135,3 +135,23 @@ def test_override_file_errors_name_the_line(tmp_path, text: str) -> None:
 def test_before_epoch_is_refused() -> None:
     with pytest.raises(ValueError):
         CAL.position(local(2003, 12, 31, 9))
+
+
+def test_tables_grow_safely_from_several_threads() -> None:
+    import threading
+
+    cal = WorkCalendar()
+    moments_ = [local(2025, 1, 1, 9) + timedelta(hours=7 * i) for i in range(2500)]
+    results: list[list[float]] = []
+
+    def work(order: list[datetime]) -> None:
+        results.append([cal.position(m) for m in order])
+
+    threads = [threading.Thread(target=work, args=(moments_[::1 if i % 2 else -1],)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    want = [CAL.position(m) for m in moments_]
+    for i, r in enumerate(results):
+        assert (r if len(r) and r[0] == want[0] else r[::-1]) == want, i
