@@ -78,6 +78,7 @@ class Link:
         self.connected_since: str | None = None
         self.connects = 0
         self._gen = 0
+        self._refused_gen = -1
         self._client: mqtt.Client | None = None
         self._lock = threading.Lock()
         self._signals: queue.Queue[tuple[str, int, str]] = queue.Queue()
@@ -255,6 +256,7 @@ class Link:
     # --- paho callbacks (paho's thread): record and hand off, never block -----------------------------------
     def _cb_connect(self, client: mqtt.Client, gen: int, flags: Any, rc: Any, props: Any) -> None:
         if rc.is_failure:
+            self._refused_gen = gen
             self._error(f"broker refused the connection: {rc}")
             return
         if self.subscriptions:
@@ -279,8 +281,12 @@ class Link:
         self._signals.put(("online", gen, ""))
 
     def _cb_disconnect(self, client: mqtt.Client, gen: int, flags: Any, rc: Any, props: Any) -> None:
-        if not self._stop.is_set():
+        if self._stop.is_set():
+            pass
+        elif self.state == ONLINE:
             self._error(f"disconnected: {rc}")
+        elif self._refused_gen != gen:  # a refusal (CONNACK) was already reported more precisely
+            self._error(f"connection closed before the broker accepted it (TLS client certificate?): {rc}")
         self._set_state(OFFLINE, gen)
         self._signals.put(("down", gen, str(rc)))
 

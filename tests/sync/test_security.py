@@ -1,6 +1,7 @@
 """Broker security with the packaged ACL: passwords, per-hall topics, TLS with certificates made by openssl."""
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 import time
@@ -50,7 +51,10 @@ class Spy:
         wait_for(lambda: len(self.sub_rc) == len(subs), what="SUBACK")
 
     def publish(self, topic: str, payload: bytes) -> None:
-        self.c.publish(topic, payload, qos=1).wait_for_publish(5)
+        """Publish and wait; a broker that answers a forbidden publish by dropping the connection is fine."""
+        info = self.c.publish(topic, payload, qos=1)
+        with contextlib.suppress(RuntimeError, ValueError):
+            info.wait_for_publish(2)
 
     def close(self) -> None:
         self.c.loop_stop()
@@ -77,9 +81,11 @@ def test_acl_keeps_halls_apart(broker_factory: Any, make_hall: Any, tmp_path: Pa
         rogue = Spy(broker.port, "hall-a", ["central/hall-b/#", "hall/hall-b/#"])
         b_legit = Spy(broker.port, "hall-b", ["central/hall-b/#"])
         topic, payload = envelope("hall-b", 1)
-        rogue.publish(topic, payload)
-        rogue.publish("hall/hall-b/state", b'{"v":1,"hall_id":"hall-b","state":"offline"}')
-        rogue.publish("central/hall-b/catalog", b'{"forged":true}')
+        for t, p in ((topic, payload), ("hall/hall-b/state", b'{"v":1,"hall_id":"hall-b","state":"offline"}'),
+                     ("central/hall-b/catalog", b'{"forged":true}')):
+            forger = Spy(broker.port, "hall-a", [])
+            forger.publish(t, p)
+            forger.close()
         collector.publish_case_update("hall-b", "CASE-B-1", "accepted", case_type=1)
         wait_for(lambda: any(t == "central/hall-b/case/CASE-B-1" for t, _ in b_legit.got), what="hall B's command")
         drive(hall, 5)  # a marker from hall A after the forged messages
@@ -92,8 +98,7 @@ def test_acl_keeps_halls_apart(broker_factory: Any, make_hall: Any, tmp_path: Pa
         # a wrong password never gets online, and says why
         bad = HallSync(make_hall("hall-b"), broker.settings(username="hall-b", password="wrong"))
         bad.start()
-        wait_for(lambda: "refused" in bad.status()["last_error"] or "Not authorized" in bad.status()["last_error"],
-                 what="refusal reported")
+        wait_for(lambda: "refused the connection" in bad.status()["last_error"], what="refusal reported")
         assert bad.status()["state"] != ONLINE
         bad.stop()
     finally:
