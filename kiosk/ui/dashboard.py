@@ -139,7 +139,7 @@ class DashboardScreen(QWidget):
         self.queue_table = self._table(["业务", "等候", "最长等候", "今日取号", "平均等候", "平均办理"])
         grid.addWidget(self._box("排队", self._pair(self.queue_view, self.queue_table)), 0, 0)
 
-        self.window_table = self._table(["窗口", "状态", "工作人员", "当前号码", "业务"])
+        self.window_table = self._table(["窗口", "状态", "工作人员", "当前号码", "今日办结", "平均办理", "业务"])
         grid.addWidget(self._box("窗口与工作人员", self.window_table), 0, 1)
 
         self.rating_chart = QChart()
@@ -201,6 +201,7 @@ class DashboardScreen(QWidget):
             windows = self.client.windows()
             today = self.client.counts()
             times = {t["business"]: t for t in self.client.times(by="business")}
+            per_window = {t["window"]: t for t in self.client.times(by="window")}
             summary = self.client.rating_summary()
             bad = self.client.bad_ratings()
             devices = self.client.devices()
@@ -210,7 +211,7 @@ class DashboardScreen(QWidget):
             return
         self._kpis(today, counts, times, summary)
         self._queue(counts, today, times)
-        self._windows(windows)
+        self._windows(windows, per_window)
         self._ratings(summary, bad)
         self._devices(devices)
         self._sync()
@@ -270,7 +271,7 @@ class DashboardScreen(QWidget):
                 str(today.get(c["business"], {}).get("issued", 0)), minutes(t.get("avg_wait_s")),
                 minutes(t.get("avg_service_s"))])
 
-    def _windows(self, windows: list[dict[str, Any]]) -> None:
+    def _windows(self, windows: list[dict[str, Any]], per_window: dict[int, dict[str, Any]]) -> None:
         self.window_table.setRowCount(len(windows))
         names = {b.code: b.name for b in self.client.config.businesses}
         for r, w in enumerate(windows):
@@ -278,8 +279,10 @@ class DashboardScreen(QWidget):
             if w["state"] == "paused" and w.get("pause_reason"):
                 state += f"（{w['pause_reason']}）"
             biz = "综合" if w.get("combined") else "、".join(names.get(b, b) for b in w["businesses"])
+            t = per_window.get(w["number"], {})
             self._row(self.window_table, r, [w["name"], state, w.get("clerk_name") or "未签到",
-                                             w["current"]["number"] if w.get("current") else "—", biz])
+                                             w["current"]["number"] if w.get("current") else "—",
+                                             str(t.get("served", 0)), minutes(t.get("avg_service_s")), biz])
 
     def _ratings(self, summary: dict[str, Any], bad: list[dict[str, Any]]) -> None:
         self.rating_chart.removeAllSeries()

@@ -75,11 +75,10 @@ class KioskScreen(QWidget):
     """The kiosk.  Every refusal from the hall is said on screen in the chosen language, never a crash."""
 
     def __init__(self, client: HallClient, *, printer: Any = None, idle_timeout_s: float | None = None,
-                 terminal: str = "kiosk1", parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.client = client
         self.printer = printer
-        self.terminal = terminal
         self.lang = "zh"
         self.elder = False
         self.pending_business: str | None = None

@@ -49,7 +49,7 @@ def test_follows_the_hall(qtbot, client, clock, hall: Hall) -> None:
     assert d.kpis["avg_wait"].text() == "4.0 分钟" and d.kpis["avg_service"].text() == "6.0 分钟"
     assert d.kpis["satisfaction"].text() == "0.0%" and d.kpis["bad"].text() == "1"
     assert cells(d.queue_table, 0)[:2] == ["社保", "2"]
-    assert cells(d.window_table, 0)[:3] == ["1号窗口", "○ 空闲", "王晓明"]
+    assert cells(d.window_table, 0)[:6] == ["1号窗口", "○ 空闲", "王晓明", "—", "1", "6.0 分钟"]
     assert cells(d.bad_table, 0) == ["A001", "1号窗口", "非常不满意", "办事流程繁琐", "材料要交三次"]
     assert cells(d.device_table, 0)[:4] == ["printer1", "printer", "▲ 异常", "缺纸"]
     assert d.kpis["sync"].text() == "✖ 断开" and "待上传 17 条" in d.sync_label.text()
