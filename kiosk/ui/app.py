@@ -136,12 +136,13 @@ class Simulation(QObject):
 
     def __init__(self, client: HallClient, *, arrivals_per_hour: float = 90.0, seed: int | None = None,
                  evaluators: dict[int, EvaluatorScreen] | None = None, kiosk: KioskScreen | None = None,
-                 tick_ms: int = 200, parent: QObject | None = None) -> None:
+                 rated_elsewhere: set[int] | None = None, tick_ms: int = 200, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.client = client
         self.rng = random.Random(seed)
         self.rate = arrivals_per_hour
         self.evaluators = evaluators or {}
+        self.rated_elsewhere = (rated_elsewhere or set()) - set(self.evaluators)  # keypad sims rate these
         self.kiosk = kiosk
         now = client.now()
         self.last = now
@@ -226,7 +227,7 @@ class Simulation(QObject):
             else:
                 t = self._try(lambda: self.client.request_rating(c.window))
                 self._try(lambda: self.client.finish_service(c.window))
-                if t is not None and rng.random() < 0.9:
+                if t is not None and c.window not in self.rated_elsewhere and rng.random() < 0.9:
                     c.rating_for = t.value["id"]
                 wait = rng.uniform(4, 10)
         c.next_at = now + timedelta(seconds=wait)
@@ -284,16 +285,29 @@ def _app() -> QApplication:
     return app
 
 
+def keypad_windows(sections: dict[str, dict[str, Any]]) -> set[int]:
+    """Windows whose citizens rate on a hardware keypad ([devices.*] of kind evaluator, `keypads` address → window)."""
+    out: set[int] = set()
+    for s in sections.values():
+        if s.get("kind") == "evaluator":
+            out |= {int(w) for w in dict(s.get("keypads") or {}).values()}
+    return out
+
+
 def build_demo(config_path: str | Path, db_path: str | Path, speed: float = 60.0, *, start: datetime | None = None,
                seed: int | None = None, caller_window: int = 1, evaluator: bool = True, devices: bool = True,
-               arrivals_per_hour: float = 90.0, show: bool = True) -> Demo:
-    """Everything `run_demo` shows, without entering the event loop (tests and the benchmark use this)."""
+               device_sections: dict[str, dict[str, Any]] | None = None, arrivals_per_hour: float = 90.0,
+               show: bool = True) -> Demo:
+    """Everything `run_demo` shows, without entering the event loop (tests and the benchmark use this).
+
+    Devices: `device_sections` if given, else the config's [devices.*], else a simulated printer and LED."""
     app = _app()
     config = load(config_path)
     begin = start or demo_start(config)
     store = Store(Path(db_path))
     hall = Hall(config, store, clock=scaled_clock(begin, speed))
-    supervisor = start_devices(hall, config.devices or DEFAULT_DEMO_DEVICES) if devices else None
+    sections = device_sections if device_sections is not None else (config.devices or DEFAULT_DEMO_DEVICES)
+    supervisor = start_devices(hall, sections) if devices else None
     client = HallClient(hall, heartbeat_s=5.0)
     kiosk = KioskScreen(client, printer=_printer(supervisor))
     caller = CallerScreen(client, caller_window)
@@ -302,7 +316,8 @@ def build_demo(config_path: str | Path, db_path: str | Path, speed: float = 60.0
     ev_screen = EvaluatorScreen(client, caller_window, timeout_s=max(5.0, 60.0 / max(speed, 1.0) * 10)) \
         if evaluator else None
     sim = Simulation(client, arrivals_per_hour=arrivals_per_hour, seed=seed,
-                     evaluators={caller_window: ev_screen} if ev_screen else {}, kiosk=kiosk)
+                     evaluators={caller_window: ev_screen} if ev_screen else {}, kiosk=kiosk,
+                     rated_elsewhere=keypad_windows(sections) if devices else set())
     demo = Demo(hall, store, client, kiosk, caller, board, dashboard, ev_screen, sim, supervisor)
     if show:
         screen = app.primaryScreen().availableGeometry()

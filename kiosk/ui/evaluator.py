@@ -182,6 +182,18 @@ class EvaluatorScreen(QWidget):
     def on_event(self, e: Event) -> None:
         if e.kind == ev.RATING_REQUESTED and e.payload.get("window") == self.window_no:
             self.ask(e.payload["ticket"])
+        elif e.kind in (ev.RATING_RECORDED, ev.RATING_UNRATED) and self.ticket is not None:
+            # rated (or timed out) on another channel, e.g. the window's keypad evaluator: stop asking
+            tid = e.payload.get("rating", {}).get("ticket_id") or e.payload.get("ticket", {}).get("id")
+            if tid == self.ticket["id"]:
+                self.timeout.stop()
+                self.ticket = None
+                if e.kind == ev.RATING_RECORDED:
+                    self.thanks_label.setText(f"感谢您的评价！\n{e.payload['rating'].get('level_label', '')}")
+                    self.stack.setCurrentIndex(THANKS)
+                    self.thanks_timer.start()
+                else:
+                    self.show_idle()
         elif e.kind in (ev.WINDOW_SIGNED_IN, ev.WINDOW_SIGNED_OUT) and e.payload.get("window") == self.window_no:
             self.header.setText(self._window_line())
 

@@ -44,7 +44,12 @@ def test_demo_ids_are_valid() -> None:
 
 
 def test_demo_runs_a_day_with_every_screen(qtbot, tmp_path: Path) -> None:
-    demo = build_demo(DEMO_CONFIG, tmp_path / "demo.db", speed=900.0, seed=5, show=True,
+    import uuid
+
+    sim = f"ui-demo-{uuid.uuid4().hex[:6]}"  # the config's devices, minus the loudspeaker
+    sections = {"printer1": {"kind": "printer", "url": f"sim://{sim}-p"},
+                "led-w1": {"kind": "led", "role": "window", "window": 1, "url": f"sim://{sim}-led"}}
+    demo = build_demo(DEMO_CONFIG, tmp_path / "demo.db", speed=900.0, seed=5, show=True, device_sections=sections,
                       start=datetime(2026, 11, 24, 1, 0, tzinfo=UTC), arrivals_per_hour=240)
     try:
         for s in demo.screens:
@@ -57,7 +62,7 @@ def test_demo_runs_a_day_with_every_screen(qtbot, tmp_path: Path) -> None:
         qtbot.waitUntil(lambda: demo.board.rows[0][1].text() != "", timeout=5000)
         demo.dashboard.refresh()
         assert demo.dashboard.kpis["issued"].text() == str(hall.counts()["_total"]["issued"])
-        assert {d["name"] for d in hall.devices()} >= {"printer1"}
+        qtbot.waitUntil(lambda: {d["name"] for d in hall.devices()} >= {"printer1", "led-w1"}, timeout=5000)
         assert demo.kiosk.printer is not None
     finally:
         demo.close()
@@ -72,3 +77,23 @@ def test_every_role_builds(qtbot, client) -> None:
         build_role("printer", client)
     with pytest.raises(ValueError, match="unknown role"):
         run_role("projector", DEMO_CONFIG, "/nonexistent.db")
+
+
+def test_keypad_windows_come_from_evaluator_devices(demo_config: HallConfig) -> None:
+    from kiosk.ui.app import keypad_windows
+
+    assert keypad_windows(demo_config.devices) == ({1, 2, 3} if "evaluator1" in demo_config.devices else set())
+
+
+def test_tablet_stops_asking_when_the_keypad_rated(qtbot, client, hall) -> None:
+    from kiosk.ui.evaluator import FACES, THANKS, EvaluatorScreen
+
+    hall.issue_ticket("social")
+    hall.call_next(1)
+    e = EvaluatorScreen(client, 1)
+    qtbot.addWidget(e)
+    t = hall.request_rating(1).value
+    qtbot.waitUntil(lambda: e.stack.currentIndex() == FACES)
+    hall.rate(t["id"], "satisfied")  # from the window's keypad
+    qtbot.waitUntil(lambda: e.stack.currentIndex() == THANKS)
+    assert e.ticket is None and hall.rating_summary()["rated"] == 1
