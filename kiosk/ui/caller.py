@@ -169,6 +169,7 @@ class CallerScreen(QWidget):
                 min-height: {dp(self, 64)}px; min-width: {dp(self, 96)}px; font-weight: bold; }}
             QPushButton:disabled {{ color: #5F6670; background-color: #E4E7EB; border-color: #A0A7B0; }}
             QListWidget {{ {pair('ticket')} font-size: {dp(self, 22)}px; }}
+            QListWidget::item:selected {{ {pair('header')} }}
             QLabel[role="status_ok"] {{ {pair('ok')} padding: 8px; border-radius: 6px; }}
             QLabel[role="status_error"] {{ {pair('error')} padding: 8px; border-radius: 6px; font-weight: bold; }}
         """)
