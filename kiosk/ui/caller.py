@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QPushButton,
@@ -111,6 +112,17 @@ class CallerScreen(QWidget):
         root.addLayout(grid)
 
         opts = QHBoxLayout()
+        self.clerk_id = QLineEdit()
+        self.clerk_id.setPlaceholderText("工号")
+        self.clerk_id.setMaximumWidth(dp(self, 120))
+        self.clerk_name = QLineEdit()
+        self.clerk_name.setPlaceholderText("姓名")
+        self.clerk_name.setMaximumWidth(dp(self, 140))
+        self.sign_in_button = tag(QPushButton("签到"), "action")
+        self.sign_in_button.clicked.connect(self.sign_in)
+        opts.addWidget(self.clerk_id)
+        opts.addWidget(self.clerk_name)
+        opts.addWidget(self.sign_in_button)
         self.pause_reason = QComboBox()
         self.pause_reason.setEditable(True)
         self.pause_reason.addItems(PAUSE_REASONS)
@@ -316,6 +328,13 @@ class CallerScreen(QWidget):
             return
         reason = self.pause_reason.currentText().strip() or "暂停服务"
         self._do("暂停", lambda: self.client.pause(self.window_no, reason), lambda _v: f"已暂停：{reason}")
+
+    def sign_in(self) -> None:
+        clerk_id, name = self.clerk_id.text().strip(), self.clerk_name.text().strip()
+        if not clerk_id or not name:
+            self.show_error("请填写工号和姓名后签到")
+            return
+        self._do("签到", lambda: self.client.sign_in(self.window_no, clerk_id, name), lambda _v: f"{name} 已签到")
 
     def call_selected(self) -> None:
         item = self.waiting_list.currentItem()

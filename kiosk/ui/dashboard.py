@@ -140,6 +140,8 @@ class DashboardScreen(QWidget):
         grid.addWidget(self._box("排队", self._pair(self.queue_view, self.queue_table)), 0, 0)
 
         self.window_table = self._table(["窗口", "状态", "工作人员", "当前号码", "今日办结", "平均办理", "业务"])
+        for col in range(6):  # the business list takes what is left
+            self.window_table.horizontalHeader().setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         grid.addWidget(self._box("窗口与工作人员", self.window_table), 0, 1)
 
         self.rating_chart = QChart()
@@ -338,4 +340,6 @@ class DashboardScreen(QWidget):
     @staticmethod
     def _row(table: QTableWidget, r: int, values: list[str]) -> None:
         for c, v in enumerate(values):
-            table.setItem(r, c, QTableWidgetItem(v))
+            item = QTableWidgetItem(v)
+            item.setToolTip(v)  # a cell cut short still shows its whole text on hover
+            table.setItem(r, c, item)

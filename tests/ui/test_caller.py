@@ -108,6 +108,16 @@ def test_hold_resume_and_transfer(qtbot, client, hall: Hall) -> None:
     assert "A001" in [w["number"] for w in hall.waiting(window=2)]
 
 
+def test_clerk_signs_in(qtbot, client, hall: Hall) -> None:
+    c = make_caller(qtbot, client)
+    qtbot.mouseClick(c.sign_in_button, Qt.MouseButton.LeftButton)
+    assert "请填写工号和姓名" in c.status.text()
+    c.clerk_id.setText("c02")
+    c.clerk_name.setText("刘芳")
+    qtbot.mouseClick(c.sign_in_button, Qt.MouseButton.LeftButton)
+    assert hall.window(2)["clerk_name"] == "刘芳" and "刘芳" in c.clerk_label.text()
+
+
 def test_hall_changes_redraw_the_caller(qtbot, client, hall: Hall) -> None:
     c = make_caller(qtbot, client)
     hall.sign_in(2, "c07", "李娜")
