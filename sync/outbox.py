@@ -59,7 +59,8 @@ class AckWindow:
 class Outbox:
     """One thread reading the store and publishing; paho's callbacks only append acks and wake it."""
 
-    def __init__(self, hall: Any, link: Link, *, window: int | None = None, persist_every: float = 0.05) -> None:
+    def __init__(self, hall: Any, link: Link, *, window: int | None = None, persist_every: float = 0.05,
+                 idle_wait: float = 0.02) -> None:
         self.hall = hall
         self.store = hall.store
         self.link = link
@@ -67,7 +68,9 @@ class Outbox:
         self.region: str = hall.config.hall.region
         self.tz = hall.config.tz
         self.window_size = window or link.settings.max_inflight
+        self._ack_batch = max(1, self.window_size // 4)
         self.persist_every = persist_every
+        self.idle_wait = idle_wait  # bounds how late trailing PUBACKs are counted and new events polled
         self.win = AckWindow(int(self.store.meta_get(ACKED_KEY, "0") or 0))
         self._persisted = self.win.acked
         self._mids: dict[int, int] = {}  # mid → seq on the current connection
@@ -86,7 +89,10 @@ class Outbox:
 
     def on_publish(self, gen: int, mid: int, ok: bool, reason: str) -> None:
         self._acks.append((gen, mid, ok))
-        self._wake.set()
+        # wake the outbox once a quarter window is acknowledged (room for a refill batch), not at every PUBACK;
+        # the rest are picked up by the short idle wait
+        if len(self._acks) >= self._ack_batch or not ok:
+            self._wake.set()
 
     def on_state(self, state: str, gen: int) -> None:
         self._wake.set()
@@ -137,7 +143,7 @@ class Outbox:
                 self.last_error = f"{type(e).__name__}: {e}"
                 log.exception("sync outbox: iteration failed")
                 self._stop.wait(1.0)
-            self._wake.wait(0.5)
+            self._wake.wait(self.idle_wait)
         self._drain_acks()
         if self.win.acked != self._persisted:
             self._persist()
@@ -170,7 +176,8 @@ class Outbox:
             self._mids.clear()
             self.win.rewind()
         room = self.window_size - self.win.outstanding
-        if room <= 0:
+        # refill in batches (one store read per quarter window), not one read per PUBACK
+        if room <= 0 or (self.win.outstanding and room < max(1, self.window_size // 4)):
             return
         for ev in self.store.events_after(self.win.next - 1, room):
             msg = contract.event_message(ev, self.hall_id, self.region, self.tz)
