@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -182,9 +183,23 @@ def _run_server(cfg: HallConfig, db: Path) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     stoppers = start_server_parts(hall)
+    from kiosk.core.cases import Cases
+
+    cases = Cases(hall)
+    wake = threading.Event()
+    stoppers.append(cases.attach(wake.set))  # a 差评 opens its rectification item within a second
     logging.info("hall %s serving from %s", cfg.hall_id, db)
+    next_pass = 0.0
     while not stop.wait(1.0):
         hall.tick()
+        now = time.monotonic()
+        if wake.is_set() or now >= next_pass:  # 黄牌/红牌 change on time even if nothing touches the case
+            wake.clear()
+            next_pass = now + 60.0
+            try:
+                cases.evaluate_cards()
+            except Exception:  # a bad case row must not stop the hall; it is logged with its trace
+                logging.exception("cases: evaluate pass failed")
     for s in reversed(stoppers):
         s()
     return 0
