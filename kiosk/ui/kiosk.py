@@ -82,6 +82,7 @@ class KioskScreen(QWidget):
         self.lang = "zh"
         self.elder = False
         self.pending_business: str | None = None
+        self.green = False  # 绿色通道 chosen for the next ticket
         self.current_ticket: dict[str, Any] | None = None
         self.print_state = ""  # "", printing, printed, failed, screen
         self.setObjectName("kiosk")
@@ -205,6 +206,16 @@ class KioskScreen(QWidget):
         for b in (self.appointment_button, self.guide_button, self.case_button):
             b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
             row.addWidget(b)
+        # 绿色通道: a mode the citizen turns on before choosing the business (elderly, disabled, military)
+        self.green_button = tag(QPushButton(), "green")
+        self.green_button.setCheckable(True)
+        self.green_button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.green_button.clicked.connect(lambda: self.set_green(self.green_button.isChecked()))
+        self.green_note = tag(QLabel(), "warn")
+        self.green_note.setWordWrap(True)
+        self.green_note.hide()
+        v.addWidget(self.green_button)
+        v.addWidget(self.green_note)
         v.addLayout(row)
         return page
 
@@ -384,6 +395,9 @@ class KioskScreen(QWidget):
             QPushButton[role="action"] {{ {pair('action')} border: 3px solid {P['action'].fg};
                 border-radius: {radius}px; min-height: {s.button_h}px; padding: 4px 20px; font-weight: bold; }}
             QPushButton[role="action"]:checked {{ {pair('header')} }}
+            QPushButton[role="green"] {{ {pair('ok')} border: 3px solid {P['ok'].fg}; border-radius: {radius}px;
+                min-height: {s.button_h}px; padding: 6px 20px; font-weight: bold; }}
+            QPushButton[role="green"]:checked {{ {pair('primary')} border: 3px solid #0F4D14; }}
             QPushButton[role="primary"] {{ {pair('primary')} border-radius: {radius}px; border: 3px solid #0F4D14;
                 min-height: {s.button_h}px; padding: 4px 20px; font-weight: bold; }}
             QPushButton[role="key"] {{ {pair('action')} border: 2px solid #8C96A3; border-radius: {radius}px;
@@ -426,6 +440,9 @@ class KioskScreen(QWidget):
         self.appointment_button.setText(self.t("appointment"))
         self.guide_button.setText(self.t("guide"))
         self.case_button.setText(self.t("case_lookup"))
+        mark = "☑" if self.green else "☐"  # the chosen state is said by the box and the words, not the colour
+        self.green_button.setText(f"{mark} {self.t('green_channel')}\n{self.t('green_who')}")
+        self.green_note.setText(self.t("green_note"))
         self.home_button.setText(self.t("home"))
         self.help_label.setText(self.t("help_desk") + "  ·  " + self.t("idle_home"))
         self.id_title.setText(self.t("enter_id"))
@@ -474,9 +491,18 @@ class KioskScreen(QWidget):
             self.set_case_target(self.case_field)
         self.touch()
 
+    def set_green(self, on: bool) -> None:
+        """绿色通道 on/off for the next ticket: businesses without it say so and cannot be chosen meanwhile."""
+        self.green = on
+        self.green_button.setChecked(on)
+        self.green_note.setVisible(on)
+        self.retranslate()
+
     def go_home(self) -> None:
         self.result_timer.stop()
         self.pending_business = None
+        if self.green:
+            self.set_green(False)  # the next citizen starts from an ordinary ticket
         self.current_ticket = None
         self.print_state = ""
         self.id_field.clear()  # an ID number never lingers on screen for the next citizen
@@ -538,11 +564,16 @@ class KioskScreen(QWidget):
             if c is None:
                 continue
             closed = bool(c.get("closed"))
+            no_green = self.green and not self._has_green(code)
             if closed:
                 text = f"{c['name']}\n{self.t('closed')}\n{c.get('message') or ''}".rstrip()
+            elif no_green:
+                text = f"{c['name']}\n{self.t('green_unavailable')}"
             else:
                 text = f"{c['name']}\n{self.t('waiting_n', n=c['waiting'])}"
             btn.setText(text)
+            btn.setEnabled(not no_green)
+            closed = closed or no_green  # drawn like a closed business: dashed and grey
             if btn.property("closed") != closed:
                 btn.setProperty("closed", closed)
                 btn.style().unpolish(btn)
@@ -567,10 +598,17 @@ class KioskScreen(QWidget):
     # ================================================================================================
     # taking a ticket
     # ================================================================================================
+    def _has_green(self, code: str) -> bool:
+        b = self.client.config.business(code)
+        return bool(b is not None and getattr(b, "green_channel", False))
+
     def choose_business(self, code: str) -> None:
         self.touch()
         b = self.client.config.business(code)
         if b is None:
+            return
+        if self.green and not b.green_channel:
+            self.say(self.t("green_channel_unavailable", name=b.name))
             return
         if b.id_required or self.client.config.rules.id_required:
             self.pending_business = code
@@ -601,7 +639,8 @@ class KioskScreen(QWidget):
     def issue(self, code: str, id_number: str | None = None) -> None:
         ready = printer_ready(self.printer)  # asked first, so the answer is honest for this very ticket
         try:
-            result = self.client.issue_ticket(code, id_number=id_number or None, idem_key=uuid.uuid4().hex)
+            result = self.client.issue_ticket(code, id_number=id_number or None, idem_key=uuid.uuid4().hex,
+                                              priority="green" if self.green else "normal")
         except HallError as exc:
             self.say_error(exc)
             return
@@ -634,7 +673,8 @@ class KioskScreen(QWidget):
         t = self.current_ticket
         if t is None:
             return
-        self.result_caption.setText(f"{self.t('your_number')} · {t.get('business_name', '')}")
+        green = f" · {self.t('green_channel')}" if t.get("priority") == "green" else ""
+        self.result_caption.setText(f"{self.t('your_number')} · {t.get('business_name', '')}{green}")
         self.result_number.setText(t["number"])
         self.result_ahead.setText(self.t("ahead_n", n=self.current_ahead))
         if self.print_state == "printing":

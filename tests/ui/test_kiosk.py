@@ -373,3 +373,48 @@ def test_case_lookup_shows_the_public_view_only(qtbot, client, hall: Hall) -> No
     text = k.case_result.text()
     assert "张*三" in text and "受理" in text and "城乡居民养老保险参保登记" in text
     assert "张小三" not in text and VALID_ID not in text
+
+
+def test_green_channel_ticket_is_called_before_walk_ins(qtbot, client, hall: Hall) -> None:
+    walk_in = hall.issue_ticket("social").value.ticket
+    k = make_kiosk(qtbot, client)
+    assert not k.green_note.isVisible() and "☐" in k.green_button.text() and "军人依法优先" in k.green_button.text()
+    qtbot.mouseClick(k.green_button, Qt.MouseButton.LeftButton)
+    assert k.green and k.green_note.isVisible() and "☑" in k.green_button.text()
+    assert "工作人员可能核验" in k.green_note.text()
+    housing = k.business_buttons["housing"]  # green_channel = false in the test hall
+    assert not housing.isEnabled() and "未开通绿色通道" in housing.text()
+    k.choose_business("housing")  # even if reached another way, it is refused in words
+    assert "没有开通绿色通道" in k.message.text() and hall.counts()["_total"]["issued"] == 1
+    qtbot.mouseClick(k.business_buttons["social"], Qt.MouseButton.LeftButton)
+    assert k.stack.currentIndex() == RESULT and "绿色通道" in k.result_caption.text()
+    green = hall.find_ticket(k.current_ticket["number"])
+    assert green["priority"] == "green"
+    k.go_home()
+    assert not k.green and housing.isEnabled()  # the next citizen starts with an ordinary ticket
+    assert hall.call_next(1).value["number"] == green["number"]  # before the walk-in who came first
+    assert hall.call_next(2).value["number"] == walk_in["number"]
+
+
+@pytest.mark.parametrize("size", [(1080, 1920), (1920, 1080)])
+def test_green_channel_in_elder_mode_keeps_sizes(qtbot, client, size: tuple[int, int]) -> None:
+    k = make_kiosk(qtbot, client, *size)
+    k.set_elder(True)
+    k.set_green(True)
+    qtbot.wait(20)
+    assert k.width() == size[0] and k.height() == size[1]
+    for w in (k.green_button, *k.business_buttons.values()):
+        assert px_to_dp(w, w.width()) >= ELDER_MIN_TARGET_DP and px_to_dp(w, w.height()) >= ELDER_MIN_TARGET_DP
+    for w in (k.green_button, k.green_note):
+        assert w.isVisible() and px_to_dp(w, QFontInfo(w.font()).pixelSize()) >= ELDER_MIN_FONT_DP
+    # the two lines of the button fit inside it (not clipped by the elder-mode font)
+    from PySide6.QtGui import QFontMetrics
+
+    fm = QFontMetrics(k.green_button.font())
+    for line in k.green_button.text().split("\n"):
+        assert fm.horizontalAdvance(line) < k.green_button.width()
+    assert fm.lineSpacing() * 2 <= k.green_button.height()
+    for lang in ("bo", "ug"):
+        k.set_language(lang)
+        assert STRINGS["green_channel"][lang] in k.green_button.text()
+        assert k.green_note.text() == STRINGS["green_note"][lang]
