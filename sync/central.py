@@ -245,16 +245,25 @@ class CentralStore:
 class Collector:
     """Subscribes to every hall's events through a shared subscription and stores them once."""
 
-    def __init__(self, settings: SyncSettings, store: CentralStore, *, group: str = "collectors",
-                 client_id: str | None = None, batch: int = 500, receive_maximum: int = 1000) -> None:
+    def __init__(self, settings: SyncSettings, store: CentralStore, *, group: str | None = "collectors",
+                 client_id: str | None = None, batch: int = 500, receive_maximum: int = 1000,
+                 repair_after: float = 2.0, repair_every: float = 10.0) -> None:
         self.store = store
         self.batch = batch
+        # A gap still open after repair_after seconds is asked for again (ResendRequest); reordering fills most
+        # gaps sooner.  repair_every limits how often the same range is asked for.
+        self.repair_after = repair_after
+        self.repair_every = repair_every
+        self._gap_seen: dict[tuple[str, int, int], float] = {}
+        self._gap_asked: dict[tuple[str, int, int], float] = {}
+        self.resend_requests = 0
+        self._stop = threading.Event()
+        self._repairer: threading.Thread | None = None
         self.counts = {"new": 0, "duplicate": 0, "rejected": 0, "state": 0}
         self._q: queue.Queue[InMessage | None] = queue.Queue()
         self.link = Link(
             settings, client_id=client_id or f"central-{uuid.uuid4().hex[:8]}", name="central",
-            subscriptions=[(contract.COLLECTOR_EVENT_FILTER.format(group=group), contract.QOS),
-                           (contract.COLLECTOR_STATE_FILTER.format(group=group), contract.QOS)],
+            subscriptions=_filters(group),
             on_message=self._q.put, receive_maximum=receive_maximum,
         )
         self._thread: threading.Thread | None = None
@@ -262,11 +271,18 @@ class Collector:
         self.record_times = False
 
     def start(self) -> None:
+        self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="central-writer", daemon=True)
         self._thread.start()
+        self._repairer = threading.Thread(target=self._repair_loop, name="central-repair", daemon=True)
+        self._repairer.start()
         self.link.start()
 
     def stop(self) -> None:
+        self._stop.set()
+        if self._repairer is not None:
+            self._repairer.join(5)
+            self._repairer = None
         self.link.stop()
         self._q.put(None)
         if self._thread is not None:
@@ -306,6 +322,41 @@ class Collector:
             for m in msgs:  # PUBACK only now: the batch is committed
                 self.link.ack(m)
 
+    # --- gap repair ---------------------------------------------------------------------------------------------
+    def _repair_loop(self) -> None:
+        while not self._stop.wait(min(0.5, self.repair_after / 2)):
+            try:
+                self.repair_gaps()
+            except Exception:
+                log.exception("central: gap repair failed")
+
+    def repair_gaps(self, now: float | None = None) -> int:
+        """Ask halls to publish again the ranges that have stayed missing; returns requests sent."""
+        now = time.monotonic() if now is None else now
+        halls = [r[0] for r in self.store.db.query("SELECT hall_id FROM halls WHERE max_seq > events")]
+        open_now: set[tuple[str, int, int]] = set()
+        sent = 0
+        for hall_id in halls:
+            for lo, hi in self.store.gaps(hall_id).get(hall_id, []):
+                key = (hall_id, lo, hi)
+                open_now.add(key)
+                first = self._gap_seen.setdefault(key, now)
+                asked = self._gap_asked.get(key)
+                if now - first < self.repair_after or (asked is not None and now - asked < self.repair_every):
+                    continue
+                msg = contract.ResendRequest(v=contract.SCHEMA_VERSION, message_id=uuid.uuid4().hex,
+                                             hall_id=hall_id, from_seq=lo, to_seq=hi)
+                if self.link.publish(contract.resend_topic(hall_id), contract.encode(msg), qos=contract.QOS) is None:
+                    return sent
+                log.warning("central: hall %s events #%d..#%d missing; asked for them again", hall_id, lo, hi)
+                self._gap_asked[key] = now
+                self.resend_requests += 1
+                sent += 1
+        for key in set(self._gap_seen) - open_now:  # filled
+            self._gap_seen.pop(key, None)
+            self._gap_asked.pop(key, None)
+        return sent
+
     # --- central → hall ---------------------------------------------------------------------------------------
     def publish_case_update(self, hall_id: str, case_no: str, status: str, **fields: Any) -> str:
         msg = contract.CaseUpdate(v=contract.SCHEMA_VERSION, message_id=uuid.uuid4().hex, hall_id=hall_id,
@@ -323,6 +374,17 @@ class Collector:
     def _publish(self, topic: str, payload: bytes) -> None:
         if self.link.publish(topic, payload, qos=contract.QOS, retain=True) is None:
             raise ConnectionError("the collector is not connected to the broker")
+
+
+def _filters(group: str | None) -> list[tuple[str, int]]:
+    """Shared subscriptions spread halls over collectors.  group=None: one collector with plain subscriptions —
+    mosquitto 2.0 does not restore shared subscriptions from its persistence file after a restart (plain ones it
+    does), so a single collector on a single mosquitto loses nothing that way; with shared subscriptions such a
+    loss is repaired by ResendRequest, later and out of order."""
+    if group is None:
+        return [("hall/+/event/#", contract.QOS), ("hall/+/state", contract.QOS)]
+    return [(contract.COLLECTOR_EVENT_FILTER.format(group=group), contract.QOS),
+            (contract.COLLECTOR_STATE_FILTER.format(group=group), contract.QOS)]
 
 
 # --- the command line -------------------------------------------------------------------------------------------
@@ -345,7 +407,7 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="collect events until interrupted")
     broker(run)
     run.add_argument("--db", default="central.db", help="SQLite path or postgresql:// URL")
-    run.add_argument("--group", default="collectors", help="shared subscription group")
+    run.add_argument("--group", default="collectors", help="shared subscription group ('' = plain subscription)")
     rep = sub.add_parser("report", help="print figures and gaps")
     rep.add_argument("--db", default="central.db")
     rep.add_argument("--by", choices=("hall", "region"), default="hall")
@@ -392,7 +454,7 @@ def main(argv: list[str] | None = None) -> int:
         print(msg.message_id)
         return 0
     store = CentralStore(CentralDB(a.db))
-    collector = Collector(settings, store, group=a.group, client_id=a.client_id or None)
+    collector = Collector(settings, store, group=a.group or None, client_id=a.client_id or None)
     collector.start()
     try:
         while True:

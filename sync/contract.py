@@ -22,6 +22,7 @@ EVENT_TOPIC = "hall/{hall_id}/event/{kind}"  # hall → central, QoS 1, not reta
 STATE_TOPIC = "hall/{hall_id}/state"  # hall → central, QoS 1, retained; LWT "offline"
 CASE_TOPIC = "central/{hall_id}/case/{case_no}"  # central → hall, QoS 1, retained (latest status matters)
 CATALOG_TOPIC = "central/{hall_id}/catalog"  # central → hall, QoS 1, retained
+RESEND_TOPIC = "central/{hall_id}/resend"  # central → hall, QoS 1, not retained: "publish these seqs again"
 HALL_INBOX_FILTER = "central/{hall_id}/#"  # what a hall subscribes to
 COLLECTOR_EVENT_FILTER = "$share/{group}/hall/+/event/#"  # MQTT 5 shared subscription: collectors share load
 COLLECTOR_STATE_FILTER = "$share/{group}/hall/+/state"
@@ -61,6 +62,10 @@ def catalog_topic(hall_id: str) -> str:
     return CATALOG_TOPIC.format(hall_id=_hall(hall_id))
 
 
+def resend_topic(hall_id: str) -> str:
+    return RESEND_TOPIC.format(hall_id=_hall(hall_id))
+
+
 def hall_inbox_filter(hall_id: str) -> str:
     return HALL_INBOX_FILTER.format(hall_id=_hall(hall_id))
 
@@ -77,8 +82,8 @@ def parse_inbound_topic(topic: str) -> tuple[str, str, str | None]:
     if len(parts) >= 3 and parts[0] == "central" and HALL_ID_RE.match(parts[1]):
         if len(parts) == 4 and parts[2] == "case" and CASE_NO_RE.match(parts[3]):
             return parts[1], "case", parts[3]
-        if len(parts) == 3 and parts[2] == "catalog":
-            return parts[1], "catalog", None
+        if len(parts) == 3 and parts[2] in ("catalog", "resend"):
+            return parts[1], parts[2], None
     raise ContractError(f"not a central → hall topic: {topic[:200]!r}")
 
 
@@ -220,6 +225,17 @@ class CatalogUpdate(msgspec.Struct, kw_only=True):
     removed: list[Annotated[str, msgspec.Meta(max_length=64)]] = msgspec.field(default_factory=list)
 
 
+class ResendRequest(msgspec.Struct, kw_only=True):
+    """Gap repair: the collector asks a hall to publish events from_seq..to_seq again (they were acknowledged by
+    the broker but never reached a collector, e.g. a broker restart that lost a shared subscription)."""
+
+    v: Version
+    message_id: MessageId
+    hall_id: HallId
+    from_seq: Annotated[int, msgspec.Meta(ge=1)]
+    to_seq: Annotated[int, msgspec.Meta(ge=1)]
+
+
 # --- provincial 好差评 upload record (an HTTP format, not MQTT; mapped in sync.provincial) --------------------------
 class ProvincialRating(msgspec.Struct, kw_only=True):
     """Zhejiang-style upload record: satisfaction 1 = 非常不满意 … 5 = 非常满意, pf = channel code."""
@@ -240,6 +256,7 @@ _dec_event = msgspec.json.Decoder(EventMsg)
 _dec_presence = msgspec.json.Decoder(PresenceMsg)
 _dec_case = msgspec.json.Decoder(CaseUpdate)
 _dec_catalog = msgspec.json.Decoder(CatalogUpdate)
+_dec_resend = msgspec.json.Decoder(ResendRequest)
 
 
 def encode(msg: msgspec.Struct) -> bytes:
@@ -276,6 +293,13 @@ def decode_case(data: bytes) -> CaseUpdate:
 
 def decode_catalog(data: bytes) -> CatalogUpdate:
     m: CatalogUpdate = _decode(_dec_catalog, data, "catalogue update")
+    return m
+
+
+def decode_resend(data: bytes) -> ResendRequest:
+    m: ResendRequest = _decode(_dec_resend, data, "resend request")
+    if m.to_seq < m.from_seq:
+        raise ContractError(f"resend range {m.from_seq}..{m.to_seq} is empty")
     return m
 
 

@@ -75,12 +75,15 @@ class Outbox:
         self._persisted = self.win.acked
         self._mids: dict[int, int] = {}  # mid → seq on the current connection
         self._gen = -1
+        self._repairs: deque[tuple[int, int]] = deque()  # seq ranges to publish again (gap repair)
+        self._repair_mids: set[int] = set()
         self._acks: deque[tuple[int, int, bool]] = deque()  # appended by paho's thread, drained by ours
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._unsub: Any = None
         self.published = 0
+        self.republished = 0
         self.last_error = ""
 
     # --- hooks given to the hall and the link (other threads; return at once) ------------------------------
@@ -96,6 +99,16 @@ class Outbox:
 
     def on_state(self, state: str, gen: int) -> None:
         self._wake.set()
+
+    def resend(self, from_seq: int, to_seq: int) -> int:
+        """Publish from_seq..to_seq again (already acknowledged: the acked seq does not move).  Returns how many
+        events that is; called from the inbox thread."""
+        to_seq = min(to_seq, self.win.acked)  # beyond the acked prefix they are being published anyway
+        if to_seq < from_seq:
+            return 0
+        self._repairs.append((from_seq, to_seq))
+        self._wake.set()
+        return to_seq - from_seq + 1
 
     # --- lifecycle --------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -123,7 +136,8 @@ class Outbox:
     def status(self) -> dict[str, Any]:
         last = self.store.last_seq()
         return {"acked_seq": self.win.acked, "last_seq": last, "backlog": max(0, last - self.win.acked),
-                "inflight": self.win.outstanding, "published": self.published, "outbox_error": self.last_error}
+                "inflight": self.win.outstanding, "published": self.published,
+                "republished": self.republished, "outbox_error": self.last_error}
 
     # --- the outbox thread ----------------------------------------------------------------------------------
     def _run(self) -> None:
@@ -155,7 +169,8 @@ class Outbox:
                 continue  # an ack from a connection we have given up on: its events are being resent
             seq = self._mids.pop(mid, None)
             if seq is None:
-                continue  # the birth message, or a mid we never registered
+                self._repair_mids.discard(mid)
+                continue  # a repair publish, the birth message, or a mid we never registered
             if ok:
                 self.win.ack(seq)
             else:
@@ -174,8 +189,10 @@ class Outbox:
         if gen != self._gen:  # a new connection: start again after the acked prefix
             self._gen = gen
             self._mids.clear()
+            self._repair_mids.clear()
             self.win.rewind()
-        room = self.window_size - self.win.outstanding
+        self._repair(gen)
+        room = self.window_size - self.win.outstanding - len(self._repair_mids)
         # refill in batches (one store read per quarter window), not one read per PUBACK
         if room <= 0 or (self.win.outstanding and room < max(1, self.window_size // 4)):
             return
@@ -188,3 +205,25 @@ class Outbox:
             self._mids[mid] = ev.seq
             self.win.sent(ev.seq)
             self.published += 1
+
+    def _repair(self, gen: int) -> None:
+        """Publish requested old events, within the same in-flight bound as new ones."""
+        while self._repairs:
+            room = self.window_size - self.win.outstanding - len(self._repair_mids)
+            if room <= 0:
+                return
+            lo, hi = self._repairs[0]
+            evs = self.store.events_after(lo - 1, min(room, hi - lo + 1))
+            for ev in evs:
+                msg = contract.event_message(ev, self.hall_id, self.region, self.tz)
+                mid = self.link.publish(contract.event_topic(self.hall_id, ev.kind), contract.encode(msg),
+                                        qos=contract.QOS, gen=gen)
+                if mid is None:
+                    return
+                self._repair_mids.add(mid)
+                self.republished += 1
+                lo = ev.seq + 1
+            if not evs or lo > hi:
+                self._repairs.popleft()
+            else:
+                self._repairs[0] = (lo, hi)

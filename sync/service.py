@@ -33,6 +33,14 @@ class HallSync:
             on_state=self._on_state,
         )
         self.outbox = Outbox(hall, self.link)
+        self.inbox.handlers["resend"] = self._handle_resend
+
+    def _handle_resend(self, hall: Any, topic: str, _key: str | None, payload: bytes) -> str:
+        msg = contract.decode_resend(payload)
+        if msg.hall_id != hall.config.hall_id:
+            raise contract.ContractError(f"resend for hall {msg.hall_id!r} delivered to {hall.config.hall_id!r}")
+        n = self.outbox.resend(msg.from_seq, msg.to_seq)
+        return f"resend #{msg.from_seq}..#{msg.to_seq}: {n} events"
 
     @classmethod
     def from_config(cls, hall: Any) -> HallSync | None:
