@@ -176,3 +176,29 @@ def test_malformed_over_the_broker_lands_in_dead_letters(broker: Any, make_hall:
         wait_for(lambda: sync.status()["backlog"] == 0, what="still publishing")
     finally:
         sync.stop()
+
+
+def test_lost_events_are_asked_for_again(broker: Any, make_hall: Any, tmp_path: Path) -> None:
+    """Events the broker acknowledged but lost: the collector's gap repair gets them published again."""
+    collector = start_collector(broker, tmp_path, repair_after=0.2)
+    hall = make_hall("hall-a")
+    sync = HallSync(hall, broker.settings())
+    sync.start()
+    try:
+        drive(hall, 60)
+        wait_for(lambda: collector.store.seqs("hall-a") == list(range(1, 61)), what="all stored")
+        with collector.store.db.tx() as cur:  # as if the broker had dropped #10..#20 on the way
+            cur.execute("DELETE FROM hall_events WHERE hall_id = 'hall-a' AND seq BETWEEN 10 AND 20")
+            cur.execute("UPDATE halls SET events = events - 11 WHERE hall_id = 'hall-a'")
+        assert collector.store.gaps() == {"hall-a": [(10, 20)]}
+        wait_for(lambda: collector.store.gaps() == {}, what="gap repaired")
+        assert collector.store.seqs("hall-a") == list(range(1, 61))
+        assert collector.resend_requests >= 1 and sync.status()["republished"] >= 11
+        assert sync.status()["acked_seq"] == 60  # the hall's own progress did not move back
+        # a resend for another hall or a nonsense range is a dead letter, not a crash
+        sync.inbox.handle(contract.resend_topic("hall-a"),
+                          b'{"v":1,"message_id":"rs-00000001","hall_id":"hall-a","from_seq":9,"to_seq":3}')
+        assert "empty" in sync.inbox.last_error
+    finally:
+        sync.stop()
+        collector.stop()

@@ -79,7 +79,8 @@ def _doc_examples() -> dict[str, dict[str, object]]:
 def test_documented_examples_follow_the_contract() -> None:
     """docs/sync-contract.md and the schemas check each other: every example decodes."""
     ex = _doc_examples()
-    assert {"event", "presence_online", "presence_offline", "case", "catalog", "provincial_rating"} <= set(ex)
+    assert {"event", "presence_online", "presence_offline", "case", "catalog", "resend", "provincial_rating"} <= set(ex)
+    contract.decode_resend(json.dumps(ex["resend"]).encode())
     contract.decode_event(json.dumps(ex["event"]).encode())
     contract.decode_presence(json.dumps(ex["presence_online"]).encode())
     contract.decode_presence(json.dumps(ex["presence_offline"]).encode())
@@ -89,7 +90,8 @@ def test_documented_examples_follow_the_contract() -> None:
     text = DOC.read_text(encoding="utf-8")
     for status, label in contract.CASE_STATUS.items():
         assert f"`{status}`" in text and label in text
-    for t in (contract.EVENT_TOPIC, contract.STATE_TOPIC, contract.CASE_TOPIC, contract.CATALOG_TOPIC):
+    for t in (contract.EVENT_TOPIC, contract.STATE_TOPIC, contract.CASE_TOPIC, contract.CATALOG_TOPIC,
+              contract.RESEND_TOPIC, contract.COLLECTOR_EVENT_FILTER.format(group="collectors")):
         assert t in text
 
 
