@@ -112,6 +112,9 @@ def test_units_are_shipped_unchanged(built: Built) -> None:
         shipped = built.root / UNIT_DIR_IN_DEB.lstrip("/") / name
         assert shipped.read_bytes() == src.read_bytes(), name
         assert stat.S_IMODE(shipped.stat().st_mode) == 0o644
+    # As dpkg-deb --contents lists them: mode, owner and path of every unit and the conffile.
+    for path in [f"{UNIT_DIR_IN_DEB}/{name}" for name in UNIT_SOURCES] + [CONFIG]:
+        assert re.search(rf"^-rw-r--r-- root/root\s+\d+ \S+ \S+ \.{re.escape(path)}$", built.contents, re.M), path
 
 
 def test_maintainer_scripts_are_executable_shell_with_the_version_filled_in(built: Built) -> None:
