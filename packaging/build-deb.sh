@@ -95,16 +95,21 @@ install -m 0644 "$HERE/debian/copyright" "$PKG/usr/share/doc/hall-edge/copyright
 install -D -m 0644 "$HERE/debian/lintian-overrides" "$PKG/usr/share/lintian/overrides/hall-edge"
 install -D -m 0644 "$HERE/udev/60-hall-edge.rules" "$PKG/lib/udev/rules.d/60-hall-edge.rules"
 
-# The hall broker config belongs to the sync engineer; ship it as a disabled example when it exists.
-# mosquitto only includes conf.d/*.conf, so hall.conf.example stays off until the admin renames it.
+# The hall broker config belongs to the sync engineer (packaging/mosquitto/); ship it as a disabled example when
+# it exists. mosquitto only includes conf.d/*.conf, so hall-edge.conf.example stays off until the admin copies
+# it to hall-edge.conf (it needs certificates, a password file and an ACL first).
 MOSQ="$HERE/mosquitto"
-if [ -f "$MOSQ/hall.conf" ]; then
+MOSQ_CONF=""
+for candidate in "$MOSQ/hall.conf" "$MOSQ/hall-broker.conf"; do
+    if [ -f "$candidate" ]; then MOSQ_CONF=$candidate; break; fi
+done
+if [ -n "$MOSQ_CONF" ]; then
     install -d "$PKG/etc/mosquitto/conf.d" "$PKG/usr/share/doc/hall-edge/examples/mosquitto"
-    install -m 0644 "$MOSQ/hall.conf" "$PKG/etc/mosquitto/conf.d/hall.conf.example"
+    install -m 0644 "$MOSQ_CONF" "$PKG/etc/mosquitto/conf.d/hall-edge.conf.example"
     find "$MOSQ" -maxdepth 1 -type f ! -name '*.py' -exec install -m 0644 {} \
         "$PKG/usr/share/doc/hall-edge/examples/mosquitto/" \;
 else
-    echo "build-deb: note: $MOSQ/hall.conf not found; the package ships no broker example"
+    echo "build-deb: note: no broker config in $MOSQ; the package ships no broker example"
 fi
 
 if ! STAMP=$(cd "$ROOT" && git log -1 --format=%ct 2>/dev/null); then STAMP=$(date +%s); fi

@@ -169,11 +169,18 @@ def test_wheel_declares_the_hall_console_script(built: Built) -> None:
 
 def test_mosquitto_example_is_shipped_disabled_when_sync_provides_it(built: Built) -> None:
     conf_d = built.root / "etc/mosquitto/conf.d"
-    if (PACKAGING / "mosquitto" / "hall.conf").exists():
-        # mosquitto's include_dir loads *.conf only: the example must not switch itself on.
-        assert [p.name for p in conf_d.iterdir()] == ["hall.conf.example"]
-    else:
+    sources = [PACKAGING / "mosquitto" / n for n in ("hall.conf", "hall-broker.conf")]
+    source = next((p for p in sources if p.exists()), None)
+    if source is None:
         assert not conf_d.exists()
+        return
+    # mosquitto's include_dir loads *.conf only: the example must not switch itself on.
+    assert [p.name for p in conf_d.iterdir()] == ["hall-edge.conf.example"]
+    assert (conf_d / "hall-edge.conf.example").read_bytes() == source.read_bytes()
+    examples = built.root / "usr/share/doc/hall-edge/examples/mosquitto"
+    assert {p.name for p in examples.iterdir()} == {
+        p.name for p in (PACKAGING / "mosquitto").iterdir() if p.is_file() and p.suffix != ".py"
+    }
 
 
 def test_venv_from_the_shipped_wheel_provides_the_unit_binary(built: Built, tmp_path: Path) -> None:

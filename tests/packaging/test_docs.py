@@ -31,7 +31,7 @@ def test_every_build_option_is_documented() -> None:
 
 def test_every_shipped_etc_file_is_documented() -> None:
     for path in ("/etc/hall/hall.toml", "/etc/default/hall-screen", "/etc/default/hall-central",
-                 "/etc/pam.d/hall-screen", "/etc/mosquitto/conf.d/hall.conf.example",
+                 "/etc/pam.d/hall-screen", "/etc/mosquitto/conf.d/hall-edge.conf.example",
                  "/lib/udev/rules.d/60-hall-edge.rules"):
         assert path in README
 
