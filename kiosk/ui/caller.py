@@ -1,4 +1,5 @@
-"""The clerk's caller (窗口叫号): window state, current ticket, call/recall/no-show/transfer/hold/pause/rate/finish."""
+"""The clerk's caller (窗口叫号): window state, current ticket, call/recall/no-show/transfer/hold/pause/rate/finish,
+this window's 电子监察 cards and linking the served ticket to its case (一事一评)."""
 from __future__ import annotations
 
 import logging
@@ -6,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QKeyEvent, QKeySequence
+from PySide6.QtGui import QBrush, QColor, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
@@ -33,6 +34,12 @@ STATE_TEXT = {"idle": "空闲", "calling": "叫号中", "serving": "办理中", 
 STATE_MARK = {"idle": "○", "calling": "◎", "serving": "●", "paused": "‖"}  # state never by colour alone
 PRIORITY_TEXT = {"appointment": "预约", "green": "绿色通道", "normal": "", "transfer": "转入"}
 PAUSE_REASONS = ["临时离开", "业务咨询", "系统故障", "会议", "午休"]
+# 电子监察 cards: the word and a sign say the card, the colour only repeats it (never colour alone).  Signs from
+# the CJK face: ⛔ would come from a symbols font whose taller line breaks the two-line rows
+CARD_TEXT = {"yellow": "黄牌 ⚠", "red": "红牌 ⊘"}
+CARD_PAIR = {"yellow": "warn", "red": "danger"}
+CARD_LIMIT = 50  # a window's list; the query is bounded so a backlog never stalls the UI thread
+CASE_KINDS_PREFIX = ("case.", "rectification.")
 
 # (key, label, shortcut)
 ACTIONS: list[tuple[str, str, str]] = [
@@ -58,6 +65,7 @@ class CallerScreen(QWidget):
         self.client = client
         self.window_no = window
         self.state: dict[str, Any] = {}
+        self.cards: list[dict[str, Any]] = []  # this window's yellow/red cases as last shown
         cfg = client.config.window(window)
         if cfg is None:
             raise ValueError(f"no window {window} in the hall configuration")
@@ -72,8 +80,13 @@ class CallerScreen(QWidget):
         self.refresh_timer.setSingleShot(True)
         self.refresh_timer.setInterval(100)
         self.refresh_timer.timeout.connect(self.refresh)
+        self.cards_timer = QTimer(self)  # a pass may change many cards at once: one redraw per burst
+        self.cards_timer.setSingleShot(True)
+        self.cards_timer.setInterval(100)
+        self.cards_timer.timeout.connect(self.refresh_cards)
         client.events.connect(self.on_event)
         self.refresh()
+        self.refresh_cards()
 
     # --- layout -------------------------------------------------------------------------------------------
     def _build(self, name: str) -> None:
@@ -138,21 +151,43 @@ class CallerScreen(QWidget):
         opts.addWidget(self.transfer_target, 2)
         root.addLayout(opts)
 
-        lists = QHBoxLayout()
-        wl = QVBoxLayout()
+        # waiting and held lists on the left with 关联办件 under them; this window's cards on the right, full height
+        lists = QGridLayout()
+        lists.setHorizontalSpacing(12)
         self.waiting_title = tag(QLabel("等候"), "body")
         self.waiting_list = QListWidget()
         self.waiting_list.itemDoubleClicked.connect(lambda _i: self.call_selected())
-        wl.addWidget(self.waiting_title)
-        wl.addWidget(self.waiting_list)
-        hl = QVBoxLayout()
         self.held_title = tag(QLabel("挂起"), "body")
         self.held_list = QListWidget()
         self.held_list.itemDoubleClicked.connect(lambda _i: self.resume_held())
-        hl.addWidget(self.held_title)
-        hl.addWidget(self.held_list)
-        lists.addLayout(wl, 3)
-        lists.addLayout(hl, 1)
+        self.cards_title = tag(QLabel("电子监察"), "body")
+        self.cards_list = QListWidget()
+        self.cards_list.setObjectName("cards")
+        self.cards_list.setTextElideMode(Qt.TextElideMode.ElideRight)  # only a long item name (2nd line) shortens
+        self.cards_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.cards_list.setSpacing(2)
+        link = QHBoxLayout()
+        self.case_input = QLineEdit()
+        self.case_input.setPlaceholderText("办件编号")
+        self.case_input.returnPressed.connect(self.link_case)
+        self.link_button = tag(QPushButton("关联办件"), "action")
+        self.link_button.setToolTip("把当前（或刚办完）的号码关联到这个办件，评价就算在这个办件上（一事一评）")
+        self.link_button.clicked.connect(self.link_case)
+        self.link_target = tag(QLabel(), "body")
+        link.addWidget(self.link_target)
+        link.addWidget(self.case_input, 1)
+        link.addWidget(self.link_button)
+        lists.addWidget(self.waiting_title, 0, 0)
+        lists.addWidget(self.held_title, 0, 1)
+        lists.addWidget(self.cards_title, 0, 2)
+        lists.addWidget(self.waiting_list, 1, 0)
+        lists.addWidget(self.held_list, 1, 1)
+        lists.addLayout(link, 2, 0, 1, 2)
+        lists.addWidget(self.cards_list, 1, 2, 2, 1)
+        lists.setColumnStretch(0, 3)
+        lists.setColumnStretch(1, 2)
+        lists.setColumnStretch(2, 5)
+        lists.setRowStretch(1, 1)
         root.addLayout(lists, 1)
 
         self.status = tag(QLabel("就绪"), "status_ok")
@@ -182,6 +217,7 @@ class CallerScreen(QWidget):
             QPushButton:disabled {{ color: #5F6670; background-color: #E4E7EB; border-color: #A0A7B0; }}
             QListWidget {{ {pair('ticket')} font-size: {dp(self, 22)}px; }}
             QListWidget::item:selected {{ {pair('header')} }}
+            QListWidget#cards {{ font-size: {dp(self, 20)}px; }}
             QLabel[role="status_ok"] {{ {pair('ok')} padding: 8px; border-radius: 6px; }}
             QLabel[role="status_error"] {{ {pair('error')} padding: 8px; border-radius: 6px; font-weight: bold; }}
         """)
@@ -197,7 +233,10 @@ class CallerScreen(QWidget):
 
     # --- state ----------------------------------------------------------------------------------------------
     def on_event(self, e: Event) -> None:
-        self.refresh_timer.start()
+        if e.kind.startswith(CASE_KINDS_PREFIX):
+            self.cards_timer.start()
+        else:
+            self.refresh_timer.start()
 
     def refresh(self) -> None:
         try:
@@ -242,10 +281,72 @@ class CallerScreen(QWidget):
         }
         for key, on in enabled.items():
             self.buttons[key].setEnabled(on)
+        target = self.link_ticket()
+        self.link_target.setText(f"关联 {target[1]} 到" if target else "无号码可关联")
+        self.link_button.setEnabled(target is not None)
         self._fill(self.waiting_list, waiting)
         self._fill(self.held_list, held)
         self.waiting_title.setText(f"等候 {len(waiting)} 人")
         self.held_title.setText(f"挂起 {len(held)}")
+
+    def refresh_cards(self) -> None:
+        """This window's yellow and red cases, red first, from the 办件 module (bounded query)."""
+        try:
+            cards = self.client.cases.cards(window=self.window_no, limit=CARD_LIMIT)
+        except Exception as exc:
+            log.exception("cards query failed at window %s", self.window_no)
+            self.show_error(f"无法读取电子监察：{exc}")
+            return
+        self.cards = cards
+        self.cards_list.clear()
+        for c in cards:
+            card = c["card"]
+            left = c.get("working_days_left")
+            left_text = f"，剩余 {left:g} 个工作日" if left is not None and left > 0 else ""
+            item = QListWidgetItem(
+                f"{CARD_TEXT.get(card, c['card_label'])}  {c['case_no']}  {c.get('applicant') or '—'}  "
+                f"{c['status_label']}  期限 {(c.get('due_day') or '—')[5:]}\n{c.get('item_name') or ''}")
+            item.setToolTip(f"{c['card_label']}：{c['case_no']} {c.get('item_name') or ''}，办结期限 "
+                            f"{c.get('due_at') or '—'}{left_text}")
+            item.setData(Qt.ItemDataRole.UserRole, c["case_no"])
+            pair = PAIRS[CARD_PAIR.get(card, "ticket")]
+            item.setForeground(QBrush(QColor(pair.fg)))
+            item.setBackground(QBrush(QColor(pair.bg)))
+            self.cards_list.addItem(item)
+        n_red = sum(1 for c in cards if c["card"] == "red")
+        n_yellow = sum(1 for c in cards if c["card"] == "yellow")
+        more = f"（显示前 {CARD_LIMIT} 件）" if len(cards) >= CARD_LIMIT else ""
+        self.cards_title.setText(f"电子监察：红牌 ⊘ {n_red} · 黄牌 ⚠ {n_yellow}{more}" if cards
+                                 else "电子监察：本窗口没有预警办件")
+
+    def link_ticket(self) -> tuple[str, str] | None:
+        """(ticket id, number) that 关联办件 would link: the current ticket, else the one just served."""
+        cur = self.state.get("current")
+        if cur:
+            return cur["id"], cur["number"]
+        last = self.state.get("last_ticket")
+        if not last:
+            return None
+        try:
+            t = self.client.ticket(last)
+        except Exception:
+            log.exception("last ticket %s unreadable", last)
+            return None
+        return last, str(t.get("number") or last)
+
+    def link_case(self) -> None:
+        case_no = self.case_input.text().strip()
+        if not case_no:
+            self.show_error("请输入办件编号")
+            return
+        target = self.link_ticket()
+        if target is None:
+            self.show_error("没有可关联的号码：先呼叫或办完一个号")
+            return
+        tid, number = target
+        if self._do("关联办件", lambda: self.client.cases.link_ticket(case_no, tid),
+                    lambda c: f"{number} 已关联办件 {c['case_no']}，评价计入该办件") is not None:
+            self.case_input.clear()
 
     @staticmethod
     def _fill(lst: QListWidget, tickets: list[dict[str, Any]]) -> None:

@@ -199,6 +199,18 @@ class HallClient(QObject):
             return None
         return item if isinstance(item, dict) else None
 
+    @property
+    def cases(self) -> Any:
+        """The hall's 办件 module (kiosk.core.cases.Cases), made once per client: its queries and commands run in
+        the caller's thread like every other call here."""
+        if self._cases is None:
+            from kiosk.core.cases import Cases
+
+            self._cases = Cases(self.hall)
+        return self._cases
+
+    _cases: Any = None
+
     def case_lookup(self, case_no: str, check: str) -> dict[str, Any] | None:
         """A case's public view from kiosk.core.cases, or None when case lookup is not available here.
 

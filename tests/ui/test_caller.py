@@ -137,3 +137,123 @@ def test_screenshot(qtbot, demo_client, demo_hall: Hall, shoot) -> None:
     click(qtbot, c, "recall")
     c.waiting_list.setCurrentRow(1)
     shoot(c, "caller")
+
+
+# --- 电子监察 and 一事一评 ---------------------------------------------------------------------------------------
+APPLICANT = "欧阳建国"
+
+
+def register_case(hall: Hall, case_no: str = "SB2026112401", window: int = 2, **kw) -> dict:
+    from kiosk.core.cases import Cases
+    from tests.conftest import make_id
+
+    payload = {"case_no": case_no, "case_type": 2, "promise_days": 1, "applicant_name": APPLICANT,
+               "applicant_id": make_id(583), "applicant_phone": "13912345678", "window": window,
+               "department": "社保局", "clerk": "李娜", "item_name": "养老保险关系转移", "status": "受理"}
+    payload.update(kw)
+    return Cases(hall).register(payload).value
+
+
+def rendered_texts(widget) -> str:
+    """Every text a clerk can see in a widget tree: labels, buttons, fields, list rows and table cells."""
+    from PySide6.QtWidgets import QAbstractButton, QLabel, QLineEdit, QListWidget, QTableWidget
+
+    out = [w.text() for cls in (QLabel, QAbstractButton, QLineEdit) for w in widget.findChildren(cls)]
+    for lst in widget.findChildren(QListWidget):
+        out += [lst.item(i).text() + lst.item(i).toolTip() for i in range(lst.count())]
+    for t in widget.findChildren(QTableWidget):
+        out += [t.item(r, c).text() + t.item(r, c).toolTip() for r in range(t.rowCount())
+                for c in range(t.columnCount()) if t.item(r, c)]
+    return "\n".join(out)
+
+
+def assert_no_personal_data(widget) -> None:
+    from tests.conftest import make_id
+
+    text = rendered_texts(widget)
+    ident = make_id(583)
+    for secret in (APPLICANT, ident, ident[-4:], "13912345678", "5678"):
+        assert secret not in text, f"{secret!r} is on screen"
+
+
+def test_window_cards_turn_yellow_then_red(qtbot, client, clock, hall: Hall) -> None:
+    from kiosk.core.cases import Cases
+    from kiosk.core.privacy import mask_name
+
+    cases = Cases(hall)
+    register_case(hall)  # accepted Tue 09:00, one working day promised: due at the end of Wednesday
+    register_case(hall, "SB-OTHER", window=1)  # another window's case never shows here
+    c = make_caller(qtbot, client)
+    assert c.cards_list.count() == 0 and "没有预警" in c.cards_title.text()
+    clock.advance(days=1)  # Wednesday 09:00: inside the one-day margin
+    cases.evaluate_cards()
+    qtbot.waitUntil(lambda: c.cards_list.count() == 1)
+    row = c.cards_list.item(0)
+    assert row.text().startswith("黄牌 ⚠") and "SB2026112401" in row.text() and mask_name(APPLICANT) in row.text()
+    assert "受理" in row.text() and "期限 11-25" in row.text()
+    assert row.background().color().name().upper() == "#FFF1C2"  # colour repeats the word, never alone
+    assert "黄牌 ⚠ 1" in c.cards_title.text()
+    clock.advance(days=1)  # Thursday: overdue
+    cases.evaluate_cards()
+    qtbot.waitUntil(lambda: c.cards_list.item(0).text().startswith("红牌 ⊘"))
+    assert c.cards_list.count() == 1 and "红牌 ⊘ 1" in c.cards_title.text()
+    assert [x["case_no"] for x in c.cards] == [x["case_no"] for x in cases.cards(window=2, limit=50)]
+    cases.transition("SB2026112401", "办结")  # concluding clears the card
+    qtbot.waitUntil(lambda: c.cards_list.count() == 0)
+    assert_no_personal_data(c)
+
+
+def test_link_the_served_ticket_to_a_case_then_rating_belongs_to_it(qtbot, client, hall: Hall) -> None:
+    from kiosk.core.cases import Cases
+
+    register_case(hall)
+    hall.issue_ticket("social")
+    c = make_caller(qtbot, client)
+    assert not c.link_button.isEnabled() and "无号码" in c.link_target.text()
+    c.case_input.setText("SB2026112401")
+    c.link_case()
+    assert "没有可关联的号码" in c.status.text() and c.status.property("role") == "status_error"
+    click(qtbot, c, "call")
+    click(qtbot, c, "start")
+    click(qtbot, c, "finish")  # linking the ticket just served (the clerk types the case number afterwards)
+    assert "A001" in c.link_target.text() and c.link_button.isEnabled()
+    c.case_input.setText("NO-SUCH")
+    qtbot.mouseClick(c.link_button, Qt.MouseButton.LeftButton)
+    assert "没有找到办件 NO-SUCH" in c.status.text() and c.status.property("role") == "status_error"
+    c.case_input.setText("SB2026112401")
+    qtbot.mouseClick(c.link_button, Qt.MouseButton.LeftButton)
+    assert "A001 已关联办件 SB2026112401" in c.status.text() and c.case_input.text() == ""
+    t = hall.find_ticket("A001")
+    hall.rate(t["id"], "satisfied")
+    Cases(hall).evaluate_cards()  # a rating given after the link gets its case in the next pass (the app's timer)
+    rating = hall.store.conn().execute("SELECT case_no FROM ratings WHERE ticket_id = ?", (t["id"],)).fetchone()
+    assert rating["case_no"] == "SB2026112401"
+    register_case(hall, "SB2026112402")
+    c.case_input.setText("SB2026112402")
+    c.link_case()  # one ticket, one case (一事一评)
+    assert "已关联办件 SB2026112401" in c.status.text() and c.status.property("role") == "status_error"
+    assert_no_personal_data(c)
+
+
+def test_screenshot_cards(qtbot, demo_client, demo_hall: Hall, clock, shoot) -> None:
+    from kiosk.core.cases import Cases
+
+    cases = Cases(demo_hall)
+    names = ["张三丰", "李四光", "王小二", "赵钱孙", "周吴郑"]
+    items = ["城乡居民养老保险参保登记", "养老保险关系转移", "失业保险金申领", "社会保障卡补换", "工伤认定申请"]
+    for i, (name, item) in enumerate(zip(names, items, strict=True)):
+        cases.register({"case_no": f"SB20261124{i + 1:04d}", "case_type": 2, "promise_days": 1 + i % 3,
+                        "applicant_name": name, "window": 2, "department": "社保局", "clerk": "王晓明",
+                        "item_name": item, "status": "受理"})
+        clock.advance(hours=1)
+    clock.advance(days=2)
+    cases.evaluate_cards()
+    for code in ("social", "fund", "social"):
+        demo_hall.issue_ticket(code)
+    demo_hall.sign_in(2, "c02", "王晓明")
+    c = make_caller(qtbot, demo_client, 2)
+    click(qtbot, c, "call")
+    qtbot.waitUntil(lambda: c.cards_list.count() >= 3)
+    assert {"red", "yellow"} <= {x["card"] for x in c.cards}
+    c.case_input.setText("SB202611240001")
+    shoot(c, "caller_cards")
