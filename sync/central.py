@@ -382,7 +382,7 @@ def _filters(group: str | None) -> list[tuple[str, int]]:
     does), so a single collector on a single mosquitto loses nothing that way; with shared subscriptions such a
     loss is repaired by ResendRequest, later and out of order."""
     if group is None:
-        return [("hall/+/event/#", contract.QOS), ("hall/+/state", contract.QOS)]
+        return [(contract.ALL_EVENTS_FILTER, contract.QOS), (contract.ALL_STATES_FILTER, contract.QOS)]
     return [(contract.COLLECTOR_EVENT_FILTER.format(group=group), contract.QOS),
             (contract.COLLECTOR_STATE_FILTER.format(group=group), contract.QOS)]
 

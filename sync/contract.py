@@ -26,6 +26,8 @@ RESEND_TOPIC = "central/{hall_id}/resend"  # central → hall, QoS 1, not retain
 HALL_INBOX_FILTER = "central/{hall_id}/#"  # what a hall subscribes to
 COLLECTOR_EVENT_FILTER = "$share/{group}/hall/+/event/#"  # MQTT 5 shared subscription: collectors share load
 COLLECTOR_STATE_FILTER = "$share/{group}/hall/+/state"
+ALL_EVENTS_FILTER = "hall/+/event/#"  # a single collector without shared subscriptions
+ALL_STATES_FILTER = "hall/+/state"
 
 HALL_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 CASE_NO_RE = re.compile(r"^[A-Za-z0-9_-]{1,50}$")  # GB/T 39046: 办件编号 up to 50 characters

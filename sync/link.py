@@ -83,6 +83,7 @@ class Link:
         self._lock = threading.Lock()
         self._signals: queue.Queue[tuple[str, int, str]] = queue.Queue()
         self._stop = threading.Event()
+        self._graceful = True
         self._thread: threading.Thread | None = None
 
     # --- public ---------------------------------------------------------------------------------------
@@ -241,7 +242,7 @@ class Link:
         self._set_state(OFFLINE, gen)
         if client is None:
             return
-        if self._stop.is_set() and was_online and getattr(self, "_graceful", True) and self.will is not None:
+        if self._stop.is_set() and was_online and self._graceful and self.will is not None:
             topic, payload, retain = self.will
             with suppress(Exception):
                 client.publish(topic, payload, qos=1, retain=retain).wait_for_publish(1.0)

@@ -128,3 +128,19 @@ def test_fuzzed_payloads_never_crash(make_hall: Any, tmp_path: Path, payload: by
     else:
         assert len(letters) == 1 and letters[0]["source"] == "sync.inbox" and letters[0]["error"]
         assert hall.store.last_seq() == 0
+
+
+def test_catalog_for_prefers_the_business_guide(make_hall: Any) -> None:
+    hall = make_hall(HALL)
+    m = catalog_msg()
+    second = dict(m["items"][0], code="510104-SB-002", name="城乡居民养老保险待遇申领")
+    m["items"].append(second)
+    assert Inbox(hall).handle(contract.catalog_topic(HALL), json.dumps(m).encode())
+    guide = catalog.catalog_for(hall, "social")
+    assert guide is not None and guide["code"] == "510104-SB-001"  # first by code without a guide option
+    biz = hall.config.business("social")
+    assert biz is not None
+    biz.guide = "510104-SB-002"
+    guide = catalog.catalog_for(hall, "social")
+    assert guide is not None and guide["name"] == "城乡居民养老保险待遇申领"
+    assert [i["code"] for i in catalog.catalog_items(hall, "social")] == ["510104-SB-001", "510104-SB-002"]
