@@ -16,7 +16,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -267,8 +267,6 @@ class Collector:
             on_message=self._q.put, receive_maximum=receive_maximum,
         )
         self._thread: threading.Thread | None = None
-        self.stored_at: dict[tuple[str, int], float] = {}  # (hall, seq) → monotonic time stored (bench)
-        self.record_times = False
 
     def start(self) -> None:
         self._stop.clear()
@@ -312,13 +310,6 @@ class Collector:
                 continue
             for k, v in c.items():
                 self.counts[k] += v
-            if self.record_times:
-                t = time.monotonic()
-                for m in msgs:
-                    parts = m.topic.split("/")
-                    if len(parts) == 4:
-                        with suppress(ValueError, KeyError, TypeError):
-                            self.stored_at.setdefault((parts[1], json.loads(m.payload)["seq"]), t)
             for m in msgs:  # PUBACK only now: the batch is committed
                 self.link.ack(m)
 
