@@ -26,7 +26,7 @@ from kiosk.core.errors import HallError
 from kiosk.core.events import Event
 from kiosk.ui.client import HallClient
 from kiosk.ui.theme import PAIRS, dp
-from kiosk.ui.widgets import tag
+from kiosk.ui.widgets import CARD_PAIR, CARD_TEXT, tag
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +34,6 @@ STATE_TEXT = {"idle": "空闲", "calling": "叫号中", "serving": "办理中", 
 STATE_MARK = {"idle": "○", "calling": "◎", "serving": "●", "paused": "‖"}  # state never by colour alone
 PRIORITY_TEXT = {"appointment": "预约", "green": "绿色通道", "normal": "", "transfer": "转入"}
 PAUSE_REASONS = ["临时离开", "业务咨询", "系统故障", "会议", "午休"]
-# 电子监察 cards: the word and a sign say the card, the colour only repeats it (never colour alone).  Signs from
-# the CJK face: ⛔ would come from a symbols font whose taller line breaks the two-line rows
-CARD_TEXT = {"yellow": "黄牌 ⚠", "red": "红牌 ⊘"}
-CARD_PAIR = {"yellow": "warn", "red": "danger"}
 CARD_LIMIT = 50  # a window's list; the query is bounded so a backlog never stalls the UI thread
 CASE_KINDS_PREFIX = ("case.", "rectification.")
 

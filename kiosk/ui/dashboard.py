@@ -1,14 +1,16 @@
-"""The manager dashboard: queues, windows and clerks, today's counts and times, 好差评, devices, sync link."""
+"""The manager dashboard: queues, windows and clerks, today's counts and times, 好差评, devices, sync link; and a
+second page for 电子监察 (yellow/red cases, case figures, 差评 rectification)."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from PySide6.QtCharts import QBarCategoryAxis, QBarSet, QChart, QChartView, QHorizontalBarSeries, QPieSeries, QValueAxis
 from PySide6.QtCore import QMargins, Qt, QTimer
-from PySide6.QtGui import QColor, QPainter
+from PySide6.QtGui import QBrush, QColor, QPainter
 from PySide6.QtWidgets import (
+    QComboBox,
     QFrame,
     QGridLayout,
     QHBoxLayout,
@@ -16,15 +18,17 @@ from PySide6.QtWidgets import (
     QLabel,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from kiosk.core.events import Event
+from kiosk.core.figures import month_range
 from kiosk.core.rating import LABELS, ORDER
 from kiosk.ui.client import HallClient
 from kiosk.ui.theme import PAIRS, dp
-from kiosk.ui.widgets import FACE_COLOURS, tag
+from kiosk.ui.widgets import CARD_PAIR, CARD_TEXT, FACE_COLOURS, tag
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +36,26 @@ STATE_TEXT = {"idle": "○ 空闲", "calling": "◎ 叫号中", "serving": "● 
 HEALTH_TEXT = {"ok": "✔ 正常", "degraded": "▲ 异常", "offline": "✖ 离线"}
 SYNC_TEXT = {"up": "✔ 已连接", "connected": "✔ 已连接", "online": "✔ 已连接", "down": "✖ 断开",
              "offline": "✖ 断开", "connecting": "… 连接中", "disconnected": "✖ 断开"}
+
+
+CARD_LIMIT = 100  # never the whole backlog on the UI thread: the worst first, and the count says how many more
+FIGURE_GROUPS = [("按部门", "department"), ("按窗口", "window"), ("按经办人", "clerk")]
+SUPERVISION_PREFIXES = ("case.", "rectification.", "rating.")
+
+
+def percent(rate: float | None) -> str:
+    return "—" if rate is None else f"{rate * 100:.1f}%"
+
+
+def last_day(due_at: str | None, tz: Any) -> str:
+    """The last day of a deadline: a due moment of midnight belongs to the day before (as cases.py says it)."""
+    if not due_at:
+        return "—"
+    try:
+        d = datetime.fromisoformat(due_at)
+    except ValueError:
+        return str(due_at)
+    return (d.astimezone(tz) - timedelta(microseconds=1)).date().isoformat()
 
 
 class SyncStatus(Protocol):
@@ -53,17 +77,24 @@ class DashboardScreen(QWidget):
         self.setObjectName("dashboard")
         self.setWindowTitle(f"{client.config.name} · 管理看板")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.supervision_data: dict[str, Any] = {}  # the 电子监察 page's data as last read
         self._build()
         self._style()
         self.soon = QTimer(self)  # events come in bursts: one redraw per burst
         self.soon.setSingleShot(True)
         self.soon.setInterval(300)
         self.soon.timeout.connect(self.refresh)
+        self.soon_supervision = QTimer(self)
+        self.soon_supervision.setSingleShot(True)
+        self.soon_supervision.setInterval(300)
+        self.soon_supervision.timeout.connect(self.refresh_supervision)
         self.periodic = QTimer(self)
         self.periodic.timeout.connect(self.refresh)
+        self.periodic.timeout.connect(self.refresh_supervision)
         self.periodic.start(int(refresh_s * 1000))
         client.events.connect(self.on_event)
         self.refresh()
+        self.refresh_supervision()
 
     # --- layout -------------------------------------------------------------------------------------------------
     def _table(self, headers: list[str]) -> QTableWidget:
@@ -80,8 +111,8 @@ class DashboardScreen(QWidget):
         v = QVBoxLayout(f)
         v.setContentsMargins(10, 8, 10, 8)
         v.addWidget(tag(QLabel(title), "boxtitle"))
-        for w in widgets:
-            v.addWidget(w, 1)
+        for w in widgets:  # tables and charts share the height; a caption or a row of controls keeps its own
+            v.addWidget(w, 0 if isinstance(w, QLabel) or w.property("head") else 1)
         return f
 
     @staticmethod
@@ -103,29 +134,31 @@ class DashboardScreen(QWidget):
         chart.setTitleFont(font)
 
     def _build(self) -> None:
-        root = QVBoxLayout(self)
-        root.setContentsMargins(12, 12, 12, 12)
-        root.setSpacing(10)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(12, 12, 12, 12)
+        outer.setSpacing(8)
         top = QHBoxLayout()
         top.addWidget(tag(QLabel(f"{self.client.config.name} · 管理看板"), "title"), 1)
         self.updated = tag(QLabel(), "muted")
         top.addWidget(self.updated)
-        root.addLayout(top)
+        outer.addLayout(top)
+        # two pages, so each keeps the room it needs at 1920×1080: the day's operation, and 电子监察
+        self.tabs = QTabWidget()
+        self.overview = QWidget()
+        self.supervision = QWidget()
+        self.tabs.addTab(self.overview, "运行概况")
+        self.tabs.addTab(self.supervision, "电子监察")
+        outer.addWidget(self.tabs, 1)
+        self._build_supervision()
+        root = QVBoxLayout(self.overview)
+        root.setContentsMargins(4, 8, 4, 4)
+        root.setSpacing(10)
 
-        kpi = QHBoxLayout()
         self.kpis: dict[str, QLabel] = {}
-        for key, label in (("issued", "今日取号"), ("done", "已办结"), ("waiting", "等候中"), ("no_show", "过号"),
-                           ("avg_wait", "平均等候"), ("avg_service", "平均办理"), ("satisfaction", "满意率"),
-                           ("bad", "差评"), ("sync", "同步链路")):
-            f = tag(QFrame(), "kpi")
-            v = QVBoxLayout(f)
-            v.setContentsMargins(8, 6, 8, 6)
-            v.addWidget(tag(QLabel(label), "kpilabel"))
-            value = tag(QLabel("—"), "kpivalue")
-            v.addWidget(value)
-            self.kpis[key] = value
-            kpi.addWidget(f)
-        root.addLayout(kpi)
+        root.addLayout(self._kpi_row(self.kpis, (
+            ("issued", "今日取号"), ("done", "已办结"), ("waiting", "等候中"), ("no_show", "过号"),
+            ("avg_wait", "平均等候"), ("avg_service", "平均办理"), ("satisfaction", "满意率"), ("bad", "差评"),
+            ("sync", "同步链路"))))
 
         grid = QGridLayout()
         grid.setSpacing(10)
@@ -153,8 +186,7 @@ class DashboardScreen(QWidget):
         self.rating_view.setMinimumHeight(260)
         self.rating_note = tag(QLabel(), "muted")
         self.bad_table = self._table(["号码", "窗口", "评价", "原因", "留言"])
-        for col in (0, 1, 2):  # short columns fit their text; the reason and the words get the room
-            self.bad_table.horizontalHeader().setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        self._fit_columns(self.bad_table, keep=4)  # the reason is read whole; the citizen's words get the rest
         left = QWidget()
         lv = QVBoxLayout(left)
         lv.setContentsMargins(0, 0, 0, 0)
@@ -169,6 +201,68 @@ class DashboardScreen(QWidget):
         grid.setColumnStretch(0, 3)
         grid.setColumnStretch(1, 2)
         root.addLayout(grid, 1)
+
+    @staticmethod
+    def _kpi_row(into: dict[str, QLabel], tiles: tuple[tuple[str, str], ...]) -> QHBoxLayout:
+        row = QHBoxLayout()
+        for key, label in tiles:
+            f = tag(QFrame(), "kpi")
+            v = QVBoxLayout(f)
+            v.setContentsMargins(8, 6, 8, 6)
+            v.addWidget(tag(QLabel(label), "kpilabel"))
+            value = tag(QLabel("—"), "kpivalue")
+            v.addWidget(value)
+            into[key] = value
+            row.addWidget(f)
+        return row
+
+    def _build_supervision(self) -> None:
+        root = QVBoxLayout(self.supervision)
+        root.setContentsMargins(4, 8, 4, 4)
+        root.setSpacing(10)
+        self.sup_kpis: dict[str, QLabel] = {}
+        root.addLayout(self._kpi_row(self.sup_kpis, (
+            ("red", "红牌办件 ⊘"), ("yellow", "黄牌办件 ⚠"), ("rectify_open", "待整改差评"),
+            ("rectify_red", "整改超期 ⊘"), ("rectify_yellow", "整改预警 ⚠"), ("on_time_month", "本月按时办结率"),
+            ("satisfaction_month", "本月办件满意率"))))
+        grid = QGridLayout()
+        grid.setSpacing(10)
+        self.cards_table = self._table(["监察", "办件编号", "事项名称", "申请人", "状态", "窗口", "经办人",
+                                        "办结期限", "剩余工作日"])
+        self.cards_table.setObjectName("cards_table")
+        self._fit_columns(self.cards_table, keep=2)  # the item name takes what is left
+        self.cards_note = tag(QLabel(), "muted")
+        grid.addWidget(self._box("黄牌/红牌办件（红牌在前，按期限）", self.cards_table, self.cards_note), 0, 0, 2, 1)
+        self.figures_by = QComboBox()
+        for label, key in FIGURE_GROUPS:
+            self.figures_by.addItem(label, key)
+        self.figures_by.currentIndexChanged.connect(lambda _i: self.refresh_supervision())
+        self.figures_table = self._table(["范围", "分组", "办结", "按时办结率", "提前办结率", "现场办结率",
+                                          "平均用时（工作日）", "满意率"])
+        self.figures_table.setObjectName("figures_table")
+        self._fit_columns(self.figures_table, keep=1)
+        head = QWidget()
+        head.setProperty("head", True)
+        hh = QHBoxLayout(head)
+        hh.setContentsMargins(0, 0, 0, 0)
+        hh.addWidget(tag(QLabel("分组"), "body"))
+        hh.addWidget(self.figures_by)
+        hh.addStretch(1)
+        grid.addWidget(self._box("办件统计（今日 / 本月，已办结）", head, self.figures_table), 0, 1)
+        self.rect_table = self._table(["监察", "号码", "窗口", "评价", "原因", "办件编号", "整改期限"])
+        self.rect_table.setObjectName("rect_table")
+        self._fit_columns(self.rect_table, keep=4)  # the reason takes what is left
+        grid.addWidget(self._box("差评整改（未办结）", self.rect_table), 1, 1)
+        grid.setColumnStretch(0, 1)
+        grid.setColumnStretch(1, 1)
+        root.addLayout(grid, 1)
+
+    @staticmethod
+    def _fit_columns(table: QTableWidget, keep: int) -> None:
+        """Every column fits its text; column `keep` stretches over what is left."""
+        for col in range(table.columnCount()):
+            mode = QHeaderView.ResizeMode.Stretch if col == keep else QHeaderView.ResizeMode.ResizeToContents
+            table.horizontalHeader().setSectionResizeMode(col, mode)
 
     def _style(self) -> None:
         P = PAIRS
@@ -191,11 +285,17 @@ class DashboardScreen(QWidget):
             QLabel[role="kpivalue"] {{ {pair('header')} font-size: {dp(self, 28)}px; font-weight: bold; }}
             QTableWidget {{ color: {P['page'].fg}; background-color: #FFFFFF; gridline-color: #D5DAE0; }}
             QHeaderView::section {{ {pair('action')} font-weight: bold; border: 0; padding: 4px; }}
+            QTabBar::tab {{ {pair('action')} font-size: {dp(self, 18)}px; font-weight: bold; padding: 8px 24px;
+                border: 1px solid #C5CBD3; border-bottom: 0; }}
+            QTabBar::tab:selected {{ {pair('header')} }}
+            QTabWidget::pane {{ border: 0; }}
         """)
 
     # --- data -----------------------------------------------------------------------------------------------------
     def on_event(self, e: Event) -> None:
         self.soon.start()
+        if e.kind.startswith(SUPERVISION_PREFIXES):
+            self.soon_supervision.start()
 
     def refresh(self) -> None:
         try:
@@ -336,6 +436,91 @@ class DashboardScreen(QWidget):
         extra = "；".join(f"{k}={v}" for k, v in st.items() if k not in ("state", "backlog"))
         self.sync_label.setText(f"同步链路：{SYNC_TEXT.get(state, state)}，待上传 {backlog} 条" +
                                 (f"\n{extra}" if extra else ""))
+
+    # --- 电子监察 ---------------------------------------------------------------------------------------------------
+    def refresh_supervision(self) -> None:
+        tz = self.client.config.tz
+        today = self.client.now().astimezone(tz).date()
+        by = str(self.figures_by.currentData() or "department")
+        try:
+            cases = self.client.cases
+            counts = cases.card_counts()
+            cards = cases.cards(limit=CARD_LIMIT)
+            m_from, m_to = month_range(today.year, today.month)
+            figures = [("今日", row) for row in cases.figures(by, today, today)]
+            figures += [("本月", row) for row in cases.figures(by, m_from, m_to)]
+            month = cases.figures("hall", m_from, m_to)
+            rects = cases.rectifications(open_only=True)
+        except Exception as exc:
+            log.exception("supervision refresh failed")
+            self.cards_note.setText(f"⚠ 电子监察数据读取失败：{exc}")
+            return
+        self.supervision_data = {"counts": counts, "cards": cards, "figures": figures, "rectifications": rects,
+                                 "by": by, "today": today}
+        hall = month[0] if month else {}
+        k = self.sup_kpis
+        k["red"].setText(str(counts["red"]))
+        k["yellow"].setText(str(counts["yellow"]))
+        k["rectify_open"].setText(str(len(rects)))
+        k["rectify_red"].setText(str(counts["rectify_red"]))
+        k["rectify_yellow"].setText(str(counts["rectify_yellow"]))
+        k["on_time_month"].setText(percent(hall.get("on_time_rate")))
+        k["satisfaction_month"].setText(percent(hall.get("satisfaction_rate")))
+        alarm = counts["red"] + counts["yellow"]
+        self.tabs.setTabText(1, f"电子监察（红牌 {counts['red']} · 黄牌 {counts['yellow']}）" if alarm else "电子监察")
+        self._cards(cards, counts)
+        self._figures(figures, by)
+        self._rectifications(rects, tz)
+
+
+    def _card_cell(self, table: QTableWidget, r: int, card: str) -> None:
+        item = QTableWidgetItem(CARD_TEXT.get(card, card))
+        pair = PAIRS[CARD_PAIR.get(card, "ticket")]
+        item.setForeground(QBrush(QColor(pair.fg)))
+        item.setBackground(QBrush(QColor(pair.bg)))
+        table.setItem(r, 0, item)
+
+    def _window_name(self, number: Any) -> str:
+        if number is None:
+            return "—"
+        w = self.client.config.window(int(number)) if isinstance(number, int) else None
+        return str(w.name) if w is not None else f"{number}号窗口"
+
+    def _cards(self, cards: list[dict[str, Any]], counts: dict[str, int]) -> None:
+        self.cards_table.setRowCount(len(cards))
+        for r, c in enumerate(cards):
+            left = c.get("working_days_left")
+            self._row(self.cards_table, r, ["", c["case_no"], c.get("item_name") or "", c.get("applicant") or "—",
+                                            c["status_label"], self._window_name(c.get("window")),
+                                            c.get("clerk") or "—", c.get("due_day") or "—",
+                                            "—" if left is None else f"{left:g}"])
+            self._card_cell(self.cards_table, r, c["card"])
+        total = counts["red"] + counts["yellow"]
+        if not total:
+            self.cards_note.setText("没有预警或超期的办件")
+        elif total > len(cards):
+            self.cards_note.setText(f"共 {total} 件，显示最紧急的 {len(cards)} 件")
+        else:
+            self.cards_note.setText(f"共 {total} 件")
+
+    def _figures(self, figures: list[tuple[str, dict[str, Any]]], by: str) -> None:
+        self.figures_table.setRowCount(len(figures))
+        for r, (span, f) in enumerate(figures):
+            key = f.get(by)
+            group = self._window_name(key) if by == "window" else (str(key) if key else "未填写")
+            avg = f.get("avg_working_days")
+            self._row(self.figures_table, r, [
+                span, group, str(f.get("done", 0)), percent(f.get("on_time_rate")), percent(f.get("early_rate")),
+                percent(f.get("on_spot_rate")), "—" if avg is None else f"{avg:.2f}",
+                percent(f.get("satisfaction_rate"))])
+
+    def _rectifications(self, rects: list[dict[str, Any]], tz: Any) -> None:
+        self.rect_table.setRowCount(len(rects))
+        for r, it in enumerate(rects):
+            self._row(self.rect_table, r, ["", it.get("number") or "—", self._window_name(it.get("window")),
+                                           it.get("level_label") or "", it.get("reason") or "（待补充原因）",
+                                           it.get("case_no") or "未关联", last_day(it.get("due_at"), tz)])
+            self._card_cell(self.rect_table, r, it.get("card") or "none")
 
     @staticmethod
     def _row(table: QTableWidget, r: int, values: list[str]) -> None:

@@ -8,6 +8,10 @@ from PySide6.QtWidgets import QGridLayout, QPushButton, QSizePolicy, QWidget
 from kiosk.core.rating import Level
 
 DIGITS = "123456789"
+# 电子监察 cards: the word and a sign say the card, the colour (a theme pair) only repeats it — never colour alone.
+# Both signs are in the CJK face: ⛔ would come from a symbols font whose taller line breaks two-line list rows.
+CARD_TEXT = {"yellow": "黄牌 ⚠", "red": "红牌 ⊘", "none": "正常"}
+CARD_PAIR = {"yellow": "warn", "red": "danger", "none": "ticket"}
 
 
 def tag(widget: QWidget, role: str) -> QWidget:

@@ -5,6 +5,7 @@ from PySide6.QtCore import Qt
 
 from kiosk.core.hall import Hall
 from kiosk.ui.caller import CallerScreen
+from tests.ui.checks import rendered_texts
 
 
 def make_caller(qtbot, client, window: int = 2) -> CallerScreen:
@@ -152,19 +153,6 @@ def register_case(hall: Hall, case_no: str = "SB2026112401", window: int = 2, **
                "department": "社保局", "clerk": "李娜", "item_name": "养老保险关系转移", "status": "受理"}
     payload.update(kw)
     return Cases(hall).register(payload).value
-
-
-def rendered_texts(widget) -> str:
-    """Every text a clerk can see in a widget tree: labels, buttons, fields, list rows and table cells."""
-    from PySide6.QtWidgets import QAbstractButton, QLabel, QLineEdit, QListWidget, QTableWidget
-
-    out = [w.text() for cls in (QLabel, QAbstractButton, QLineEdit) for w in widget.findChildren(cls)]
-    for lst in widget.findChildren(QListWidget):
-        out += [lst.item(i).text() + lst.item(i).toolTip() for i in range(lst.count())]
-    for t in widget.findChildren(QTableWidget):
-        out += [t.item(r, c).text() + t.item(r, c).toolTip() for r in range(t.rowCount())
-                for c in range(t.columnCount()) if t.item(r, c)]
-    return "\n".join(out)
 
 
 def assert_no_personal_data(widget) -> None:

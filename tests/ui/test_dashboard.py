@@ -5,6 +5,8 @@ from typing import Any
 
 from kiosk.core.hall import Hall
 from kiosk.ui.dashboard import DashboardScreen
+from kiosk.ui.theme import PAIRS
+from tests.ui.checks import cut_off
 
 
 def make(qtbot, client, **kw) -> DashboardScreen:
@@ -99,7 +101,125 @@ def test_screenshot(qtbot, demo_client, demo_hall: Hall, clock, shoot) -> None:
     demo_hall.pause(4, "会议")
     demo_hall.report_device_health("printer1", "printer", "ok")
     demo_hall.report_device_health("led3", "led", "offline", "无应答")
+    demo_cases(demo_hall, clock)
     d = make(qtbot, demo_client, sync=LinkStatus())
     qtbot.wait(50)
     d.refresh()
     shoot(d, "dashboard")
+    assert (problems := cut_off(d)) == [], "\n".join(problems)
+    d.tabs.setCurrentIndex(1)
+    d.refresh_supervision()
+    qtbot.wait(50)
+    assert d.cards_table.rowCount() >= 4 and d.rect_table.rowCount() >= 2 and d.figures_table.rowCount() >= 3
+    shoot(d, "dashboard_supervision")
+    assert (problems := cut_off(d)) == [], "\n".join(problems)
+
+
+def demo_cases(hall: Hall, clock) -> None:
+    """A fortnight of cases for the screenshot: some concluded (on time, late, on the spot), some due soon or late."""
+    from kiosk.core.cases import Cases
+
+    cases = Cases(hall)
+    now = clock()
+    items = [("城乡居民养老保险参保登记", "人社局", 1, "王晓明"), ("不动产转移登记", "自然资源局", 3, "张伟"),
+             ("企业设立登记", "市场监管局", 5, "陈静"), ("个体工商户变更登记", "市场监管局", 5, "陈静"),
+             ("住房公积金提取", "公积金中心", 7, "赵磊"), ("出入境证件办理", "公安分局", 6, "杨洋"),
+             ("社会保障卡补换", "人社局", 2, "李娜"), ("失业保险金申领", "人社局", 1, "王晓明")]
+    names = ["张三丰", "李四光", "王小二", "赵钱孙", "周吴郑", "欧阳修", "孙悟空", "钱学森"]
+    for i, (item, dept, window, clerk) in enumerate(items * 2):
+        accepted = now.replace(day=max(1, now.day - 2 - i % 9), hour=1 + i % 6)
+        cases.register({"case_no": f"JJ20261{i + 101:04d}", "case_type": 1 if i % 5 == 0 else 2,
+                        "promise_days": None if i % 5 == 0 else 1 + i % 5, "applicant_name": names[i % 8],
+                        "department": dept, "window": window, "clerk": clerk, "item_name": item, "status": "受理",
+                        "accepted_at": accepted.isoformat()})
+        if i % 3 == 0:
+            cases.transition(f"JJ20261{i + 101:04d}", "办结")
+    cases.evaluate_cards()
+
+
+# --- 电子监察 page -------------------------------------------------------------------------------------------------
+def supervision_day(hall: Hall, clock) -> None:
+    """Cases on a Tuesday: two concluded (one 即办件 on the spot), one rated badly; cards fall due over two days."""
+    from kiosk.core.cases import Cases
+    from tests.conftest import make_id
+
+    cases = Cases(hall)
+    base = {"applicant_name": "欧阳建国", "applicant_id": make_id(583), "department": "社保局", "status": "受理"}
+    cases.register({**base, "case_no": "K-DONE", "case_type": 2, "promise_days": 3, "window": 1, "clerk": "王晓明",
+                    "item_name": "养老保险关系转移"})
+    cases.register({**base, "case_no": "K-SPOT", "case_type": 1, "window": 2, "clerk": "李娜",
+                    "item_name": "社会保障卡补换", "department": "人社局"})
+    cases.register({**base, "case_no": "K-YELLOW", "case_type": 2, "promise_days": 2, "window": 1,
+                    "clerk": "王晓明", "item_name": "失业保险金申领"})
+    cases.register({**base, "case_no": "K-RED", "case_type": 2, "promise_days": 1, "window": 2, "clerk": "李娜",
+                    "item_name": "工伤认定申请"})
+    hall.issue_ticket("social")
+    hall.call_next(1)
+    t = hall.finish_service(1).value
+    cases.link_ticket("K-DONE", t["id"])
+    hall.rate(t["id"], "very_dissatisfied", reason="办事效率低、等候时间长")
+    clock.advance(hours=2)
+    cases.transition("K-DONE", "办结")
+    cases.transition("K-SPOT", "办结")
+    cases.evaluate_cards()  # opens the rectification item for the 差评
+    clock.advance(days=1, hours=-2)  # Wednesday 09:00: K-RED yellow; Thursday it is red and K-YELLOW yellow
+    cases.evaluate_cards()
+    clock.advance(days=1)
+    cases.evaluate_cards()
+
+
+def test_supervision_page_matches_the_cases_api(qtbot, client, clock, hall: Hall) -> None:
+    from kiosk.core.cases import Cases
+    from tests.ui.checks import rendered_texts
+
+    d = make(qtbot, client)
+    assert d.tabs.tabText(1) == "电子监察" and d.cards_table.rowCount() == 0
+    supervision_day(hall, clock)
+    cases = Cases(hall)
+    qtbot.waitUntil(lambda: d.cards_table.rowCount() == 2)
+    counts = cases.card_counts()
+    assert counts == {"yellow": 1, "red": 1, "rectify_yellow": 0, "rectify_red": 0}
+    assert d.sup_kpis["red"].text() == "1" and d.sup_kpis["yellow"].text() == "1"
+    assert d.sup_kpis["rectify_open"].text() == "1" and "红牌 1 · 黄牌 1" in d.tabs.tabText(1)
+    api = cases.cards(limit=100)
+    assert [cells(d.cards_table, r)[1] for r in range(2)] == [c["case_no"] for c in api] == ["K-RED", "K-YELLOW"]
+    red = cells(d.cards_table, 0)
+    assert red[0] == "红牌 ⊘" and red[3] == api[0]["applicant"] and red[4] == "受理" and red[5] == "2号窗口"
+    assert red[6] == "李娜" and red[7] == api[0]["due_day"] == "2026-11-25"
+    assert cells(d.cards_table, 1)[0] == "黄牌 ⚠"
+    assert d.cards_table.item(0, 0).background().color().name().upper() == PAIRS["danger"].bg
+    # figures: today (Thursday) nothing concluded; this month both, per department
+    figs = {(r[0], r[1]): r for r in (cells(d.figures_table, i) for i in range(d.figures_table.rowCount()))}
+    month = {f["department"]: f for f in cases.figures("department", "2026-11-01", "2026-11-30")}
+    assert set(figs) == {("本月", "人社局"), ("本月", "社保局")}
+    sb = figs[("本月", "社保局")]
+    assert sb[2] == str(month["社保局"]["done"]) == "1"
+    assert sb[3] == "100.0%" and sb[4] == "100.0%" and sb[7] == "0.0%"  # on time, early; rated 非常不满意
+    assert figs[("本月", "人社局")][5] == "100.0%"  # 即办件 concluded the day it was accepted: 现场办结
+    assert d.sup_kpis["on_time_month"].text() == "100.0%"
+    d.figures_by.setCurrentIndex(d.figures_by.findData("window"))
+    assert {cells(d.figures_table, i)[1] for i in range(d.figures_table.rowCount())} == {"1号窗口", "2号窗口"}
+    # the open rectification item with its deadline and card
+    items = cases.rectifications()
+    assert len(items) == 1 and d.rect_table.rowCount() == 1
+    row = cells(d.rect_table, 0)
+    assert row[1:6] == ["A001", "1号窗口", "非常不满意", "办事效率低、等候时间长", "K-DONE"]
+    assert row[0] == "正常" and row[6] == "2026-12-01"  # 5 working days from the end of Tuesday
+    text = rendered_texts(d)
+    from tests.conftest import make_id
+
+    assert "欧阳建国" not in text and make_id(583) not in text and make_id(583)[-4:] not in text
+    cases.transition("K-RED", "办结")
+    qtbot.waitUntil(lambda: d.cards_table.rowCount() == 1)
+
+
+def test_supervision_list_is_bounded(qtbot, client, hall: Hall, monkeypatch) -> None:
+    import kiosk.ui.dashboard as dash
+    from kiosk.core.cases import Cases
+
+    cases = Cases(hall)
+    for i in range(5):  # 即办件 are yellow from acceptance
+        cases.register({"case_no": f"J{i}", "case_type": 1, "status": "受理", "window": 1})
+    monkeypatch.setattr(dash, "CARD_LIMIT", 3)
+    d = make(qtbot, client)
+    assert d.cards_table.rowCount() == 3 and "共 5 件，显示最紧急的 3 件" in d.cards_note.text()
