@@ -202,3 +202,24 @@ def test_lost_events_are_asked_for_again(broker: Any, make_hall: Any, tmp_path: 
     finally:
         sync.stop()
         collector.stop()
+
+
+def test_central_case_command_reaches_the_hall(broker: Any, make_hall: Any, capsys: pytest.CaptureFixture[str]
+                                               ) -> None:
+    from sync import central
+
+    hall = make_hall("hall-a")
+    sync = HallSync(hall, broker.settings())
+    sync.start()
+    try:
+        wait_for(lambda: sync.link.state == ONLINE, what="hall online")
+        rc = central.main(["case", "hall-a", "CASE-CLI-1", "accepted", "--case-type", "1", "--port",
+                           str(broker.port)])
+        assert rc == 0
+        message_id = capsys.readouterr().out.strip().splitlines()[-1]
+        wait_for(lambda: sync.inbox.applied == 1, what="case applied")
+        row = hall.store.conn().execute("SELECT key FROM command_log WHERE key LIKE ?", (f"%{message_id}",)
+                                        ).fetchone()
+        assert row is not None  # applied under the message id: a redelivery changes nothing
+    finally:
+        sync.stop()
