@@ -1,4 +1,5 @@
-"""Desktop entry points: `run_demo` (all screens plus a simulated day on a scaled clock) and `run_role`."""
+"""Desktop entry points: `run_demo` (all screens plus a simulated day on a scaled clock, with 办件 whose deadlines
+fall during the day) and `run_role`."""
 from __future__ import annotations
 
 import importlib
@@ -12,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QWidget
 
 from kiosk.core.calendar import WorkCalendar
@@ -36,6 +37,8 @@ ROLES = ("kiosk", "caller", "board", "dashboard", "evaluator")
 CLERKS = ["王晓明", "李娜", "张伟", "刘芳", "陈静", "杨洋", "赵磊", "黄敏", "周杰", "吴霞"]
 # Demo citizens' ratings: mostly good, a few bad ones so the dashboard has something to show.
 RATING_WEIGHTS = (55, 30, 9, 4, 2)
+DEMO_APPLICANTS = ["张建华", "李秀英", "王志强", "刘桂兰", "陈国平", "杨丽娟", "赵德明", "黄淑珍", "周永刚", "吴海燕"]
+CASE_PASS_S = 60.0  # the evaluate pass runs once a minute of hall time (and at once after a 差评)
 
 
 # =====================================================================================================================
@@ -118,6 +121,99 @@ def _printer(supervisor: Any | None) -> Any:
 
 
 # =====================================================================================================================
+# 办件 and 电子监察
+# =====================================================================================================================
+class Supervision(QObject):
+    """Runs `Cases.evaluate_cards()` in the Qt thread: on a timer every `every_s` of hall time, and at once when
+    `Cases.attach` says a 差评 came in (its wake only emits a queued signal: it runs inside the hall's bus delivery,
+    in whatever thread committed the rating)."""
+
+    _wake = Signal()
+
+    def __init__(self, client: HallClient, *, every_s: float = CASE_PASS_S, speed: float = 1.0,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.cases = client.cases
+        self.passes = 0
+        self._wake.connect(self.evaluate, Qt.ConnectionType.QueuedConnection)
+        self._detach: Callable[[], None] | None = None
+        self.timer = QTimer(self)
+        self.timer.setInterval(max(200, int(every_s * 1000 / max(speed, 1e-6))))
+        self.timer.timeout.connect(self.evaluate)
+
+    def start(self) -> None:
+        if self._detach is None:
+            self._detach = self.cases.attach(self._wake.emit)
+        self.evaluate()  # cards already due when the app starts show at once
+        self.timer.start()
+
+    def stop(self) -> None:
+        self.timer.stop()
+        if self._detach is not None:
+            self._detach()
+            self._detach = None
+
+    def evaluate(self) -> None:
+        try:
+            self.cases.evaluate_cards()
+        except Exception:  # a failed pass is retried at the next tick; the screens keep working
+            log.exception("case evaluate pass failed")
+        self.passes += 1
+
+
+def seed_demo_cases(client: HallClient, rng: random.Random) -> list[str]:
+    """Cases for the demo day, accepted earlier with promised deadlines spread over the day: some already overdue
+    (red), several that turn from yellow to red during the day, one with time to spare, a 即办件 and a few concluded
+    ones for the figures.  Skips cases already in the store (a demo database reused the same day)."""
+    from kiosk.core.cases import CaseNotFound
+
+    cases = client.cases
+    now = client.now()
+    tz = client.config.tz
+    stamp = now.astimezone(tz).strftime("%Y%m%d")
+    windows = [w.number for w in client.config.windows]
+    names = {w.number: w.name for w in client.config.windows}
+    businesses = client.config.businesses
+    # (hours from now to the promised deadline or None, promise days, case type, status, finished days ago)
+    plan: list[tuple[float | None, int | None, int, str, int | None]] = [
+        (-20.0, None, 2, "在办", None), (-2.0, None, 2, "受理", None), (1.0, None, 2, "在办", None),
+        (2.5, None, 2, "受理", None), (4.0, None, 2, "在办", None), (6.0, None, 2, "受理", None),
+        (None, 10, 2, "受理", None), (None, None, 1, "受理", None), (None, 5, 2, "办结", 1), (None, 3, 2, "办结", 2),
+        (None, None, 1, "办结", 0),
+    ]
+    made: list[str] = []
+    for i, (due_in_h, days, case_type, status, done_ago) in enumerate(plan):
+        case_no = f"DEMO{stamp}{i + 1:03d}"
+        try:
+            cases.case(case_no)
+            continue
+        except CaseNotFound:
+            pass
+        window = windows[i % len(windows)]
+        b = businesses[i % len(businesses)]
+        accepted = now - (timedelta(days=3) if case_type == 2 else timedelta(hours=2))
+        payload: dict[str, Any] = {
+            "case_no": case_no, "case_type": case_type, "item_name": f"{b.name}事项", "department": b.name,
+            "window": window, "clerk": CLERKS[(window - 1) % len(CLERKS)], "acceptor": names[window],
+            "applicant_name": rng.choice(DEMO_APPLICANTS), "applicant_id": demo_id_number(rng),
+            "accepted_at": accepted.isoformat(), "status": status,
+        }
+        if due_in_h is not None:
+            payload["promised_at"] = (now + timedelta(hours=due_in_h)).isoformat()
+        if days is not None:
+            payload["promise_days"] = days
+            payload["legal_days"] = days * 2
+        if done_ago is not None:
+            payload["finished_at"] = (now - timedelta(days=done_ago, hours=1)).isoformat()
+        try:
+            cases.register(payload, idem_key=f"demo-case:{case_no}")
+            made.append(case_no)
+        except HallError as exc:
+            log.warning("demo case %s not registered: %s", case_no, exc.message)
+    return made
+
+
+# =====================================================================================================================
 # the simulated day
 # =====================================================================================================================
 @dataclass
@@ -136,7 +232,8 @@ class Simulation(QObject):
 
     def __init__(self, client: HallClient, *, arrivals_per_hour: float = 90.0, seed: int | None = None,
                  evaluators: dict[int, EvaluatorScreen] | None = None, kiosk: KioskScreen | None = None,
-                 rated_elsewhere: set[int] | None = None, tick_ms: int = 200, parent: QObject | None = None) -> None:
+                 rated_elsewhere: set[int] | None = None, tick_ms: int = 200, case_share: float = 0.3,
+                 parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.client = client
         self.rng = random.Random(seed)
@@ -151,6 +248,8 @@ class Simulation(QObject):
         for c in self.clerks.values():
             self._try(lambda c=c: client.sign_in(c.window, f"c{c.window:02d}", c.name))
         self.issued = 0
+        self.case_share = case_share  # served tickets that were a 办件 (registered and linked: 一事一评)
+        self.linked: list[str] = []
         self.timer = QTimer(self)
         self.timer.timeout.connect(self.step)
         self.timer.setInterval(tick_ms)
@@ -226,11 +325,33 @@ class Simulation(QObject):
                 self._try(lambda: self.client.transfer(c.window, to_business=rng.choice(others)))
             else:
                 t = self._try(lambda: self.client.request_rating(c.window))
-                self._try(lambda: self.client.finish_service(c.window))
+                done = self._try(lambda: self.client.finish_service(c.window))
+                if done is not None and rng.random() < self.case_share:
+                    self._open_case(c, done.value)
                 if t is not None and c.window not in self.rated_elsewhere and rng.random() < 0.9:
                     c.rating_for = t.value["id"]
                 wait = rng.uniform(4, 10)
         c.next_at = now + timedelta(seconds=wait)
+
+    def _open_case(self, c: _Clerk, ticket: dict[str, Any]) -> None:
+        """The service was a 办件: the clerk registers it and links the ticket, so its rating counts for the case;
+        half are 即办件 concluded on the spot, the rest 承诺件 with a few working days."""
+        case_no = f"W{str(ticket.get('local_date', '')).replace('-', '')}{ticket['number']}"
+        on_spot = self.rng.random() < 0.5
+        payload: dict[str, Any] = {
+            "case_no": case_no, "case_type": 1 if on_spot else 2, "item_name": f"{ticket['business_name']}事项",
+            "department": ticket["business_name"], "window": c.window, "clerk": c.name, "status": "受理",
+            "applicant_name": self.rng.choice(DEMO_APPLICANTS), "applicant_id": demo_id_number(self.rng),
+        }
+        if not on_spot:
+            payload["promise_days"] = self.rng.choice([1, 3, 5])
+        cases = self.client.cases
+        if self._try(lambda: cases.register(payload, idem_key=f"demo-case:{case_no}")) is None:
+            return
+        if self._try(lambda: cases.link_ticket(case_no, ticket["id"])) is not None:
+            self.linked.append(case_no)
+        if on_spot:
+            self._try(lambda: cases.transition(case_no, "办结"))
 
     def _rate(self, c: _Clerk) -> None:
         tid, c.rating_for = c.rating_for, None
@@ -261,6 +382,7 @@ class Demo:
     evaluator: EvaluatorScreen | None
     simulation: Simulation
     devices: Any = None  # devices.supervisor.Supervisor, when devices run
+    supervision: Supervision | None = None  # the 办件 evaluate pass (cards, rectifications, linked ratings)
 
     @property
     def screens(self) -> list[QWidget]:
@@ -268,6 +390,8 @@ class Demo:
 
     def close(self) -> None:
         self.simulation.stop()
+        if self.supervision is not None:
+            self.supervision.stop()
         for s in self.screens:
             s.close()
             s.deleteLater()  # Qt frees them in order, before Python's finaliser runs
@@ -318,7 +442,10 @@ def build_demo(config_path: str | Path, db_path: str | Path, speed: float = 60.0
     sim = Simulation(client, arrivals_per_hour=arrivals_per_hour, seed=seed,
                      evaluators={caller_window: ev_screen} if ev_screen else {}, kiosk=kiosk,
                      rated_elsewhere=keypad_windows(sections) if devices else set())
-    demo = Demo(hall, store, client, kiosk, caller, board, dashboard, ev_screen, sim, supervisor)
+    seed_demo_cases(client, random.Random(seed))
+    supervision = Supervision(client, speed=speed)
+    supervision.start()
+    demo = Demo(hall, store, client, kiosk, caller, board, dashboard, ev_screen, sim, supervisor, supervision)
     if show:
         screen = app.primaryScreen().availableGeometry()
         kiosk.resize(min(620, screen.width() // 3), min(1040, screen.height() - 40))

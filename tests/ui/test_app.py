@@ -97,3 +97,53 @@ def test_tablet_stops_asking_when_the_keypad_rated(qtbot, client, hall) -> None:
     hall.rate(t["id"], "satisfied")  # from the window's keypad
     qtbot.waitUntil(lambda: e.stack.currentIndex() == THANKS)
     assert e.ticket is None and hall.rating_summary()["rated"] == 1
+
+
+def test_demo_cases_turn_red_during_the_day_and_ratings_belong_to_cases(qtbot, tmp_path: Path) -> None:
+    """The demo seeds cases whose promised deadlines fall during the day; the evaluate pass (a QTimer, woken at once
+    by a 差评) turns them yellow then red on the caller, and served tickets are linked to cases (一事一评)."""
+    demo = build_demo(DEMO_CONFIG, tmp_path / "demo.db", speed=3600.0, seed=11, show=False, devices=False,
+                      start=datetime(2026, 11, 24, 1, 0, tzinfo=UTC), arrivals_per_hour=300, evaluator=False)
+    try:
+        for s in demo.screens:
+            qtbot.addWidget(s)
+        cases = demo.client.cases
+        assert demo.supervision is not None and demo.supervision.timer.interval() == 200  # a minute, clamped
+        first = cases.card_counts()
+        assert first["red"] >= 2 and first["yellow"] >= 4  # overdue ones red at once; 即办件 yellow from acceptance
+        qtbot.waitUntil(lambda: any(c["card"] == "red" for c in demo.caller.cards), timeout=3000)  # window 1's
+        demo.simulation.start()
+        qtbot.waitUntil(lambda: cases.card_counts()["red"] >= first["red"] + 2, timeout=15000)  # due at +1 h, +2.5 h
+        qtbot.waitUntil(lambda: demo.caller.cards == cases.cards(window=demo.caller.window_no, limit=50),
+                        timeout=3000)
+        conn = demo.hall.store.conn()
+        qtbot.waitUntil(lambda: conn.execute("SELECT COUNT(*) FROM ratings WHERE case_no LIKE 'W%'").fetchone()[0]
+                        >= 1, timeout=15000)
+        assert demo.simulation.linked and demo.supervision.passes >= 2
+        demo.dashboard.refresh_supervision()
+        assert demo.dashboard.sup_kpis["red"].text() == str(cases.card_counts()["red"])
+    finally:
+        demo.close()
+
+
+def test_a_bad_rating_wakes_the_evaluate_pass_at_once(qtbot, client, hall) -> None:
+    from kiosk.ui.app import Supervision
+
+    sup = Supervision(client, every_s=3600, speed=1.0)  # the timer alone would wait an hour
+    sup.start()
+    try:
+        assert sup.passes == 1 and client.cases.rectifications() == []
+        hall.issue_ticket("social")
+        hall.call_next(1)
+        t = hall.finish_service(1).value
+        hall.rate(t["id"], "dissatisfied", reason="需要多次跑腿")
+        qtbot.waitUntil(lambda: len(client.cases.rectifications()) == 1, timeout=3000)
+        assert sup.passes == 2 and client.cases.rectifications()[0]["number"] == t["number"]
+    finally:
+        sup.stop()
+    hall.issue_ticket("social")
+    hall.call_next(1)
+    t2 = hall.finish_service(1).value
+    hall.rate(t2["id"], "very_dissatisfied", reason="需要多次跑腿")
+    qtbot.wait(100)
+    assert sup.passes == 2  # detached: no more passes after stop()
