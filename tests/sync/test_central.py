@@ -223,3 +223,26 @@ def test_central_case_command_reaches_the_hall(broker: Any, make_hall: Any, caps
         assert row is not None  # applied under the message id: a redelivery changes nothing
     finally:
         sync.stop()
+
+
+def test_duplicated_and_reordered_through_the_broker(broker: Any, tmp_path: Path) -> None:
+    collector = start_collector(broker, tmp_path, repair_after=60)  # no repair: the redeliveries fill the holes
+    msgs = [envelope("h9", s) for s in range(1, 301)]
+    rng = random.Random(11)
+    delivered = msgs + rng.sample(msgs, 100)
+    rng.shuffle(delivered)
+    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="replayer", protocol=MQTTProtocolVersion.MQTTv5)
+    c.connect("127.0.0.1", broker.port)
+    c.loop_start()
+    try:
+        infos = [c.publish(t, p, qos=1) for t, p in delivered]
+        for info in infos:
+            info.wait_for_publish(10)
+        wait_for(lambda: collector.counts["new"] + collector.counts["duplicate"] == 400, what="all delivered")
+        assert collector.store.seqs("h9") == list(range(1, 301))
+        assert collector.counts == {"new": 300, "duplicate": 100, "rejected": 0, "state": 0}
+        assert collector.store.gaps() == {}
+    finally:
+        c.loop_stop()
+        c.disconnect()
+        collector.stop()
