@@ -157,7 +157,9 @@ class Outbox:
                 self.last_error = f"{type(e).__name__}: {e}"
                 log.exception("sync outbox: iteration failed")
                 self._stop.wait(1.0)
-            self._wake.wait(self.idle_wait)
+            # short waits only while PUBACKs are outstanding; otherwise a new event or a state change wakes us
+            busy = self.win.outstanding or self._repair_mids or self._repairs
+            self._wake.wait(self.idle_wait if busy else 1.0)
         self._drain_acks()
         if self.win.acked != self._persisted:
             self._persist()
