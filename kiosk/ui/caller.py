@@ -35,7 +35,7 @@ STATE_MARK = {"idle": "○", "calling": "◎", "serving": "●", "paused": "‖"
 PRIORITY_TEXT = {"appointment": "预约", "green": "绿色通道", "normal": "", "transfer": "转入"}
 PAUSE_REASONS = ["临时离开", "业务咨询", "系统故障", "会议", "午休"]
 CARD_LIMIT = 50  # a window's list; the query is bounded so a backlog never stalls the UI thread
-CASE_KINDS_PREFIX = ("case.", "rectification.")
+CASE_KINDS_PREFIX = ("case.",)
 
 # (key, label, shortcut)
 ACTIONS: list[tuple[str, str, str]] = [
@@ -230,9 +230,20 @@ class CallerScreen(QWidget):
     # --- state ----------------------------------------------------------------------------------------------
     def on_event(self, e: Event) -> None:
         if e.kind.startswith(CASE_KINDS_PREFIX):
-            self.cards_timer.start()
+            if self._concerns_cards(e):
+                self.cards_timer.start()
         else:
             self.refresh_timer.start()
+
+    def _concerns_cards(self, e: Event) -> bool:
+        """A case event for this window, or for a case this window now lists (it may have moved away)."""
+        p = e.payload
+        case = p.get("case") if isinstance(p.get("case"), dict) else p
+        window = case.get("window") if isinstance(case, dict) else None
+        case_no = case.get("case_no") if isinstance(case, dict) else None
+        if window is None and case_no is None:
+            return True  # a kind this screen does not know the shape of: look again rather than miss it
+        return window == self.window_no or any(c["case_no"] == case_no for c in self.cards)
 
     def refresh(self) -> None:
         try:

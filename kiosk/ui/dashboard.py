@@ -91,6 +91,7 @@ class DashboardScreen(QWidget):
         self.periodic = QTimer(self)
         self.periodic.timeout.connect(self.refresh)
         self.periodic.timeout.connect(self.refresh_supervision)
+        self.tabs.currentChanged.connect(lambda _i: self.refresh_supervision())
         self.periodic.start(int(refresh_s * 1000))
         client.events.connect(self.on_event)
         self.refresh()
@@ -439,12 +440,24 @@ class DashboardScreen(QWidget):
 
     # --- 电子监察 ---------------------------------------------------------------------------------------------------
     def refresh_supervision(self) -> None:
+        """Counts (for the tab's title) always; the lists and the month's figures only while the page is shown."""
+        try:
+            counts = self.client.cases.card_counts()
+        except Exception as exc:
+            log.exception("card counts failed")
+            self.cards_note.setText(f"⚠ 电子监察数据读取失败：{exc}")
+            return
+        alarm = counts["red"] + counts["yellow"]
+        self.tabs.setTabText(1, f"电子监察（红牌 {counts['red']} · 黄牌 {counts['yellow']}）" if alarm else "电子监察")
+        if self.tabs.currentWidget() is self.supervision:
+            self._refresh_supervision_page(counts)
+
+    def _refresh_supervision_page(self, counts: dict[str, int]) -> None:
         tz = self.client.config.tz
         today = self.client.now().astimezone(tz).date()
         by = str(self.figures_by.currentData() or "department")
         try:
             cases = self.client.cases
-            counts = cases.card_counts()
             cards = cases.cards(limit=CARD_LIMIT)
             m_from, m_to = month_range(today.year, today.month)
             figures = [("今日", row) for row in cases.figures(by, today, today)]
@@ -466,8 +479,6 @@ class DashboardScreen(QWidget):
         k["rectify_yellow"].setText(str(counts["rectify_yellow"]))
         k["on_time_month"].setText(percent(hall.get("on_time_rate")))
         k["satisfaction_month"].setText(percent(hall.get("satisfaction_rate")))
-        alarm = counts["red"] + counts["yellow"]
-        self.tabs.setTabText(1, f"电子监察（红牌 {counts['red']} · 黄牌 {counts['yellow']}）" if alarm else "电子监察")
         self._cards(cards, counts)
         self._figures(figures, by)
         self._rectifications(rects, tz)

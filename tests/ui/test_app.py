@@ -114,13 +114,16 @@ def test_demo_cases_turn_red_during_the_day_and_ratings_belong_to_cases(qtbot, t
         qtbot.waitUntil(lambda: any(c["card"] == "red" for c in demo.caller.cards), timeout=3000)  # window 1's
         demo.simulation.start()
         qtbot.waitUntil(lambda: cases.card_counts()["red"] >= first["red"] + 2, timeout=15000)  # due at +1 h, +2.5 h
-        qtbot.waitUntil(lambda: demo.caller.cards == cases.cards(window=demo.caller.window_no, limit=50),
+        def shown(cards: list[dict]) -> list[tuple[str, str]]:
+            return [(c["case_no"], c["card"]) for c in cards]
+
+        qtbot.waitUntil(lambda: shown(demo.caller.cards) == shown(cases.cards(window=demo.caller.window_no, limit=50)),
                         timeout=3000)
         conn = demo.hall.store.conn()
         qtbot.waitUntil(lambda: conn.execute("SELECT COUNT(*) FROM ratings WHERE case_no LIKE 'W%'").fetchone()[0]
                         >= 1, timeout=15000)
         assert demo.simulation.linked and demo.supervision.passes >= 2
-        demo.dashboard.refresh_supervision()
+        demo.dashboard.tabs.setCurrentIndex(1)  # the page is read when it is shown
         assert demo.dashboard.sup_kpis["red"].text() == str(cases.card_counts()["red"])
     finally:
         demo.close()

@@ -108,7 +108,6 @@ def test_screenshot(qtbot, demo_client, demo_hall: Hall, clock, shoot) -> None:
     shoot(d, "dashboard")
     assert (problems := cut_off(d)) == [], "\n".join(problems)
     d.tabs.setCurrentIndex(1)
-    d.refresh_supervision()
     qtbot.wait(50)
     assert d.cards_table.rowCount() >= 4 and d.rect_table.rowCount() >= 2 and d.figures_table.rowCount() >= 3
     shoot(d, "dashboard_supervision")
@@ -175,6 +174,9 @@ def test_supervision_page_matches_the_cases_api(qtbot, client, clock, hall: Hall
     d = make(qtbot, client)
     assert d.tabs.tabText(1) == "电子监察" and d.cards_table.rowCount() == 0
     supervision_day(hall, clock)
+    qtbot.waitUntil(lambda: "红牌 1 · 黄牌 1" in d.tabs.tabText(1))  # the tab says it while another page shows
+    assert d.cards_table.rowCount() == 0  # the lists and figures are read only for the page on screen
+    d.tabs.setCurrentIndex(1)
     cases = Cases(hall)
     qtbot.waitUntil(lambda: d.cards_table.rowCount() == 2)
     counts = cases.card_counts()
@@ -222,4 +224,5 @@ def test_supervision_list_is_bounded(qtbot, client, hall: Hall, monkeypatch) -> 
         cases.register({"case_no": f"J{i}", "case_type": 1, "status": "受理", "window": 1})
     monkeypatch.setattr(dash, "CARD_LIMIT", 3)
     d = make(qtbot, client)
+    d.tabs.setCurrentIndex(1)
     assert d.cards_table.rowCount() == 3 and "共 5 件，显示最紧急的 3 件" in d.cards_note.text()
