@@ -122,6 +122,10 @@ class Inbox:
 
     def handle(self, topic: str, payload: bytes) -> bool:
         """Apply one message or dead-letter it.  True when applied (or already applied)."""
+        if not payload:
+            # an empty payload is how central clears a retained message (a concluded case): nothing to apply
+            log.debug("sync inbox: retained message cleared on %s", topic[:200])
+            return True
         try:
             if len(payload) > contract.MAX_INBOUND_BYTES:
                 raise ContractError(f"payload too big ({len(payload)} bytes > {contract.MAX_INBOUND_BYTES})")
