@@ -153,3 +153,13 @@ def test_bad_provincial_codes() -> None:
     with pytest.raises(msgspec.ValidationError):
         msgspec.convert({"projectNo": "x", "areaCode": "510104000", "pf": 1, "satisfaction": 0,
                          "appraiseTime": "2026-11-24 09:00:00"}, contract.ProvincialRating)
+
+
+def test_every_sync_option_is_documented() -> None:
+    from dataclasses import fields
+
+    from sync.settings import SyncSettings
+
+    text = DOC.read_text(encoding="utf-8")
+    for f in fields(SyncSettings):
+        assert f"`{f.name}`" in text, f"[sync] option {f.name} is not documented in {DOC.name}"
