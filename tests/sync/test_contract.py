@@ -163,3 +163,9 @@ def test_every_sync_option_is_documented() -> None:
     text = DOC.read_text(encoding="utf-8")
     for f in fields(SyncSettings):
         assert f"`{f.name}`" in text, f"[sync] option {f.name} is not documented in {DOC.name}"
+    from sync.central import _parser
+
+    subs = next(a for a in _parser()._actions if a.dest == "cmd").choices
+    assert subs
+    for cmd in subs:
+        assert f"hall central {cmd}" in text, f"`hall central {cmd}` is not documented"
