@@ -101,7 +101,23 @@ class CallerScreen(QWidget):
         tl.addWidget(self.state_label, 0, 1, alignment=Qt.AlignmentFlag.AlignRight)
         tl.addWidget(self.clerk_label, 1, 0, 1, 2)
         tl.addWidget(self.current_label, 2, 0)
-        tl.addWidget(self.current_info, 2, 1)
+        # 关联办件 beside the ticket it links (the current one, else the one just served): 一事一评
+        side = QVBoxLayout()
+        side.addWidget(self.current_info)
+        link = QHBoxLayout()
+        self.link_target = tag(QLabel(), "body")
+        self.case_input = QLineEdit()
+        self.case_input.setPlaceholderText("办件编号")
+        self.case_input.returnPressed.connect(self.link_case)
+        self.link_button = tag(QPushButton("关联办件"), "action")
+        self.link_button.setToolTip("把当前（或刚办完）的号码关联到这个办件，评价就算在这个办件上（一事一评）")
+        self.link_button.clicked.connect(self.link_case)
+        link.addWidget(self.link_target)
+        link.addWidget(self.case_input, 1)
+        link.addWidget(self.link_button)
+        side.addLayout(link)
+        tl.addLayout(side, 2, 1)
+        tl.setColumnStretch(1, 1)
         root.addWidget(top)
 
         grid = QGridLayout()
@@ -147,7 +163,7 @@ class CallerScreen(QWidget):
         opts.addWidget(self.transfer_target, 2)
         root.addLayout(opts)
 
-        # waiting and held lists on the left with 关联办件 under them; this window's cards on the right, full height
+        # waiting and held lists on the left, this window's 电子监察 cards on the right
         lists = QGridLayout()
         lists.setHorizontalSpacing(12)
         self.waiting_title = tag(QLabel("等候"), "body")
@@ -162,24 +178,12 @@ class CallerScreen(QWidget):
         self.cards_list.setTextElideMode(Qt.TextElideMode.ElideRight)  # only a long item name (2nd line) shortens
         self.cards_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.cards_list.setSpacing(2)
-        link = QHBoxLayout()
-        self.case_input = QLineEdit()
-        self.case_input.setPlaceholderText("办件编号")
-        self.case_input.returnPressed.connect(self.link_case)
-        self.link_button = tag(QPushButton("关联办件"), "action")
-        self.link_button.setToolTip("把当前（或刚办完）的号码关联到这个办件，评价就算在这个办件上（一事一评）")
-        self.link_button.clicked.connect(self.link_case)
-        self.link_target = tag(QLabel(), "body")
-        link.addWidget(self.link_target)
-        link.addWidget(self.case_input, 1)
-        link.addWidget(self.link_button)
         lists.addWidget(self.waiting_title, 0, 0)
         lists.addWidget(self.held_title, 0, 1)
         lists.addWidget(self.cards_title, 0, 2)
         lists.addWidget(self.waiting_list, 1, 0)
         lists.addWidget(self.held_list, 1, 1)
-        lists.addLayout(link, 2, 0, 1, 2)
-        lists.addWidget(self.cards_list, 1, 2, 2, 1)
+        lists.addWidget(self.cards_list, 1, 2)
         lists.setColumnStretch(0, 3)
         lists.setColumnStretch(1, 2)
         lists.setColumnStretch(2, 5)
@@ -310,9 +314,10 @@ class CallerScreen(QWidget):
             card = c["card"]
             left = c.get("working_days_left")
             left_text = f"，剩余 {left:g} 个工作日" if left is not None and left > 0 else ""
+            # what a clerk acts on comes first (a narrow caller shortens the end of the line)
             item = QListWidgetItem(
-                f"{CARD_TEXT.get(card, c['card_label'])}  {c['case_no']}  {c.get('applicant') or '—'}  "
-                f"{c['status_label']}  期限 {(c.get('due_day') or '—')[5:]}\n{c.get('item_name') or ''}")
+                f"{CARD_TEXT.get(card, c['card_label'])}  {c['case_no']}  期限 {(c.get('due_day') or '—')[5:]}  "
+                f"{c['status_label']}  {c.get('applicant') or '—'}\n{c.get('item_name') or ''}")
             item.setToolTip(f"{c['card_label']}：{c['case_no']} {c.get('item_name') or ''}，办结期限 "
                             f"{c.get('due_at') or '—'}{left_text}")
             item.setData(Qt.ItemDataRole.UserRole, c["case_no"])
