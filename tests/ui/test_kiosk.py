@@ -320,6 +320,9 @@ def test_screenshots(qtbot, demo_client: HallClient, demo_hall: Hall, shoot) -> 
     k.resize(1080, 1920)
     k.set_elder(True)
     shoot(k, "kiosk_elder")
+    k.set_green(True)
+    shoot(k, "kiosk_green_elder")
+    k.set_green(False)
     k.choose_business("social")
     shoot(k, "kiosk_ticket_on_screen")
     events = []
