@@ -245,3 +245,31 @@ def test_screenshot_cards(qtbot, demo_client, demo_hall: Hall, clock, shoot) -> 
     assert {"red", "yellow"} <= {x["card"] for x in c.cards}
     c.case_input.setText("SB202611240001")
     shoot(c, "caller_cards")
+
+
+def test_screens_read_cards_bounded_and_only_when_they_concern_them(qtbot, client, clock, hall: Hall,
+                                                                    monkeypatch) -> None:
+    from kiosk.core.cases import Cases
+    from kiosk.ui.dashboard import DashboardScreen
+
+    calls: list[tuple[int | None, int | None]] = []
+    real = Cases.cards
+
+    def spy(self, window=None, limit=None):
+        calls.append((window, limit))
+        return real(self, window=window, limit=limit)
+
+    monkeypatch.setattr(Cases, "cards", spy)
+    c = make_caller(qtbot, client)
+    d = DashboardScreen(client, refresh_s=3600)
+    qtbot.addWidget(d)
+    calls.clear()
+    register_case(hall, "OTHER-WINDOW", window=1)
+    qtbot.wait(400)
+    assert calls == []  # neither the caller of window 2 nor a dashboard on its overview page reads the list
+    register_case(hall, "MINE", window=2)
+    qtbot.waitUntil(lambda: (2, 50) in calls)
+    d.tabs.setCurrentIndex(1)
+    assert (None, 100) in calls
+    assert all(limit is not None for _w, limit in calls)  # a backlog is never read whole on the UI thread
+    assert c.cards_list.count() == 0  # a case that has just been registered has no card yet
