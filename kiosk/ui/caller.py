@@ -292,7 +292,7 @@ class CallerScreen(QWidget):
         }
         for key, on in enabled.items():
             self.buttons[key].setEnabled(on)
-        target = self.link_ticket()
+        target = self.ticket_to_link()
         self.link_target.setText(f"关联 {target[1]} 到" if target else "无号码可关联")
         self.link_button.setEnabled(target is not None)
         self._fill(self.waiting_list, waiting)
@@ -319,7 +319,7 @@ class CallerScreen(QWidget):
                 f"{CARD_TEXT.get(card, c['card_label'])}  {c['case_no']}  期限 {(c.get('due_day') or '—')[5:]}  "
                 f"{c['status_label']}  {c.get('applicant') or '—'}\n{c.get('item_name') or ''}")
             item.setToolTip(f"{c['card_label']}：{c['case_no']} {c.get('item_name') or ''}，办结期限 "
-                            f"{c.get('due_at') or '—'}{left_text}")
+                            f"{c.get('due_day') or '—'}（当日内办结）{left_text}")
             item.setData(Qt.ItemDataRole.UserRole, c["case_no"])
             pair = PAIRS[CARD_PAIR.get(card, "ticket")]
             item.setForeground(QBrush(QColor(pair.fg)))
@@ -331,7 +331,7 @@ class CallerScreen(QWidget):
         self.cards_title.setText(f"电子监察：红牌 ⊘ {n_red} · 黄牌 ⚠ {n_yellow}{more}" if cards
                                  else "电子监察：本窗口没有预警办件")
 
-    def link_ticket(self) -> tuple[str, str] | None:
+    def ticket_to_link(self) -> tuple[str, str] | None:
         """(ticket id, number) that 关联办件 would link: the current ticket, else the one just served."""
         cur = self.state.get("current")
         if cur:
@@ -351,7 +351,7 @@ class CallerScreen(QWidget):
         if not case_no:
             self.show_error("请输入办件编号")
             return
-        target = self.link_ticket()
+        target = self.ticket_to_link()
         if target is None:
             self.show_error("没有可关联的号码：先呼叫或办完一个号")
             return

@@ -77,7 +77,6 @@ class DashboardScreen(QWidget):
         self.setObjectName("dashboard")
         self.setWindowTitle(f"{client.config.name} · 管理看板")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        self.supervision_data: dict[str, Any] = {}  # the 电子监察 page's data as last read
         self._build()
         self._style()
         self.soon = QTimer(self)  # events come in bursts: one redraw per burst
@@ -468,8 +467,6 @@ class DashboardScreen(QWidget):
             log.exception("supervision refresh failed")
             self.cards_note.setText(f"⚠ 电子监察数据读取失败：{exc}")
             return
-        self.supervision_data = {"counts": counts, "cards": cards, "figures": figures, "rectifications": rects,
-                                 "by": by, "today": today}
         hall = month[0] if month else {}
         k = self.sup_kpis
         k["red"].setText(str(counts["red"]))
