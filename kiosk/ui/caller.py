@@ -36,6 +36,7 @@ PRIORITY_TEXT = {"appointment": "预约", "green": "绿色通道", "normal": "",
 PAUSE_REASONS = ["临时离开", "业务咨询", "系统故障", "会议", "午休"]
 CARD_LIMIT = 50  # a window's list; the query is bounded so a backlog never stalls the UI thread
 CASE_KINDS_PREFIX = ("case.",)
+CARDS_REREAD_S = 60
 
 # (key, label, shortcut)
 ACTIONS: list[tuple[str, str, str]] = [
@@ -80,6 +81,11 @@ class CallerScreen(QWidget):
         self.cards_timer.setSingleShot(True)
         self.cards_timer.setInterval(100)
         self.cards_timer.timeout.connect(self.refresh_cards)
+        # cards also change in other processes (the hall server's evaluate pass), whose events do not reach this
+        # process's bus: look again every minute; the query is bounded and cheap
+        self.cards_periodic = QTimer(self)
+        self.cards_periodic.timeout.connect(self.refresh_cards)
+        self.cards_periodic.start(CARDS_REREAD_S * 1000)
         client.events.connect(self.on_event)
         self.refresh()
         self.refresh_cards()
