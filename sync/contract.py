@@ -321,3 +321,138 @@ def to_builtins(msg: msgspec.Struct) -> dict[str, Any]:
 
 # Event kinds sync itself appends on the hall (they travel out like any other event).
 CATALOG_UPDATED = "catalog.updated"
+
+
+# --- hall LAN: screens on other PCs ⇄ the hall server (docs/sync-contract.md "LAN clients") ---------------------
+# Requests go to hall/{hall}/cmd/{client}/{method}; the server answers on hall/{hall}/reply/{client}.  The client id
+# in the topic is what the broker ACL binds to the client's credentials, so the server may trust it.
+LAN_CMD_TOPIC = "hall/{hall_id}/cmd/{client_id}/{method}"  # client → server, QoS 1, not retained
+LAN_CMD_FILTER = "hall/{hall_id}/cmd/+/+"  # what the server subscribes to
+LAN_REPLY_TOPIC = "hall/{hall_id}/reply/{client_id}"  # server → one client, QoS 1, not retained
+LAN_EVENT_TOPIC = "hall/{hall_id}/lan/event"  # server → clients, QoS 1, every committed event in seq order
+LAN_HEARTBEAT_TOPIC = "hall/{hall_id}/lan/heartbeat"  # server → clients, QoS 0, every few seconds
+LAN_SERVER_TOPIC = "hall/{hall_id}/lan/server"  # server presence, QoS 1, retained; LWT "offline"
+CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+METHOD_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}(\.[a-z][a-z0-9_]{0,63})?$")
+
+
+def _client(client_id: str) -> str:
+    if not CLIENT_ID_RE.match(client_id):
+        raise ContractError(f"LAN client id {client_id!r} cannot be used in a topic (letters, digits, - or _)")
+    return client_id
+
+
+def lan_cmd_topic(hall_id: str, client_id: str, method: str) -> str:
+    if not METHOD_RE.match(method):
+        raise ContractError(f"method name {method!r} cannot be used in a topic")
+    return LAN_CMD_TOPIC.format(hall_id=_hall(hall_id), client_id=_client(client_id), method=method)
+
+
+def lan_cmd_filter(hall_id: str) -> str:
+    return LAN_CMD_FILTER.format(hall_id=_hall(hall_id))
+
+
+def lan_reply_topic(hall_id: str, client_id: str) -> str:
+    return LAN_REPLY_TOPIC.format(hall_id=_hall(hall_id), client_id=_client(client_id))
+
+
+def lan_event_topic(hall_id: str) -> str:
+    return LAN_EVENT_TOPIC.format(hall_id=_hall(hall_id))
+
+
+def lan_heartbeat_topic(hall_id: str) -> str:
+    return LAN_HEARTBEAT_TOPIC.format(hall_id=_hall(hall_id))
+
+
+def lan_server_topic(hall_id: str) -> str:
+    return LAN_SERVER_TOPIC.format(hall_id=_hall(hall_id))
+
+
+def parse_lan_cmd_topic(topic: str, hall_id: str) -> tuple[str, str]:
+    """hall/{hall}/cmd/{client}/{method} → (client, method); anything else is a ContractError."""
+    parts = topic.split("/")
+    if (len(parts) == 5 and parts[0] == "hall" and parts[1] == hall_id and parts[2] == "cmd"
+            and CLIENT_ID_RE.match(parts[3]) and METHOD_RE.match(parts[4])):
+        return parts[3], parts[4]
+    raise ContractError(f"not a LAN command topic of hall {hall_id!r}: {topic[:200]!r}")
+
+
+RequestId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
+
+
+class LanRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """One call: the method is in the topic; `id` pairs the reply (and dedups a redelivered request)."""
+
+    v: Version = SCHEMA_VERSION
+    id: RequestId
+    args: list[Any] = msgspec.field(default_factory=list)
+    kwargs: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class LanError(msgspec.Struct, kw_only=True):
+    """A HallError (or a LAN refusal) as data: the client raises the class registered for `key`."""
+
+    key: Annotated[str, msgspec.Meta(max_length=100)]
+    params: dict[str, Any] = msgspec.field(default_factory=dict)
+    message: Text = ""
+
+
+class LanReply(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """`kind` says how to rebuild the value: plain JSON, Result(value, events), Result(Issued, events), or a list
+    of events (events_after).  id is None only for a request too broken to carry one."""
+
+    v: Version = SCHEMA_VERSION
+    id: str | None
+    ok: bool
+    kind: Literal["plain", "result", "issued", "events"] = "plain"
+    value: Any = None
+    events: list[dict[str, Any]] = msgspec.field(default_factory=list)
+    error: LanError | None = None
+
+
+class LanEvent(msgspec.Struct, kw_only=True):
+    """One committed hall event for the LAN screens (kiosk.core.events.Event's fields)."""
+
+    v: Version = SCHEMA_VERSION
+    seq: Annotated[int, msgspec.Meta(ge=1)]
+    id: str
+    kind: str
+    at_utc: str
+    local_date: str
+    payload: dict[str, Any]
+
+
+class LanHeartbeat(msgspec.Struct, kw_only=True):
+    """"The server is alive, and the last event it published is seq N" (a quiet client still sees a gap)."""
+
+    v: Version = SCHEMA_VERSION
+    hall_id: HallId
+    at_utc: UtcTime
+    last_seq: Annotated[int, msgspec.Meta(ge=0)]
+    boot: str  # changes when the server restarts
+
+
+_dec_lan_request = msgspec.json.Decoder(LanRequest)
+_dec_lan_reply = msgspec.json.Decoder(LanReply)
+_dec_lan_event = msgspec.json.Decoder(LanEvent)
+_dec_lan_heartbeat = msgspec.json.Decoder(LanHeartbeat)
+
+
+def decode_lan_request(data: bytes) -> LanRequest:
+    m: LanRequest = _decode(_dec_lan_request, data, "LAN request")
+    return m
+
+
+def decode_lan_reply(data: bytes) -> LanReply:
+    m: LanReply = _decode(_dec_lan_reply, data, "LAN reply")
+    return m
+
+
+def decode_lan_event(data: bytes) -> LanEvent:
+    m: LanEvent = _decode(_dec_lan_event, data, "LAN event")
+    return m
+
+
+def decode_lan_heartbeat(data: bytes) -> LanHeartbeat:
+    m: LanHeartbeat = _decode(_dec_lan_heartbeat, data, "LAN heartbeat")
+    return m
