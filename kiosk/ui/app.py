@@ -454,11 +454,11 @@ def build_demo(config_path: str | Path, db_path: str | Path, speed: float = 60.0
         board.move(screen.left() + kiosk.width() + 10, screen.top())
         dashboard.resize(1280, 760)
         dashboard.move(screen.left() + kiosk.width() + 10, screen.top() + 580)
-        caller.resize(900, 640)
+        caller.resize(900, 700)
         caller.move(screen.right() - 900, screen.top())
         if ev_screen is not None:
             ev_screen.resize(800, 480)
-            ev_screen.move(screen.right() - 800, screen.top() + 680)
+            ev_screen.move(screen.right() - 800, screen.top() + 740)
         for s in demo.screens:
             s.show()
     return demo
