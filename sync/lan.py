@@ -1,0 +1,761 @@
+"""Hall LAN clients: LanServer serves the one Hall to screens on other PCs; RemoteHall is their proxy.
+
+Wire (docs/sync-contract.md "LAN clients"): a client publishes a LanRequest on hall/{hall}/cmd/{client}/{method};
+the server runs the allow-listed method on a worker thread and answers with a LanReply on hall/{hall}/reply/{client}.
+Every committed event goes to hall/{hall}/lan/event (QoS 1, seq order) and a heartbeat with the last published seq
+to hall/{hall}/lan/heartbeat, so a client notices both a gap (re-read with events_after) and a dead server.
+
+Threads.  Server: paho's thread only acks and enqueues requests; `workers` threads run them on the Hall; one
+publisher thread sends events and heartbeats.  Client: the caller's thread publishes a request and waits on its slot;
+paho's thread fills slots and queues events; one dispatcher thread repairs gaps and calls subscribers in seq order.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import queue
+import sys
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+from kiosk.core import cases as core_cases
+from kiosk.core import errors as core_errors
+from kiosk.core.config import HallConfig
+from kiosk.core.errors import HallError
+from kiosk.core.events import Event
+from kiosk.core.hall import Issued, Result
+from sync import contract
+from sync.link import ONLINE, InMessage, Link
+from sync.settings import SyncSettings, parse_settings
+
+log = logging.getLogger(__name__)
+
+# --- what a LAN client may call ---------------------------------------------------------------------------------
+# Exactly what kiosk.ui.client.HallClient, Cases' screen calls and a kiosk's own printer (devices.supervisor) need.
+# Nothing that reaches the store or runs arbitrary bodies (run, store, book_appointment, sign_out …) is here.
+HALL_QUERIES = frozenset({
+    "ahead_of", "bad_ratings", "counts", "devices", "events_after", "find_ticket", "held", "notice",
+    "rating_summary", "recent_calls", "ticket", "times", "waiting", "waiting_counts", "window", "windows",
+})
+HALL_COMMANDS = frozenset({
+    "call_next", "call_ticket", "check_in", "close_business", "complete_rating_reason", "finish_service", "hold",
+    "issue_ticket", "mark_unrated", "no_show", "open_business", "pause", "rate", "recall", "report_device_health",
+    "report_print", "request_rating", "resume_ticket", "resume_window", "set_notice", "sign_in", "start_service",
+    "tick", "transfer", "void",
+})
+# Commands that take idem_key: the client makes one per call and retries with it after a lost reply.
+HALL_IDEMPOTENT = frozenset({"issue_ticket", "check_in", "call_next", "call_ticket", "rate"})
+CASES_QUERIES = frozenset({"cases.cards", "cases.card_counts", "cases.case", "cases.figures", "cases.rectifications"})
+CASES_COMMANDS = frozenset({"cases.lookup", "cases.link_ticket"})  # lookup counts wrong checks: never resent
+SERVER_QUERIES = frozenset({"hello", "config", "catalog_for"})
+QUERIES = HALL_QUERIES | CASES_QUERIES | SERVER_QUERIES
+ALLOWED = QUERIES | HALL_COMMANDS | CASES_COMMANDS
+# Safe to send again after a timeout: reads, idem_key commands, and the two whose repeat changes nothing.
+RETRYABLE = QUERIES | HALL_IDEMPOTENT | {"tick", "report_device_health"}
+
+# A reply must fit under the broker's max_packet_size (packaging/mosquitto: 260 KiB) with its topic and headers.
+MAX_REPLY_BYTES = 240 * 1024
+EVENTS_PAGE = 200  # events per events_after reply; halved until the reply fits
+_SECRET_KEYS = frozenset({"secret", "password"})
+
+
+# --- refusals the LAN itself adds (HallError, so screens show them like any other refusal) ------------------------
+class LanUnavailable(HallError):
+    """No answer from the hall server in time (broker or server down, cable out)."""
+
+    key = "lan_unavailable"
+    template = "与大厅服务器的连接中断"
+
+
+class LanRefused(HallError):
+    key = "lan_method_not_allowed"
+    template = "大厅服务器不接受这个请求：{method}"
+
+
+class LanBadRequest(HallError):
+    key = "lan_bad_request"
+    template = "请求格式不正确：{detail}"
+
+
+class LanServerError(HallError):
+    key = "lan_server_error"
+    template = "大厅服务器处理出错，请稍后再试"
+
+
+class LanBusy(HallError):
+    key = "lan_busy"
+    template = "大厅服务器繁忙，请稍后再试"
+
+
+def _build_registry() -> dict[str, type[HallError]]:
+    out: dict[str, type[HallError]] = {}
+    for mod in (core_errors, core_cases, sys.modules[__name__]):
+        for v in vars(mod).values():
+            if isinstance(v, type) and issubclass(v, HallError):
+                out.setdefault(v.key, v)
+    return out
+
+
+ERRORS: dict[str, type[HallError]] = _build_registry()
+_errors_lock = threading.Lock()
+
+
+def error_class(key: str, message: str = "") -> type[HallError]:
+    """The HallError subclass for a key; an unknown key (a newer server) becomes a subclass carrying its message."""
+    with _errors_lock:
+        cls = ERRORS.get(key)
+        if cls is None:
+            name = "".join(p.capitalize() for p in key.split("_")) or "Remote"
+            cls = type(name, (HallError,), {"key": key, "template": message.replace("{", "{{").replace("}", "}}")
+                                            or HallError.template})
+            ERRORS[key] = cls
+        return cls
+
+
+def parse_lan_settings(section: dict[str, Any]) -> SyncSettings:
+    """The hall TOML's [lan] table (the hall broker): the same options as [sync], errors naming [lan]."""
+    return parse_settings(section, name="lan")
+
+
+# --- codec ---------------------------------------------------------------------------------------------------
+def _enc_hook(obj: Any) -> Any:
+    if isinstance(obj, Event):
+        return obj.to_dict()
+    return str(obj)  # anything else exotic (a Path in a refusal's params) travels as text
+
+
+_enc = msgspec.json.Encoder(enc_hook=_enc_hook)
+
+
+def _reply_bytes(rid: str | None, value: Any) -> bytes:
+    kind, out, events = "plain", value, []
+    if isinstance(value, Result):
+        events = [e.to_dict() for e in value.events]
+        if isinstance(value.value, Issued):
+            kind, out = "issued", {"ticket": value.value.ticket, "ahead": value.value.ahead}
+        else:
+            kind, out = "result", value.value
+    elif isinstance(value, list) and value and all(isinstance(e, Event) for e in value):
+        kind, out, events = "events", None, [e.to_dict() for e in value]
+    return _enc.encode(contract.LanReply(id=rid, ok=True, kind=kind, value=out, events=events))  # type: ignore[arg-type]
+
+
+def _error_bytes(rid: str | None, exc: HallError) -> bytes:
+    err = contract.LanError(key=exc.key, params=dict(exc.params), message=exc.message[:2000])
+    return _enc.encode(contract.LanReply(id=rid, ok=False, error=err))
+
+
+def _event(d: dict[str, Any] | contract.LanEvent) -> Event:
+    if isinstance(d, contract.LanEvent):
+        return Event(d.seq, d.id, d.kind, d.at_utc, d.local_date, d.payload)
+    return Event(int(d["seq"]), str(d["id"]), str(d["kind"]), str(d["at_utc"]), str(d["local_date"]),
+                 dict(d.get("payload") or {}))
+
+
+def _salvage_id(payload: bytes) -> str | None:
+    """The request id of a request that failed validation, so its sender gets an answer instead of a timeout."""
+    try:
+        d = msgspec.json.decode(payload[:contract.MAX_INBOUND_BYTES])
+    except msgspec.DecodeError:
+        return None
+    rid = d.get("id") if isinstance(d, dict) else None
+    return rid if isinstance(rid, str) and 0 < len(rid) <= 64 else None
+
+
+def _scrub(d: Any) -> Any:
+    if isinstance(d, dict):
+        return {k: ("" if k in _SECRET_KEYS and isinstance(v, str) else _scrub(v)) for k, v in d.items()}
+    if isinstance(d, list):
+        return [_scrub(v) for v in d]
+    return d
+
+
+def config_for_clients(config: HallConfig) -> dict[str, Any]:
+    """The hall config a screen needs, without the ID-hash secret and the central/LAN credentials."""
+    d: dict[str, Any] = msgspec.to_builtins(config)
+    d["sync"] = {}
+    if "lan" in d:
+        d["lan"] = {}
+    scrubbed: dict[str, Any] = _scrub(d)
+    return scrubbed
+
+
+# ================================================================================================================
+# server
+# ================================================================================================================
+class LanServer:
+    """Serves `hall` to LAN clients.  Start it next to the Hall in `hall run server`; stop it before the store."""
+
+    def __init__(self, hall: Any, settings: SyncSettings, *, workers: int = 4, heartbeat_s: float = 2.0,
+                 queue_size: int = 1000, remember: int = 4096) -> None:
+        self.hall = hall
+        self.hall_id: str = hall.config.hall_id
+        # a clean session: commands queued at the broker while the server was down must not run minutes later
+        self.settings = dataclasses.replace(settings, session_expiry=0)
+        self.heartbeat_s = heartbeat_s
+        self.boot = uuid.uuid4().hex[:12]
+        self.last_seq = 0  # the last event handed to the broker (or dropped while offline: clients repair gaps)
+        self._n_workers = max(1, workers)
+        self._jobs: queue.Queue[tuple[str, bytes] | None] = queue.Queue(queue_size)
+        self._events: queue.SimpleQueue[Event | None] = queue.SimpleQueue()
+        # (client, request id) → encoded reply, or None while running: a redelivered or resent request is answered
+        # from here and never runs twice while this server lives (idem_key covers a restart)
+        self._done: OrderedDict[tuple[str, str], bytes | None] = OrderedDict()
+        self._done_lock = threading.Lock()
+        self._remember = remember
+        self._threads: list[threading.Thread] = []
+        self._unsubscribe: Callable[[], None] | None = None
+        self._cases: Any = None
+        self._cases_lock = threading.Lock()
+        self.counters = {"requests": 0, "errors": 0, "refused": 0, "malformed": 0, "replayed": 0, "busy": 0}
+        self.last_error = ""
+        offline = contract.PresenceMsg(hall_id=self.hall_id, state="offline", region=hall.config.hall.region,
+                                       name=hall.config.name)
+        self.link = Link(
+            self.settings,
+            client_id=f"{settings.client_id or 'hall-' + self.hall_id}-lan",
+            name=f"lan[{self.hall_id}]",
+            subscriptions=[(contract.lan_cmd_filter(self.hall_id), contract.QOS)],
+            will=(contract.lan_server_topic(self.hall_id), contract.encode(offline), True),
+            birth=self._birth,
+            on_message=self._on_message,
+        )
+
+    @classmethod
+    def from_section(cls, hall: Any, section: dict[str, Any], **kw: Any) -> LanServer | None:
+        """None when the section is empty or says enabled = false (every role in one process, no LAN)."""
+        if not section:
+            return None
+        settings = parse_lan_settings(section)
+        return cls(hall, settings, **kw) if settings.enabled else None
+
+    # --- lifecycle --------------------------------------------------------------------------------------------
+    def start(self) -> None:
+        if self._threads:
+            return
+        self._unsubscribe = self.hall.subscribe(self._events.put)  # returns at once, as the bus requires
+        self.last_seq = int(self.hall.store.last_seq())  # read after subscribing: nothing falls between
+        for i in range(self._n_workers):
+            self._threads.append(threading.Thread(target=self._work, name=f"lan-worker-{i}", daemon=True))
+        self._threads.append(threading.Thread(target=self._publish_loop, name="lan-events", daemon=True))
+        for t in self._threads:
+            t.start()
+        self.link.start()
+
+    def stop(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        self.link.stop()
+        for _ in range(self._n_workers):
+            self._jobs.put(None)
+        self._events.put(None)
+        for t in self._threads:
+            t.join(5)
+        self._threads = []
+
+    def status(self) -> dict[str, Any]:
+        """For the dashboard: link state, counters, the last published seq and the last error."""
+        return {**self.link.status(), **self.counters, "last_seq": self.last_seq, "boot": self.boot,
+                "queued": self._jobs.qsize(), "lan_error": self.last_error}
+
+    @property
+    def cases(self) -> Any:
+        with self._cases_lock:
+            if self._cases is None:
+                self._cases = core_cases.Cases(self.hall)
+            return self._cases
+
+    def _birth(self) -> tuple[str, bytes, bool]:
+        cfg = self.hall.config
+        msg = contract.PresenceMsg(hall_id=self.hall_id, state="online", at_utc=datetime.now(UTC),
+                                   region=cfg.hall.region, name=cfg.name)
+        return contract.lan_server_topic(self.hall_id), contract.encode(msg), True
+
+    # --- paho's thread: ack and hand off -------------------------------------------------------------------------
+    def _on_message(self, msg: InMessage) -> None:
+        self.link.ack(msg)  # a request lost after this is resent by its client, never by the broker
+        try:
+            self._jobs.put_nowait((msg.topic, msg.payload))
+        except queue.Full:
+            self.counters["busy"] += 1
+            try:
+                client, _ = contract.parse_lan_cmd_topic(msg.topic, self.hall_id)
+            except contract.ContractError:
+                return
+            self._publish_reply(client, _error_bytes(_salvage_id(msg.payload), LanBusy()))
+
+    # --- workers ---------------------------------------------------------------------------------------------------
+    def _work(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            try:
+                self._handle(*job)
+            except Exception as e:  # a bug must cost one request, never the worker
+                self._fail(f"request on {job[0][:200]} failed: {e!r}")
+                log.exception("lan: request on %s failed", job[0][:200])
+
+    def _handle(self, topic: str, payload: bytes) -> None:
+        self.counters["requests"] += 1
+        try:
+            client, method = contract.parse_lan_cmd_topic(topic, self.hall_id)
+        except contract.ContractError as e:  # nobody to answer: the topic names no client
+            self.counters["malformed"] += 1
+            self._fail(str(e))
+            return
+        try:
+            req = contract.decode_lan_request(payload)
+        except contract.ContractError as e:
+            self.counters["malformed"] += 1
+            self._fail(f"{client}/{method}: {e}")
+            self._publish_reply(client, _error_bytes(_salvage_id(payload), LanBadRequest(detail=str(e)[:300])))
+            return
+        key = (client, req.id)
+        with self._done_lock:
+            if key in self._done:
+                cached = self._done[key]
+                if cached is None:
+                    return  # the first delivery is still running; its reply answers this one too
+                self._done.move_to_end(key)
+            else:
+                cached = None
+                self._done[key] = None
+                while len(self._done) > self._remember:
+                    self._done.popitem(last=False)
+        if cached is not None:
+            self.counters["replayed"] += 1
+            self._publish_reply(client, cached)
+            return
+        data: bytes | None = None
+        try:
+            data = self._execute(client, method, req)
+        finally:
+            with self._done_lock:
+                if data is None:
+                    self._done.pop(key, None)  # failed outright: a resend may try again
+                else:
+                    self._done[key] = data
+        self._publish_reply(client, data)
+
+    def _execute(self, client: str, method: str, req: contract.LanRequest) -> bytes:
+        if method not in ALLOWED:
+            self.counters["refused"] += 1
+            self._fail(f"{client}: method {method!r} is not allowed")
+            return _error_bytes(req.id, LanRefused(method=method))
+        try:
+            value = self._dispatch(method, req.args, req.kwargs)
+        except HallError as e:
+            return _error_bytes(req.id, e)
+        except (TypeError, ValueError, KeyError) as e:  # wrong arguments from the client
+            self.counters["errors"] += 1
+            self._fail(f"{client}/{method}: {e!r}")
+            return _error_bytes(req.id, LanBadRequest(detail=f"{method}: {e}"[:300]))
+        except Exception as e:
+            self.counters["errors"] += 1
+            self._fail(f"{client}/{method} failed: {e!r}")
+            log.exception("lan: %s from %s failed", method, client)
+            return _error_bytes(req.id, LanServerError())
+        data = _reply_bytes(req.id, value)
+        if len(data) > MAX_REPLY_BYTES:
+            self.counters["errors"] += 1
+            self._fail(f"{client}/{method}: reply of {len(data)} bytes is too big for the broker")
+            return _error_bytes(req.id, LanBadRequest(detail=f"{method}: 结果太大，请缩小查询范围"))
+        return data
+
+    def _dispatch(self, method: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        if method in ("hello", "config"):
+            cfg = config_for_clients(self.hall.config)
+            if method == "config":
+                return cfg
+            return {"hall_id": self.hall_id, "config": cfg, "last_seq": self.last_seq, "boot": self.boot,
+                    "at_utc": datetime.now(UTC).isoformat(), "heartbeat_s": self.heartbeat_s}
+        if method == "catalog_for":
+            from sync.catalog import catalog_for
+
+            return catalog_for(self.hall, *args, **kwargs)
+        if method == "events_after":
+            return self._events_after(*args, **kwargs)
+        if method.startswith("cases."):
+            return getattr(self.cases, method.removeprefix("cases."))(*args, **kwargs)
+        return getattr(self.hall, method)(*args, **kwargs)
+
+    def _events_after(self, seq: int, limit: int = EVENTS_PAGE) -> list[Event]:
+        if not isinstance(seq, int) or not isinstance(limit, int) or isinstance(seq, bool) or seq < 0:
+            raise ValueError("events_after(seq: int >= 0, limit: int)")
+        n = max(1, min(limit, EVENTS_PAGE))
+        evs: list[Event] = self.hall.events_after(seq, n)
+        while len(evs) > 1 and len(_reply_bytes("x" * 32, evs)) > MAX_REPLY_BYTES:
+            evs = evs[: len(evs) // 2]  # big payloads: a shorter page; the client asks again from where it got
+        return evs
+
+    def _publish_reply(self, client: str, data: bytes) -> None:
+        if self.link.publish(contract.lan_reply_topic(self.hall_id, client), data, qos=contract.QOS) is None:
+            self._fail(f"reply to {client} not sent (link {self.link.state}); the client resends")
+
+    # --- events and heartbeat (one thread, so a heartbeat never overtakes the events it counts) ---------------------
+    def _publish_loop(self) -> None:
+        event_topic = contract.lan_event_topic(self.hall_id)
+        beat_topic = contract.lan_heartbeat_topic(self.hall_id)
+        next_beat = time.monotonic()
+        while True:
+            wait = max(0.0, next_beat - time.monotonic())
+            try:
+                e = self._events.get(timeout=wait)
+            except queue.Empty:
+                e = None
+                beat = True
+            else:
+                if e is None:
+                    return
+                beat = False
+            if e is not None:
+                msg = contract.LanEvent(seq=e.seq, id=e.id, kind=e.kind, at_utc=e.at_utc, local_date=e.local_date,
+                                        payload=e.payload)
+                self.link.publish(event_topic, _enc.encode(msg), qos=contract.QOS)  # None offline: clients repair
+                self.last_seq = max(self.last_seq, e.seq)
+            if beat or time.monotonic() >= next_beat:
+                hb = contract.LanHeartbeat(hall_id=self.hall_id, at_utc=datetime.now(UTC), last_seq=self.last_seq,
+                                           boot=self.boot)
+                self.link.publish(beat_topic, contract.encode(hb), qos=0)
+                next_beat = time.monotonic() + self.heartbeat_s
+
+    def _fail(self, text: str) -> None:
+        self.last_error = f"{datetime.now(UTC).isoformat(timespec='seconds')} {text[:500]}"
+        log.warning("lan: %s", text[:500])
+
+
+# ================================================================================================================
+# client
+# ================================================================================================================
+class _Slot:
+    __slots__ = ("done", "reply")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.reply: contract.LanReply | None = None
+
+
+class RemoteHall:
+    """A Hall on another PC: the allow-listed methods with the same names, return types and refusals.
+
+    Build it with `RemoteHall.from_settings(settings, hall_id, client_id)` (connects, loads `.config`), hand it to
+    `HallClient(remote)` like a Hall, and `close()` it at exit.  `.cases` has the 办件 calls screens make and
+    `.catalog_for(code)` the 办事指南.  A call with no answer raises LanUnavailable (a HallError); reads and
+    idem_key commands are resent first, with the same request id and idem_key, so nothing is done twice.
+    """
+
+    def __init__(self, settings: SyncSettings, hall_id: str, client_id: str, *, rpc_timeout: float = 3.0,
+                 attempts: int = 3, stale_after: float = 6.0) -> None:
+        contract.lan_reply_topic(hall_id, client_id)  # validates both ids (ContractError)
+        self.hall_id, self.client_id = hall_id, client_id
+        self.settings = dataclasses.replace(settings, session_expiry=0)  # nothing stale is delivered after a gap
+        self.rpc_timeout = rpc_timeout
+        self.attempts = max(1, attempts)
+        self.stale_after = stale_after
+        self.config: Any = None
+        self.server_boot = ""
+        self.last_seq = 0  # the last event delivered to subscribers
+        self.counters = {"calls": 0, "timeouts": 0, "resent": 0, "gaps": 0, "repaired": 0, "malformed": 0}
+        self.last_error = ""
+        self._reply_topic = contract.lan_reply_topic(hall_id, client_id)
+        self._event_topic = contract.lan_event_topic(hall_id)
+        self._beat_topic = contract.lan_heartbeat_topic(hall_id)
+        self._server_topic = contract.lan_server_topic(hall_id)
+        self._pending: dict[str, _Slot] = {}
+        self._lock = threading.Lock()
+        self._subs: list[tuple[Callable[[Event], None], frozenset[str] | None]] = []
+        self._inbox: queue.SimpleQueue[tuple[str, Any] | None] = queue.SimpleQueue()
+        self._last_beat = 0.0
+        self._server_online = False
+        self._dispatcher: threading.Thread | None = None
+        self.cases = RemoteCases(self)
+        self.link = Link(
+            self.settings,
+            client_id=settings.client_id or f"lan-{hall_id}-{client_id}",
+            name=f"lan-client[{client_id}]",
+            subscriptions=[(self._reply_topic, contract.QOS), (self._event_topic, contract.QOS),
+                           (self._beat_topic, 0), (self._server_topic, contract.QOS)],
+            on_message=self._on_message,
+        )
+
+    @classmethod
+    def from_settings(cls, settings: SyncSettings, hall_id: str, client_id: str, *, connect_timeout: float = 10.0,
+                      **kw: Any) -> RemoteHall:
+        """Connect and load the hall's config; raises LanUnavailable when the server does not answer in time."""
+        remote = cls(settings, hall_id, client_id, **kw)
+        try:
+            remote.connect(connect_timeout)
+        except BaseException:
+            remote.close()
+            raise
+        return remote
+
+    # --- lifecycle ----------------------------------------------------------------------------------------------
+    def connect(self, timeout: float = 10.0) -> None:
+        self.link.start()
+        deadline = time.monotonic() + timeout
+        while self.link.state != ONLINE:
+            if time.monotonic() > deadline:
+                raise LanUnavailable()
+            time.sleep(0.02)
+        hello: dict[str, Any] = {}
+        while True:
+            try:
+                hello = self._call("hello")
+                break
+            except LanUnavailable:
+                if time.monotonic() > deadline:
+                    raise
+        self.config = msgspec.convert(hello["config"], HallConfig)
+        self.config.source = f"lan://{self.settings.host}:{self.settings.broker_port}/{self.hall_id}"
+        self.server_boot = str(hello["boot"])
+        self.last_seq = int(hello["last_seq"])
+        self._last_beat = time.monotonic()
+        self._server_online = True
+        if self._dispatcher is None:
+            self._dispatcher = threading.Thread(target=self._dispatch_loop, name=f"lan-client-{self.client_id}",
+                                                daemon=True)
+            self._dispatcher.start()
+
+    def close(self) -> None:
+        self.link.stop()
+        self._inbox.put(None)
+        if self._dispatcher is not None and self._dispatcher is not threading.current_thread():
+            self._dispatcher.join(5)
+        self._dispatcher = None
+
+    def alive(self) -> bool:
+        """The server's heartbeat arrived lately (a board shows "stale" when this turns False)."""
+        return (self._server_online and self.link.state == ONLINE
+                and time.monotonic() - self._last_beat < self.stale_after)
+
+    def status(self) -> dict[str, Any]:
+        return {**self.link.status(), **self.counters, "alive": self.alive(), "last_seq": self.last_seq,
+                "server_boot": self.server_boot, "lan_error": self.last_error}
+
+    # --- what HallClient uses besides the proxied methods ------------------------------------------------------------
+    def clock(self) -> datetime:
+        return datetime.now(UTC)  # this PC's clock; the server stamps what it commits with its own
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def tick(self) -> list[Event]:
+        """HallClient's heartbeat: the server ticks the day itself; here it only says whether it is still there."""
+        if not self.alive():
+            raise LanUnavailable()
+        return []
+
+    def subscribe(self, fn: Callable[[Event], None], kinds: set[str] | None = None) -> Callable[[], None]:
+        """fn(Event) in seq order on this client's dispatcher thread (HallClient hops to Qt itself)."""
+        entry = (fn, frozenset(kinds) if kinds is not None else None)
+        with self._lock:
+            self._subs.append(entry)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if entry in self._subs:
+                    self._subs.remove(entry)
+
+        return unsubscribe
+
+    def catalog_for(self, business_code: str) -> dict[str, Any] | None:
+        value: dict[str, Any] | None = self._call("catalog_for", [business_code])
+        return value
+
+    def events_after(self, seq: int, limit: int = EVENTS_PAGE) -> list[Event]:
+        value: list[Event] = self._call("events_after", [seq], {"limit": limit})
+        return value if value else []
+
+    def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        """Any method by name (the server refuses what is not on its allow-list with LanRefused)."""
+        return self._call(method, args, kwargs)
+
+    # --- RPC ----------------------------------------------------------------------------------------------------------
+    def _call(self, method: str, args: Sequence[Any] = (), kwargs: dict[str, Any] | None = None) -> Any:
+        kw = dict(kwargs or {})
+        if method in HALL_IDEMPOTENT and not kw.get("idem_key"):
+            kw["idem_key"] = f"lan:{self.client_id}:{uuid.uuid4().hex}"
+        rid = uuid.uuid4().hex
+        topic = contract.lan_cmd_topic(self.hall_id, self.client_id, method)
+        payload = _enc.encode(contract.LanRequest(id=rid, args=list(args), kwargs=kw))
+        # a dead server costs one timeout, not three; a command that is unsafe to repeat is sent once
+        attempts = self.attempts if method in RETRYABLE and (self.alive() or method == "hello") else 1
+        slot = _Slot()
+        with self._lock:
+            self._pending[rid] = slot
+        self.counters["calls"] += 1
+        try:
+            for attempt in range(attempts):
+                if attempt:
+                    self.counters["resent"] += 1
+                deadline = time.monotonic() + self.rpc_timeout
+                while self.link.publish(topic, payload, qos=contract.QOS) is None:
+                    if time.monotonic() > deadline:
+                        break
+                    time.sleep(0.02)
+                if slot.done.wait(max(0.0, deadline - time.monotonic())):
+                    break
+            else:
+                self.counters["timeouts"] += 1
+                self._fail(f"{method}: no answer from the hall server in {attempts} x {self.rpc_timeout:g} s")
+                raise LanUnavailable()
+        finally:
+            with self._lock:
+                self._pending.pop(rid, None)
+        assert slot.reply is not None
+        return self._value(slot.reply)
+
+    @staticmethod
+    def _value(reply: contract.LanReply) -> Any:
+        if not reply.ok:
+            err = reply.error or contract.LanError(key=LanServerError.key)
+            cls = error_class(err.key, err.message)
+            try:
+                exc = cls(**err.params)
+            except TypeError:  # a subclass with its own signature: keep the class and the params all the same
+                exc = cls.__new__(cls)
+                HallError.__init__(exc, **err.params)
+            raise exc
+        if reply.kind == "issued":
+            v = reply.value
+            return Result(Issued(dict(v["ticket"]), int(v["ahead"])), [_event(e) for e in reply.events])
+        if reply.kind == "result":
+            return Result(reply.value, [_event(e) for e in reply.events])
+        if reply.kind == "events":
+            return [_event(e) for e in reply.events]
+        return reply.value
+
+    # --- paho's thread ----------------------------------------------------------------------------------------------
+    def _on_message(self, msg: InMessage) -> None:
+        self.link.ack(msg)
+        try:
+            if msg.topic == self._reply_topic:
+                reply = contract.decode_lan_reply(msg.payload)
+                with self._lock:
+                    slot = self._pending.get(reply.id or "")
+                if slot is not None and not slot.done.is_set():  # a late reply to a timed-out call is dropped
+                    slot.reply = reply
+                    slot.done.set()
+            elif msg.topic == self._event_topic:
+                self._inbox.put(("event", contract.decode_lan_event(msg.payload)))
+            elif msg.topic == self._beat_topic:
+                hb = contract.decode_lan_heartbeat(msg.payload)
+                self._last_beat = time.monotonic()
+                self._server_online = True
+                self._inbox.put(("beat", hb))
+            elif msg.topic == self._server_topic and msg.payload:
+                self._server_online = contract.decode_presence(msg.payload).state == "online"
+        except contract.ContractError as e:
+            self.counters["malformed"] += 1
+            self._fail(f"ignored a bad message on {msg.topic[:200]}: {e}")
+
+    # --- dispatcher thread: seq order, gap repair ---------------------------------------------------------------
+    def _dispatch_loop(self) -> None:
+        while True:
+            item = self._inbox.get()
+            if item is None:
+                return
+            what, x = item
+            try:
+                if what == "event":
+                    if x.seq > self.last_seq + 1:
+                        self.counters["gaps"] += 1
+                        self._repair(x.seq - 1)
+                    if x.seq == self.last_seq + 1:
+                        self._deliver(_event(x))
+                elif what == "beat":
+                    if x.boot != self.server_boot and x.last_seq < self.last_seq:
+                        # a server on a fresh store: its seqs start again; follow it rather than wait forever
+                        log.warning("lan: server %s restarted at seq %d (we had %d)", x.boot, x.last_seq,
+                                    self.last_seq)
+                        self.last_seq = x.last_seq
+                    self.server_boot = x.boot
+                    if x.last_seq > self.last_seq:
+                        self.counters["gaps"] += 1
+                        self._repair(x.last_seq)
+            except Exception as e:  # a failed repair is tried again at the next heartbeat
+                self._fail(f"event dispatch: {e!r}")
+
+    def _repair(self, upto: int) -> None:
+        while self.last_seq < upto:
+            evs = self.events_after(self.last_seq, EVENTS_PAGE)
+            fresh = [e for e in evs if e.seq > self.last_seq]
+            if not fresh:
+                return
+            for e in fresh:
+                if e.seq == self.last_seq + 1:
+                    self.counters["repaired"] += 1
+                    self._deliver(e)
+
+    def _deliver(self, e: Event) -> None:
+        self.last_seq = e.seq
+        with self._lock:
+            subs = list(self._subs)
+        for fn, kinds in subs:
+            if kinds is None or e.kind in kinds:
+                try:
+                    fn(e)
+                except Exception:  # one screen's bug must not starve the others
+                    log.exception("lan: subscriber failed on %s #%d", e.kind, e.seq)
+
+    def _fail(self, text: str) -> None:
+        self.last_error = f"{datetime.now(UTC).isoformat(timespec='seconds')} {text[:500]}"
+        log.warning("lan client %s: %s", self.client_id, text[:500])
+
+
+def _proxy(name: str) -> Callable[..., Any]:
+    def method(self: RemoteHall, *args: Any, **kwargs: Any) -> Any:
+        return self._call(name, args, kwargs)
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"Hall.{name}, run on the hall server."
+    return method
+
+
+for _name in sorted((HALL_QUERIES | HALL_COMMANDS) - {"tick", "events_after"}):
+    setattr(RemoteHall, _name, _proxy(_name))
+
+
+class RemoteCases:
+    """The kiosk.core.cases.Cases calls screens make, run on the server's Cases (`remote.cases.lookup(...)`)."""
+
+    def __init__(self, remote: RemoteHall) -> None:
+        self.remote = remote
+
+    def lookup(self, case_no: str, check: str) -> dict[str, Any]:
+        value: dict[str, Any] = self.remote._call("cases.lookup", [case_no, check])
+        return value
+
+    def case(self, case_no: str) -> dict[str, Any]:
+        value: dict[str, Any] = self.remote._call("cases.case", [case_no])
+        return value
+
+    def cards(self, window: int | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+        value: list[dict[str, Any]] = self.remote._call("cases.cards", [], {"window": window, "limit": limit})
+        return value
+
+    def card_counts(self) -> dict[str, int]:
+        value: dict[str, int] = self.remote._call("cases.card_counts")
+        return value
+
+    def figures(self, by: str, day_from: Any, day_to: Any = None) -> list[dict[str, Any]]:
+        value: list[dict[str, Any]] = self.remote._call("cases.figures", [by, str(day_from)],
+                                                        {"day_to": None if day_to is None else str(day_to)})
+        return value
+
+    def rectifications(self, open_only: bool = True) -> list[dict[str, Any]]:
+        value: list[dict[str, Any]] = self.remote._call("cases.rectifications", [], {"open_only": open_only})
+        return value
+
+    def link_ticket(self, case_no: str, ticket_id: str) -> Any:
+        return self.remote._call("cases.link_ticket", [case_no, ticket_id])
