@@ -1,0 +1,375 @@
+"""LAN clients through a real mosquitto: RemoteHall ⇄ LanServer commands, refusals, events, retries, security."""
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+
+from kiosk.core import errors as E
+from kiosk.core.cases import CaseCheckFailed
+from kiosk.core.config import loads
+from kiosk.core.events import Event
+from kiosk.core.hall import Hall, Issued, Result
+from kiosk.store import Store
+from sync import contract
+from sync.lan import ALLOWED, LanBadRequest, LanRefused, LanServer, LanUnavailable, RemoteHall, error_class
+from tests.sync.conftest import Broker, Clock, wait_for
+
+HALL_ID = "510104-demo"  # the hall of packaging/mosquitto/acl.example's LAN users
+TOML = f"""
+[hall]
+id = "{HALL_ID}"
+name = "测试政务服务中心"
+region = "510104000"
+secret = "do-not-leak"
+
+[[businesses]]
+code = "tax"
+prefix = "C"
+name = "税务"
+days = "all"
+hours = ["00:00-24:00"]
+daily_cap = 999
+
+[[windows]]
+number = 1
+businesses = ["tax"]
+
+[[windows]]
+number = 2
+businesses = ["tax"]
+
+[sync]
+host = "central.example"
+password = "central-secret"
+username = "{HALL_ID}"
+"""
+FAST = {"rpc_timeout": 0.6, "attempts": 3, "stale_after": 1.0}
+
+
+@pytest.fixture
+def hall(tmp_path: Path) -> Iterator[Hall]:
+    store = Store(tmp_path / "hall.db", synchronous="NORMAL")
+    yield Hall(loads(TOML, "lan.toml"), store, clock=Clock())
+    store.close()
+
+
+class Lan:
+    """A LanServer on the hall and RemoteHalls made on demand; everything is stopped at teardown."""
+
+    def __init__(self, broker: Broker, hall: Hall) -> None:
+        self.broker, self.hall = broker, hall
+        self.servers: list[LanServer] = []
+        self.remotes: list[RemoteHall] = []
+
+    def server(self, cls: type[LanServer] = LanServer, **kw: Any) -> LanServer:
+        s = cls(self.hall, self.broker.settings(client_id=f"srv{len(self.servers)}", **kw), heartbeat_s=0.2)
+        s.start()
+        self.servers.append(s)
+        return s
+
+    def remote(self, client_id: str, **kw: Any) -> RemoteHall:
+        settings_kw = {k: kw.pop(k) for k in ("username", "password") if k in kw}
+        r = RemoteHall.from_settings(self.broker.settings(**settings_kw), HALL_ID, client_id, **{**FAST, **kw})
+        self.remotes.append(r)
+        return r
+
+    def close(self) -> None:
+        for r in self.remotes:
+            r.close()
+        for s in self.servers:
+            s.stop()
+
+
+@pytest.fixture
+def lan(broker: Broker, hall: Hall) -> Iterator[Lan]:
+    t = Lan(broker, hall)
+    yield t
+    t.close()
+
+
+def tickets(hall: Hall) -> list[str]:
+    return [r[0] for r in hall.store.conn().execute("SELECT number FROM tickets ORDER BY queue_pos")]
+
+
+def test_two_callers_and_a_kiosk_share_one_hall(lan: Lan) -> None:
+    lan.server()
+    kiosk, c1, c2 = lan.remote("kiosk1"), lan.remote("caller1"), lan.remote("caller2")
+    assert kiosk.config.name == "测试政务服务中心"
+    assert [w.number for w in kiosk.config.windows] == [1, 2]
+    assert kiosk.config.hall.secret == "" and kiosk.config.sync == {}  # no secret leaves the server
+
+    first = kiosk.issue_ticket("tax")
+    second = kiosk.issue_ticket("tax")
+    assert isinstance(first, Result) and isinstance(first.value, Issued)
+    assert (first.value.ticket["number"], first.value.ahead) == ("C001", 0)
+    assert (second.value.ticket["number"], second.value.ahead) == ("C002", 1)
+    assert [e.kind for e in first.events] == ["ticket.issued"] and isinstance(first.events[0], Event)
+
+    # both callers press 呼叫 at the same moment: each gets a different ticket
+    got: dict[int, Any] = {}
+    go = threading.Barrier(2)
+
+    def press(client: RemoteHall, window: int) -> None:
+        go.wait()
+        got[window] = client.call_next(window)
+
+    threads = [threading.Thread(target=press, args=(c, w)) for c, w in ((c1, 1), (c2, 2))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert {got[1].value["number"], got[2].value["number"]} == {"C001", "C002"}
+    assert c1.ticket(first.value.ticket["id"])["status"] == "called"
+    assert c2.find_ticket("C002")["window"] in (1, 2)
+    assert c2.waiting() == [] and kiosk.ahead_of(second.value.ticket["id"]) == 0
+
+    # a refusal arrives as the same HallError subclass, with its Chinese message and params
+    with pytest.raises(E.QueueEmpty) as exc:
+        c1.call_next(1)
+    assert exc.value.message == "当前没有等候的号码" and exc.value.key == "queue_empty"
+    with pytest.raises(E.UnknownWindow) as exc2:
+        c1.call_next(9)
+    assert exc2.value.params == {"window": 9} and "9" in exc2.value.message
+    with pytest.raises(E.UnknownBusiness):
+        kiosk.issue_ticket("nope")
+    assert tickets(lan.hall) == ["C001", "C002"]
+
+
+def test_subscriber_gets_events_in_seq_order_and_repairs_a_gap(lan: Lan) -> None:
+    server = lan.server()
+    board, kiosk = lan.remote("board1"), lan.remote("kiosk1")
+    seen: list[Event] = []
+    board.subscribe(seen.append)
+    called: list[str] = []
+    board.subscribe(lambda e: called.append(e.payload["ticket"]["number"]), {"ticket.called"})
+    for _ in range(5):
+        kiosk.issue_ticket("tax")
+    kiosk.call_next(1)
+    last = lan.hall.store.last_seq()
+    wait_for(lambda: seen and seen[-1].seq == last, what="events on the board")
+    assert [e.seq for e in seen] == list(range(seen[0].seq, last + 1))
+    assert [e.kind for e in seen] == ["ticket.issued"] * 5 + ["ticket.called"]
+    assert called == ["C001"]
+
+    # the board is away while the hall moves on: the heartbeat shows the gap, events_after fills it, in order
+    board.link.stop()
+    for _ in range(3):
+        lan.hall.issue_ticket("tax")
+    board.link.start()
+    last = lan.hall.store.last_seq()
+    wait_for(lambda: seen[-1].seq == last, what="gap repaired")
+    assert [e.seq for e in seen] == list(range(seen[0].seq, last + 1))
+    assert board.counters["repaired"] >= 3 and server.status()["last_seq"] == last
+
+
+def test_lost_reply_is_resent_without_a_second_ticket(lan: Lan) -> None:
+    class DropFirstReply(LanServer):
+        dropped = 0
+
+        def _publish_reply(self, client: str, data: bytes) -> None:
+            if self.dropped == 0 and b"ticket" in data:
+                self.dropped += 1  # the command ran and committed; its answer is lost on the way
+                return
+            super()._publish_reply(client, data)
+
+    server = lan.server(DropFirstReply)
+    kiosk = lan.remote("kiosk1")
+    res = kiosk.issue_ticket("tax")
+    assert server.dropped == 1 and kiosk.counters["resent"] >= 1 and server.counters["replayed"] >= 1
+    assert res.value.ticket["number"] == "C001" and tickets(lan.hall) == ["C001"]
+
+
+def test_server_restart_mid_call_keeps_one_ticket(lan: Lan) -> None:
+    class Mute(LanServer):
+        def _publish_reply(self, client: str, data: bytes) -> None:
+            if b'"issued"' not in data:  # runs issue_ticket, never answers it; then a fresh server takes over
+                super()._publish_reply(client, data)
+
+    mute = lan.server(Mute)
+    kiosk = lan.remote("kiosk1", rpc_timeout=1.0, attempts=4)
+    out: list[Any] = []
+    t = threading.Thread(target=lambda: out.append(kiosk.issue_ticket("tax")))
+    t.start()
+    wait_for(lambda: tickets(lan.hall) == ["C001"], what="first attempt committed")
+    mute.stop()
+    lan.servers.remove(mute)
+    lan.server()
+    t.join(15)
+    assert out and out[0].value.ticket["number"] == "C001"  # the idem_key replayed the first result
+    assert tickets(lan.hall) == ["C001"]
+    assert [e.kind for e in out[0].events] == ["ticket.issued"]
+
+
+def test_broker_restart_mid_call(lan: Lan) -> None:
+    lan.server()
+    kiosk = lan.remote("kiosk1", rpc_timeout=1.5, attempts=6)
+    kiosk.issue_ticket("tax")
+    out: list[Any] = []
+    lan.broker.stop()
+    t = threading.Thread(target=lambda: out.append(kiosk.call_ticket(1, "C001")))
+    t.start()
+    time.sleep(0.5)
+    lan.broker.start()
+    t.join(20)
+    assert out and out[0].value["number"] == "C001"
+    assert lan.hall.ticket(out[0].value["id"])["status"] == "called"
+    assert len([e for e in lan.hall.events_after(0) if e.kind == "ticket.called"]) == 1
+
+
+def _raw_client(broker: Broker, **auth: str) -> tuple[mqtt.Client, list[dict[str, Any]]]:
+    got: list[dict[str, Any]] = []
+    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"raw-{time.monotonic_ns()}",
+                    protocol=MQTTProtocolVersion.MQTTv5)
+    if auth:
+        c.username_pw_set(auth["username"], auth["password"])
+    c.on_message = lambda cl, u, m: got.append(json.loads(m.payload))
+    subscribed = threading.Event()
+    c.on_subscribe = lambda *a: subscribed.set()
+    c.connect("127.0.0.1", broker.port)
+    c.loop_start()
+    c.subscribe(f"hall/{HALL_ID}/reply/raw1", qos=1)
+    assert subscribed.wait(5)
+    return c, got
+
+
+def test_not_allowed_and_malformed_requests_are_answered_and_harmless(lan: Lan) -> None:
+    server = lan.server()
+    kiosk = lan.remote("kiosk1")
+    for method in ("run", "store", "sign_out", "book_appointment", "report_print_x"):
+        assert method not in ALLOWED
+        with pytest.raises(LanRefused) as exc:
+            kiosk.call(method, "tax")
+        assert method in exc.value.message
+    with pytest.raises(LanBadRequest):
+        kiosk.call("issue_ticket", "tax", bogus=1)  # wrong arguments
+    with pytest.raises(LanBadRequest):
+        kiosk.call("events_after", "x")
+
+    raw, got = _raw_client(lan.broker)
+    bad = [
+        ("issue_ticket", b"not json", None),
+        ("issue_ticket", b"[1, 2]", None),
+        ("issue_ticket", b'{"id": "r1", "args": "tax"}', "r1"),  # args not a list
+        ("issue_ticket", b'{"id": "r2", "kwargs": [1]}', "r2"),
+        ("issue_ticket", b'{"id": "r3", "v": 99, "args": ["tax"]}', "r3"),  # unknown version
+        ("issue_ticket", b'{"id": "r4", "args": ["tax"], "extra": 1}', "r4"),
+        ("issue_ticket", b'{"id": "r5"' + b" " * (contract.MAX_INBOUND_BYTES + 10) + b"}", "r5"),
+        ("__init__", b'{"id": "r6"}', None),  # not even a method name: the topic is refused
+        ("cases.store", b'{"id": "r7"}', "r7"),
+        ("issue_ticket", b"\xff\xfe\x00garbage", None),
+    ]
+    for method, payload, _ in bad:
+        raw.publish(f"hall/{HALL_ID}/cmd/raw1/{method}", payload, qos=1).wait_for_publish(5)
+    raw.publish(f"hall/{HALL_ID}/cmd/raw1", b'{"id": "r8"}', qos=1).wait_for_publish(5)  # short topic
+    want = {rid for _, _, rid in bad if rid}
+    wait_for(lambda: want <= {g.get("id") for g in got}, what="error replies")
+    for g in got:
+        assert g["ok"] is False and g["error"]["key"] in ("lan_bad_request", "lan_method_not_allowed")
+    raw.loop_stop()
+    raw.disconnect()
+
+    # the server is still serving, and nothing was issued by any of it
+    assert kiosk.issue_ticket("tax").value.ticket["number"] == "C001"
+    assert tickets(lan.hall) == ["C001"]
+    st = server.status()
+    assert st["malformed"] >= 6 and st["refused"] >= 6 and st["lan_error"]
+
+
+def test_heartbeat_stops_client_notices_and_recovers(lan: Lan) -> None:
+    server = lan.server()
+    board = lan.remote("board1")
+    assert board.alive() and board.tick() == []
+    server.stop()
+    lan.servers.remove(server)
+    wait_for(lambda: not board.alive(), timeout=5, what="board notices the server is gone")
+    with pytest.raises(LanUnavailable) as exc:
+        board.tick()
+    assert exc.value.message == "与大厅服务器的连接中断" and isinstance(exc.value, E.HallError)
+    t0 = time.monotonic()
+    with pytest.raises(LanUnavailable):
+        board.waiting()  # one timeout, not one per attempt, while the server is known to be gone
+    assert time.monotonic() - t0 < 3 * FAST["rpc_timeout"]
+    lan.server()
+    wait_for(board.alive, timeout=5, what="heartbeat back")
+    assert board.waiting_counts()[0]["business"] == "tax"
+
+
+def test_cases_catalog_and_queries_through_the_lan(lan: Lan) -> None:
+    lan.server()
+    caller = lan.remote("caller1")
+    assert caller.cases.card_counts() == {"yellow": 0, "red": 0, "rectify_yellow": 0, "rectify_red": 0}
+    assert caller.cases.cards(window=1, limit=5) == [] and caller.cases.rectifications() == []
+    assert isinstance(caller.cases.figures("hall", "2026-11-24"), list)
+    with pytest.raises(CaseCheckFailed) as exc:
+        caller.cases.lookup("NO-SUCH-CASE", "1234")
+    assert "还可以再试" in exc.value.message
+    assert caller.catalog_for("tax") is None
+    assert caller.notice() == "" and caller.counts() is not None and caller.devices() == []
+    assert [w["number"] for w in caller.windows()] == [1, 2]
+    assert caller.rating_summary() is not None and caller.bad_ratings() == []
+
+
+def test_a_kiosk_with_a_local_printer_reports_through_the_lan(lan: Lan) -> None:
+    lan.server()
+    kiosk = lan.remote("kiosk1")
+    t = kiosk.issue_ticket("tax", terminal="kiosk1").value.ticket
+    kiosk.report_print(t["id"], ok=False, device="printer1", reason="缺纸")
+    kiosk.report_device_health("printer1", "printer", "degraded", "缺纸")
+    kinds = [e.kind for e in lan.hall.events_after(0)]
+    assert "print.failed" in kinds and "device.health" in kinds
+    assert kiosk.devices()[0]["name"] == "printer1"
+
+
+def test_error_registry_covers_every_refusal() -> None:
+    assert error_class("queue_empty") is E.QueueEmpty
+    assert error_class("case_check_failed") is CaseCheckFailed
+    assert error_class("lan_unavailable") is LanUnavailable
+    odd = error_class("from_a_newer_server", "新版本的提示 {x}")
+    assert issubclass(odd, E.HallError) and odd().message == "新版本的提示 {x}"
+
+
+USERS = {HALL_ID: "srv-secret", f"{HALL_ID}.kiosk1": "k1-secret", f"{HALL_ID}.caller1": "c1-secret"}
+ACL = Path(__file__).resolve().parents[2] / "packaging" / "mosquitto" / "acl.example"
+
+
+def test_acl_binds_each_client_to_its_own_topics(broker_factory: Callable[..., Broker], hall: Hall,
+                                                 tmp_path: Path) -> None:
+    pw = tmp_path / "passwd"
+    for i, (user, password) in enumerate(USERS.items()):
+        subprocess.run(["mosquitto_passwd", *(["-c"] if i == 0 else []), "-b", str(pw), user, password],
+                       check=True, capture_output=True)
+    broker = broker_factory(f"password_file {pw}\nacl_file {ACL}", anonymous=False)
+    lan = Lan(broker, hall)
+    try:
+        lan.server(username=HALL_ID, password=USERS[HALL_ID])
+        kiosk = lan.remote("kiosk1", username=f"{HALL_ID}.kiosk1", password=USERS[f"{HALL_ID}.kiosk1"])
+        assert kiosk.issue_ticket("tax").value.ticket["number"] == "C001"
+        # the kiosk's credentials pretending to be caller 1: its commands are dropped, no reply can reach it
+        with pytest.raises(LanUnavailable):
+            lan.remote("caller1", username=f"{HALL_ID}.kiosk1", password=USERS[f"{HALL_ID}.kiosk1"],
+                       connect_timeout=2.0)
+        caller = lan.remote("caller1", username=f"{HALL_ID}.caller1", password=USERS[f"{HALL_ID}.caller1"])
+        seen: list[str] = []
+        caller.subscribe(lambda e: seen.append(e.kind))
+        assert caller.call_next(1).value["number"] == "C001"
+        wait_for(lambda: "ticket.called" in seen, what="the caller reads the event topic")
+        # a raw client with the kiosk's credentials cannot read the caller's replies
+        spy, got = _raw_client(broker, username=f"{HALL_ID}.kiosk1", password=USERS[f"{HALL_ID}.kiosk1"])
+        spy.subscribe(f"hall/{HALL_ID}/reply/caller1", qos=1)
+        time.sleep(0.2)
+        caller.windows()
+        time.sleep(0.3)
+        assert got == []
+        spy.loop_stop()
+        spy.disconnect()
+    finally:
+        lan.close()
