@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import random
 import time
 import uuid
@@ -406,6 +407,8 @@ def _app() -> QApplication:
     if not isinstance(app, QApplication):
         app = QApplication([])
     setup_fonts(app)
+    if os.environ.get("HALL_HIDE_CURSOR") == "1":  # touch screens that also register as a mouse: no arrow
+        app.setOverrideCursor(Qt.CursorShape.BlankCursor)
     return app
 
 
