@@ -196,15 +196,19 @@ class WorkCalendar:
                 self._extend_to(len(mids))
         return mids
 
-    def position_ts(self, ts: float, tz: tzinfo) -> float:
-        """position() of a POSIX timestamp in zone tz."""
+    def _day_of_ts(self, ts: float, tz: tzinfo) -> tuple[list[float], int]:
+        """The midnight table covering ts in zone tz, and the index of ts's day in it."""
         mids = self._mids.get(str(tz))
         if not mids or ts >= mids[-1] or ts < mids[0]:
             off = (datetime.fromtimestamp(ts, tz).date() - EPOCH).days
             if off < 0:
                 raise ValueError(f"working time is counted from {EPOCH.isoformat()}; got a moment before it")
             mids = self._midnights(tz, off)
-        i = bisect.bisect_right(mids, ts) - 1
+        return mids, bisect.bisect_right(mids, ts) - 1
+
+    def position_ts(self, ts: float, tz: tzinfo) -> float:
+        """position() of a POSIX timestamp in zone tz."""
+        mids, i = self._day_of_ts(ts, tz)
         base = self._cum[i]
         if self._cum[i + 1] == base:
             return float(base)
@@ -227,11 +231,5 @@ class WorkCalendar:
 
     def end_of_day_position_ts(self, ts: float, tz: tzinfo) -> int:
         """end_of_day_position() of a POSIX timestamp."""
-        mids = self._mids.get(str(tz))
-        if not mids or ts >= mids[-1] or ts < mids[0]:
-            off = (datetime.fromtimestamp(ts, tz).date() - EPOCH).days
-            if off < 0:
-                raise ValueError(f"working time is counted from {EPOCH.isoformat()}; got a moment before it")
-            mids = self._midnights(tz, off)
-        i = bisect.bisect_right(mids, ts) - 1
+        _, i = self._day_of_ts(ts, tz)
         return self._cum[i + 1]
