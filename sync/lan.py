@@ -29,7 +29,7 @@ import msgspec
 from kiosk.core import cases as core_cases
 from kiosk.core import errors as core_errors
 from kiosk.core.config import HallConfig
-from kiosk.core.errors import HallError
+from kiosk.core.errors import ConfigError, HallError
 from kiosk.core.events import Event
 from kiosk.core.hall import Issued, Result
 from sync import contract
@@ -60,6 +60,15 @@ QUERIES = HALL_QUERIES | CASES_QUERIES | SERVER_QUERIES
 ALLOWED = QUERIES | HALL_COMMANDS | CASES_COMMANDS
 # Safe to send again after a timeout: reads, idem_key commands, and the two whose repeat changes nothing.
 RETRYABLE = QUERIES | HALL_IDEMPOTENT | {"tick", "report_device_health"}
+# What each kind of screen may do, when the server is given a client → role map (a board in the public area
+# cannot void a ticket even with its own credentials stolen).  Without a map every client may call ALLOWED.
+ROLE_METHODS: dict[str, frozenset[str]] = {
+    "board": QUERIES,
+    "kiosk": QUERIES | {"issue_ticket", "check_in", "report_print", "report_device_health", "cases.lookup", "tick"},
+    "evaluator": QUERIES | {"rate", "complete_rating_reason", "mark_unrated", "report_device_health", "tick"},
+    "caller": ALLOWED - {"close_business", "open_business", "set_notice"},
+    "dashboard": ALLOWED,
+}
 
 # A reply must fit under the broker's max_packet_size (packaging/mosquitto: 260 KiB) with its topic and headers.
 MAX_REPLY_BYTES = 240 * 1024
@@ -193,7 +202,13 @@ class LanServer:
     """Serves `hall` to LAN clients.  Start it next to the Hall in `hall run server`; stop it before the store."""
 
     def __init__(self, hall: Any, settings: SyncSettings, *, workers: int = 4, heartbeat_s: float = 2.0,
-                 queue_size: int = 1000, remember: int = 4096) -> None:
+                 queue_size: int = 1000, remember: int = 4096, clients: dict[str, str] | None = None) -> None:
+        """clients: client id → role (ROLE_METHODS); when given, an unlisted client is refused everything."""
+        for cid, role in (clients or {}).items():
+            if role not in ROLE_METHODS or not contract.CLIENT_ID_RE.match(cid):
+                raise ConfigError(f"option 'clients' in section [lan]: {cid!r} = {role!r} is not a client id and "
+                                  f"one of {', '.join(sorted(ROLE_METHODS))}", option="clients", section="lan")
+        self.clients = dict(clients) if clients is not None else None
         self.hall = hall
         self.hall_id: str = hall.config.hall_id
         # a clean session: commands queued at the broker while the server was down must not run minutes later
@@ -232,8 +247,13 @@ class LanServer:
         """None when the section is empty or says enabled = false (every role in one process, no LAN)."""
         if not section:
             return None
+        section = dict(section)
+        clients = section.pop("clients", None)  # [lan.clients] kiosk1 = "kiosk", board1 = "board", …
+        if clients is not None and not isinstance(clients, dict):
+            raise ConfigError("option 'clients' in section [lan] must be a table of client id = role",
+                              option="clients", section="lan")
         settings = parse_lan_settings(section)
-        return cls(hall, settings, **kw) if settings.enabled else None
+        return cls(hall, settings, clients=clients, **kw) if settings.enabled else None
 
     # --- lifecycle --------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -346,7 +366,8 @@ class LanServer:
         self._publish_reply(client, data)
 
     def _execute(self, client: str, method: str, req: contract.LanRequest) -> bytes:
-        if method not in ALLOWED:
+        allowed = ALLOWED if self.clients is None else ROLE_METHODS.get(self.clients.get(client, ""), frozenset())
+        if method not in allowed:
             self.counters["refused"] += 1
             self._fail(f"{client}: method {method!r} is not allowed")
             return _error_bytes(req.id, LanRefused(method=method))
@@ -475,6 +496,7 @@ class RemoteHall:
         self._inbox: queue.SimpleQueue[tuple[str, Any] | None] = queue.SimpleQueue()
         self._last_beat = 0.0
         self._server_online = False
+        self._down_since: float | None = None
         self._dispatcher: threading.Thread | None = None
         self.cases = RemoteCases(self)
         self.link = Link(
@@ -484,6 +506,7 @@ class RemoteHall:
             subscriptions=[(self._reply_topic, contract.QOS), (self._event_topic, contract.QOS),
                            (self._beat_topic, 0), (self._server_topic, contract.QOS)],
             on_message=self._on_message,
+            on_state=self._on_link_state,
         )
 
     @classmethod
@@ -537,6 +560,20 @@ class RemoteHall:
         return (self._server_online and self.link.state == ONLINE
                 and time.monotonic() - self._last_beat < self.stale_after)
 
+    def _gone(self) -> bool:
+        """Down for longer than stale_after: the broker is up but the server's heartbeat stopped, or the link has
+        been down that long (a broker restart of a second or two still gets the retries)."""
+        now = time.monotonic()
+        if self.link.state == ONLINE:
+            return not self._server_online or now - self._last_beat >= self.stale_after
+        return self._down_since is not None and now - self._down_since >= self.stale_after
+
+    def _on_link_state(self, state: str, gen: int) -> None:
+        if state == ONLINE:
+            self._down_since = None
+        elif self._down_since is None:
+            self._down_since = time.monotonic()
+
     def status(self) -> dict[str, Any]:
         return {**self.link.status(), **self.counters, "alive": self.alive(), "last_seq": self.last_seq,
                 "server_boot": self.server_boot, "lan_error": self.last_error}
@@ -587,8 +624,8 @@ class RemoteHall:
         rid = uuid.uuid4().hex
         topic = contract.lan_cmd_topic(self.hall_id, self.client_id, method)
         payload = _enc.encode(contract.LanRequest(id=rid, args=list(args), kwargs=kw))
-        # a dead server costs one timeout, not three; a command that is unsafe to repeat is sent once
-        attempts = self.attempts if method in RETRYABLE and (self.alive() or method == "hello") else 1
+        # a server known to be gone costs one timeout, not three; a command that is unsafe to repeat is sent once
+        attempts = self.attempts if method in RETRYABLE and (not self._gone() or method == "hello") else 1
         slot = _Slot()
         with self._lock:
             self._pending[rid] = slot

@@ -16,6 +16,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from kiosk.core import errors as E
 from kiosk.core.cases import CaseCheckFailed
 from kiosk.core.config import loads
+from kiosk.core.errors import ConfigError
 from kiosk.core.events import Event
 from kiosk.core.hall import Hall, Issued, Result
 from kiosk.store import Store
@@ -70,8 +71,10 @@ class Lan:
         self.servers: list[LanServer] = []
         self.remotes: list[RemoteHall] = []
 
-    def server(self, cls: type[LanServer] = LanServer, **kw: Any) -> LanServer:
-        s = cls(self.hall, self.broker.settings(client_id=f"srv{len(self.servers)}", **kw), heartbeat_s=0.2)
+    def server(self, cls: type[LanServer] = LanServer, clients: dict[str, str] | None = None, **kw: Any
+               ) -> LanServer:
+        s = cls(self.hall, self.broker.settings(client_id=f"srv{len(self.servers)}", **kw), heartbeat_s=0.2,
+                clients=clients)
         s.start()
         self.servers.append(s)
         return s
@@ -327,6 +330,54 @@ def test_a_kiosk_with_a_local_printer_reports_through_the_lan(lan: Lan) -> None:
     kinds = [e.kind for e in lan.hall.events_after(0)]
     assert "print.failed" in kinds and "device.health" in kinds
     assert kiosk.devices()[0]["name"] == "printer1"
+
+
+def test_roles_limit_what_each_screen_may_do(lan: Lan) -> None:
+    lan.server(clients={"board1": "board", "kiosk1": "kiosk", "caller1": "caller"})
+    board, kiosk, caller = lan.remote("board1"), lan.remote("kiosk1"), lan.remote("caller1")
+    t = kiosk.issue_ticket("tax").value.ticket
+    assert board.waiting_counts()[0]["waiting"] == 1
+    with pytest.raises(LanRefused):
+        board.void(t["number"], "恶意作废")
+    with pytest.raises(LanRefused):
+        kiosk.call_next(1)
+    assert caller.call_next(1).value["id"] == t["id"]
+    with pytest.raises(LanRefused):
+        caller.set_notice("停电")
+    with pytest.raises(LanRefused):  # not listed at all: refused from the first call
+        lan.remote("stranger")
+    assert lan.hall.ticket(t["id"])["status"] == "called"
+
+
+def test_server_from_section_checks_lan_options(hall: Hall, broker: Broker) -> None:
+    assert LanServer.from_section(hall, {}) is None
+    assert LanServer.from_section(hall, {"host": "127.0.0.1", "enabled": False}) is None
+    s = LanServer.from_section(hall, {"host": "127.0.0.1", "port": broker.port, "clients": {"kiosk1": "kiosk"}})
+    assert s is not None and s.clients == {"kiosk1": "kiosk"} and s.settings.session_expiry == 0
+    with pytest.raises(ConfigError, match=r"option 'clients' in section \[lan\]"):
+        LanServer.from_section(hall, {"host": "127.0.0.1", "clients": {"kiosk1": "root"}})
+    with pytest.raises(ConfigError, match=r"option 'bogus' is not valid in section \[lan\]"):
+        LanServer.from_section(hall, {"host": "127.0.0.1", "bogus": 1})
+
+
+def test_hall_client_runs_on_a_remote_hall(lan: Lan, qtbot: Any) -> None:
+    from kiosk.ui.client import HallClient
+
+    lan.server()
+    remote = lan.remote("kiosk1")
+    client = HallClient(remote, heartbeat_s=0.1)
+    try:
+        with qtbot.waitSignal(client.events, timeout=5000) as sig:
+            issued = client.issue_ticket("tax")
+        assert sig.args[0].kind == "ticket.issued" and issued.value.ticket["number"] == "C001"
+        with qtbot.waitSignal(client.heartbeat, timeout=5000):
+            pass
+        assert client.config.name == "测试政务服务中心" and client.now().tzinfo is not None
+        assert client.waiting_counts()[0]["waiting"] == 1
+        with pytest.raises(E.HallError, match="没有这项业务"):
+            client.issue_ticket("nope")
+    finally:
+        client.close()
 
 
 def test_error_registry_covers_every_refusal() -> None:
