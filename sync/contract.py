@@ -380,7 +380,7 @@ def parse_lan_cmd_topic(topic: str, hall_id: str) -> tuple[str, str]:
 RequestId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
 
 
-class LanRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class LanRequest(msgspec.Struct, kw_only=True):
     """One call: the method is in the topic; `id` pairs the reply (and dedups a redelivered request)."""
 
     v: Version = SCHEMA_VERSION

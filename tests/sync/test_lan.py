@@ -264,7 +264,7 @@ def test_not_allowed_and_malformed_requests_are_answered_and_harmless(lan: Lan) 
         ("issue_ticket", b'{"id": "r1", "args": "tax"}', "r1"),  # args not a list
         ("issue_ticket", b'{"id": "r2", "kwargs": [1]}', "r2"),
         ("issue_ticket", b'{"id": "r3", "v": 99, "args": ["tax"]}', "r3"),  # unknown version
-        ("issue_ticket", b'{"id": "r4", "args": ["tax"], "extra": 1}', "r4"),
+        ("issue_ticket", b'{"id": "r4", "args": ["tax", "two", "three"], "extra": 1}', "r4"),  # too many args
         ("issue_ticket", b'{"id": "r5"' + b" " * (contract.MAX_INBOUND_BYTES + 10) + b"}", "r5"),
         ("__init__", b'{"id": "r6"}', None),  # not even a method name: the topic is refused
         ("cases.store", b'{"id": "r7"}', "r7"),
@@ -424,3 +424,31 @@ def test_acl_binds_each_client_to_its_own_topics(broker_factory: Callable[..., B
         spy.disconnect()
     finally:
         lan.close()
+
+
+def test_documented_lan_examples_follow_the_contract() -> None:
+    """docs/sync-contract.md "LAN clients": every example decodes, every topic and error key is documented."""
+    from tests.sync.test_contract import DOC, _doc_examples
+
+    ex = _doc_examples()
+    req = contract.decode_lan_request(json.dumps(ex["lan_request"]).encode())
+    assert req.args == ["tax"] and req.kwargs["terminal"] == "kiosk1"
+    reply = contract.decode_lan_reply(json.dumps(ex["lan_reply"]).encode())
+    res = RemoteHall._value(reply)
+    assert isinstance(res.value, Issued) and res.value.ticket["number"] == "C001" and res.events[0].seq == 1
+    with pytest.raises(E.QueueEmpty):
+        RemoteHall._value(contract.decode_lan_reply(json.dumps(ex["lan_reply_error"]).encode()))
+    assert contract.decode_lan_event(json.dumps(ex["lan_event"]).encode()).seq == 42
+    assert contract.decode_lan_heartbeat(json.dumps(ex["lan_heartbeat"]).encode()).last_seq == 42
+    text = DOC.read_text(encoding="utf-8")
+    for t in (contract.LAN_CMD_TOPIC, contract.LAN_REPLY_TOPIC, contract.LAN_EVENT_TOPIC,
+              contract.LAN_HEARTBEAT_TOPIC, contract.LAN_SERVER_TOPIC):
+        assert f"`{t}`" in text
+    from sync.lan import ROLE_METHODS, LanBusy, LanServerError
+
+    for cls in (LanUnavailable, LanRefused, LanBadRequest, LanServerError, LanBusy):
+        assert f"`{cls.key}`" in text
+    for role in ROLE_METHODS:
+        assert f"`{role}`" in text
+    for method in ALLOWED:
+        assert method in text
