@@ -521,6 +521,12 @@ class RemoteHall:
             raise
         return remote
 
+    @classmethod
+    def from_section(cls, section: dict[str, Any], hall_id: str, client_id: str, **kw: Any) -> RemoteHall:
+        """From a client PC's [lan] table (broker options as in [sync]; a [lan.clients] table is ignored here)."""
+        section = {k: v for k, v in section.items() if k != "clients"}
+        return cls.from_settings(parse_lan_settings(section), hall_id, client_id, **kw)
+
     # --- lifecycle ----------------------------------------------------------------------------------------------
     def connect(self, timeout: float = 10.0) -> None:
         self.link.start()

@@ -352,8 +352,16 @@ def test_roles_limit_what_each_screen_may_do(lan: Lan) -> None:
 def test_server_from_section_checks_lan_options(hall: Hall, broker: Broker) -> None:
     assert LanServer.from_section(hall, {}) is None
     assert LanServer.from_section(hall, {"host": "127.0.0.1", "enabled": False}) is None
-    s = LanServer.from_section(hall, {"host": "127.0.0.1", "port": broker.port, "clients": {"kiosk1": "kiosk"}})
+    section = {"host": "127.0.0.1", "port": broker.port, "backoff_min": 0.05, "clients": {"kiosk1": "kiosk"}}
+    s = LanServer.from_section(hall, section)
     assert s is not None and s.clients == {"kiosk1": "kiosk"} and s.settings.session_expiry == 0
+    s.start()
+    try:
+        r = RemoteHall.from_section(section, HALL_ID, "kiosk1", **FAST)
+        assert r.issue_ticket("tax").value.ticket["number"] == "C001"
+        r.close()
+    finally:
+        s.stop()
     with pytest.raises(ConfigError, match=r"option 'clients' in section \[lan\]"):
         LanServer.from_section(hall, {"host": "127.0.0.1", "clients": {"kiosk1": "root"}})
     with pytest.raises(ConfigError, match=r"option 'bogus' is not valid in section \[lan\]"):
