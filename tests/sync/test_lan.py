@@ -57,6 +57,11 @@ FAST = {"rpc_timeout": 0.6, "attempts": 3, "stale_after": 1.0}
 
 
 @pytest.fixture
+def broker(broker_factory: Callable[..., Broker]) -> Broker:
+    return broker_factory("set_tcp_nodelay true")  # as packaging/mosquitto/hall-broker.conf: no Nagle delay
+
+
+@pytest.fixture
 def hall(tmp_path: Path) -> Iterator[Hall]:
     store = Store(tmp_path / "hall.db", synchronous="NORMAL")
     yield Hall(loads(TOML, "lan.toml"), store, clock=Clock())
@@ -406,7 +411,7 @@ def test_acl_binds_each_client_to_its_own_topics(broker_factory: Callable[..., B
     for i, (user, password) in enumerate(USERS.items()):
         subprocess.run(["mosquitto_passwd", *(["-c"] if i == 0 else []), "-b", str(pw), user, password],
                        check=True, capture_output=True)
-    broker = broker_factory(f"password_file {pw}\nacl_file {ACL}", anonymous=False)
+    broker = broker_factory(f"password_file {pw}\nacl_file {ACL}\nset_tcp_nodelay true", anonymous=False)
     lan = Lan(broker, hall)
     try:
         lan.server(username=HALL_ID, password=USERS[HALL_ID])
