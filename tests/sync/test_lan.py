@@ -6,6 +6,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from kiosk.core.config import loads
 from kiosk.core.errors import ConfigError
 from kiosk.core.events import Event
 from kiosk.core.hall import Hall, Issued, Result
+from kiosk.core.rating import Channel, Level
 from kiosk.store import Store
 from sync import contract
 from sync.lan import ALLOWED, LanBadRequest, LanRefused, LanServer, LanUnavailable, RemoteHall, error_class
@@ -150,6 +152,14 @@ def test_two_callers_and_a_kiosk_share_one_hall(lan: Lan) -> None:
     with pytest.raises(E.UnknownBusiness):
         kiosk.issue_ticket("nope")
     assert tickets(lan.hall) == ["C001", "C002"]
+
+    # the evaluator's rating: an enum argument travels as its value; 一次一评 holds across clients
+    tid = got[1].value["id"]
+    c1.start_service(1)
+    rating = c1.rate(tid, Level.SATISFIED, channel=Channel.EVALUATOR).value
+    assert rating["level"] == "satisfied" and rating["ticket_id"] == tid
+    with pytest.raises(E.RatingExists):
+        c2.rate(tid, Level.VERY_SATISFIED)
 
 
 def test_subscriber_gets_events_in_seq_order_and_repairs_a_gap(lan: Lan) -> None:
@@ -317,7 +327,7 @@ def test_cases_catalog_and_queries_through_the_lan(lan: Lan) -> None:
     caller = lan.remote("caller1")
     assert caller.cases.card_counts() == {"yellow": 0, "red": 0, "rectify_yellow": 0, "rectify_red": 0}
     assert caller.cases.cards(window=1, limit=5) == [] and caller.cases.rectifications() == []
-    assert isinstance(caller.cases.figures("hall", "2026-11-24"), list)
+    assert isinstance(caller.cases.figures("hall", date(2026, 11, 24)), list)
     with pytest.raises(CaseCheckFailed) as exc:
         caller.cases.lookup("NO-SUCH-CASE", "1234")
     assert "还可以再试" in exc.value.message
