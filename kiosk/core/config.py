@@ -65,6 +65,7 @@ class HallConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     # Sections owned by other packages, validated there (devices/, sync/, kiosk/ui) with the same error style.
     devices: dict[str, dict[str, Any]] = msgspec.field(default_factory=dict)
     sync: dict[str, Any] = msgspec.field(default_factory=dict)
+    lan: dict[str, Any] = msgspec.field(default_factory=dict)  # the hall broker for LAN screens (sync/lan.py)
     ui: dict[str, Any] = msgspec.field(default_factory=dict)
     cases: dict[str, Any] = msgspec.field(default_factory=dict)
     source: str = ""  # where it was loaded from, for messages
