@@ -23,10 +23,17 @@ KINDS: dict[str, str] = {
 }
 
 
-def build_drivers(config: HallConfig) -> dict[str, Any]:
-    """Every configured device's driver, not started.  A bad section fails here, at start-up, by name."""
+def device_sections(config: HallConfig, host: str | None = None) -> dict[str, dict[str, Any]]:
+    """The [devices.*] this process drives: a section with `host = "<client id>"` belongs to that LAN screen PC
+    (a kiosk's own printer); the hall server drives every section without a `host`."""
+    return {n: s for n, s in config.devices.items() if s.get("host") == host}
+
+
+def build_drivers(config: HallConfig, sections: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The drivers for `sections` (default: the server's), not started.  A bad section fails here, by name."""
     drivers: dict[str, Any] = {}
-    for name, section in config.devices.items():
+    for name, section in (device_sections(config) if sections is None else sections).items():
+        section = {k: v for k, v in section.items() if k != "host"}  # where it runs is ours, not the driver's
         kind = section.get("kind")
         module = KINDS.get(str(kind))
         if module is None:

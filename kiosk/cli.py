@@ -152,7 +152,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _run_server(cfg, db)
     from kiosk.ui.app import run_role
 
-    return int(run_role(args.role, args.config or str(DEMO_CONFIG), str(db), window=args.window) or 0)
+    return int(run_role(args.role, args.config or str(DEMO_CONFIG), str(db), window=args.window, lan=args.lan,
+                        fullscreen=args.fullscreen) or 0)
 
 
 def start_server_parts(hall: Hall) -> list[Any]:
@@ -172,6 +173,13 @@ def start_server_parts(hall: Hall) -> list[Any]:
         link.start()
         stoppers.append(link.stop)
     hall.sync = link  # type: ignore[attr-defined]  # the dashboard shows its status()
+    from sync.lan import LanServer
+
+    lan = LanServer.from_section(hall, hall.config.lan)  # screens on other PCs, through the hall broker
+    if lan is not None:
+        lan.start()
+        stoppers.append(lan.stop)
+    hall.lan = lan  # type: ignore[attr-defined]
     return stoppers
 
 
@@ -296,6 +304,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--config")
     s.add_argument("--db")
     s.add_argument("--window", type=int, default=1, help="window number (caller, evaluator)")
+    s.add_argument("--lan", help="screens: a LAN client file (hall_id, client_id, [lan]) to use `hall run server` "
+                                 "on another PC through the hall broker instead of a local store")
+    s.add_argument("--fullscreen", action="store_true", help="screens: fill the display (kiosk session)")
     s = add("doctor")
     s.add_argument("--config")
     s.add_argument("--test-print", action="store_true")

@@ -19,6 +19,7 @@ import socket
 import sys
 import threading
 import time
+import tomllib
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -544,6 +545,24 @@ class RemoteHall:
         """From a client PC's [lan] table (broker options as in [sync]; a [lan.clients] table is ignored here)."""
         section = {k: v for k, v in section.items() if k != "clients"}
         return cls.from_settings(parse_lan_settings(section), hall_id, client_id, **kw)
+
+    @classmethod
+    def from_file(cls, path: str, **kw: Any) -> RemoteHall:
+        """A screen PC's client file: `hall_id`, `client_id` and a [lan] table (its own broker login)."""
+        try:
+            with open(path, "rb") as f:
+                spec = tomllib.load(f)
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"{path}: cannot read the LAN client file: {exc}") from exc
+        for key, kind in (("hall_id", str), ("client_id", str), ("lan", dict)):
+            if not isinstance(spec.get(key), kind):
+                raise ConfigError(f"{path}: option '{key}' is required at the top level"
+                                  if kind is str else f"{path}: section [lan] is required", option=key)
+        unknown = set(spec) - {"hall_id", "client_id", "lan"}
+        if unknown:
+            raise ConfigError(f"{path}: option '{sorted(unknown)[0]}' is not valid at the top level",
+                              option=sorted(unknown)[0])
+        return cls.from_section(spec["lan"], spec["hall_id"], spec["client_id"], **kw)
 
     # --- lifecycle ----------------------------------------------------------------------------------------------
     def connect(self, timeout: float = 10.0) -> None:

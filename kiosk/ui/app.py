@@ -2,7 +2,6 @@
 fall during the day) and `run_role`."""
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import random
@@ -19,7 +18,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from kiosk.core.calendar import WorkCalendar
 from kiosk.core.config import HallConfig, load
-from kiosk.core.errors import ConfigError, HallError
+from kiosk.core.errors import HallError
 from kiosk.core.hall import Hall
 from kiosk.core.rating import ORDER, Level
 from kiosk.store import Store
@@ -83,27 +82,12 @@ DEFAULT_DEMO_DEVICES: dict[str, dict[str, Any]] = {
 }
 
 
-def start_devices(hall: Hall, sections: dict[str, dict[str, Any]]) -> Any | None:
+def start_devices(hall: Any, sections: dict[str, dict[str, Any]]) -> Any | None:
     """Build and start the drivers for `sections` under devices.supervisor (the one place that wires devices to the
-    hall).  A kind whose package is missing here is skipped with a warning; a bad option fails at start-up."""
-    try:
-        from devices.supervisor import KINDS, Supervisor
-    except ImportError as exc:
-        log.warning("devices are not available (%s): running without them", exc)
-        return None
-    drivers: dict[str, Any] = {}
-    for name, section in sections.items():
-        module = KINDS.get(str(section.get("kind", "")))
-        if module is None:
-            raise ConfigError(f"option 'kind' in section [devices.{name}]: unknown device kind "
-                              f"{section.get('kind')!r}", option="kind", section=f"devices.{name}")
-        try:
-            from_config = importlib.import_module(module).from_config
-        except (ImportError, AttributeError) as exc:
-            log.warning("device %s: %s is not available here (%s); skipped", name, module, exc)
-            continue
-        drivers[name] = from_config(name, dict(section), hall.config)
-    sup = Supervisor(hall, drivers)
+    hall); a bad option fails at start-up, naming it."""
+    from devices.supervisor import Supervisor, build_drivers
+
+    sup = Supervisor(hall, build_drivers(hall.config, sections))
     sup.start()
     return sup
 
@@ -501,18 +485,29 @@ def build_role(role: str, client: HallClient, *, window: int | None = None, prin
 
 def run_role(role: str, config_path: str | Path, db_path: str | Path, *, window: int | None = None,
              fullscreen: bool = False, devices: bool | None = None, sync: Any = None,
-             clock: Callable[[], datetime] | None = None) -> int:
-    """One screen in this process on the hall's store (in-process HallClient; a LAN client slots in later).
+             clock: Callable[[], datetime] | None = None, lan: str | Path | None = None) -> int:
+    """One screen in this process: on the hall's own store, or — with `lan` (a client file: hall_id, client_id,
+    [lan]) — as a LAN client of `hall run server` through the hall broker (sync/lan.py RemoteHall).
 
     Devices are the hall server's job; by default only a kiosk drives its own [devices.*] printers, so that two
     role processes never drive the same device (devices=True starts every configured device here)."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
     app = _app()
-    config = load(config_path)
-    store = Store(Path(db_path))
-    hall = Hall(config, store, clock=clock or (lambda: datetime.now(UTC)))
-    if devices is None:
+    store: Store | None = None
+    if lan is not None:
+        from sync.lan import RemoteHall
+
+        # short RPC timeouts: during an outage the screen says so quickly instead of freezing
+        hall: Any = RemoteHall.from_file(str(lan), rpc_timeout=2.0, attempts=2)
+        config = hall.config
+    else:
+        config = load(config_path)
+        store = Store(Path(db_path))
+        hall = Hall(config, store, clock=clock or (lambda: datetime.now(UTC)))
+    if lan is not None:  # a screen PC drives only the devices that name it as their host
+        sections = {n: s for n, s in config.devices.items() if s.get("host") == hall.client_id}
+    elif devices is None:
         sections = {n: s for n, s in config.devices.items() if s.get("kind") == "printer"} if role == "kiosk" else {}
     else:
         sections = config.devices if devices else {}
@@ -529,4 +524,7 @@ def run_role(role: str, config_path: str | Path, db_path: str | Path, *, window:
     finally:
         stop_devices(supervisor)
         client.close()
-        store.close()
+        if store is not None:
+            store.close()
+        else:
+            hall.close()

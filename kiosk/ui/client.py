@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
+from kiosk.core.errors import HallError
 from kiosk.core.events import Event
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,10 @@ class HallClient(QObject):
 
     def _tick(self) -> None:
         try:
-            self.hall.tick()  # also rolls the day over at midnight
+            self.hall.tick()  # also rolls the day over at midnight; a LAN hall raises when its server is silent
+        except HallError as exc:  # the LAN server is away: no heartbeat, so the board shows stale by itself
+            log.warning("hall did not answer the heartbeat tick: %s", exc.message)
+            return
         except Exception:
             log.exception("hall did not answer the heartbeat tick")
             return
@@ -193,7 +197,8 @@ class HallClient(QObject):
         except ImportError:
             return None
         try:
-            item = catalog_for(self.hall, business)
+            remote = getattr(self.hall, "catalog_for", None)  # a LAN hall asks its server
+            item = remote(business) if remote else catalog_for(self.hall, business)
         except Exception:
             log.exception("catalogue lookup failed for %s", business)
             return None
@@ -206,7 +211,7 @@ class HallClient(QObject):
         if self._cases is None:
             from kiosk.core.cases import Cases
 
-            self._cases = Cases(self.hall)
+            self._cases = getattr(self.hall, "cases", None) or Cases(self.hall)  # a LAN hall brings its own
         return self._cases
 
     _cases: Any = None
@@ -215,9 +220,5 @@ class HallClient(QObject):
         """A case's public view from kiosk.core.cases, or None when case lookup is not available here.
 
         Refusals (not found, wrong check digits) propagate as HallError so the kiosk can say them."""
-        try:
-            from kiosk.core.cases import Cases  # type: ignore[import-not-found]
-        except ImportError:
-            return None
-        result = Cases(self.hall).lookup(case_no, check)
+        result = self.cases.lookup(case_no, check)
         return dict(result) if result is not None else None
