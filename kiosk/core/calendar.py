@@ -12,6 +12,9 @@ import chinese_calendar
 
 log = logging.getLogger(__name__)
 
+# The years whose holidays the State Council has published and chinese-calendar ships (it refuses the others).
+_PUBLISHED_YEARS = frozenset(d.year for d in chinese_calendar.holidays)
+
 _CC_HOLIDAYS: dict[date, object] = dict(getattr(chinese_calendar, "holidays", {}))
 _CC_WORKDAYS: dict[date, object] = dict(getattr(chinese_calendar, "workdays", {}))
 _CC_FIRST = min((d.year for d in _CC_HOLIDAYS), default=9999)
@@ -76,13 +79,12 @@ class WorkCalendar:
             return False
         if day in self.open_days:
             return True
-        try:
+        if day.year in _PUBLISHED_YEARS:
             return bool(chinese_calendar.is_workday(day))
-        except NotImplementedError:
-            if day.year not in self._warned:
-                self._warned.add(day.year)
-                log.warning("chinese-calendar has no data for %d: using Mon–Fri; add overrides", day.year)
-            return day.weekday() < 5
+        if day.year not in self._warned:
+            self._warned.add(day.year)
+            log.warning("chinese-calendar has no data for %d: using Mon–Fri; add overrides", day.year)
+        return day.weekday() < 5
 
     def add_working_days(self, start: date, days: int) -> date:
         """The date `days` working days after `start` (start itself not counted)."""
