@@ -33,7 +33,7 @@ from kiosk.core import cases as core_cases
 from kiosk.core import errors as core_errors
 from kiosk.core.config import HallConfig
 from kiosk.core.errors import ConfigError, HallError
-from kiosk.core.events import Event
+from kiosk.core.events import Event, EventBus
 from kiosk.core.hall import Issued, Result
 from sync import contract
 from sync.link import ONLINE, InMessage, Link
@@ -511,7 +511,7 @@ class RemoteHall:
         self._server_topic = contract.lan_server_topic(hall_id)
         self._pending: dict[str, _Slot] = {}
         self._lock = threading.Lock()
-        self._subs: list[tuple[Callable[[Event], None], frozenset[str] | None]] = []
+        self.bus = EventBus()  # the same delivery as the in-process hall: seq order, a failing subscriber skipped
         self._inbox: queue.SimpleQueue[tuple[str, Any] | None] = queue.SimpleQueue()
         self._last_beat = 0.0
         self._server_online = False
@@ -636,16 +636,7 @@ class RemoteHall:
 
     def subscribe(self, fn: Callable[[Event], None], kinds: set[str] | None = None) -> Callable[[], None]:
         """fn(Event) in seq order on this client's dispatcher thread (HallClient hops to Qt itself)."""
-        entry = (fn, frozenset(kinds) if kinds is not None else None)
-        with self._lock:
-            self._subs.append(entry)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                if entry in self._subs:
-                    self._subs.remove(entry)
-
-        return unsubscribe
+        return self.bus.subscribe(fn, kinds)
 
     def catalog_for(self, business_code: str) -> dict[str, Any] | None:
         value: dict[str, Any] | None = self._call("catalog_for", [business_code])
@@ -778,14 +769,7 @@ class RemoteHall:
 
     def _deliver(self, e: Event) -> None:
         self.last_seq = e.seq
-        with self._lock:
-            subs = list(self._subs)
-        for fn, kinds in subs:
-            if kinds is None or e.kind in kinds:
-                try:
-                    fn(e)
-                except Exception:  # one screen's bug must not starve the others
-                    log.exception("lan: subscriber failed on %s #%d", e.kind, e.seq)
+        self.bus.publish([e])
 
     def _fail(self, text: str) -> None:
         self.last_error = f"{datetime.now(UTC).isoformat(timespec='seconds')} {text[:500]}"
