@@ -253,6 +253,22 @@ class DeviceWorker(ABC):
 
     idle_interval = 0.2
 
+    def _while_offline(self) -> None:
+        """Called after every failed open, before the backoff wait.  A kind that owes an answer for each job (a
+        printer owes one per ticket) gives it here instead of holding jobs silently while unplugged."""
+        return None
+
+    def _drain_jobs(self) -> list[Any]:
+        """Every job queued so far, taken without waiting (stop markers left out)."""
+        jobs: list[Any] = []
+        while True:
+            try:
+                job = self._jobs.get_nowait()
+            except queue.Empty:
+                return jobs
+            if job is not None:
+                jobs.append(job)
+
     def _set_health(self, state: HealthState, reason: str = "") -> None:
         if state == self._health.state and reason == self._health.reason:
             return
@@ -286,6 +302,7 @@ class DeviceWorker(ABC):
         while not self._stop.is_set():
             transport = self._ensure_open()
             if transport is None:
+                self._while_offline()
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, self._max_backoff)
                 continue

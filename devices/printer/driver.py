@@ -256,14 +256,11 @@ class PrinterDriver(DeviceWorker):
         self._reply_lost = True  # whatever sits in the input buffer is from before
         return t
 
-    def _ensure_open(self) -> Transport | None:
-        t = super()._ensure_open()
-        if t is None:
-            # unplugged: still answer for every ticket within max_wait_s instead of holding them silently
-            self._take_queued()
-            self._report_overflow()
-            self._expire()
-        return t
+    def _while_offline(self) -> None:
+        # unplugged: still answer for every ticket within max_wait_s instead of holding them silently
+        self._take_queued()
+        self._report_overflow()
+        self._expire()
 
     def _handle(self, job: PrintJob, transport: Transport) -> None:
         self._pending.append(job)
@@ -356,13 +353,7 @@ class PrinterDriver(DeviceWorker):
         self._reply_lost = False
 
     def _take_queued(self) -> None:
-        while True:
-            try:
-                job = self._jobs.get_nowait()
-            except queue.Empty:
-                return
-            if job is not None:
-                self._pending.append(job)
+        self._pending.extend(self._drain_jobs())
 
     def _expire(self) -> None:
         offline = self._health.state is HealthState.OFFLINE
