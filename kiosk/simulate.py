@@ -8,6 +8,7 @@ from typing import Any
 
 from kiosk.core import errors as E
 from kiosk.core.hall import Hall
+from kiosk.core.privacy import check_digit
 from kiosk.core.rating import Channel, Level
 
 # Mean service minutes per business kind (rough figures from county halls) and the rating mix citizens give.
@@ -82,7 +83,7 @@ class DaySimulator:
         b = self.rng.choice(self.hall.config.businesses)
         kw: dict[str, Any] = {}
         if b.id_required:
-            kw["id_number"] = _random_id(self.rng)
+            kw["id_number"] = random_id_number(self.rng)
         if b.green_channel and self.rng.random() < 0.06:
             kw["priority"] = "green"
         try:
@@ -149,11 +150,10 @@ def _poisson(rng: random.Random, lam: float) -> int:
         n += 1
 
 
-def _random_id(rng: random.Random) -> str:
-    from kiosk.core.privacy import _CHECK, _WEIGHTS
-
-    body = f"510104{rng.randint(1950, 2005)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(0, 999):03d}"
-    return body + _CHECK[sum(int(d) * w for d, w in zip(body, _WEIGHTS, strict=True)) % 11]
+def random_id_number(rng: random.Random) -> str:
+    """A checksum-valid, fictitious 18-digit ID for simulated citizens of businesses that require one."""
+    body = f"510104{rng.randint(1950, 2004)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(0, 999):03d}"
+    return body + check_digit(body)
 
 
 def local_start(hall: Hall, day: datetime | None = None, hh: int = 8, mm: int = 30) -> datetime:

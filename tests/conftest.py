@@ -114,7 +114,7 @@ def demo_hall(tmp_path: Path, clock: FakeClock) -> Iterator[Hall]:
 
 def make_id(serial: int, base: str = "11010519800101") -> str:
     """A valid 18-digit citizen ID (right check digit) for tests: base + 3-digit serial + check."""
-    from kiosk.core.privacy import _CHECK, _WEIGHTS
+    from kiosk.core.privacy import check_digit
 
     body = f"{base}{serial % 1000:03d}"
-    return body + _CHECK[sum(int(d) * w for d, w in zip(body, _WEIGHTS, strict=True)) % 11]
+    return body + check_digit(body)

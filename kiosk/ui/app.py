@@ -21,6 +21,7 @@ from kiosk.core.config import HallConfig, load
 from kiosk.core.errors import HallError
 from kiosk.core.hall import Hall
 from kiosk.core.rating import ORDER, Level
+from kiosk.simulate import random_id_number
 from kiosk.store import Store
 from kiosk.ui.board import BoardScreen
 from kiosk.ui.caller import CallerScreen
@@ -63,14 +64,6 @@ def demo_start(config: HallConfig, now: datetime | None = None, calendar: WorkCa
     while not cal.is_working_day(day):
         day += timedelta(days=1)
     return datetime.combine(day, first, tz).astimezone(UTC)
-
-
-def demo_id_number(rng: random.Random) -> str:
-    """A checksum-valid (fictitious) 18-digit ID for simulated citizens of businesses that require one."""
-    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-    body = "510104" + f"{rng.randint(1950, 2004)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}" + \
-        f"{rng.randint(0, 999):03d}"
-    return body + "10X98765432"[sum(int(d) * w for d, w in zip(body, weights, strict=True)) % 11]
 
 
 # =====================================================================================================================
@@ -180,7 +173,7 @@ def seed_demo_cases(client: HallClient, rng: random.Random) -> list[str]:
         payload: dict[str, Any] = {
             "case_no": case_no, "case_type": case_type, "item_name": f"{b.name}事项", "department": b.name,
             "window": window, "clerk": CLERKS[(window - 1) % len(CLERKS)], "acceptor": names[window],
-            "applicant_name": rng.choice(DEMO_APPLICANTS), "applicant_id": demo_id_number(rng),
+            "applicant_name": rng.choice(DEMO_APPLICANTS), "applicant_id": random_id_number(rng),
             "accepted_at": accepted.isoformat(), "status": status,
         }
         if due_in_h is not None:
@@ -270,7 +263,7 @@ class Simulation(QObject):
             n += 1
         for _ in range(n):
             b = self.rng.choice(self.client.config.businesses)
-            id_number = demo_id_number(self.rng) if b.id_required else None
+            id_number = random_id_number(self.rng) if b.id_required else None
             prio = "green" if b.green_channel and self.rng.random() < 0.05 else "normal"
             if self._try(lambda b=b, i=id_number, p=prio: self.client.issue_ticket(
                     b.code, id_number=i, priority=p, idem_key=uuid.uuid4().hex)):
@@ -326,7 +319,7 @@ class Simulation(QObject):
         payload: dict[str, Any] = {
             "case_no": case_no, "case_type": 1 if on_spot else 2, "item_name": f"{ticket['business_name']}事项",
             "department": ticket["business_name"], "window": c.window, "clerk": c.name, "status": "受理",
-            "applicant_name": self.rng.choice(DEMO_APPLICANTS), "applicant_id": demo_id_number(self.rng),
+            "applicant_name": self.rng.choice(DEMO_APPLICANTS), "applicant_id": random_id_number(self.rng),
         }
         if not on_spot:
             payload["promise_days"] = self.rng.choice([1, 3, 5])

@@ -8,7 +8,8 @@ import pytest
 
 from kiosk.core.config import HallConfig, load
 from kiosk.core.privacy import valid_id
-from kiosk.ui.app import ROLES, build_demo, build_role, demo_id_number, demo_start, run_role, scaled_clock
+from kiosk.simulate import random_id_number
+from kiosk.ui.app import ROLES, build_demo, build_role, demo_start, run_role, scaled_clock
 from tests.conftest import DEMO_CONFIG
 
 
@@ -40,7 +41,7 @@ def test_demo_ids_are_valid() -> None:
     import random
 
     rng = random.Random(3)
-    assert all(valid_id(demo_id_number(rng)) for _ in range(200))
+    assert all(valid_id(random_id_number(rng)) for _ in range(200))
 
 
 def test_demo_runs_a_day_with_every_screen(qtbot, tmp_path: Path) -> None:
