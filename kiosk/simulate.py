@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from kiosk.core import errors as E
+from kiosk.core.calendar import WorkCalendar
+from kiosk.core.config import HallConfig
 from kiosk.core.hall import Hall
 from kiosk.core.privacy import check_digit
 from kiosk.core.rating import Channel, Level
@@ -156,13 +158,17 @@ def random_id_number(rng: random.Random) -> str:
     return body + check_digit(body)
 
 
-def local_start(hall: Hall, day: datetime | None = None, hh: int = 8, mm: int = 30) -> datetime:
-    """The next working day's opening time in the hall's zone, as UTC."""
-    tz = hall.config.tz
-    d = (day or datetime.now(UTC)).astimezone(tz).date()
-    while not hall.calendar.is_working_day(d):
-        d += timedelta(days=1)
-    return datetime(d.year, d.month, d.day, hh, mm, tzinfo=tz).astimezone(UTC)
+def opening(config: HallConfig, calendar: WorkCalendar, day: date) -> datetime:
+    """When the first ticket hours start on the first working day from `day`, as UTC."""
+    first = min(s for b in config.businesses for s, _e in b.intervals())
+    while not calendar.is_working_day(day):
+        day += timedelta(days=1)
+    return datetime.combine(day, first, config.tz).astimezone(UTC)
+
+
+def local_start(hall: Hall, day: datetime | None = None) -> datetime:
+    """The opening of the hall's working day that `day` (default now) falls on, or of the next one, as UTC."""
+    return opening(hall.config, hall.calendar, (day or datetime.now(UTC)).astimezone(hall.config.tz).date())
 
 
 def board_text(hall: Hall) -> str:

@@ -9,7 +9,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from kiosk.core.config import HallConfig, load
 from kiosk.core.errors import HallError
 from kiosk.core.hall import Hall
 from kiosk.core.rating import ORDER, Level
-from kiosk.simulate import random_id_number
+from kiosk.simulate import opening, random_id_number
 from kiosk.store import Store
 from kiosk.ui.board import BoardScreen
 from kiosk.ui.caller import CallerScreen
@@ -60,10 +60,7 @@ def demo_start(config: HallConfig, now: datetime | None = None, calendar: WorkCa
     last = max(e for b in config.businesses for _s, e in b.intervals())
     if cal.is_working_day(local.date()) and first <= local.time() < last:
         return local.astimezone(UTC)
-    day: date = local.date() if local.time() < first else local.date() + timedelta(days=1)
-    while not cal.is_working_day(day):
-        day += timedelta(days=1)
-    return datetime.combine(day, first, tz).astimezone(UTC)
+    return opening(config, cal, local.date() if local.time() < first else local.date() + timedelta(days=1))
 
 
 # =====================================================================================================================
