@@ -255,8 +255,11 @@ class Hall:
         ).fetchone()
         return int(row[0])
 
-    def _window_payload(self, tx: Tx, number: int, ticket_id: str | None = None) -> dict[str, Any]:
-        w = self._window_row(tx, number)
+    def _window_payload(self, tx: Tx, number: int, ticket_id: str | None = None,
+                        w: sqlite3.Row | None = None) -> dict[str, Any]:
+        """`w`: the window's row when the command already read it (its clerk does not change mid-command)."""
+        if w is None:
+            w = self._window_row(tx, number)
         p: dict[str, Any] = {"window": number, "window_name": self._window_cfg(number).name,
                              "clerk": w["clerk_name"]}
         if ticket_id:
@@ -267,8 +270,9 @@ class Hall:
         row = tx.one("SELECT COALESCE(MAX(queue_pos), 0) + 1 FROM tickets")
         return int(row[0]) if row else 1
 
-    def _finish_current(self, tx: Tx, number: int) -> None:
-        w = self._window_row(tx, number)
+    def _finish_current(self, tx: Tx, number: int, w: sqlite3.Row | None = None) -> None:
+        if w is None:
+            w = self._window_row(tx, number)
         if not w["current_ticket"]:
             return
         t = tx.one("SELECT * FROM tickets WHERE id = ?", w["current_ticket"])
@@ -277,7 +281,7 @@ class Hall:
         tx.exec("UPDATE tickets SET status = 'done', finished_at = ? WHERE id = ?", tx.at, t["id"])
         tx.exec("UPDATE windows SET current_ticket = NULL, last_ticket = ?, state = 'idle', since = ? "
                 "WHERE number = ?", t["id"], tx.at, number)
-        p = self._window_payload(tx, number, t["id"])
+        p = self._window_payload(tx, number, t["id"], w)
         p["wait_s"] = _secs(t["issued_at"], t["first_called_at"])
         p["service_s"] = _secs(began, tx.at)
         tx.emit(ev.SERVICE_FINISHED, p)
@@ -485,8 +489,8 @@ class Hall:
             t = self._pick_next(tx, window)
             if t is None:
                 raise E.QueueEmpty()
-            self._finish_current(tx, window)
-            return self._call(tx, window, t, specific=False)
+            self._finish_current(tx, window, w)
+            return self._call(tx, window, t, w, specific=False)
 
         return self.run("call_next", idem_key, body, lambda v: ("ticket", v["id"]))
 
@@ -503,8 +507,8 @@ class Hall:
                 raise E.TicketNotFound(ticket=number_or_id)
             if t["status"] != "waiting":
                 raise E.TicketNotWaiting(number=t["number"], status=STATUS_LABELS[t["status"]])
-            self._finish_current(tx, window)
-            return self._call(tx, window, t, specific=True)
+            self._finish_current(tx, window, w)
+            return self._call(tx, window, t, w, specific=True)
 
         return self.run("call_ticket", idem_key, body, lambda v: ("ticket", v["id"]))
 
@@ -525,8 +529,7 @@ class Hall:
                 heads.append(((row["rank"], 0 if combined else pref, row["queue_pos"]), row))
         return min(heads, key=lambda h: h[0])[1] if heads else None
 
-    def _call(self, tx: Tx, window: int, t: sqlite3.Row, *, specific: bool) -> dict[str, Any]:
-        w = self._window_row(tx, window)
+    def _call(self, tx: Tx, window: int, t: sqlite3.Row, w: sqlite3.Row, *, specific: bool) -> dict[str, Any]:
         tx.exec(
             "UPDATE tickets SET status = 'called', window = ?, clerk_id = ?, called_at = ?, "
             "first_called_at = COALESCE(first_called_at, ?), recalls = 0, target_window = NULL WHERE id = ?",
@@ -534,7 +537,7 @@ class Hall:
         )
         tx.exec("UPDATE windows SET current_ticket = ?, state = 'calling', since = ? WHERE number = ?",
                 t["id"], tx.at, window)
-        p = self._window_payload(tx, window, t["id"])
+        p = self._window_payload(tx, window, t["id"], w)
         p.update(recall=0, specific=specific, recalls_left=self.config.rules.recall_cap)
         tx.emit(ev.TICKET_CALLED, p)
         return p["ticket"]
