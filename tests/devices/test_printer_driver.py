@@ -16,6 +16,7 @@ from devices.printer.sim import PtyPrinter, SimPrinter, TcpPrinter, example_payl
 from kiosk.core import events as ev
 from kiosk.core.errors import ConfigError
 from kiosk.core.events import Event
+from tests.devices import common
 
 _seq = itertools.count(1)
 
@@ -26,12 +27,7 @@ def issued(number: str = "A001", **ticket: Any) -> Event:
 
 
 def wait_until(cond: Callable[[], bool], timeout: float = 5.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(0.01)
-    return cond()
+    return common.wait_until(cond, timeout)
 
 
 class Rig:

@@ -1,8 +1,21 @@
 """Checks shared by the screen tests: every rendered text of a widget tree, and what is cut off on screen."""
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QAbstractButton, QLabel, QLineEdit, QListWidget, QTableWidget, QTabWidget, QWidget
+
+W = TypeVar("W", bound=QWidget)
+
+
+def shown(qtbot: Any, widget: W, width: int, height: int) -> W:
+    """A screen as a test drives it: owned by qtbot, at the size it runs at, on screen."""
+    qtbot.addWidget(widget)
+    widget.resize(width, height)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
 
 
 def rendered_texts(widget: QWidget) -> str:

@@ -4,15 +4,11 @@ from __future__ import annotations
 from kiosk.core.hall import Hall
 from kiosk.ui.board import BoardScreen
 from kiosk.ui.client import HallClient
+from tests.ui.checks import shown
 
 
 def make(qtbot, client, **kw) -> BoardScreen:
-    b = BoardScreen(client, **kw)
-    qtbot.addWidget(b)
-    b.resize(1920, 1080)
-    b.show()
-    qtbot.waitExposed(b)
-    return b
+    return shown(qtbot, BoardScreen(client, **kw), 1920, 1080)
 
 
 def rows(b: BoardScreen) -> list[tuple[str, str]]:

@@ -5,16 +5,11 @@ from PySide6.QtCore import Qt
 
 from kiosk.core.hall import Hall
 from kiosk.ui.caller import CallerScreen
-from tests.ui.checks import rendered_texts
+from tests.ui.checks import rendered_texts, shown
 
 
 def make_caller(qtbot, client, window: int = 2) -> CallerScreen:
-    c = CallerScreen(client, window)
-    qtbot.addWidget(c)
-    c.resize(1280, 800)
-    c.show()
-    qtbot.waitExposed(c)
-    return c
+    return shown(qtbot, CallerScreen(client, window), 1280, 800)
 
 
 def click(qtbot, c: CallerScreen, key: str) -> None:

@@ -6,16 +6,11 @@ from typing import Any
 from kiosk.core.hall import Hall
 from kiosk.ui.dashboard import DashboardScreen
 from kiosk.ui.theme import PAIRS
-from tests.ui.checks import cut_off
+from tests.ui.checks import cut_off, shown
 
 
 def make(qtbot, client, **kw) -> DashboardScreen:
-    d = DashboardScreen(client, **kw)
-    qtbot.addWidget(d)
-    d.resize(1920, 1080)
-    d.show()
-    qtbot.waitExposed(d)
-    return d
+    return shown(qtbot, DashboardScreen(client, **kw), 1920, 1080)
 
 
 def cells(table, row: int) -> list[str]:

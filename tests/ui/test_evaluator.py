@@ -7,6 +7,7 @@ from kiosk.core.hall import Hall
 from kiosk.core.rating import Level
 from kiosk.ui.caller import CallerScreen
 from kiosk.ui.evaluator import FACES, IDLE, REASON, THANKS, EvaluatorScreen
+from tests.ui.checks import shown
 
 
 def served(hall: Hall, window: int = 1) -> str:
@@ -17,12 +18,7 @@ def served(hall: Hall, window: int = 1) -> str:
 
 
 def make(qtbot, client, window: int = 1, **kw) -> EvaluatorScreen:
-    e = EvaluatorScreen(client, window, **kw)
-    qtbot.addWidget(e)
-    e.resize(1280, 800)
-    e.show()
-    qtbot.waitExposed(e)
-    return e
+    return shown(qtbot, EvaluatorScreen(client, window, **kw), 1280, 800)
 
 
 def test_caller_asks_and_the_citizen_rates(qtbot, client, hall: Hall) -> None:

@@ -16,17 +16,13 @@ from kiosk.ui.client import HallClient
 from kiosk.ui.i18n import LANGUAGES, STRINGS, error_text, tr
 from kiosk.ui.kiosk import CASE, CHECK_IN, GUIDE, HOME, ID_ENTRY, RESULT, KioskScreen
 from kiosk.ui.theme import ELDER_MIN_FONT_DP, ELDER_MIN_TARGET_DP, MIN_CONTRAST, PAIRS, contrast, px_to_dp
+from tests.ui.checks import shown
 
 VALID_ID = "11010519491231002X"  # the GB 11643 standard's own example
 
 
 def make_kiosk(qtbot, client: HallClient, w: int = 1080, h: int = 1920, **kw) -> KioskScreen:
-    k = KioskScreen(client, **kw)
-    qtbot.addWidget(k)
-    k.resize(w, h)
-    k.show()
-    qtbot.waitExposed(k)
-    return k
+    return shown(qtbot, KioskScreen(client, **kw), w, h)
 
 
 def type_on(qtbot, pad, text: str) -> None:
