@@ -157,29 +157,19 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def start_server_parts(hall: Hall) -> list[Any]:
-    """Devices and the sync link around a Hall: what `hall run server` and the screen demo both run.
-    Returns their stop functions.  A bad [devices.*] or [sync] section fails here, at start-up, by name."""
+    """Devices, the sync link and the LAN server around the Hall, for `hall run server`; returns their stops.
+    Everything is built (and its config checked, naming the section) before anything starts."""
     from devices.supervisor import Supervisor
-
-    stoppers: list[Any] = []
-    sup = Supervisor.from_config(hall)
-    sup.start()
-    stoppers.append(sup.stop)
-    hall.supervisor = sup  # type: ignore[attr-defined]  # screens ask it "can I print now?"
+    from sync.lan import LanServer
     from sync.service import HallSync
 
-    link = HallSync.from_config(hall)
-    if link is not None:
-        link.start()
-        stoppers.append(link.stop)
-    hall.sync = link  # type: ignore[attr-defined]  # the dashboard shows its status()
-    from sync.lan import LanServer
-
-    lan = LanServer.from_section(hall, hall.config.lan)  # screens on other PCs, through the hall broker
-    if lan is not None:
-        lan.start()
-        stoppers.append(lan.stop)
-    hall.lan = lan  # type: ignore[attr-defined]
+    parts: list[Any] = [Supervisor.from_config(hall), HallSync.from_config(hall),
+                        LanServer.from_section(hall, hall.config.lan)]  # None: no [sync] / no [lan]
+    stoppers: list[Any] = []
+    for part in parts:
+        if part is not None:
+            part.start()
+            stoppers.append(part.stop)
     return stoppers
 
 
