@@ -34,8 +34,10 @@ class WorkCalendar:
         self.closed = set(closed or ())  # local closures (e.g. a typhoon day)
         self.open_days = set(open_days or ())  # extra working days
         self._warned: set[int] = set()
-        # the tables only grow; growth is serialized so two threads (a screen's query and the scheduler pass)
-        # never append the same day twice.  Readers need no lock: they only read the grown prefix.
+        # The tables only grow, under this lock, so two threads (a screen's query and the scheduler pass) never
+        # append the same day twice.  Readers take no lock: each reads one snapshot (`self._t`) and only the prefix
+        # it has seen grown; a midnight table is replaced whole, never appended to in place, and `cum` is grown
+        # first, so a reader that finds midnight i+1 also finds cum[i+1].
         self._grow = threading.RLock()
         self.invalidate()
 
@@ -108,21 +110,21 @@ class WorkCalendar:
     # ------------------------------------------------------------------------------------------------
     def invalidate(self) -> None:
         """Forget the working-time tables (call after changing `closed` / `open_days` by hand)."""
-        self._cum: list[int] = [0]  # _cum[i] = working days in [EPOCH, EPOCH + i days)
-        self._wdays: list[int] = []  # day offsets (from EPOCH) of the working days, in order
-        self._mids: dict[str, list[float]] = {}  # per zone: POSIX time of each day's local midnight
+        with self._grow:
+            self._t = _Tables()
 
-    def _extend_to(self, offset: int) -> None:
+    def _extend_to(self, offset: int, t: _Tables | None = None) -> _Tables:
+        """The tables (a snapshot: `invalidate` swaps in new ones) with `cum` covering day `offset`."""
         if offset < 0:
             raise ValueError(f"working time is counted from {EPOCH.isoformat()}; got a day before it")
-        cum = self._cum
-        if len(cum) > offset + 1:
-            return
-        with self._grow:
-            self._grow_to(offset)
+        t = t or self._t
+        if len(t.cum) <= offset + 1:
+            with self._grow:
+                self._grow_to(t, offset)
+        return t
 
-    def _grow_to(self, offset: int) -> None:
-        cum, wdays = self._cum, self._wdays
+    def _grow_to(self, t: _Tables, offset: int) -> None:
+        cum, wdays = t.cum, t.wdays
         # bulk path: read chinese-calendar's tables directly (same rule as its is_workday, ~20x faster)
         holidays, workdays = _CC_HOLIDAYS, _CC_WORKDAYS
         closed, open_days = self.closed, self.open_days
@@ -137,6 +139,7 @@ class WorkCalendar:
                 work = day in workdays or (day not in holidays and day.weekday() < 5)
             else:
                 work = self.is_working_day(day)
+            # wdays before cum: a reader that finds cum[i] also finds the working days it counts
             if work:
                 wdays.append(len(cum) - 1)
                 cum.append(cum[-1] + 1)
@@ -147,8 +150,7 @@ class WorkCalendar:
     def working_index(self, day: date) -> int:
         """Working days before `day` (since EPOCH): consecutive working days get consecutive indexes."""
         off = (day - EPOCH).days
-        self._extend_to(off)
-        return self._cum[off]
+        return self._extend_to(off).cum[off]
 
     def position(self, moment: datetime, tz: tzinfo | None = None) -> float:
         """Where `moment` lies in working time (its local date taken in `tz`, or its own zone)."""
@@ -177,42 +179,49 @@ class WorkCalendar:
         k = math.floor(pos)
         if k < 0:
             return None
-        while len(self._wdays) <= k:
-            self._extend_to(len(self._cum) + 31)
-        return EPOCH + timedelta(days=self._wdays[k])
+        t = self._t
+        while len(t.wdays) <= k:
+            self._extend_to(len(t.cum) + 31, t)
+        return EPOCH + timedelta(days=t.wdays[k])
 
     # --- the same on POSIX timestamps: no datetime objects in the scheduler's inner loops ----------------------
-    def _midnights(self, tz: tzinfo, upto: int) -> list[float]:
+    def _midnights(self, t: _Tables, tz: tzinfo, upto: int) -> list[float]:
         """mids[i] = timestamp of local midnight starting day EPOCH+i, for i ≤ upto + 1 (DST-safe: each day's
         length is the gap to the next midnight)."""
         key = str(tz)
-        mids = self._mids.setdefault(key, [])
-        if len(mids) <= upto + 1:
-            with self._grow:
-                start = len(mids)
-                if start <= upto + 1:
-                    day = EPOCH + timedelta(days=start)
-                    for _ in range(start, upto + 2 + 366):
-                        mids.append(datetime.combine(day, time(), tz).timestamp())
-                        day += timedelta(days=1)
-                self._extend_to(len(mids))
+        mids = t.mids.get(key, [])
+        if len(mids) > upto + 1:
+            return mids
+        with self._grow:
+            mids = t.mids.get(key, [])
+            if len(mids) <= upto + 1:
+                start, stop = len(mids), upto + 2 + 366
+                self._extend_to(stop, t)  # before the midnights are published (see __init__)
+                day = EPOCH + timedelta(days=start)
+                more = []
+                for _ in range(start, stop):
+                    more.append(datetime.combine(day, time(), tz).timestamp())
+                    day += timedelta(days=1)
+                mids = mids + more
+                t.mids[key] = mids
         return mids
 
-    def _day_of_ts(self, ts: float, tz: tzinfo) -> tuple[list[float], int]:
-        """The midnight table covering ts in zone tz, and the index of ts's day in it."""
-        mids = self._mids.get(str(tz))
+    def _day_of_ts(self, ts: float, tz: tzinfo) -> tuple[_Tables, list[float], int]:
+        """The tables, the midnight table covering ts in zone tz, and the index of ts's day in it."""
+        t = self._t
+        mids = t.mids.get(str(tz))
         if not mids or ts >= mids[-1] or ts < mids[0]:
             off = (datetime.fromtimestamp(ts, tz).date() - EPOCH).days
             if off < 0:
                 raise ValueError(f"working time is counted from {EPOCH.isoformat()}; got a moment before it")
-            mids = self._midnights(tz, off)
-        return mids, bisect.bisect_right(mids, ts) - 1
+            mids = self._midnights(t, tz, off)
+        return t, mids, bisect.bisect_right(mids, ts) - 1
 
     def position_ts(self, ts: float, tz: tzinfo) -> float:
         """position() of a POSIX timestamp in zone tz."""
-        mids, i = self._day_of_ts(ts, tz)
-        base = self._cum[i]
-        if self._cum[i + 1] == base:
+        t, mids, i = self._day_of_ts(ts, tz)
+        base = t.cum[i]
+        if t.cum[i + 1] == base:
             return float(base)
         return base + (ts - mids[i]) / (mids[i + 1] - mids[i])
 
@@ -220,18 +229,30 @@ class WorkCalendar:
         """moment_at() as a POSIX timestamp."""
         k = math.floor(pos)
         frac = pos - k
-        while len(self._wdays) <= k:
-            self._extend_to(len(self._cum) + 31)
+        t = self._t
+        while len(t.wdays) <= k:
+            self._extend_to(len(t.cum) + 31, t)
         if frac < 1e-9:
             if k <= 0:
-                return self._midnights(tz, 0)[0]
-            off = self._wdays[k - 1] + 1
-            return self._midnights(tz, off)[off]
-        off = self._wdays[k]
-        mids = self._midnights(tz, off)
+                return self._midnights(t, tz, 0)[0]
+            off = t.wdays[k - 1] + 1
+            return self._midnights(t, tz, off)[off]
+        off = t.wdays[k]
+        mids = self._midnights(t, tz, off)
         return mids[off] + frac * (mids[off + 1] - mids[off])
 
     def end_of_day_position_ts(self, ts: float, tz: tzinfo) -> int:
         """end_of_day_position() of a POSIX timestamp."""
-        _, i = self._day_of_ts(ts, tz)
-        return self._cum[i + 1]
+        t, _, i = self._day_of_ts(ts, tz)
+        return t.cum[i + 1]
+
+
+class _Tables:
+    """One generation of the working-time tables; `invalidate` replaces the whole object."""
+
+    __slots__ = ("cum", "mids", "wdays")
+
+    def __init__(self) -> None:
+        self.cum: list[int] = [0]  # cum[i] = working days in [EPOCH, EPOCH + i days)
+        self.wdays: list[int] = []  # day offsets (from EPOCH) of the working days, in order
+        self.mids: dict[str, list[float]] = {}  # per zone: POSIX time of each day's local midnight
