@@ -6,12 +6,15 @@
 #              Binary wheels (PySide6, Pillow, msgspec, psycopg) make the package architecture-specific.
 #   --no-deps  only our wheel (Architecture: all); postinst then installs dependencies from the index.
 #              For CI and development, not for a hall.
+#   --python   the interpreter that builds (default: the project's .venv when there is one, else python3).
+#              Our wheel is built with its setuptools (no build isolation, so no network for the build step);
+#              when it has no pip or no setuptools >= 77, a throwaway build venv is made and gets them.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 OUT="$ROOT/dist"
-PY=python3
+PY=""
 REVISION=1
 WITH_DEPS=1
 
@@ -23,13 +26,16 @@ while [ $# -gt 0 ]; do
         --out) OUT=${2:?--out needs a directory}; shift ;;
         --python) PY=${2:?--python needs an interpreter}; shift ;;
         --revision) REVISION=${2:?--revision needs a number}; shift ;;
-        -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
         *) die "unknown option '$1' (see --help)" ;;
     esac
     shift
 done
 
 command -v dpkg-deb >/dev/null || die "dpkg-deb not found (apt-get install dpkg)"
+if [ -z "$PY" ]; then
+    if [ -x "$ROOT/.venv/bin/python" ]; then PY="$ROOT/.venv/bin/python"; else PY=python3; fi
+fi
 "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || die "$PY must be Python >= 3.11 (tomllib)"
 
 VERSION=$("$PY" -c 'import sys, tomllib; print(tomllib.load(open(sys.argv[1], "rb"))["project"]["version"])' \
@@ -51,13 +57,22 @@ for f in README.md LICENSE; do
 done
 (cd "$ROOT" && tar --exclude='__pycache__' --exclude='*.pyc' -cf - "${SOURCES[@]}") | tar -xf - -C "$SRC"
 
+# A Debian python3 has no pip, and an old venv may have setuptools < 77 (no SPDX license strings).
+if ! "$PY" -c 'import importlib.metadata as m, sys, pip; sys.exit(int(m.version("setuptools").split(".")[0]) < 77)' \
+        2>/dev/null; then
+    echo "build-deb: $PY has no pip or no setuptools >= 77; making a build venv with them"
+    "$PY" -m venv "$WORK/build-venv" || die "cannot make a venv with $PY (apt-get install python3-venv)"
+    "$WORK/build-venv/bin/python" -m pip install --disable-pip-version-check --quiet "setuptools>=77" \
+        || die "cannot install setuptools>=77 into the build venv (no package index?)"
+    PY="$WORK/build-venv/bin/python"
+fi
 PIP=("$PY" -m pip --disable-pip-version-check)
 if [ "$WITH_DEPS" = 1 ]; then
     echo "build-deb: building hall-edge $VERSION and fetching its dependency wheels"
-    "${PIP[@]}" wheel --quiet --wheel-dir "$WHEELS" "$SRC"
+    "${PIP[@]}" wheel --quiet --no-build-isolation --wheel-dir "$WHEELS" "$SRC"
 else
     echo "build-deb: building hall-edge $VERSION without dependency wheels (--no-deps)"
-    "${PIP[@]}" wheel --quiet --no-deps --wheel-dir "$WHEELS" "$SRC"
+    "${PIP[@]}" wheel --quiet --no-build-isolation --no-deps --wheel-dir "$WHEELS" "$SRC"
     printf 'Built with --no-deps: postinst installs the dependencies from the package index.\n' > "$WHEELS/NO-DEPS"
 fi
 ls "$WHEELS"/hall_edge-"$VERSION"-*.whl >/dev/null 2>&1 || die "pip built no hall_edge-$VERSION wheel"

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont, features
 
 from devices.printer import proto
 from devices.printer.proto import Align, Cut
@@ -175,6 +175,23 @@ def runs(text: str) -> list[tuple[str, str]]:
             out.append((key or "cjk", ch))
     return out
 
+# Scripts whose glyphs must be shaped (Tibetan stacks, Arabic-script joining and right-to-left order, Mongolian
+# joining): without Pillow's raqm layout (libraqm + the system's FriBiDi) they come out as wrong, unjoined glyphs.
+COMPLEX_SCRIPTS = frozenset({"tibetan", "arabic", "mongolian"})
+
+
+class ComplexTextUnavailable(ValueError):
+    """Pillow cannot shape this script here: the ticket must fail visibly rather than print wrong text."""
+
+
+def complex_text_problem() -> str | None:
+    """Why complex scripts cannot be drawn correctly on this machine, or None when they can."""
+    if not features.check("raqm"):
+        return "Pillow 缺少 raqm 排版支持（安装 libfribidi0 / libraqm0），藏文、维吾尔文、蒙古文无法正确排版"
+    if not features.check_feature("fribidi"):
+        return "缺少 FriBiDi（安装 libfribidi0），藏文、维吾尔文、蒙古文无法正确排版"
+    return None
+
 
 @functools.lru_cache(maxsize=64)
 def font(key: str, px: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
@@ -183,13 +200,22 @@ def font(key: str, px: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
             if os.path.exists(path):
                 if k != key:
                     log.warning("no %s font installed; drawing that text with %s (glyphs may be missing)", key, path)
-                return ImageFont.truetype(path, px, index=index)
+                return ImageFont.truetype(path, px, index=index, layout_engine=_layout_engine())
     log.warning("no CJK font installed; using Pillow's built-in font")
     return ImageFont.load_default(px)
 
 
+@functools.cache
+def _layout_engine() -> ImageFont.Layout:
+    return ImageFont.Layout.RAQM if complex_text_problem() is None else ImageFont.Layout.BASIC
+
+
 def draw_text(text: str, width: int, *, scale: int = 1, bold: bool = False, align: Align = Align.CENTER) -> Image.Image:
-    """One line drawn as an 'L' image, ink = 255, `width` dots wide; shrinks the type rather than overflow."""
+    """One line drawn as an 'L' image, ink = 255, `width` dots wide; shrinks the type rather than overflow.
+
+    Raises ComplexTextUnavailable for a Tibetan, Uyghur or Mongolian line when this machine cannot shape it."""
+    if any(key in COMPLEX_SCRIPTS for key, _ in runs(text)) and (problem := complex_text_problem()):
+        raise ComplexTextUnavailable(problem)
     px = LINE * scale
     while True:
         parts = [(key, s, font("cjk-bold" if bold and key == "cjk" else key, px)) for key, s in runs(text)]

@@ -108,6 +108,26 @@ def test_lines_the_printer_font_lacks_are_drawn(line: str) -> None:
     assert _ink_centre(img) == pytest.approx(288, abs=16)  # but the line is still centred on the paper
 
 
+def test_this_machine_shapes_tibetan_and_uyghur() -> None:
+    """Fails where Pillow lacks raqm / FriBiDi (libfribidi0): there Tibetan stacks would be drawn side by side."""
+    assert layout.complex_text_problem() is None
+    f = layout.font("tibetan", 48)
+    box = f.getbbox("སྒྲ")  # sa with ga and ra stacked below it: one column when shaped
+    assert box[2] - box[0] <= f.getlength("སྒྲ") + 2
+    u = layout.font("arabic", 48)
+    joined = u.getlength("مەركىزى")
+    assert joined < sum(u.getlength(ch) for ch in "مەركىزى") - 4  # joined forms, not isolated letters
+
+
+def test_without_complex_text_support_a_tibetan_ticket_fails_visibly(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(layout.features, "check", lambda name: False)
+    with pytest.raises(layout.ComplexTextUnavailable, match="libfribidi0"):
+        layout.draw_text("ལྷ་ས་གྲོང་ཁྱེར།", 576)
+    with pytest.raises(layout.ComplexTextUnavailable):
+        layout.ticket_bytes(example_payload(), TicketOptions(header=("ھۆكۈمەت مۇلازىمەت مەركىزى",)), Profile())
+    assert layout.draw_text("锦江区政务服务中心 ꆈꌠ", 576).getbbox() is not None  # no shaping needed: still drawn
+
+
 def test_raster_mode_sends_no_text() -> None:
     p, t = printed(example_payload(), profile=Profile(mode="raster"))
     assert all(line.startswith("[raster ") for line in t.lines())
