@@ -603,6 +603,11 @@ class FrameDecoder:
                     self._state = 3
         return out
 
+    @property
+    def in_frame(self) -> bool:
+        """A frame has begun (preamble seen) and not yet ended."""
+        return self._state != 0
+
     def take_rejected(self) -> list[tuple[str, bytes]]:
         """Packets that unescaped but failed a check since the last call (a controller NACKs a bad CRC)."""
         out, self._rejected = self._rejected, []

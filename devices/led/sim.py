@@ -26,6 +26,7 @@ class Received:
     at: float  # time.monotonic() when the frame was complete
     frame: proto.Frame
     areas: tuple[int, ...]  # areas an A3 06 updated (empty for other commands)
+    first_byte: float  # when the chunk holding its first byte arrived (what a citizen waits for, less wire time)
 
 
 class LedSim:
@@ -42,6 +43,7 @@ class LedSim:
         self.bad_requests = 0  # well-framed packets whose command could not be parsed
         self.ignored = 0  # frames for another address
         self._decoder = proto.FrameDecoder()
+        self._frame_start: float | None = None  # arrival of the first byte of the frame being received
         self._cond = threading.Condition()
 
     # --- what tests read ----------------------------------------------------------------------------------
@@ -85,18 +87,22 @@ class LedSim:
             self._decoder.reset()
 
     # --- the controller -------------------------------------------------------------------------------------
-    def feed(self, data: bytes) -> bytes:
-        """Take bytes from the host, return the bytes the controller answers (possibly none)."""
+    def feed(self, data: bytes, at: float | None = None) -> bytes:
+        """Take bytes from the host (that arrived at `at`, default now), return the bytes the controller answers."""
         if self.silent:
             return b""
+        at = time.monotonic() if at is None else at
         out = bytearray()
         with self._cond:
+            start = self._frame_start if self._decoder.in_frame and self._frame_start is not None else at
             frames = self._decoder.feed(data)
             for reason, packet in self._decoder.take_rejected():
                 if reason == "crc":
                     out += self._nack_bad_checksum(packet)
             for frame in frames:
-                out += self._handle(frame)
+                out += self._handle(frame, start)
+                start = at  # a later frame in the same chunk began in it
+            self._frame_start = at if self._decoder.in_frame else None
             self._cond.notify_all()
         return bytes(out)
 
@@ -115,7 +121,7 @@ class LedSim:
         req = proto.Frame(dst=dst, src=src, data=b"")
         return proto.encode_frame(proto.reply_frame(req, proto.nack(proto.ERR_CHECKSUM), self.address))
 
-    def _handle(self, frame: proto.Frame) -> bytes:
+    def _handle(self, frame: proto.Frame, first_byte: float) -> bytes:
         if not self._for_me(frame.dst):
             self.ignored += 1
             return b""
@@ -124,10 +130,10 @@ class LedSim:
             req = proto.decode_request(frame.data)
         except proto.FrameError:
             self.bad_requests += 1
-            self.received.append(Received(time.monotonic(), frame, ()))
+            self.received.append(Received(time.monotonic(), frame, (), first_byte))
             return b""  # no command bytes to answer to
         reply, updated = self._execute(req)
-        self.received.append(Received(time.monotonic(), frame, updated))
+        self.received.append(Received(time.monotonic(), frame, updated, first_byte))
         if frame.dst == proto.BROADCAST or req.response == proto.RESPONSE_NONE:
             return b""  # §4 broadcast 1 and §5.1.1 Response 0x02: the controller stays quiet
         if not reply.is_ack:
@@ -297,12 +303,13 @@ class PtyLink:
                 if not ready:
                     continue
                 data = os.read(master, 4096)
+                at = time.monotonic()
             except OSError:
                 # EIO when no slave side is open: wait for the driver to (re)open it
                 stop.wait(0.02)
                 continue
             self.bytes_in += len(data)
-            answer = self.sim.feed(data)
+            answer = self.sim.feed(data, at)
             if answer:
                 with self._wlock, contextlib.suppress(OSError):
                     os.write(master, answer)
@@ -389,13 +396,14 @@ class TcpLink:
         while not stop.is_set():
             try:
                 data = conn.recv(4096)
+                at = time.monotonic()
             except TimeoutError:
                 continue
             except OSError:
                 break
             if not data:
                 break
-            answer = self.sim.feed(data)
+            answer = self.sim.feed(data, at)
             if answer:
                 with contextlib.suppress(OSError):
                     conn.sendall(answer)
