@@ -13,6 +13,7 @@ from typing import Any
 import sqlite_utils
 
 from kiosk.core.events import Event
+from kiosk.core.privacy import scrub_payload, scrub_text
 
 
 class StoreError(RuntimeError):
@@ -258,11 +259,12 @@ class Store:
         return int(row[0] or 0)
 
     def add_dead_letter(self, source: str, topic: str, payload: bytes | str, error: str, at_utc: str) -> None:
-        text = payload.decode("utf-8", "backslashreplace") if isinstance(payload, bytes) else payload
+        """Keep a refused message for staff, never with a clear ID number, phone or name in it (any writer)."""
+        text = scrub_payload(payload)
         with self.write() as c:
             c.execute(
                 "INSERT INTO dead_letters(source, topic, payload, error, at_utc) VALUES (?, ?, ?, ?, ?)",
-                (source, topic, text, error, at_utc),
+                (source, scrub_text(topic), text, scrub_text(error), at_utc),
             )
 
 

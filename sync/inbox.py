@@ -2,9 +2,10 @@
 
 paho's callback only queues the message; one worker thread dispatches by topic kind to a handler.  Anything
 that does not follow the contract (bad JSON or schema, unknown version, another hall's id, too big, no handler)
-is logged and stored in dead_letters, and acknowledged so the broker does not redeliver it forever.  The PUBACK
-is sent only after the message was applied or dead-lettered, so a crash in between means redelivery, and the
-message id (the Hall command's idempotency key) makes the second application change nothing.
+is logged and stored in dead_letters, ID numbers, phones and names masked (kiosk.core.privacy.scrub_payload), and
+acknowledged so the broker does not redeliver it forever.  The PUBACK is sent only after the message was applied
+or dead-lettered, so a crash in between means redelivery, and the message id (the Hall command's idempotency key)
+makes the second application change nothing.
 """
 from __future__ import annotations
 
@@ -17,11 +18,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kiosk.core.errors import HallError
+from kiosk.core.privacy import ScrubLogFilter, scrub_text
 from sync import catalog, contract
 from sync.contract import ContractError
 from sync.link import InMessage
 
 log = logging.getLogger(__name__)
+log.addFilter(ScrubLogFilter())  # errors and tracebacks may quote a refused message's personal fields
 
 Handler = Callable[[Any, str, str | None, bytes], str]  # (hall, topic, key from topic, payload) → what was done
 
@@ -149,7 +152,7 @@ class Inbox:
 
     def _dead(self, topic: str, payload: bytes, error: str) -> None:
         self.rejected += 1
-        self.last_error = error
+        self.last_error = scrub_text(error)  # shown on the dashboard
         log.warning("sync inbox: rejected %s: %s", topic[:200], error)
         self.hall.store.add_dead_letter("sync.inbox", topic[:1000], payload[: contract.MAX_INBOUND_BYTES], error,
                                         datetime.now(UTC).isoformat())

@@ -146,3 +146,49 @@ def test_catalog_for_prefers_the_business_guide(make_hall: Any) -> None:
     guide = catalog.catalog_for(hall, "social")
     assert guide is not None and guide["name"] == "城乡居民养老保险待遇申领"
     assert [i["code"] for i in catalog.catalog_items(hall, "social")] == ["510104-SB-001", "510104-SB-002"]
+
+
+CLEAR_ID, CLEAR_PHONE, CLEAR_NAME = "11010519491231002X", "13812345678", "张小三"
+
+
+def _leaks(text: str) -> list[str]:
+    return [s for s in (CLEAR_ID, CLEAR_ID[:17], CLEAR_PHONE, CLEAR_NAME) if s in text]
+
+
+def test_refused_messages_are_kept_without_personal_data(make_hall: Any, caplog: Any) -> None:
+    caplog.set_level("DEBUG")
+    hall = make_hall(HALL)
+
+    def broken(hall: Any, topic: str, key: str | None, payload: bytes) -> str:
+        raise RuntimeError(f"cannot use {payload.decode()}")  # a handler bug quoting the payload in its error
+
+    inbox = Inbox(hall)
+    case = {"v": 1, "message_id": uuid.uuid4().hex, "hall_id": HALL, "case_no": "NEW1", "status": "accepted",
+            "at_utc": "2026-11-24T01:00:00Z", "applicant_name": CLEAR_NAME, "applicant_id": CLEAR_ID,
+            "applicant_phone": CLEAR_PHONE, "item_name": "城乡居民养老保险参保登记"}  # no case_type: refused
+    text = json.dumps(case, ensure_ascii=False)
+    refused = [
+        (contract.case_topic(HALL, "NEW1"), text.encode()),
+        (contract.case_topic(HALL, "NEW1"), json.dumps(dict(case, hall_id="hall-b")).encode()),  # \\u-escaped
+        (contract.case_topic(HALL, "NEW1"), text.encode()[:-30]),  # cut short: not JSON, scrubbed as text
+        (contract.case_topic(HALL, "NEW1"), text.encode("gb18030")),  # not UTF-8
+        (contract.case_topic(HALL, "NEW1"), b"[" * 100_000 + text.encode()),  # too deep to parse
+        # free text: a name has no shape to find it by, the ID and the phone do
+        (contract.catalog_topic(HALL), f"联系人 身份证{CLEAR_ID} 手机{CLEAR_PHONE}".encode()),
+    ]
+    for topic, payload in refused:
+        assert not inbox.handle(topic, payload)
+    inbox.handlers["case"] = broken
+    assert not inbox.handle(contract.case_topic(HALL, "NEW1"), text.encode())
+    letters = dead(hall)
+    assert len(letters) == len(refused) + 1
+    for row in letters:
+        assert _leaks(json.dumps(row, ensure_ascii=False)) == [], row
+    kept = json.loads(letters[0]["payload"])  # still useful: the fields are there, masked
+    assert (kept["applicant_name"], kept["applicant_id"], kept["applicant_phone"]) == (
+        "张*三", "1101**********002X", "138****5678")
+    assert kept["item_name"] == "城乡居民养老保险参保登记" and "case_type" in letters[0]["error"]
+    assert "1101**********002X" in letters[2]["payload"] and "138****5678" in letters[5]["payload"]
+    assert letters[-1]["error"].startswith("internal error: RuntimeError") and "张*三" in letters[-1]["error"]
+    assert _leaks(caplog.text) == [] and _leaks(inbox.status()["inbox_error"]) == []
+    assert any(r.levelname == "ERROR" and "Traceback" in (r.exc_text or "") for r in caplog.records)
