@@ -6,12 +6,12 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from devices.base import DeviceUrl, DeviceWorker, HealthState, Transport, TransportError, open_transport, parse_url
+from devices.base import DeviceUrl, DeviceWorker, Transport, TransportError, open_transport, parse_url
 from devices.led import proto
 from devices.led.content import AreaContent, HallBoard, Rect, WindowBoard
+from devices.led.schedule import AreaScheduler, Batch, ReplyHealth
 from kiosk.core import events as ek
 from kiosk.core.errors import ConfigError
 from kiosk.core.events import Event
@@ -52,111 +52,6 @@ _HALL_KINDS = frozenset({ek.TICKET_CALLED, ek.TICKET_RECALLED, ek.NOTICE_CHANGED
 _RETRY_ERRORS = {proto.ERR_CHECKSUM, proto.ERR_BUSY}  # a NACK worth sending the same content again for
 
 
-@dataclass
-class _AreaState:
-    content: AreaContent
-    dirty: bool = True
-    flash_pending: bool = False
-    steady_due: float | None = None  # when the steady form must follow the flash
-    since: float | None = None  # when the oldest change not yet on the wire arrived (for latency figures)
-
-
-@dataclass(frozen=True, slots=True)
-class Batch:
-    """One frame's worth of areas, each (area, content, sent flashing?); no items means a keepalive PING."""
-
-    items: tuple[tuple[int, AreaContent, bool], ...]
-    since: float | None = None  # when the oldest change in it arrived
-
-    @property
-    def is_ping(self) -> bool:
-        return not self.items
-
-
-class AreaScheduler:
-    """When frames go out: the latest content per area, at most one frame per `min_interval`, and the steady
-    form of a flashing call `flash_s` after the flash went out (or at the next free slot after that).
-
-    Newer content for an area replaces older content not yet sent and cancels a steady frame still waiting to
-    follow an older flash, so the board always ends on the latest truth.  Pure: the clock is passed in; the driver
-    calls it under its lock.
-    """
-
-    def __init__(
-        self, initial: list[AreaContent], *, min_interval: float, keepalive: float = 0.0, now: float = 0.0
-    ) -> None:
-        self.min_interval = min_interval
-        self.keepalive = keepalive
-        self.slow = False  # a silent controller is probed at most once a second
-        self.next_send = 0.0
-        self.last_io = now
-        self.areas: dict[int, _AreaState] = {}
-        for c in initial:
-            self.set(c, now)
-
-    def set(self, c: AreaContent, now: float) -> None:
-        st = self.areas.get(c.area)
-        if st is None:
-            st = self.areas[c.area] = _AreaState(c)
-        st.content = c
-        st.dirty = True
-        st.flash_pending = c.flash_s > 0
-        st.steady_due = None
-        if st.since is None:
-            st.since = now
-
-    def resend_all(self) -> None:
-        """The controller may have lost its RAM areas (§8.2.1): send everything again, steady."""
-        for st in self.areas.values():
-            st.dirty = True
-            st.flash_pending = False
-
-    def take(self, now: float) -> Batch | None:
-        """What to send now, if anything: all changed areas in one frame, or a keepalive PING."""
-        for st in self.areas.values():
-            if st.steady_due is not None and now >= st.steady_due:
-                st.steady_due = None
-                st.dirty = True
-        if now < self.next_send:
-            return None
-        dirty = [(a, st) for a, st in sorted(self.areas.items()) if st.dirty]
-        if not dirty:
-            if self.keepalive and now - self.last_io >= self.keepalive:
-                return Batch(())
-            return None
-        since = [st.since for _, st in dirty if st.since is not None]
-        items = []
-        for a, st in dirty:
-            items.append((a, st.content, st.flash_pending))
-            st.dirty = st.flash_pending = False
-            st.since = None
-        return Batch(tuple(items), min(since) if since else None)
-
-    def sent(self, batch: Batch, now: float) -> None:
-        """The frame is on the wire: the limiter starts counting, flashes get their steady follow-up."""
-        self.last_io = now
-        self.next_send = now + (max(self.min_interval, 1.0) if self.slow else self.min_interval)
-        for a, content, flashed in batch.items:
-            st = self.areas[a]
-            if flashed and st.content is content and not st.dirty:
-                st.steady_due = now + content.flash_s
-
-    def failed(self, batch: Batch, *, keep_flash: bool = True) -> None:
-        """The frame did not get through (or was not acknowledged): its areas are pending again, unless newer
-        content already is.  keep_flash=False resends a call steady (its moment has passed)."""
-        for a, content, flashed in batch.items:
-            st = self.areas[a]
-            if st.content is content:
-                st.dirty = True
-                st.flash_pending = st.flash_pending or (flashed and keep_flash)
-                st.steady_due = None
-            if st.since is None:
-                st.since = batch.since
-
-    def shown(self) -> dict[int, str]:
-        return {a: st.content.text for a, st in self.areas.items()}
-
-
 class LedBoard(DeviceWorker):
     """One Onbon BX-5K/6K board (a window board or the hall board).
 
@@ -187,14 +82,15 @@ class LedBoard(DeviceWorker):
         keepalive: float = 2.0,
         max_misses: int = 2,
         max_backoff: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__(name, queue_size=8, max_backoff=max_backoff)
+        self._clock = clock  # every timing rule reads this, so tests can move time by hand
         self.url: DeviceUrl = parse_url(url)
         self.role = role
         self.address = address
         self.min_interval = min_interval
         self.reply_timeout = reply_timeout
-        self.max_misses = max_misses
         self.baud = int(self.url.opts.get("baud", 9600)) if self.url.scheme == "serial" else 0
         self.content: WindowBoard | HallBoard
         if role == "window":
@@ -213,12 +109,12 @@ class LedBoard(DeviceWorker):
         self.waiting_source: Callable[[], list[dict[str, Any]]] | None = None
         self._lock = threading.Lock()  # guards content model + area states; held for microseconds only
         self._sched = AreaScheduler(
-            self.content.initial(), min_interval=min_interval, keepalive=keepalive, now=time.monotonic()
+            self.content.initial(), min_interval=min_interval, keepalive=keepalive, now=clock()
         )
         self._refresh_waiting = False
         self._wake_pending = False
         self.pings = 0
-        self._misses = 0
+        self._replies = ReplyHealth(max_misses)
         self._silent = False  # offline because the controller stopped answering (link itself is up)
         self._decoder = proto.FrameDecoder()
         # the loop polls this often for due frames; never slower than a quarter of the frame spacing
@@ -252,7 +148,7 @@ class LedBoard(DeviceWorker):
 
     def handle_event(self, ev: Event) -> None:
         """Map an event to area content and wake the I/O thread; never blocks, never raises into the hall."""
-        t = time.monotonic()
+        t = self._clock()
         try:
             with self._lock:
                 changes = self.content.apply(ev)
@@ -275,7 +171,7 @@ class LedBoard(DeviceWorker):
             self._apply(changes)
 
     def _apply(self, changes: list[AreaContent]) -> None:
-        t = time.monotonic()
+        t = self._clock()
         with self._lock:
             for c in changes:
                 self._sched.set(c, t)
@@ -298,6 +194,10 @@ class LedBoard(DeviceWorker):
             "garbage_bytes": self._decoder.stats.garbage_bytes,
             "unencodable": self.unencodable,
             "dropped": self.dropped,
+            "pings": self.pings,
+            "missed_replies": self._replies.missed,  # counts live here, not in the health reason
+            "misses_in_a_row": self._replies.misses,
+            "last_bad_reply": self._decoder.errors[-1] if self._decoder.errors else "",
         }
 
     def attach(self, hall: Any) -> Callable[[], None]:
@@ -324,7 +224,7 @@ class LedBoard(DeviceWorker):
         else:
             transport = open_transport(self.url)
         self._decoder.reset()
-        self._misses = 0
+        self._replies.reset()
         self._silent = False
         with self._lock:
             self._sched.slow = False
@@ -357,11 +257,11 @@ class LedBoard(DeviceWorker):
         self.set_waiting(counts)
 
     def _pump(self, transport: Transport) -> None:
-        """Send at most one frame, if anything changed and the limiter allows it."""
-        if self._refresh_waiting and time.monotonic() >= self._sched.next_send:
+        """Send at most one frame (content if any is due, else a keepalive PING when the line has been idle)."""
+        if self._refresh_waiting and self._clock() >= self._sched.next_content:
             self._fetch_waiting()  # once per free frame slot, however many events asked for it
         with self._lock:
-            batch = self._sched.take(time.monotonic())
+            batch = self._sched.take(self._clock())
         if batch is not None:
             self._send(transport, batch)
 
@@ -379,7 +279,7 @@ class LedBoard(DeviceWorker):
             with self._lock:
                 self._sched.failed(batch)
             raise
-        t = time.monotonic()
+        t = self._clock()
         with self._lock:
             self._sched.sent(batch, t)
         self.frames_sent += 1
@@ -427,9 +327,9 @@ class LedBoard(DeviceWorker):
 
     def _await_reply(self, transport: Transport, frame_len: int) -> proto.Reply | None:
         wire = proto.wire_seconds(frame_len + 30, self.baud) if self.baud else 0.0
-        deadline = time.monotonic() + self.reply_timeout + wire
+        deadline = self._clock() + self.reply_timeout + wire
         size = 1 if self.url.scheme == "serial" else 256  # pyserial read(n) waits for n bytes or its timeout
-        while time.monotonic() < deadline:
+        while self._clock() < deadline:
             chunk = transport.read(size)
             if not chunk:
                 continue
@@ -447,36 +347,29 @@ class LedBoard(DeviceWorker):
 
     def _judge(self, reply: proto.Reply | None, batch: Batch) -> None:
         if reply is None:
-            self._misses += 1
             with self._lock:
                 self._sched.failed(batch, keep_flash=False)
-            last = self._decoder.errors[-1] if self._decoder.errors else ""
-            detail = f"；收到无效数据：{last}" if last else ""
-            if self._misses >= self.max_misses:
-                if not self._silent:
-                    self._silent = True
-                    with self._lock:
-                        self._sched.slow = True
-                        self._sched.resend_all()  # the probe that gets answered carries everything
-                self._set_health(HealthState.OFFLINE, f"控制器无应答（连续 {self._misses} 次）{detail}")
-            else:
-                self._set_health(HealthState.DEGRADED, f"控制器应答超时{detail}")
+            state, reason = self._replies.no_reply()
+            if self._replies.silent and not self._silent:
+                self._silent = True
+                with self._lock:
+                    self._sched.slow = True
+                    self._sched.resend_all()  # the probe that gets answered carries everything
+            self._set_health(state, reason)
             return
-        self._misses = 0
         if reply.is_nack:
             self.nacks += 1
             if reply.error in _RETRY_ERRORS:
                 with self._lock:
                     self._sched.failed(batch, keep_flash=False)
-            self._set_health(HealthState.DEGRADED, f"控制器拒绝：{reply.error_name}")
-            return
-        self.acks += 1
+        else:
+            self.acks += 1
         if self._silent:
             self._silent = False
             with self._lock:
                 self._sched.slow = False
                 self._sched.resend_all()  # it may have been power-cycled: RAM areas are gone (§8.2.1)
-        self._set_health(HealthState.OK)
+        self._set_health(*self._replies.reply(reply, batch.areas))
 
 
 # --- config --------------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from devices.led.content import AreaContent
-from devices.led.driver import AreaScheduler, Batch
+from devices.led.schedule import AreaScheduler, Batch
 
 WELCOME = AreaContent(0, "欢迎光临")
 
