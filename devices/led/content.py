@@ -35,6 +35,11 @@ def text_width(text: str) -> int:
     return sum(1 if ord(ch) < 0x80 else 2 for ch in text)
 
 
+def columns(rect: Rect) -> int:
+    """How many half-width cells one 16-dot line of an area holds."""
+    return rect.width // 8
+
+
 def capacity(rect: Rect) -> int:
     """How many half-width cells fit in an area with 16-dot fonts and automatic wrapping."""
     return (rect.width // 8) * max(1, rect.height // LINE_PX)
@@ -94,8 +99,24 @@ class WindowBoard:
                 return f"{self.PAUSED} {reason}"
             return self.PAUSED
         if self.current:
-            return self.call_text.format(number=self.current, window=self.window)
+            return self.call_line()
         return self.welcome
+
+    def call_line(self) -> str:
+        """The call, on one line when it can be: "A012 请到3号窗口" (15 cells) fits 128 px, but with a two-digit
+        window it is 17 cells and would wrap "口" alone onto the next line, so the space goes first
+        ("A012请到10号窗口", 16 cells: letters and digits stand apart from the Han text without it).  Still too
+        long (window 100 and up) on a two-line board: the number on one line, where to go on the next."""
+        text = self.call_text.format(number=self.current, window=self.window)
+        cols = columns(self.rect)
+        tight = text.replace(" ", "")
+        for candidate in (text, tight):
+            if text_width(candidate) <= cols:
+                return candidate
+        head, sep, tail = text.partition(" ")
+        if sep and self.rect.height >= 2 * LINE_PX and max(text_width(head), text_width(tail)) <= cols:
+            return f"{head}\n{tail}"
+        return tight  # the controller wraps it; nothing shorter says the same
 
     def initial(self) -> list[AreaContent]:
         return [AreaContent(self.AREA, self.text())]

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from devices.led.content import AreaContent, HallBoard, Rect, WindowBoard, capacity, text_width
+from devices.led.content import AreaContent, HallBoard, Rect, WindowBoard, capacity, columns, text_width
 from kiosk.core import events as ek
 from kiosk.core.events import Event
 
@@ -110,6 +110,30 @@ def test_window_board_pause_reason_fits(width: int, height: int, reason: str, te
     board = WindowBoard(W, width=width, height=height)
     board.apply(ev(ek.WINDOW_PAUSED, window=W, reason=reason))
     assert board.text() == text
+
+
+@pytest.mark.parametrize(
+    ("window", "width", "height", "text"),
+    [
+        (3, 128, 32, "A012 请到3号窗口"),  # 15 cells: the space stays
+        (10, 128, 32, "A012请到10号窗口"),  # 17 cells with the space: it goes, 16 cells = 128 px exactly
+        (10, 128, 16, "A012请到10号窗口"),  # a one-line board too
+        (10, 160, 32, "A012 请到10号窗口"),  # a wider board keeps the space
+        (100, 128, 32, "A012\n请到100号窗口"),  # 17 cells even without it: number above, where to go below
+    ],
+)
+def test_window_board_call_fits_the_board(window: int, width: int, height: int, text: str) -> None:
+    board = WindowBoard(window, width=width, height=height)
+    (change,) = board.apply(called("A012", window))
+    assert change.text == text
+    assert all(text_width(line) <= columns(board.rect) for line in text.split("\n"))
+    assert text.count("\n") < height // 16
+
+
+def test_window_board_call_that_cannot_fit_stays_whole() -> None:
+    board = WindowBoard(100, width=128, height=16)  # one line, 17 cells at the tightest: the controller wraps
+    (change,) = board.apply(called("A012", 100))
+    assert change.text == "A012请到100号窗口"
 
 
 def test_window_board_call_while_paused_does_not_flash() -> None:
