@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.core.config import HallConfig, load
-from kiosk.core.errors import ConfigError
+from kiosk.core.errors import ConfigError, StoreFault
 from kiosk.core.hall import Hall
-from kiosk.store import Store
+from kiosk.store import Store, StoreError
 
 DEMO_CONFIG = Path(__file__).with_name("demo_hall.toml")
 DEFAULT_DB = Path(os.environ.get("HALL_DB", "var/hall.db"))
@@ -188,8 +188,15 @@ def _run_server(cfg: HallConfig, db: Path) -> int:
     stoppers.append(cases.attach(wake.set))  # a 差评 opens its rectification item within a second
     logging.info("hall %s serving from %s", cfg.hall_id, db)
     next_pass = 0.0
+    fault = ""
     while not stop.wait(1.0):
-        hall.tick()
+        try:
+            hall.tick()
+            fault = ""
+        except StoreFault as exc:  # the midnight rollover could not be saved: said once, retried every second
+            if exc.message != fault:
+                logging.error("%s", exc.message)
+            fault = exc.message
         now = time.monotonic()
         if wake.is_set() or now >= next_pass:  # 黄牌/红牌 change on time even if nothing touches the case
             wake.clear()
@@ -329,6 +336,9 @@ def main(argv: list[str] | None = None) -> int:
         return HANDLERS[args.cmd](args)
     except ConfigError as exc:
         print(f"配置错误: {exc}", file=sys.stderr)
+        return 2
+    except (StoreFault, StoreError) as exc:  # opening the store: disk full, read-only, locked, missing, too new
+        print(f"数据库错误: {exc}", file=sys.stderr)
         return 2
 
 

@@ -1,7 +1,10 @@
 """The embedded store: SQLite (WAL, durable) through sqlite-utils, schema migrations, one connection per thread."""
 from __future__ import annotations
 
+import errno
 import json
+import logging
+import os
 import sqlite3
 import threading
 import uuid
@@ -12,12 +15,76 @@ from typing import Any
 
 import sqlite_utils
 
+from kiosk.core.errors import StoreFault, StoreFull, StoreLocked, StoreReadOnly, StoreUnavailable
 from kiosk.core.events import Event
 from kiosk.core.privacy import scrub_payload, scrub_text
+
+log = logging.getLogger(__name__)
 
 
 class StoreError(RuntimeError):
     """The store cannot be used (newer schema than this program, unreadable file)."""
+
+
+# SQLite primary result codes: Python gives the extended code (e.g. SQLITE_IOERR_WRITE), whose low byte is these.
+_BUSY, _LOCKED, _READONLY, _IOERR, _CORRUPT, _FULL, _CANTOPEN, _NOTADB = 5, 6, 8, 10, 11, 13, 14, 26
+_UNAVAILABLE_REASONS = {
+    _IOERR: "磁盘读写错误", _CANTOPEN: "无法打开数据库文件", _CORRUPT: "数据库文件已损坏", _NOTADB: "不是数据库文件",
+}
+_LOW_SPACE_BYTES = 64 * 1024  # below this the disk counts as full: SQLite needs a few pages to commit anything
+
+
+def store_fault(exc: BaseException, path: str) -> StoreFault | None:
+    """The hall error for a fault a person must fix (disk full, read-only, locked, missing or broken file), or None
+    for an error that is a bug (bad SQL, a constraint) and must surface as it is."""
+    if isinstance(exc, StoreFault):
+        return exc
+    if isinstance(exc, OSError):  # creating the store's directory at start-up
+        detail = f"{type(exc).__name__}: {exc}"
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return StoreFull(path=path, detail=detail)
+        if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            return StoreReadOnly(path=path, detail=detail)
+        return StoreUnavailable(path=path, reason=f"无法创建所在目录：{exc.strerror or exc}", detail=detail)
+    code = getattr(exc, "sqlite_errorcode", None)
+    if not isinstance(exc, sqlite3.Error) or code is None:
+        return None
+    primary = code & 0xFF
+    detail = f"{getattr(exc, 'sqlite_errorname', primary)}: {exc}"
+    if primary == _FULL:
+        return StoreFull(path=path, detail=detail)
+    if primary == _READONLY:
+        return StoreReadOnly(path=path, detail=detail)
+    if primary in (_BUSY, _LOCKED):
+        return StoreLocked(path=path, detail=detail)
+    if primary in (_CANTOPEN, _IOERR):
+        # SQLite says "unable to open" or "disk I/O error" for a read-only mount, a full disk and a missing
+        # directory alike: the file system tells which one the person has to fix
+        return _filesystem_fault(path, detail) or StoreUnavailable(
+            path=path, reason=_UNAVAILABLE_REASONS[primary], detail=detail)
+    if primary in (_CORRUPT, _NOTADB):
+        return StoreUnavailable(path=path, reason=_UNAVAILABLE_REASONS[primary], detail=detail)
+    return None
+
+
+def _filesystem_fault(path: str, detail: str) -> StoreFault | None:
+    if path == ":memory:":
+        return None
+    target = Path(path)
+    folder = target.parent
+    if not folder.is_dir():
+        return StoreUnavailable(path=path, reason="所在目录不存在或磁盘未挂载", detail=detail)
+    try:
+        fs = os.statvfs(folder)
+    except OSError:
+        return None
+    # os.access, unlike a permission-bit check, also says no for root on a read-only mount (EROFS)
+    if fs.f_flag & os.ST_RDONLY or not os.access(folder, os.W_OK) or (
+            target.exists() and not os.access(target, os.W_OK)):
+        return StoreReadOnly(path=path, detail=detail)
+    if fs.f_bavail * fs.f_frsize < _LOW_SPACE_BYTES:
+        return StoreFull(path=path, detail=detail)
+    return None
 
 
 def _m001_core(db: sqlite_utils.Database) -> None:
@@ -141,33 +208,70 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
 class Store:
     """Opens (and migrates) the hall database.  Every write runs in `with store.write() as conn:`."""
 
-    def __init__(self, path: str | Path, *, synchronous: str = "FULL") -> None:
+    def __init__(self, path: str | Path, *, synchronous: str = "FULL", busy_timeout: float = 30.0) -> None:
+        """Raises StoreFault (naming the path and what to do) when the store cannot be opened or migrated."""
         if synchronous not in ("FULL", "NORMAL", "EXTRA", "OFF"):
             raise ValueError(f"synchronous must be FULL, NORMAL, EXTRA or OFF, not {synchronous!r}")
         self.path = str(path)
         self.synchronous = synchronous
+        self.busy_timeout = busy_timeout  # seconds a write waits for another process's lock before StoreLocked
         self._local = threading.local()
         self._conns: list[sqlite3.Connection] = []
         self._conns_lock = threading.Lock()
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._migrate()
+        self._last_fault = ""  # logged once per fault, not once per refused command
+        with self.faults(os_errors=True):
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            self._migrate()
+
+    @contextmanager
+    def faults(self, *, os_errors: bool = False) -> Iterator[None]:
+        """Turns a store fault into its StoreFault; other errors pass unchanged.  `os_errors`: also the OSError of
+        creating the store's directory (elsewhere an OSError is not the store's)."""
+        caught = (sqlite3.Error, OSError) if os_errors else (sqlite3.Error,)
+        try:
+            yield
+        except caught as exc:
+            fault = store_fault(exc, self.path)
+            if fault is None:
+                raise
+            if fault.key != self._last_fault:
+                log.warning("store %s: %s (%s)", self.path, fault.key, fault.params.get("detail", ""))
+            self._last_fault = fault.key
+            raise fault from exc
 
     # --- connections --------------------------------------------------------------------------------
     def conn(self) -> sqlite3.Connection:
         c: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if c is None:
-            c = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
-            c.row_factory = sqlite3.Row
-            c.execute("PRAGMA journal_mode=WAL")
-            # FULL: a committed ticket survives power loss (the WAL is fsynced at every commit)
-            c.execute(f"PRAGMA synchronous={self.synchronous}")
-            c.execute("PRAGMA foreign_keys=ON")
-            c.execute("PRAGMA busy_timeout=30000")
+            with self.faults():
+                c = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                                    timeout=self.busy_timeout)
+                try:
+                    c.row_factory = sqlite3.Row
+                    c.execute("PRAGMA journal_mode=WAL")
+                    # FULL: a committed ticket survives power loss (the WAL is fsynced at every commit)
+                    c.execute(f"PRAGMA synchronous={self.synchronous}")
+                    c.execute("PRAGMA foreign_keys=ON")
+                    c.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
+                except BaseException:
+                    c.close()
+                    raise
             self._local.conn = c
             with self._conns_lock:
                 self._conns.append(c)
         return c
+
+    def _forget_conn(self, c: sqlite3.Connection) -> None:
+        """Drop this thread's connection, so the next use opens the file afresh: a connection SQLite opened
+        read-only (or on a vanished file) stays that way even after the disk is fixed."""
+        self._local.conn = None
+        self._local.db = None
+        with self._conns_lock:
+            if c in self._conns:
+                self._conns.remove(c)
+        with suppress(sqlite3.Error):
+            c.close()
 
     def db(self) -> sqlite_utils.Database:
         d: sqlite_utils.Database | None = getattr(self._local, "db", None)
@@ -187,16 +291,35 @@ class Store:
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """One atomic write transaction.  IMMEDIATE takes the write lock up front, so two processes or
-        threads never both read 'the next ticket' before either writes it."""
+        threads never both read 'the next ticket' before either writes it.
+
+        A store fault anywhere in it (the lock, a write, the COMMIT) rolls it back and raises StoreFault: the
+        write did not happen, so whoever asked for it must not be told it did."""
         c = self.conn()
-        c.execute("BEGIN IMMEDIATE")
         try:
-            yield c
-        except BaseException:
-            c.execute("ROLLBACK")
+            with self.faults():
+                c.execute("BEGIN IMMEDIATE")
+                try:
+                    yield c
+                    c.execute("COMMIT")
+                    self._last_fault = ""
+                except BaseException:
+                    self._rollback(c)
+                    raise
+        except (StoreReadOnly, StoreUnavailable):
+            self._forget_conn(c)
             raise
-        else:
-            c.execute("COMMIT")
+
+    def _rollback(self, c: sqlite3.Connection) -> None:
+        # SQLite has already rolled back by itself after SQLITE_FULL and some I/O errors; a second ROLLBACK
+        # would raise "no transaction is active" over the real error
+        if not c.in_transaction:
+            return
+        try:
+            c.execute("ROLLBACK")
+        except sqlite3.Error:
+            log.exception("store %s: rollback failed; reopening the connection", self.path)
+            self._forget_conn(c)
 
     # --- schema -------------------------------------------------------------------------------------
     def _migrate(self) -> None:
@@ -218,7 +341,7 @@ class Store:
                     c.execute("INSERT INTO _migrations VALUES (?, datetime('now'))", (name,))
             c.execute("COMMIT")
         except BaseException:
-            c.execute("ROLLBACK")
+            self._rollback(c)
             raise
 
     def migrations(self) -> list[str]:
@@ -226,7 +349,8 @@ class Store:
 
     # --- meta ---------------------------------------------------------------------------------------
     def meta_get(self, key: str, default: str | None = None) -> str | None:
-        row = self.conn().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        with self.faults():
+            row = self.conn().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else default
 
     def meta_set(self, conn: sqlite3.Connection, key: str, value: str) -> None:
@@ -252,10 +376,12 @@ class Store:
             args += sorted(kinds)
         sql += " ORDER BY seq LIMIT ?"
         args.append(limit)
-        return [_row_event(r) for r in self.conn().execute(sql, args)]
+        with self.faults():  # the outbox and the LAN server read here: a fault must reach them typed
+            return [_row_event(r) for r in self.conn().execute(sql, args)]
 
     def last_seq(self) -> int:
-        row = self.conn().execute("SELECT MAX(seq) FROM events").fetchone()
+        with self.faults():
+            row = self.conn().execute("SELECT MAX(seq) FROM events").fetchone()
         return int(row[0] or 0)
 
     def add_dead_letter(self, source: str, topic: str, payload: bytes | str, error: str, at_utc: str) -> None:

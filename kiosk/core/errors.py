@@ -67,3 +67,43 @@ class ConfigError(ValueError):
 
 
 GreenChannelUnavailable = _err("GreenChannelUnavailable", "green_channel_unavailable", "{name}没有开通绿色通道")
+
+
+class StoreFault(HallError):
+    """The hall's database cannot take the write: a person must fix the disk, the mount or the other program.
+    Each says the path and what to do; the command was not done (nothing acknowledged is lost)."""
+
+    key: ClassVar[str] = "store_fault"
+    template: ClassVar[str] = "数据库出错：{path}。请联系运维人员"
+
+
+class StoreFull(StoreFault):
+    key: ClassVar[str] = "store_full"
+    template: ClassVar[str] = (
+        "存储空间不足：{path} 所在磁盘已满，本次操作未完成。请清理该磁盘（旧的模拟数据库、日志、备份）后重试；"
+        "之前已出的号和已完成的操作都已保存"
+    )
+
+
+class StoreReadOnly(StoreFault):
+    key: ClassVar[str] = "store_readonly"
+    template: ClassVar[str] = (
+        "数据库只读：{path} 不能写入，本次操作未完成。请检查该文件及所在目录是否可写、磁盘是否被挂载为只读，"
+        "修复后重试"
+    )
+
+
+class StoreLocked(StoreFault):
+    key: ClassVar[str] = "store_locked"
+    template: ClassVar[str] = (
+        "数据库被占用：{path} 被其他程序锁定，本次操作未完成。请确认没有第二个大厅服务、备份或数据库工具"
+        "正在写它，然后重试"
+    )
+
+
+class StoreUnavailable(StoreFault):
+    key: ClassVar[str] = "store_unavailable"
+    template: ClassVar[str] = (
+        "数据库无法使用：{path}（{reason}），本次操作未完成。请检查路径是否存在、磁盘是否已挂载、文件是否完好，"
+        "必要时从备份恢复"
+    )

@@ -88,6 +88,7 @@ class Hall:
         self.calendar = calendar or WorkCalendar()
         self.bus = EventBus()
         self._lock = threading.RLock()
+        self.store_fault: E.StoreFault | None = None  # the last command's store fault, until a command commits
         self._init_state()
 
     # ================================================================================================
@@ -116,10 +117,16 @@ class Hall:
     def _command(self, idem_key: str | None = None, name: str = "") -> Iterator[Tx]:
         with self._lock:
             now = self.clock()
-            with self.store.write() as conn:
-                tx = Tx(self, conn, now)
-                self._rollover(tx)
-                yield tx
+            try:
+                with self.store.write() as conn:
+                    tx = Tx(self, conn, now)
+                    self._rollover(tx)
+                    yield tx
+            except E.StoreFault as fault:  # rolled back, not acknowledged; screens show it until a write commits
+                self.store_fault = fault
+                raise
+            if tx.events:  # only a commit that wrote proves the store takes writes again (a replay writes nothing)
+                self.store_fault = None
             self.bus.publish(tx.events)
 
     def run(
