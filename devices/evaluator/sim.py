@@ -2,13 +2,15 @@
 
 The driver opens it like real hardware: through a stable symlink (as /dev/serial/by-id/… is) that points at the
 pty's slave end.  Faults are scripted: garbage, cut-off frames, bad checksums, frames from unknown addresses, a
-keypad going silent, and the whole adapter being unplugged (pty closed, symlink gone) and plugged back.
+keypad going silent, the whole adapter being unplugged (pty closed, symlink gone) and plugged back, and a noisy
+line that spoils a seeded fraction of the keypads' replies.
 """
 from __future__ import annotations
 
 import contextlib
 import logging
 import os
+import random
 import select
 import tempfile
 import threading
@@ -17,6 +19,7 @@ import tty
 from collections import deque
 from dataclasses import dataclass
 
+from devices.base import TransportError
 from devices.evaluator import proto
 from devices.evaluator.proto import Cmd
 
@@ -34,10 +37,21 @@ class SimKeypad:
     polls: int = 0
     last_timeout: int = 0
     prompted_at: float = 0.0
+    reported: bool = False  # the pending key went out in an intact KEY reply
+    wiped_unseen: int = 0  # presses erased by PROMPT/CLEAR before any intact KEY reply carried them: lost presses
+    armed: tuple[int, float] | None = None  # (key, delay): press that key this long after the next PROMPT
+    press_due: tuple[int, float] | None = None  # (key, monotonic time) of the armed press
+
+
+NOISE_KINDS = ("flip", "checksum", "truncate")
 
 
 class EvaluatorBusSim:
-    """Several keypads on one bus.  ``auto_key``/``auto_after``: press that key by itself after a prompt (demo)."""
+    """Several keypads on one bus.  ``auto_key``/``auto_after``: press that key by itself after a prompt (demo).
+
+    ``noise``: the fraction of replies spoiled on the line (a flipped byte, a wrong checksum or a cut-off frame,
+    each caught by proto's checks), drawn from ``random.Random(seed)`` so a failing run can be replayed.
+    """
 
     def __init__(
         self,
@@ -48,7 +62,11 @@ class EvaluatorBusSim:
         name: str = "evaluator",
         auto_key: int | None = None,
         auto_after: float = 3.0,
+        noise: float = 0.0,
+        seed: int | None = None,
     ) -> None:
+        if not 0.0 <= noise < 1.0:
+            raise ValueError(f"noise must be a fraction in [0, 1), not {noise}")
         self.keypads = {a: SimKeypad(a) for a in addresses}
         self.checksum_kind = checksum_kind
         self._dir = link_dir or tempfile.mkdtemp(prefix="evaluator-sim-")
@@ -60,6 +78,9 @@ class EvaluatorBusSim:
         self._gen = 0
         self._outbox = bytearray()  # fault bytes sent before the next reply
         self._corrupt = 0  # how many of the next replies get a wrong checksum
+        self.noise = noise
+        self._rng = random.Random(seed)
+        self.noised: dict[str, int] = dict.fromkeys(NOISE_KINDS, 0)  # replies spoiled by the noisy line, by kind
         self._decoder = proto.Decoder(checksum_kind=checksum_kind, accept=proto.HOST_CMDS)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -111,7 +132,14 @@ class EvaluatorBusSim:
     # --- the script ---------------------------------------------------------------------------------
     def press(self, addr: int, key: int) -> None:
         with self._lock:
-            self.keypads[addr].pending_key = key
+            kp = self.keypads[addr]
+            kp.pending_key, kp.reported = key, False
+
+    def press_after_prompt(self, addr: int, key: int, delay: float) -> None:
+        """Press ``key`` ``delay`` seconds after the next PROMPT lights this keypad (timed here, on the keypad's
+        side, so a press can land in the few ms between the light and the host's next frame)."""
+        with self._lock:
+            self.keypads[addr].armed = (key, delay)
 
     def silence(self, addr: int, silent: bool = True) -> None:
         with self._lock:
@@ -138,15 +166,25 @@ class EvaluatorBusSim:
         return self.keypads[addr]
 
     # --- the keypads' side --------------------------------------------------------------------------
+    def _forget_key(self, kp: SimKeypad) -> None:
+        if kp.pending_key is not None and not kp.reported:
+            kp.wiped_unseen += 1
+        kp.pending_key, kp.reported = None, False
+
     def _reply(self, kp: SimKeypad, frame: proto.Frame) -> bytes:
         if frame.cmd == Cmd.PROMPT:
-            kp.prompting, kp.pending_key = True, None
+            self._forget_key(kp)
+            kp.prompting = True
             kp.prompts += 1
             kp.last_timeout = frame.data[0] if frame.data else 0
             kp.prompted_at = time.monotonic()
+            if kp.armed is not None:
+                key, delay = kp.armed
+                kp.armed, kp.press_due = None, (key, kp.prompted_at + delay)
             return proto.encode(kp.addr, Cmd.ACK, bytes([Cmd.PROMPT]), self.checksum_kind)
         if frame.cmd == Cmd.CLEAR:
-            kp.prompting, kp.pending_key = False, None
+            self._forget_key(kp)
+            kp.prompting = False
             kp.clears += 1
             return proto.encode(kp.addr, Cmd.ACK, bytes([Cmd.CLEAR]), self.checksum_kind)
         kp.polls += 1
@@ -159,6 +197,19 @@ class EvaluatorBusSim:
         b[-2] ^= 0x5A
         return bytes(b)
 
+    def _noisy(self, frame: bytes) -> bytes:
+        """Spoil one reply so that proto's checks reject it: a byte flipped under the checksum (never the length
+        byte, whose flip could re-frame the bytes), a wrong checksum, or the frame cut off."""
+        kind = self._rng.choice(NOISE_KINDS)
+        self.noised[kind] += 1
+        b = bytearray(frame)
+        if kind == "truncate":
+            return bytes(b[:self._rng.randrange(1, len(b))])
+        # addr, cmd, data or chk: one flip under an XOR or sum checksum always shows
+        pos = len(b) - 2 if kind == "checksum" else self._rng.choice([1, 2, *range(proto.HEADER, len(b) - 1)])
+        b[pos] ^= self._rng.randrange(1, 256)
+        return bytes(b)
+
     def _run(self) -> None:
         while not self._stop.is_set():
             with self._lock:
@@ -167,7 +218,7 @@ class EvaluatorBusSim:
                 self._stop.wait(0.02)
                 continue
             try:
-                ready, _, _ = select.select([fd], [], [], 0.05)
+                ready, _, _ = select.select([fd], [], [], self._wait())
             except (OSError, ValueError):
                 continue
             self._auto_press()
@@ -192,20 +243,33 @@ class EvaluatorBusSim:
                     if self._corrupt:
                         self._corrupt -= 1
                         reply = self._corrupted(reply)
+                    elif self.noise and self._rng.random() < self.noise:
+                        reply = self._noisy(reply)
+                    elif frame.cmd == Cmd.POLL and kp.pending_key is not None:
+                        kp.reported = True
                     out += self._outbox + reply
                     self._outbox.clear()
                 if out:
                     with contextlib.suppress(OSError):
                         os.write(fd, bytes(out))
 
+    def _wait(self) -> float:
+        """How long the loop may sleep in select: until the next armed press is due, at most 50 ms."""
+        now = time.monotonic()
+        with self._lock:
+            dues = [kp.press_due[1] for kp in self.keypads.values() if kp.press_due is not None]
+        return max(0.0, min([0.05, *(due - now for due in dues)]))
+
     def _auto_press(self) -> None:
-        if self.auto_key is None:
-            return
         now = time.monotonic()
         with self._lock:
             for kp in self.keypads.values():
-                if kp.prompting and kp.pending_key is None and now - kp.prompted_at >= self.auto_after:
-                    kp.pending_key = self.auto_key
+                if kp.press_due is not None and now >= kp.press_due[1]:
+                    kp.pending_key, kp.reported = kp.press_due[0], False
+                    kp.press_due = None
+                elif (self.auto_key is not None and kp.prompting and kp.pending_key is None
+                      and now - kp.prompted_at >= self.auto_after):
+                    kp.pending_key, kp.reported = self.auto_key, False
 
 
 # Buses opened through sim:// URLs, by name, so a demo or a test can reach the keypads behind a driver.
@@ -215,16 +279,27 @@ _SIMS_LOCK = threading.Lock()
 
 def open_bus(name: str, addresses: list[int], *, checksum_kind: str = "xor", opts: dict[str, str] | None = None,
              ) -> EvaluatorBusSim:
-    """The running simulator for ``sim://<name>``, started on first use."""
+    """The running simulator for ``sim://<name>``, started on first use.
+
+    URL options: ``auto_key``/``auto_after`` (demo presses), ``noise``/``seed`` (a noisy line).  A bad value
+    raises TransportError naming it: this runs on the driver's thread, where the bus then shows offline with
+    that reason instead of the thread dying.
+    """
     opts = opts or {}
     with _SIMS_LOCK:
         sim = SIMS.get(name)
         if sim is None:
-            auto = opts.get("auto_key")
-            sim = EvaluatorBusSim(
-                addresses, checksum_kind=checksum_kind, name=name,
-                auto_key=int(auto) if auto is not None else None,
-                auto_after=float(opts.get("auto_after", "3")),
-            ).start()
-            SIMS[name] = sim
+            try:
+                auto = opts.get("auto_key")
+                seed = opts.get("seed")
+                sim = EvaluatorBusSim(
+                    addresses, checksum_kind=checksum_kind, name=name,
+                    auto_key=int(auto) if auto is not None else None,
+                    auto_after=float(opts.get("auto_after", "3")),
+                    noise=float(opts.get("noise", "0")),
+                    seed=int(seed) if seed is not None else None,
+                )
+            except ValueError as exc:
+                raise TransportError(f"sim://{name}: bad option ({exc})") from None
+            SIMS[name] = sim.start()
         return sim
