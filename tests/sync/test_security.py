@@ -20,6 +20,7 @@ from tests.sync.test_central import envelope
 
 ACL = Path(__file__).resolve().parents[2] / "packaging" / "mosquitto" / "acl.example"
 USERS = {"central": "c-secret", "hall-a": "a-secret", "hall-b": "b-secret"}
+NOT_AUTHORIZED = 0x87  # MQTT 5 PUBACK reason code: mosquitto refuses a publish its ACL denies
 
 
 def password_file(d: Path) -> Path:
@@ -32,29 +33,33 @@ def password_file(d: Path) -> Path:
 
 
 class Spy:
-    """A raw paho client that records what it receives."""
+    """A raw paho client that records what it receives and the broker's answer to what it publishes."""
 
-    def __init__(self, port: int, user: str, subs: list[str], **tls: Any) -> None:
+    def __init__(self, port: int, user: str, subs: list[str], *, password: str | None = None, **tls: Any) -> None:
         self.got: list[tuple[str, bytes]] = []
         self.sub_rc: list[Any] = []
+        self.acks: dict[int, int] = {}  # mid -> PUBACK reason code
         self.c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"spy-{user}-{time.monotonic_ns()}",
                              protocol=MQTTProtocolVersion.MQTTv5)
-        self.c.username_pw_set(user, USERS[user])
+        self.c.username_pw_set(user, USERS[user] if password is None else password)
         if tls:
             self.c.tls_set(**tls)
         self.c.on_message = lambda c, u, m: self.got.append((m.topic, bytes(m.payload)))
         self.c.on_subscribe = lambda c, u, mid, rcs, p: self.sub_rc.extend(rcs)
+        self.c.on_publish = lambda c, u, mid, rc, p: self.acks.__setitem__(mid, rc.value)
         self.c.connect("127.0.0.1", port)
         self.c.loop_start()
         for s in subs:
             self.c.subscribe(s, qos=1)
         wait_for(lambda: len(self.sub_rc) == len(subs), what="SUBACK")
 
-    def publish(self, topic: str, payload: bytes) -> None:
-        """Publish and wait; a broker that answers a forbidden publish by dropping the connection is fine."""
+    def publish(self, topic: str, payload: bytes) -> int | None:
+        """Publish and wait: the PUBACK's reason code (below 0x80 accepted, NOT_AUTHORIZED refused by the ACL),
+        or None when none came (a broker may drop the connection after refusing a publish)."""
         info = self.c.publish(topic, payload, qos=1)
         with contextlib.suppress(RuntimeError, ValueError):
             info.wait_for_publish(2)
+        return self.acks.get(info.mid)
 
     def close(self) -> None:
         self.c.loop_stop()
@@ -84,7 +89,7 @@ def test_acl_keeps_halls_apart(broker_factory: Any, make_hall: Any, tmp_path: Pa
         for t, p in ((topic, payload), ("hall/hall-b/state", b'{"v":1,"hall_id":"hall-b","state":"offline"}'),
                      ("central/hall-b/catalog", b'{"forged":true}')):
             forger = Spy(broker.port, "hall-a", [])
-            forger.publish(t, p)
+            assert forger.publish(t, p) == NOT_AUTHORIZED, t
             forger.close()
         collector.publish_case_update("hall-b", "CASE-B-1", "accepted", case_type=1)
         wait_for(lambda: any(t == "central/hall-b/case/CASE-B-1" for t, _ in b_legit.got), what="hall B's command")
