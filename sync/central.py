@@ -3,6 +3,8 @@ figures per hall and region, and case/catalogue publishing to halls.  SQLite for
 
 Intake is exactly-once in effect: each PUBLISH is acknowledged (manual PUBACK) only after its batch committed,
 and a redelivered or duplicated event hits the (hall_id, seq) primary key and is counted as a duplicate only.
+A message that cannot be stored goes alone to the `rejected` table, with the reason, and is acknowledged too: one
+bad message never holds back the valid ones batched with it.
 """
 from __future__ import annotations
 
@@ -43,6 +45,7 @@ SCHEMA = [
 
 GOOD_LEVELS = ("very_satisfied", "satisfied", "basic")
 LEVELS = (*GOOD_LEVELS, "dissatisfied", "very_dissatisfied")
+REJECTED_PAYLOAD_BYTES = 65536  # what the rejected table keeps of a payload
 
 
 class CentralDB:
@@ -52,13 +55,18 @@ class CentralDB:
         self.url = url
         self.is_pg = url.startswith(("postgresql://", "postgres://"))
         self._lock = threading.RLock()
+        # Errors that say the database, not the message, is at fault (connection, lock, disk): the batch is kept
+        # and tried again.  Any other error while storing a message is that message's fault.
+        self.unavailable: tuple[type[Exception], ...]
         if self.is_pg:
             import psycopg
 
             self._conn: Any = psycopg.connect(url, autocommit=True)
+            self.unavailable = (psycopg.OperationalError, psycopg.InterfaceError)
         else:
             path = url.removeprefix("sqlite:///")
             self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+            self.unavailable = (sqlite3.OperationalError,)
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
         with self.tx() as cur:
@@ -109,19 +117,33 @@ class CentralStore:
         self._arrival = time.time_ns()
 
     def store_batch(self, items: list[tuple[str, bytes]]) -> dict[str, int]:
-        """Store one batch of (topic, payload) in one transaction.  Returns counts: new, duplicate, rejected."""
+        """Store one batch of (topic, payload) in one transaction.  Returns counts: new, duplicate, rejected, state.
+
+        A message the contract refuses is rejected on its own.  Should the database still refuse one that passed
+        (a constraint we did not foresee), the batch is stored again with a savepoint around each message, so
+        only that one is rejected.  A database that is unavailable raises: nothing is stored, nothing acked."""
+        try:
+            return self._store_batch(items, isolate=False)
+        except self.db.unavailable:
+            raise
+        except Exception as e:
+            log.warning("central: the database refused a batch of %d (%s: %s); storing them one by one",
+                        len(items), type(e).__name__, e)
+            return self._store_batch(items, isolate=True)
+
+    def _store_batch(self, items: list[tuple[str, bytes]], *, isolate: bool) -> dict[str, int]:
         counts = {"new": 0, "duplicate": 0, "rejected": 0, "state": 0}
         now = datetime.now(UTC).isoformat()
-        per_hall: dict[str, list[int]] = {}  # hall → [new, dup, max_seq]
+        per_hall: dict[str, list[Any]] = {}  # hall → [new, dup, max_seq, region]
         with self.db.tx() as cur:
             for topic, payload in items:
-                try:
-                    self._store_one(cur, topic, payload, now, per_hall, counts)
-                except ContractError as e:
-                    counts["rejected"] += 1
-                    log.warning("central: rejected %s: %s", topic[:200], e)
-                    cur.execute("INSERT INTO rejected(topic, payload, error, at_utc) VALUES (?, ?, ?, ?)",
-                                (topic[:1000], payload[:65536].decode("utf-8", "backslashreplace"), str(e), now))
+                error = (self._try_isolated if isolate else self._try)(cur, topic, payload, now, per_hall, counts)
+                if error is None:
+                    continue
+                counts["rejected"] += 1
+                log.warning("central: rejected %s: %s", topic[:200], error[:500])
+                cur.execute("INSERT INTO rejected(topic, payload, error, at_utc) VALUES (?, ?, ?, ?)",
+                            (_text(topic[:1000]), _text(payload[:REJECTED_PAYLOAD_BYTES]), _text(error), now))
             for hall_id, (new, dup, max_seq, region) in per_hall.items():
                 cur.execute(
                     "INSERT INTO halls(hall_id, region, name, state, state_at, max_seq, events, duplicates) "
@@ -135,6 +157,29 @@ class CentralStore:
             if new:
                 self._check_gap(hall_id)
         return counts
+
+    def _try(self, cur: _Cursor, topic: str, payload: bytes, now: str, per_hall: dict[str, list[Any]],
+             counts: dict[str, int]) -> str | None:
+        """Store one message; return why the contract refuses it, or None."""
+        try:
+            self._store_one(cur, topic, payload, now, per_hall, counts)
+        except ContractError as e:
+            return str(e)
+        return None
+
+    def _try_isolated(self, cur: _Cursor, topic: str, payload: bytes, now: str, per_hall: dict[str, list[Any]],
+                      counts: dict[str, int]) -> str | None:
+        """_try inside a savepoint, so that a statement the database refuses undoes only this message."""
+        cur.execute("SAVEPOINT one_message")
+        try:
+            error = self._try(cur, topic, payload, now, per_hall, counts)
+        except self.db.unavailable:
+            raise
+        except Exception as e:
+            cur.execute("ROLLBACK TO SAVEPOINT one_message")
+            error = f"the database refused it: {type(e).__name__}: {e}"
+        cur.execute("RELEASE SAVEPOINT one_message")
+        return error
 
     def _store_one(self, cur: _Cursor, topic: str, payload: bytes, now: str, per_hall: dict[str, list[Any]],
                    counts: dict[str, int]) -> None:
@@ -155,17 +200,12 @@ class CentralStore:
         m = contract.decode_event(payload)
         if m.hall_id != hall_id or m.kind != kind:
             raise ContractError(f"event {m.hall_id}/{m.kind} published on {topic!r}")
-        wait_s = m.payload.get("wait_s") if m.kind == "service.finished" else None
-        level = None
-        if m.kind == "rating.recorded":
-            rating = m.payload.get("rating")
-            level = rating.get("level") if isinstance(rating, dict) else None
+        fig = contract.event_figures(m)
         self._arrival += 1
         n = cur.execute(
             "INSERT INTO hall_events(hall_id, seq, id, kind, region, at_utc, local_date, wait_s, level, payload, "
             "received_at, arrival) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hall_id, seq) DO NOTHING",
-            (m.hall_id, m.seq, m.id, m.kind, m.region, m.at_utc.isoformat(), m.local_date,
-             float(wait_s) if isinstance(wait_s, int | float) else None, level,
+            (m.hall_id, m.seq, m.id, m.kind, m.region, m.at_utc.isoformat(), m.local_date, fig.wait_s, fig.level,
              json.dumps(m.payload, ensure_ascii=False), now, self._arrival),
         )
         h = per_hall.setdefault(hall_id, [0, 0, 0, m.region])
@@ -242,6 +282,14 @@ class CentralStore:
         return out
 
 
+def _text(value: str | bytes) -> str:
+    """Any topic, payload or error as text both databases take: bytes that are not UTF-8 and NUL (PostgreSQL
+    text refuses it) are written as backslash escapes."""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "backslashreplace")
+    return value.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+
+
 class Collector:
     """Subscribes to every hall's events through a shared subscription and stores them once."""
 
@@ -302,16 +350,27 @@ class Collector:
                     self._q.put(None)
                     break
                 msgs.append(m)
-            try:
-                c = self.store.store_batch([(m.topic, m.payload) for m in msgs])
-            except Exception:
-                # not acknowledged: the broker redelivers them on the next session
-                log.exception("central: storing a batch failed; %d messages left unacknowledged", len(msgs))
-                continue
+            c = self._store(msgs)
+            if c is None:  # stopping: not acknowledged, the broker redelivers them on the next session
+                return
             for k, v in c.items():
                 self.counts[k] += v
             for m in msgs:  # PUBACK only now: the batch is committed
                 self.link.ack(m)
+
+    def _store(self, msgs: list[InMessage]) -> dict[str, int] | None:
+        """Store a batch, trying again while the database is unavailable (the store rejects bad messages itself).
+        Giving up would leave the batch unacknowledged, and the broker sends nothing more once Receive Maximum
+        messages are: the collector would stall until it reconnects."""
+        delay = 0.1
+        while True:
+            try:
+                return self.store.store_batch([(m.topic, m.payload) for m in msgs])
+            except Exception:
+                log.exception("central: storing a batch of %d failed; trying again in %.1f s", len(msgs), delay)
+            if self._stop.wait(delay):
+                return None
+            delay = min(delay * 2, 5.0)
 
     # --- gap repair ---------------------------------------------------------------------------------------------
     def _repair_loop(self) -> None:

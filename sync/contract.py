@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import re
+from array import array
 from datetime import datetime
+from itertools import accumulate
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 import msgspec
+
+from kiosk.core.rating import Level
 
 # Bump on an incompatible change; receivers reject versions they do not know (they land in dead letters).
 SCHEMA_VERSION = 1
@@ -14,6 +18,15 @@ SUPPORTED_VERSIONS = frozenset({1})
 
 # A payload larger than this is refused before it is parsed (a bad or hostile sender must not exhaust memory).
 MAX_INBOUND_BYTES = 256 * 1024
+# Deeper JSON is refused before it is parsed: msgspec recurses once per level (RecursionError near 1,000) and so
+# would anything that re-encodes the value.  Our own messages stay under 8.
+MAX_NESTING = 32
+# Nesting inside an event's `payload` (the hall's own payloads stay under 4).
+MAX_PAYLOAD_NESTING = 8
+# Every integer must fit a SQLite INTEGER / PostgreSQL BIGINT; every other number is finite and at most this big.
+BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
+MAX_FLOAT = 1e15  # beyond 2^53 a float no longer counts anything exactly
+MAX_WAIT_S = 31 * 86400  # a ticket is called within its business day; a month leaves room for odd clocks
 
 QOS = 1  # every topic: at-least-once on the wire; receivers deduplicate
 
@@ -29,14 +42,20 @@ COLLECTOR_STATE_FILTER = "$share/{group}/hall/+/state"
 ALL_EVENTS_FILTER = "hall/+/event/#"  # a single collector without shared subscriptions
 ALL_STATES_FILTER = "hall/+/state"
 
-HALL_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-CASE_NO_RE = re.compile(r"^[A-Za-z0-9_-]{1,50}$")  # GB/T 39046: 办件编号 up to 50 characters
-KIND_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
+# \Z, not $: "$" also matches before a trailing newline
+HALL_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}\Z")
+CASE_NO_RE = re.compile(r"^[A-Za-z0-9_-]{1,50}\Z")  # GB/T 39046: 办件编号 up to 50 characters
+KIND_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}(\.[a-z][a-z0-9_]{0,63}){0,7}\Z")
 
 HallId = Annotated[str, msgspec.Meta(pattern=HALL_ID_RE.pattern)]
 CaseNo = Annotated[str, msgspec.Meta(pattern=CASE_NO_RE.pattern)]
-MessageId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.:-]{8,64}$")]
-Version = Annotated[int, msgspec.Meta(ge=1)]
+MessageId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.:-]{8,64}\Z")]
+Version = Annotated[int, msgspec.Meta(ge=1, le=9999)]
+Seq = Annotated[int, msgspec.Meta(ge=1, le=BIGINT_MAX)]
+Revision = Annotated[int, msgspec.Meta(ge=0, le=BIGINT_MAX)]
+Region = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{9}\Z")]  # 行政区划
+# Stored as a database column as it is: no control characters (PostgreSQL text refuses NUL).
+Label = Annotated[str, msgspec.Meta(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*\Z")]
 UtcTime = datetime  # RFC 3339 with an offset; msgspec rejects malformed strings
 Text = Annotated[str, msgspec.Meta(max_length=2000)]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
@@ -101,19 +120,66 @@ def parse_hall_topic(topic: str) -> tuple[str, str, str | None]:
 
 
 # --- hall → central -----------------------------------------------------------------------------------------
+# A payload value: JSON whose numbers fit the database (see BIGINT_MAX, MAX_FLOAT), nested at most
+# MAX_PAYLOAD_NESTING deep.  Spelled out level by level because msgspec then checks it all while decoding.
+PayloadInt = Annotated[int, msgspec.Meta(ge=BIGINT_MIN, le=BIGINT_MAX)]
+PayloadFloat = Annotated[float, msgspec.Meta(ge=-MAX_FLOAT, le=MAX_FLOAT)]
+_scalar = bool | PayloadInt | PayloadFloat | str | None
+PayloadValue: Any = _scalar
+for _ in range(MAX_PAYLOAD_NESTING - 1):
+    PayloadValue = _scalar | list[PayloadValue] | dict[str, PayloadValue]  # type: ignore[valid-type]
+Payload = dict[str, PayloadValue]  # type: ignore[valid-type]
+
+
 class EventMsg(msgspec.Struct, kw_only=True):
     """One hall event.  (hall_id, seq) is the dedup key: seq is gap-free per hall, starting at 1."""
 
     v: Version = SCHEMA_VERSION
     hall_id: HallId
-    region: Annotated[str, msgspec.Meta(pattern=r"^\d{9}$")]  # 行政区划
-    seq: Annotated[int, msgspec.Meta(ge=1)]
-    id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    region: Region
+    seq: Seq
+    id: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.:-]{1,64}\Z")]
     kind: Annotated[str, msgspec.Meta(pattern=KIND_RE.pattern)]
     at_utc: UtcTime
     local_time: datetime  # the same instant in the hall's time zone (with its offset)
-    local_date: str
-    payload: dict[str, Any]
+    local_date: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")]
+    payload: Payload
+
+
+# The payload fields collectors compute figures from, checked with their event (kind → schema).
+WaitSeconds = Annotated[float, msgspec.Meta(ge=0, le=MAX_WAIT_S)]
+
+
+class _Finished(msgspec.Struct):
+    wait_s: WaitSeconds | None = None
+
+
+class _RatingPart(msgspec.Struct):
+    level: Level | None = None
+
+
+class _Rated(msgspec.Struct):
+    rating: _RatingPart | None = None
+
+
+class Figures(msgspec.Struct, frozen=True):
+    """What an event adds to the figures: wait_s of service.finished, level of rating.recorded."""
+
+    wait_s: WaitSeconds | None = None
+    level: str | None = None
+
+
+def event_figures(m: EventMsg) -> Figures:
+    try:
+        if m.kind == "service.finished":
+            w = msgspec.convert(m.payload, _Finished).wait_s
+            return Figures(wait_s=None if w is None else float(w))
+        if m.kind == "rating.recorded":
+            r = msgspec.convert(m.payload, _Rated).rating
+            return Figures(level=None if r is None or r.level is None else r.level.value)
+    except msgspec.ValidationError as e:
+        raise ContractError(f"bad {m.kind} payload: {e}") from None
+    return Figures()
 
 
 class PresenceMsg(msgspec.Struct, kw_only=True):
@@ -123,8 +189,8 @@ class PresenceMsg(msgspec.Struct, kw_only=True):
     hall_id: HallId
     state: Literal["online", "offline"]
     at_utc: UtcTime | None = None  # absent in the will (it is registered long before it fires)
-    region: str = ""
-    name: str = ""
+    region: Annotated[str, msgspec.Meta(pattern=r"^([0-9]{9})?\Z")] = ""  # 行政区划 or none
+    name: Label = ""
 
 
 # --- central → hall -----------------------------------------------------------------------------------------
@@ -157,7 +223,7 @@ class CaseUpdate(msgspec.Struct, kw_only=True, omit_defaults=True):
     case_no: CaseNo  # 办件编号
     status: CaseStatus
     at_utc: UtcTime  # when the status changed
-    version: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    version: Revision | None = None
     case_type: Literal[1, 2, 9] | None = None  # 1 即办件, 2 承诺件, 9 其他 (required when the hall does not know it)
     basic_code: Short | None = None  # 基本编码
     impl_code: Short | None = None  # 实施编码
@@ -166,7 +232,7 @@ class CaseUpdate(msgspec.Struct, kw_only=True, omit_defaults=True):
     acceptor: Short | None = None  # 受理人员
     department: Annotated[str, msgspec.Meta(max_length=100)] | None = None
     clerk: Short | None = None
-    window: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    window: Annotated[int, msgspec.Meta(ge=0, le=9999)] | None = None
     ticket_id: Short | None = None
     legal_days: Days | None = None  # 法定办结时限 (working days)
     promise_days: Days | None = None  # 承诺办结时限
@@ -208,7 +274,7 @@ class CatalogItem(msgspec.Struct, kw_only=True):
     code: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]  # 实施编码
     business: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
     name: Name
-    version: Annotated[int, msgspec.Meta(ge=0)]
+    version: Revision
     conditions: list[Text] = msgspec.field(default_factory=list)  # 受理条件
     materials: list[Material] = msgspec.field(default_factory=list)  # 申请材料
     legal_days: Annotated[int, msgspec.Meta(ge=0, le=3650)] | None = None  # 法定办结时限 (working days)
@@ -234,8 +300,8 @@ class ResendRequest(msgspec.Struct, kw_only=True):
     v: Version
     message_id: MessageId
     hall_id: HallId
-    from_seq: Annotated[int, msgspec.Meta(ge=1)]
-    to_seq: Annotated[int, msgspec.Meta(ge=1)]
+    from_seq: Seq
+    to_seq: Seq
 
 
 # --- provincial 好差评 upload record (an HTTP format, not MQTT; mapped in sync.provincial) --------------------------
@@ -247,7 +313,7 @@ class ProvincialRating(msgspec.Struct, kw_only=True):
     pf: Annotated[int, msgspec.Meta(ge=1, le=7)]
     satisfaction: Annotated[int, msgspec.Meta(ge=1, le=5)]
     appraiseTime: str  # local time, "YYYY-MM-DD HH:MM:SS"
-    appraiseCount: int = 1  # 评价次数
+    appraiseCount: Annotated[int, msgspec.Meta(ge=1, le=9999)] = 1  # 评价次数
     content: str = ""  # 文字评价
     reason: str = ""  # 差评原因
 
@@ -265,9 +331,24 @@ def encode(msg: msgspec.Struct) -> bytes:
     return _enc.encode(msg)
 
 
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+_BRACKET_SIGN = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")  # read as signed bytes: +1 opens, -1 closes
+_NOT_BRACKET = bytes(range(256)).translate(None, b"[]{}")
+
+
+def nesting(data: bytes) -> int:
+    """How deep the JSON text nests arrays and objects, without parsing it (brackets inside strings do not
+    count).  Linear and in C: about 15 ms for 256 KiB of brackets."""
+    signs = _JSON_STRING.sub(b"", data).translate(_BRACKET_SIGN, _NOT_BRACKET)
+    return max(accumulate(array("b", signs)), default=0)
+
+
 def _decode(dec: msgspec.json.Decoder[Any], data: bytes, what: str) -> Any:
     if len(data) > MAX_INBOUND_BYTES:
         raise ContractError(f"{what} payload too big ({len(data)} bytes > {MAX_INBOUND_BYTES})")
+    # cheap test first: a document with fewer brackets than the limit cannot nest deeper than it
+    if data.count(b"[") + data.count(b"{") > MAX_NESTING and (depth := nesting(data)) > MAX_NESTING:
+        raise ContractError(f"{what} payload nested too deeply ({depth} levels > {MAX_NESTING})")
     try:
         msg = dec.decode(data)
     except msgspec.DecodeError as e:
@@ -280,6 +361,7 @@ def _decode(dec: msgspec.json.Decoder[Any], data: bytes, what: str) -> Any:
 
 def decode_event(data: bytes) -> EventMsg:
     m: EventMsg = _decode(_dec_event, data, "event")
+    event_figures(m)  # the fields figures are made of are part of the contract
     return m
 
 
@@ -332,8 +414,8 @@ LAN_REPLY_TOPIC = "hall/{hall_id}/reply/{client_id}"  # server → one client, Q
 LAN_EVENT_TOPIC = "hall/{hall_id}/lan/event"  # server → clients, QoS 1, every committed event in seq order
 LAN_HEARTBEAT_TOPIC = "hall/{hall_id}/lan/heartbeat"  # server → clients, QoS 0, every few seconds
 LAN_SERVER_TOPIC = "hall/{hall_id}/lan/server"  # server presence, QoS 1, retained; LWT "offline"
-CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-METHOD_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}(\.[a-z][a-z0-9_]{0,63})?$")
+CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}\Z")
+METHOD_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}(\.[a-z][a-z0-9_]{0,63})?\Z")
 
 
 def _client(client_id: str) -> str:
@@ -377,7 +459,7 @@ def parse_lan_cmd_topic(topic: str, hall_id: str) -> tuple[str, str]:
     raise ContractError(f"not a LAN command topic of hall {hall_id!r}: {topic[:200]!r}")
 
 
-RequestId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
+RequestId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.:-]{1,64}\Z")]
 
 
 class LanRequest(msgspec.Struct, kw_only=True):
@@ -414,7 +496,7 @@ class LanEvent(msgspec.Struct, kw_only=True):
     """One committed hall event for the LAN screens (kiosk.core.events.Event's fields)."""
 
     v: Version = SCHEMA_VERSION
-    seq: Annotated[int, msgspec.Meta(ge=1)]
+    seq: Seq
     id: str
     kind: str
     at_utc: str
@@ -428,7 +510,7 @@ class LanHeartbeat(msgspec.Struct, kw_only=True):
     v: Version = SCHEMA_VERSION
     hall_id: HallId
     at_utc: UtcTime
-    last_seq: Annotated[int, msgspec.Meta(ge=0)]
+    last_seq: Annotated[int, msgspec.Meta(ge=0, le=BIGINT_MAX)]
     boot: str  # changes when the server restarts
 
 

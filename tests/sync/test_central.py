@@ -2,7 +2,10 @@
 and central → hall publishing through the broker (applied once, even when the retained message is replayed)."""
 from __future__ import annotations
 
+import json
 import random
+import sqlite3
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -242,6 +245,94 @@ def test_duplicated_and_reordered_through_the_broker(broker: Any, tmp_path: Path
         assert collector.store.seqs("h9") == list(range(1, 301))
         assert collector.counts == {"new": 300, "duplicate": 100, "rejected": 0, "state": 0}
         assert collector.store.gaps() == {}
+    finally:
+        c.loop_stop()
+        c.disconnect()
+        collector.stop()
+
+
+def _bad_event(hall: str, **fields: Any) -> tuple[str, bytes]:
+    """A hall event with some fields replaced (json, not the contract's encoder: it may break the contract)."""
+    topic, payload = envelope(hall, 1, "service.finished", {"wait_s": 12.0})
+    ev = json.loads(payload)
+    ev.update(fields)
+    return topic, json.dumps(ev).encode()
+
+
+def test_one_bad_message_never_holds_back_its_batch(central_store: CentralStore) -> None:
+    """Each payload that once rolled back a whole batch (and stayed unacknowledged) is now rejected alone."""
+    topic, _ = envelope("bad", 1, "service.finished")
+    deep = b'{"v":1,"payload":{"x":' + b"[" * 100_000 + b"]" * 100_000 + b"}}"
+    bad = [
+        _bad_event("bad", seq=2**63),  # past SQLite INTEGER / PostgreSQL BIGINT
+        _bad_event("bad", payload={"wait_s": 10**400}),  # float() of it overflows
+        _bad_event("bad", payload={"wait_s": 2**62}),  # a BIGINT, but no wait
+        (topic, deep),  # RecursionError in the decoder
+        _bad_event("bad", id="e\x00"),  # PostgreSQL text refuses NUL
+        _bad_event("bad", kind="rating.recorded", payload={"rating": {"level": "a\x00"}}),
+        (topic, b'{"v":1,"hall_id":"bad","seq":"\x00\xff\xfe'),  # truncated, not UTF-8, a raw NUL
+        (topic, b"x" * (contract.MAX_INBOUND_BYTES + 1)),
+        ("hall/bad/state", b'{"v":1,"hall_id":"bad","state":"online","name":"a\\u0000b"}'),
+    ]
+    good = [envelope("h1", s, "service.finished", {"wait_s": float(s), "note": "含\x00NUL"}) for s in range(1, 11)]
+    batch = [m for pair in zip(good, bad, strict=False) for m in pair] + good[len(bad):]
+    counts = central_store.store_batch(batch)
+    assert counts == {"new": 10, "duplicate": 0, "rejected": len(bad), "state": 0}
+    assert central_store.seqs("h1") == list(range(1, 11))
+    assert [h["hall_id"] for h in central_store.halls()] == ["h1"]
+    rows = central_store.db.query("SELECT topic, payload, error FROM rejected")
+    errors = [r[2] for r in rows]
+    for fragment in ("<= 9223372036854775807 - at `$.seq`", "<= 9223372036854775807 - at `$.payload",
+                     "service.finished payload: Expected `float` <=", "nested too deeply", "at `$.id`",
+                     "rating.recorded payload", "malformed", "too big", "at `$.name`"):
+        assert sum(fragment in e for e in errors) == 1, (fragment, errors)
+    raw = next(r[1] for r in rows if "malformed" in r[2])
+    assert raw == '{"v":1,"hall_id":"bad","seq":"\\x00\\xff\\xfe'  # kept as text both databases take
+    assert central_store.figures()[0]["avg_wait_s"] == 5.5
+
+
+def test_a_row_the_database_refuses_is_rejected_alone(central_store: CentralStore) -> None:
+    """A constraint the contract does not know of (here a CHECK or trigger refusing one id): the batch is stored
+    again message by message, and only that one is rejected."""
+    if central_store.db.is_pg:
+        ddl = "ALTER TABLE hall_events ADD CONSTRAINT no_poison CHECK (id <> 'poison')"
+    else:
+        ddl = ("CREATE TRIGGER no_poison BEFORE INSERT ON hall_events WHEN NEW.id = 'poison' "
+               "BEGIN SELECT RAISE(ABORT, 'poison refused'); END")
+    with central_store.db.tx() as cur:
+        cur.execute(ddl)
+    msgs = [envelope("h1", s) for s in range(1, 6)]
+    ev = json.loads(msgs[2][1])
+    ev["id"] = "poison"
+    msgs[2] = (msgs[2][0], json.dumps(ev).encode())
+    msgs.append(("hall/h1/event/ticket.issued", b"not json"))
+    counts = central_store.store_batch(msgs)
+    assert counts == {"new": 4, "duplicate": 0, "rejected": 2, "state": 0}
+    assert central_store.seqs("h1") == [1, 2, 4, 5]
+    errors = sorted(r[0] for r in central_store.db.query("SELECT error FROM rejected"))
+    assert "malformed" in errors[0] and errors[1].startswith("the database refused it: ")
+    assert central_store.halls()[0]["events"] == 4
+
+
+def test_collector_keeps_its_batch_while_the_database_is_unavailable(broker: Any, tmp_path: Path) -> None:
+    """The events table vanishes (as a database that is down would refuse every write): nothing is acknowledged
+    or dropped; once it is back, the same batch is stored and acknowledged."""
+    collector = start_collector(broker, tmp_path, repair_after=60)
+    db_path = str(tmp_path / "central.db")
+    other = sqlite3.connect(db_path)
+    other.execute("DROP TABLE hall_events")
+    other.close()
+    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="hall-x", protocol=MQTTProtocolVersion.MQTTv5)
+    c.connect("127.0.0.1", broker.port)
+    c.loop_start()
+    try:
+        for t, p in [envelope("h7", s) for s in range(1, 21)]:
+            c.publish(t, p, qos=1).wait_for_publish(5)
+        time.sleep(1.0)  # several attempts fail meanwhile
+        assert collector.counts["new"] == 0
+        CentralDB(db_path).close()  # the table is back
+        wait_for(lambda: collector.counts["new"] == 20, what="the kept batch stored")
+        assert collector.store.seqs("h7") == list(range(1, 21)) and collector.counts["rejected"] == 0
     finally:
         c.loop_stop()
         c.disconnect()

@@ -169,3 +169,137 @@ def test_every_sync_option_is_documented() -> None:
     assert subs
     for cmd in subs:
         assert f"hall central {cmd}" in text, f"`hall central {cmd}` is not documented"
+
+
+# --- bounds: what a database or a parser could not take is refused by the contract ---------------------------
+def _event(**fields: object) -> dict[str, object]:
+    ev: dict[str, object] = {
+        "v": 1, "hall_id": "h1", "region": "510104000", "seq": 1, "id": "e1", "kind": "service.finished",
+        "at_utc": "2026-11-24T01:00:00+00:00", "local_time": "2026-11-24T09:00:00+08:00",
+        "local_date": "2026-11-24", "payload": {"wait_s": 30.5},
+    }
+    ev.update(fields)
+    return ev
+
+
+def _raw_event(payload_json: bytes) -> bytes:
+    """An event whose payload is given as raw JSON text (for what json.dumps will not write)."""
+    return json.dumps(_event(payload={})).encode().replace(b'"payload": {}', b'"payload": ' + payload_json)
+
+
+@pytest.mark.parametrize(("data", "error"), [
+    (json.dumps(_event(seq=2**63)).encode(), r"<= 9223372036854775807 - at `\$.seq`"),
+    (json.dumps(_event(seq=0)).encode(), r">= 1 - at `\$.seq`"),
+    (json.dumps(_event(v=10**30)).encode(), r"<= 9999 - at `\$.v`"),
+    (json.dumps(_event(payload={"n": 2**63})).encode(), r"<= 9223372036854775807 - at `\$.payload"),
+    (json.dumps(_event(payload={"n": -(2**63) - 1})).encode(), r">= -9223372036854775808"),
+    (json.dumps(_event(payload={"wait_s": 10**400})).encode(), r"<= 9223372036854775807"),  # no float holds it
+    (json.dumps(_event(payload={"wait_s": contract.MAX_WAIT_S + 1})).encode(), r"service.finished payload.*<="),
+    (json.dumps(_event(payload={"wait_s": -1})).encode(), r"service.finished payload.*>= 0"),
+    (json.dumps(_event(payload={"wait_s": True})).encode(), r"service.finished payload"),
+    (json.dumps(_event(payload={"x": 1e16})).encode(), r"<= 1000000000000000"),
+    (_raw_event(b'{"wait_s": 1e999}'), "Number out of range"),
+    (_raw_event(b'{"wait_s": NaN}'), "malformed"),
+    (_raw_event(b'{"wait_s": -Infinity}'), "malformed"),
+    (_raw_event(b'{"x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"), r"nested too deeply \(100002 levels > 32\)"),
+    (_raw_event(b'{"x": ' + b"[" * 8 + b"]" * 8 + b"}"), r"got `array`"),  # payload nesting 9 > 8
+    (json.dumps(_event(id="e\x001")).encode(), r"at `\$.id`"),  # PostgreSQL text refuses NUL
+    (json.dumps(_event(local_date="2026-11-24\n")).encode(), r"at `\$.local_date`"),
+    (json.dumps(_event(region="510104000\n")).encode(), r"at `\$.region`"),
+    (json.dumps(_event(region="५१०१०४०००")).encode(), r"at `\$.region`"),  # \d would take Devanagari digits
+    (json.dumps(_event(kind="rating.recorded", payload={"rating": {"level": "great\x00"}})).encode(),
+     r"rating.recorded payload: Invalid enum value"),
+    (json.dumps(_event(payload=[1])).encode(), r"Expected `object`, got `array` - at `\$.payload`"),
+    (json.dumps(_event()).encode()[:-9], "truncated"),
+    (json.dumps(_event(hall_id="h1")).encode().replace(b'"h1"', b'"h\xff1"'), "UTF-8"),
+])
+def test_events_out_of_bounds_are_refused(data: bytes, error: str) -> None:
+    with pytest.raises(ContractError, match=error):
+        contract.decode_event(data)
+
+
+def test_bounds_themselves_are_accepted() -> None:
+    inner: object = 1
+    for _ in range(contract.MAX_PAYLOAD_NESTING - 1):
+        inner = [inner]
+    m = contract.decode_event(json.dumps(_event(
+        seq=contract.BIGINT_MAX,
+        payload={"wait_s": contract.MAX_WAIT_S, "lo": contract.BIGINT_MIN, "f": -contract.MAX_FLOAT,
+                 "nul": "a\x00b", "deep": inner, "emoji": "😀"})).encode())
+    assert m.seq == 2**63 - 1 and m.payload["lo"] == -(2**63) and m.payload["nul"] == "a\x00b"
+    assert contract.event_figures(m) == contract.Figures(wait_s=float(contract.MAX_WAIT_S))
+    rated = contract.decode_event(json.dumps(_event(kind="rating.recorded", payload={"rating": {"level": "basic"}})
+                                             ).encode())
+    assert contract.event_figures(rated) == contract.Figures(level="basic")
+
+
+@pytest.mark.parametrize(("decode", "fields"), [
+    (contract.decode_presence, b'"v": 1, "hall_id": "h1", "state": "online"'),
+    (contract.decode_resend, b'"v": 1, "message_id": "m-00000001", "hall_id": "h1", "from_seq": 1, "to_seq": 2'),
+    (contract.decode_lan_request, b'"v": 1, "id": "r1"'),
+])
+def test_deep_nesting_is_refused_by_every_decoder(decode: object, fields: bytes) -> None:
+    """An unknown field is skipped, but msgspec still recurses through it: RecursionError, not a refusal, today."""
+    deep = b"{" + fields + b', "junk": ' + b"[" * 50_000 + b"]" * 50_000 + b"}"
+    with pytest.raises(ContractError, match="nested too deeply"):
+        decode(deep)  # type: ignore[operator]
+    decode(b"{" + fields + b', "junk": [[[]]]}')  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(("text", "depth"), [
+    (b"1", 0), (b"[]", 1), (b'{"a": [1, {"b": [2]}]}', 4), (b'{"a": "[[[[{{{{"}', 1),
+    (b'{"a": "\\"[[[[", "b": [[]]}', 3), (b"[" * 40, 40), (b'["]]]]"]]]', 1),
+])
+def test_nesting_depth_without_parsing(text: bytes, depth: int) -> None:
+    assert contract.nesting(text) == depth
+
+
+def test_presence_name_and_region_are_storable() -> None:
+    ok = contract.decode_presence(b'{"v": 1, "hall_id": "h1", "state": "online", "region": "", "name": "x"}')
+    assert ok.region == ""
+    for bad in (b'"name": "a\\u0000b"', b'"region": "51010400"', b'"name": "' + b"x" * 201 + b'"'):
+        with pytest.raises(ContractError):
+            contract.decode_presence(b'{"v": 1, "hall_id": "h1", "state": "online", ' + bad + b"}")
+
+
+def _numbers(t: msgspec.inspect.Type, where: str, seen: set[int]) -> list[tuple[str, msgspec.inspect.Type]]:
+    mi = msgspec.inspect
+    if id(t) in seen:
+        return []
+    seen.add(id(t))
+    if isinstance(t, mi.IntType | mi.FloatType):
+        return [(where, t)]
+    if isinstance(t, mi.StructType):
+        return [n for f in t.fields for n in _numbers(f.type, f"{where}.{f.name}", seen)]
+    if isinstance(t, mi.UnionType):
+        return [n for u in t.types for n in _numbers(u, where, seen)]
+    if isinstance(t, mi.ListType | mi.DictType):
+        inner = t.item_type if isinstance(t, mi.ListType) else t.value_type
+        return _numbers(inner, f"{where}[]", seen)
+    return []
+
+
+def test_every_numeric_field_has_bounds() -> None:
+    """Every int and float any contract schema decodes has a lower and an upper bound, and an int's fit a BIGINT."""
+    structs = [v for v in vars(contract).values()
+               if isinstance(v, type) and issubclass(v, msgspec.Struct) and v.__module__ == contract.__name__]
+    assert contract.EventMsg in structs and contract.LanHeartbeat in structs
+    found = 0
+    for s in structs:
+        for where, t in _numbers(msgspec.inspect.type_info(s), s.__name__, set()):
+            found += 1
+            lo = t.ge if t.ge is not None else t.gt
+            hi = t.le if t.le is not None else t.lt
+            assert lo is not None and hi is not None, f"{where} has no bounds"
+            if isinstance(t, msgspec.inspect.IntType):
+                assert lo >= contract.BIGINT_MIN and hi <= contract.BIGINT_MAX, where
+            else:
+                assert abs(lo) <= contract.MAX_FLOAT * 10 and abs(hi) <= contract.MAX_FLOAT * 10, where
+    assert found >= 15
+
+
+def test_rating_levels_are_the_halls() -> None:
+    from kiosk.core.rating import Level
+    from sync.central import LEVELS
+
+    assert set(LEVELS) == {lv.value for lv in Level}
