@@ -216,13 +216,16 @@ class LedBoard(DeviceWorker):
             self._wake_pending = True
             self.submit(_WAKE)
 
-    def _open(self) -> Transport:
+    def _connect(self) -> Transport:
+        """The URL picks the transport (the one place a test may hand in its own line)."""
         if self.url.scheme == "sim":
-            from devices.led.sim import open_sim  # the URL picks the in-process controller
+            from devices.led.sim import open_sim  # the in-process controller
 
-            transport: Transport = open_sim(self.url)
-        else:
-            transport = open_transport(self.url)
+            return open_sim(self.url)
+        return open_transport(self.url)
+
+    def _open(self) -> Transport:
+        transport = self._connect()
         self._decoder.reset()
         self._replies.reset()
         self._silent = False

@@ -1,4 +1,5 @@
-"""When LED frames go out (AreaScheduler): coalescing, the one-frame-per-interval limit, flash then steady.
+"""When LED frames go out (AreaScheduler): coalescing, the one-frame-per-interval limit, flash then steady, PINGs
+only on an idle line; and what answers mean for health (ReplyHealth).
 
 The clock is a number the test moves, so every timing rule is checked exactly and instantly.
 """
@@ -10,8 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from devices.base import HealthState
+from devices.led import proto
 from devices.led.content import AreaContent
-from devices.led.schedule import AreaScheduler, Batch
+from devices.led.schedule import LATE_ANSWER, NO_ANSWER, AreaScheduler, Batch, ReplyHealth
 
 WELCOME = AreaContent(0, "欢迎光临")
 
@@ -93,6 +96,98 @@ def test_keepalive_ping_only_when_idle() -> None:
     s = AreaScheduler([WELCOME], min_interval=1.0, keepalive=2.0)
     frames = run(s, 4.5)
     assert [(t, b.is_ping) for t, b in frames] == [(0.0, False), (2.0, True), (4.0, True)]
+
+
+def test_call_right_after_a_ping_goes_out_at_once() -> None:
+    s = AreaScheduler([WELCOME], min_interval=1.0, keepalive=2.0)
+    frames = run(s, 2.0)
+    assert [(t, b.is_ping) for t, b in frames] == [(0.0, False), (2.0, True)]
+    s.set(call(12), 2.0)  # the PING just went out: the content slot is still free
+    b = s.take(2.0)
+    assert b is not None and [(c.text, f) for _, c, f in b.items] == [("A012 请到3号窗口", True)]
+
+
+def test_ping_waits_while_a_frame_is_pending() -> None:
+    s = AreaScheduler([WELCOME], min_interval=5.0, keepalive=2.0)
+    run(s, 0.0)
+    s.set(call(1), 1.0)  # must wait for the slot at 5.0; the line is idle 2.0 s at 2.0 but a frame is pending
+    frames = run(s, 5.0, start=1.0)
+    assert [(t, b.is_ping) for t, b in frames] == [(5.0, False)]
+
+
+def test_ping_waits_for_a_steady_frame_due_soon() -> None:
+    s = AreaScheduler([], min_interval=1.0, keepalive=2.0)
+    s.set(call(1, flash=3.0), 0.0)
+    frames = run(s, 7.5)
+    # the steady frame at 3.0 probes the controller anyway; the first PING comes 2 s after it
+    assert [(t, b.is_ping) for t, b in frames] == [(0.0, False), (3.0, False), (5.0, True), (7.0, True)]
+
+
+def test_burst_on_an_idle_board_sends_the_first_at_once_and_ends_on_the_last() -> None:
+    s = AreaScheduler([WELCOME], min_interval=1.0, keepalive=2.0)
+    frames = run(s, 10.0)
+    assert frames[-1] == (10.0, Batch(()))  # a PING just went out
+    sent = []
+    for i in range(1, 21):  # 20 calls 10 ms apart, the first at the PING's moment
+        t = round(10.0 + (i - 1) * 0.01, 2)
+        s.set(call(i), t)
+        sent += run(s, t, start=t)
+    sent += run(s, 16.0, start=10.2)
+    assert texts(sent) == [
+        (10.0, "A001 请到3号窗口", True),  # the first call: not delayed
+        (11.0, "A020 请到3号窗口", True),  # the other 19: one frame with the newest, at the next slot
+        (14.0, "A020 请到3号窗口", False),
+    ]
+    assert [t for t, b in sent if b.is_ping] == [16.0]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.tuples(st.floats(0.0, 4.0), st.sampled_from([0.0, 0.3, 3.0])), min_size=1, max_size=30),
+    st.sampled_from([0.3, 1.0, 2.0]),
+    st.sampled_from([0.5, 1.0]),
+)
+def test_pings_never_hold_content_back(changes: list[tuple[float, float]], keepalive: float, interval: float) -> None:
+    """Observed from outside: a change is sent the moment it arrives when no content frame went out in the last
+    `interval` (PINGs do not count); no PING goes while a change is unsent; PINGs only after `keepalive` idle."""
+    s = AreaScheduler([WELCOME], min_interval=interval, keepalive=keepalive)
+    last_content = last_io = -1e9
+    unsent: str | None = None
+    t = 0.0
+
+    def step(now: float) -> Batch | None:
+        nonlocal last_content, last_io, unsent
+        b = s.take(now)
+        if b is None:
+            return None
+        s.sent(b, now)
+        if b.is_ping:
+            assert unsent is None, "PING while a change waited"
+            assert now - last_io >= keepalive - 1e-9
+        else:
+            assert now - last_content >= interval - 1e-9
+            last_content = now
+            if unsent in [c.text for _, c, _ in b.items]:
+                unsent = None
+        last_io = now
+        return b
+
+    for n, (gap, flash) in enumerate(changes, 1):
+        t_next = round(t + gap, 2)
+        while t < t_next:
+            step(t)
+            t = round(t + 0.01, 2)
+        s.set(call(n, flash), t)
+        unsent = call(n).text
+        free = t - last_content >= interval - 1e-9
+        b = step(t)
+        if free:
+            assert b is not None and unsent is None, "a change waited although the slot was free"
+        t = round(t + 0.01, 2)
+    while t < t_next + 10.0:
+        step(t)
+        t = round(t + 0.01, 2)
+    assert unsent is None
 
 
 def test_failed_write_keeps_the_flash_and_the_latest() -> None:
@@ -177,3 +272,58 @@ def test_frame_rate_bound(interval: float) -> None:
             frames.append(t)
         t = round(t + 0.01, 6)
     assert len(frames) <= int(3.0 / interval) + 1
+
+
+# --- what answers mean for health ---------------------------------------------------------------------------
+ACK = proto.ack()
+NACK_MEM = proto.nack(proto.ERR_MEMORYVOLUME)
+
+
+def verdicts(h: ReplyHealth, steps: list[tuple[str, tuple[int, ...]]]) -> list[tuple[HealthState, str]]:
+    """Feed answers in order; return the health after each, with repeats dropped (what listeners would see)."""
+    out: list[tuple[HealthState, str]] = []
+    for what, areas in steps:
+        v = h.no_reply() if what == "miss" else h.reply(ACK if what == "ack" else NACK_MEM, areas)
+        if not out or out[-1] != v:
+            out.append(v)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("steps", "expected"),
+    [
+        # a controller silent for 100 probes: one change to degraded, one to offline, whatever the count
+        ([("miss", ())] * 100, [(HealthState.DEGRADED, LATE_ANSWER), (HealthState.OFFLINE, NO_ANSWER)]),
+        # it answers again: the reason clears
+        (
+            [("miss", ())] * 5 + [("ack", (0,))],
+            [(HealthState.DEGRADED, LATE_ANSWER), (HealthState.OFFLINE, NO_ANSWER), (HealthState.OK, "")],
+        ),
+        ([("miss", ()), ("ack", ())], [(HealthState.DEGRADED, LATE_ANSWER), (HealthState.OK, "")]),
+        # a refused area stays degraded through answered PINGs, and clears when that area is accepted
+        (
+            [("nack", (0,)), ("ack", ()), ("ack", ()), ("ack", (0,))],
+            [(HealthState.DEGRADED, "控制器拒绝：ERR_MEMORYVOLUME"), (HealthState.OK, "")],
+        ),
+        (
+            [("nack", (0,)), ("ack", (1,))],
+            [(HealthState.DEGRADED, "控制器拒绝：ERR_MEMORYVOLUME")],  # another area's success is not this one's
+        ),
+        # refused, then silent, then back: offline wins while silent, the refusal shows again after
+        (
+            [("nack", (0,)), ("miss", ()), ("miss", ()), ("miss", ()), ("ack", ()), ("ack", (0,))],
+            [
+                (HealthState.DEGRADED, "控制器拒绝：ERR_MEMORYVOLUME"),
+                (HealthState.DEGRADED, LATE_ANSWER),
+                (HealthState.OFFLINE, NO_ANSWER),
+                (HealthState.DEGRADED, "控制器拒绝：ERR_MEMORYVOLUME"),
+                (HealthState.OK, ""),
+            ],
+        ),
+    ],
+    ids=["silent-100", "silent-then-back", "one-miss", "refusal-survives-pings", "other-area", "refused-silent"],
+)
+def test_reply_health(steps: list[tuple[str, tuple[int, ...]]], expected: list[tuple[HealthState, str]]) -> None:
+    h = ReplyHealth(max_misses=2)
+    assert verdicts(h, steps) == expected
+    assert h.missed == sum(1 for what, _ in steps if what == "miss")
