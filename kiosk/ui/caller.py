@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kiosk.core.errors import HallError
+from kiosk.core.errors import HallError, StoreFault
 from kiosk.core.events import Event
 from kiosk.ui.client import HallClient
 from kiosk.ui.theme import PAIRS, dp
@@ -87,6 +87,8 @@ class CallerScreen(QWidget):
         self.cards_periodic.timeout.connect(self.refresh_cards)
         self.cards_periodic.start(CARDS_REREAD_S * 1000)
         client.events.connect(self.on_event)
+        client.store_fault.connect(self.on_store_fault)
+        self.on_store_fault(client.fault)
         self.refresh()
         self.refresh_cards()
 
@@ -95,6 +97,11 @@ class CallerScreen(QWidget):
         root = QVBoxLayout(self)
         root.setContentsMargins(16, 16, 16, 16)
         root.setSpacing(12)
+        # a store fault stays above everything until a command is saved again (the status line shows the last one)
+        self.fault_banner = tag(QLabel(), "status_error")
+        self.fault_banner.setWordWrap(True)
+        self.fault_banner.hide()
+        root.addWidget(self.fault_banner)
         top = tag(QFrame(), "panel")
         tl = QGridLayout(top)
         self.name_label = tag(QLabel(name), "title")
@@ -387,6 +394,10 @@ class CallerScreen(QWidget):
     def show_error(self, text: str) -> None:
         self.status.setText("⚠ " + text)
         self._status_role("status_error")
+
+    def on_store_fault(self, fault: StoreFault | None) -> None:
+        self.fault_banner.setVisible(fault is not None)
+        self.fault_banner.setText(f"⚠ {fault.message}" if fault is not None else "")
 
     def _status_role(self, role: str) -> None:
         tag(self.status, role)

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
-from kiosk.core.errors import HallError
+from kiosk.core.errors import HallError, StoreFault
 from kiosk.core.events import Event
 
 log = logging.getLogger(__name__)
@@ -35,11 +35,13 @@ class HallClient(QObject):
 
     events = Signal(object)  # Event, in the Qt thread
     heartbeat = Signal()
+    store_fault = Signal(object)  # the StoreFault in force, or None once a command commits again
     _incoming = Signal(object)
 
     def __init__(self, hall: Any, *, heartbeat_s: float = 5.0, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.hall = hall
+        self.fault: StoreFault | None = None
         self._incoming.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
         self._unsubscribe = hall.subscribe(self._incoming.emit)
         self._beat = QTimer(self)
@@ -54,13 +56,38 @@ class HallClient(QObject):
     def _tick(self) -> None:
         try:
             self.hall.tick()  # also rolls the day over at midnight; a LAN hall raises when its server is silent
+        except StoreFault as fault:  # the midnight rollover could not be written
+            self._note_fault(fault)
+            return
         except HallError as exc:  # the LAN server is away: no heartbeat, so the board shows stale by itself
             log.warning("hall did not answer the heartbeat tick: %s", exc.message)
             return
         except Exception:
             log.exception("hall did not answer the heartbeat tick")
             return
+        # an in-process hall also knows of faults and recoveries from commands that bypass this client (devices,
+        # sync, the 办件 pass); a LAN hall has no such attribute and reports faults through its replies only
+        known = getattr(self.hall, "store_fault", False)
+        if known is None or isinstance(known, StoreFault):
+            self._note_fault(known)
         self.heartbeat.emit()
+
+    def _command(self, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+        """Run one hall command, keeping `fault` (and the screens showing it) up to date."""
+        try:
+            result = fn(*args, **kw)
+        except StoreFault as fault:
+            self._note_fault(fault)
+            raise
+        if getattr(result, "events", None):  # a commit that wrote: the store takes writes again
+            self._note_fault(None)
+        return result
+
+    def _note_fault(self, fault: StoreFault | None) -> None:
+        before = self.fault
+        self.fault = fault
+        if (before and before.message) != (fault and fault.message):
+            self.store_fault.emit(fault)
 
     def stop_heartbeat(self) -> None:
         self._beat.stop()
@@ -78,70 +105,70 @@ class HallClient(QObject):
 
     # --- commands (each returns Result(value, events); refusals raise HallError) ---------------------------
     def issue_ticket(self, business: str, **kw: Any) -> Any:
-        return self.hall.issue_ticket(business, **kw)
+        return self._command(self.hall.issue_ticket, business, **kw)
 
     def check_in(self, **kw: Any) -> Any:
-        return self.hall.check_in(**kw)
+        return self._command(self.hall.check_in, **kw)
 
     def call_next(self, window: int) -> Any:
-        return self.hall.call_next(window)
+        return self._command(self.hall.call_next, window)
 
     def call_ticket(self, window: int, number: str) -> Any:
-        return self.hall.call_ticket(window, number)
+        return self._command(self.hall.call_ticket, window, number)
 
     def recall(self, window: int) -> Any:
-        return self.hall.recall(window)
+        return self._command(self.hall.recall, window)
 
     def no_show(self, window: int) -> Any:
-        return self.hall.no_show(window)
+        return self._command(self.hall.no_show, window)
 
     def start_service(self, window: int) -> Any:
-        return self.hall.start_service(window)
+        return self._command(self.hall.start_service, window)
 
     def finish_service(self, window: int) -> Any:
-        return self.hall.finish_service(window)
+        return self._command(self.hall.finish_service, window)
 
     def transfer(self, window: int, **kw: Any) -> Any:
-        return self.hall.transfer(window, **kw)
+        return self._command(self.hall.transfer, window, **kw)
 
     def hold(self, window: int) -> Any:
-        return self.hall.hold(window)
+        return self._command(self.hall.hold, window)
 
     def resume_ticket(self, window: int, number: str) -> Any:
-        return self.hall.resume_ticket(window, number)
+        return self._command(self.hall.resume_ticket, window, number)
 
     def pause(self, window: int, reason: str) -> Any:
-        return self.hall.pause(window, reason)
+        return self._command(self.hall.pause, window, reason)
 
     def resume_window(self, window: int) -> Any:
-        return self.hall.resume_window(window)
+        return self._command(self.hall.resume_window, window)
 
     def void(self, number: str, reason: str = "") -> Any:
-        return self.hall.void(number, reason)
+        return self._command(self.hall.void, number, reason)
 
     def sign_in(self, window: int, clerk_id: str, clerk_name: str) -> Any:
-        return self.hall.sign_in(window, clerk_id, clerk_name)
+        return self._command(self.hall.sign_in, window, clerk_id, clerk_name)
 
     def request_rating(self, window: int) -> Any:
-        return self.hall.request_rating(window)
+        return self._command(self.hall.request_rating, window)
 
     def rate(self, ticket_id: str, level: Any, **kw: Any) -> Any:
-        return self.hall.rate(ticket_id, level, **kw)
+        return self._command(self.hall.rate, ticket_id, level, **kw)
 
     def complete_rating_reason(self, rating_id: str, reason: str, text: str | None = None) -> Any:
-        return self.hall.complete_rating_reason(rating_id, reason, text)
+        return self._command(self.hall.complete_rating_reason, rating_id, reason, text)
 
     def mark_unrated(self, ticket_id: str) -> Any:
-        return self.hall.mark_unrated(ticket_id)
+        return self._command(self.hall.mark_unrated, ticket_id)
 
     def close_business(self, business: str, message: str) -> Any:
-        return self.hall.close_business(business, message)
+        return self._command(self.hall.close_business, business, message)
 
     def open_business(self, business: str) -> Any:
-        return self.hall.open_business(business)
+        return self._command(self.hall.open_business, business)
 
     def set_notice(self, text: str) -> Any:
-        return self.hall.set_notice(text)
+        return self._command(self.hall.set_notice, text)
 
     # --- queries ----------------------------------------------------------------------------------------------
     def waiting_counts(self) -> list[dict[str, Any]]:

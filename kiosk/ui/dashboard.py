@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kiosk.core.errors import StoreFault
 from kiosk.core.events import Event
 from kiosk.core.figures import month_range
 from kiosk.core.rating import LABELS, ORDER
@@ -93,6 +94,8 @@ class DashboardScreen(QWidget):
         self.tabs.currentChanged.connect(lambda _i: self.refresh_supervision())
         self.periodic.start(int(refresh_s * 1000))
         client.events.connect(self.on_event)
+        client.store_fault.connect(self.on_store_fault)
+        self.on_store_fault(client.fault)
         self.refresh()
         self.refresh_supervision()
 
@@ -197,7 +200,11 @@ class DashboardScreen(QWidget):
         self.device_table = self._table(["设备", "类型", "状态", "原因", "时间"])
         self.sync_label = tag(QLabel(), "body")
         self.sync_label.setWordWrap(True)
-        grid.addWidget(self._box("设备与同步", self.device_table, self.sync_label), 1, 1)
+        # the hall's own database is part of its health: a fault shows here until a command is saved again
+        self.store_label = tag(QLabel(), "alert")
+        self.store_label.setWordWrap(True)
+        self.store_label.hide()
+        grid.addWidget(self._box("设备与同步", self.device_table, self.sync_label, self.store_label), 1, 1)
         grid.setColumnStretch(0, 3)
         grid.setColumnStretch(1, 2)
         root.addLayout(grid, 1)
@@ -276,6 +283,8 @@ class DashboardScreen(QWidget):
             QLabel[role="title"] {{ color: {P['page'].fg}; font-size: {dp(self, 26)}px; font-weight: bold; }}
             QLabel[role="muted"] {{ {pair('muted')} }}
             QLabel[role="body"] {{ color: {P['page'].fg}; }}
+            QLabel[role="alert"] {{ {pair('error')} border: 2px solid {P['error'].fg}; border-radius: 6px; padding: 6px;
+                font-weight: bold; }}
             QFrame[role="box"] {{ {pair('ticket')} border: 1px solid #C5CBD3; border-radius: 8px; }}
             QFrame[role="box"] QLabel[role="muted"] {{ color: {P['muted'].fg}; background: transparent; }}
             QLabel[role="boxtitle"] {{ color: {P['ticket'].fg}; background: transparent; font-size: {dp(self, 20)}px;
@@ -419,6 +428,10 @@ class DashboardScreen(QWidget):
                 since = ""
             self._row(self.device_table, r, [d["name"], d.get("kind", ""), HEALTH_TEXT.get(d["state"], d["state"]),
                                              d.get("reason") or "", since])
+
+    def on_store_fault(self, fault: StoreFault | None) -> None:
+        self.store_label.setVisible(fault is not None)
+        self.store_label.setText(f"⚠ {fault.message}" if fault is not None else "")
 
     def _sync(self) -> None:
         if self.sync is None:

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from kiosk.core import events as ev
-from kiosk.core.errors import HallError
+from kiosk.core.errors import HallError, StoreFault
 from kiosk.core.events import Event
 from kiosk.ui.client import HallClient
 from kiosk.ui.i18n import LANGUAGES, direction, error_text, tr
@@ -108,6 +108,7 @@ class KioskScreen(QWidget):
         self._build()
         self._columns = 0
         self.client.events.connect(self.on_event)
+        self.client.store_fault.connect(self.on_store_fault)
         app = QApplication.instance()
         if app is not None:
             app.installEventFilter(self)
@@ -115,6 +116,7 @@ class KioskScreen(QWidget):
         self.apply_style()
         self.show_page(HOME)
         self.refresh_counts()
+        self.on_store_fault(self.client.fault)
 
     # ================================================================================================
     # layout
@@ -154,6 +156,11 @@ class KioskScreen(QWidget):
         bl = QVBoxLayout(body)
         bl.setContentsMargins(32, 24, 32, 16)
         bl.setSpacing(16)
+        # a store fault stays on screen across pages and citizens until a command is saved again
+        self.fault_banner = tag(QLabel(), "error")
+        self.fault_banner.setWordWrap(True)
+        self.fault_banner.hide()
+        bl.addWidget(self.fault_banner)
         self.stack = QStackedWidget()
         self.stack.addWidget(self._home_page())
         self.stack.addWidget(self._id_page())
@@ -547,7 +554,20 @@ class KioskScreen(QWidget):
         self.message.setText("")
 
     def say_error(self, exc: Exception) -> None:
+        if isinstance(exc, StoreFault):  # said by the banner, which outlives this page
+            self.on_store_fault(exc)
+            return
         self.say(error_text(self.lang, exc))
+
+    def on_store_fault(self, fault: StoreFault | None) -> None:
+        """The store cannot save (disk full, read-only, locked): say so, with the path and what to do, until a
+        command is saved again; staff at the service desk read it, citizens see that taking a number fails."""
+        if fault is None:
+            self.fault_banner.hide()
+            self.fault_banner.setText("")
+            return
+        self.fault_banner.setText("⚠ " + error_text(self.lang, fault))
+        self.fault_banner.show()
 
     # ================================================================================================
     # home
