@@ -12,6 +12,7 @@ paho's thread fills slots and queues events; one dispatcher thread repairs gaps 
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import logging
 import queue
 import re
@@ -20,6 +21,8 @@ import sys
 import threading
 import time
 import tomllib
+import types
+import typing
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -35,11 +38,13 @@ from kiosk.core.config import HallConfig
 from kiosk.core.errors import ConfigError, HallError
 from kiosk.core.events import Event, EventBus
 from kiosk.core.hall import Issued, Result
+from kiosk.core.privacy import ScrubLogFilter, scrub_text
 from sync import contract
 from sync.link import ONLINE, InMessage, Link
 from sync.settings import SyncSettings, parse_settings
 
 log = logging.getLogger(__name__)
+log.addFilter(ScrubLogFilter())  # a refused request's arguments (an ID number) must not reach the log
 
 # --- what a LAN client may call ---------------------------------------------------------------------------------
 # Exactly what kiosk.ui.client.HallClient, Cases' screen calls and a kiosk's own printer (devices.supervisor) need.
@@ -76,6 +81,7 @@ ROLE_METHODS: dict[str, frozenset[str]] = {
 # A reply must fit under the broker's max_packet_size (packaging/mosquitto: 260 KiB) with its topic and headers.
 MAX_REPLY_BYTES = 240 * 1024
 EVENTS_PAGE = 200  # events per events_after reply; halved until the reply fits
+MAX_ARG_DEPTH = 16  # a screen sends flat values; deeper arguments are refused before they reach the Hall
 _SECRET_KEYS = frozenset({"secret", "password"})
 _ID_RE = re.compile(rb'"id"\s*:\s*"([A-Za-z0-9_.:-]{1,64})"')
 
@@ -178,6 +184,78 @@ def _salvage_id(payload: bytes) -> str | None:
     Read from the first KiB only: an oversized payload is never parsed."""
     m = _ID_RE.search(payload[:1024])
     return m.group(1).decode() if m else None
+
+
+def _too_deep(values: Any, limit: int = MAX_ARG_DEPTH) -> bool:
+    """Nested deeper than `limit`; iterative, so the check itself cannot run out of stack."""
+    stack = [(values, 0)]
+    while stack:
+        v, depth = stack.pop()
+        if isinstance(v, dict | list):
+            if depth >= limit:
+                return True
+            stack.extend((x, depth + 1) for x in (v.values() if isinstance(v, dict) else v))
+    return False
+
+
+def _type_ok(value: Any, hint: Any) -> bool:
+    """Does a JSON value fit a parameter's annotation?  Each member of a union on its own, as msgspec refuses
+    unions like `Level | str`; a type msgspec cannot check is left to the method."""
+    union = isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union
+    for member in typing.get_args(hint) if union else (hint,):
+        if member is Any:
+            return True
+        try:
+            msgspec.convert(value, member)
+        except msgspec.ValidationError:
+            continue
+        except TypeError:
+            return True
+        return True
+    return False
+
+
+def _hint_name(hint: Any) -> str:
+    return hint.__name__ if isinstance(hint, type) else str(hint).replace("typing.", "").replace("NoneType", "None")
+
+
+def _json_type(value: Any) -> str:
+    return {bool: "bool", int: "int", float: "float", str: "str", list: "array", dict: "object"}.get(
+        type(value), "null" if value is None else type(value).__name__)
+
+
+def check_arguments(method: str, fn: Callable[..., Any], args: Sequence[Any], kwargs: dict[str, Any]) -> None:
+    """LanBadRequest naming what is wrong (missing, unknown, too many, wrong type, too deep) before `fn` runs;
+    the reason never quotes a value, which may be an ID number."""
+    if _too_deep(list(args)) or _too_deep(kwargs):
+        raise LanBadRequest(detail=f"{method}: arguments nested deeper than {MAX_ARG_DEPTH} levels")
+    sig, hints = _signature(fn)
+    try:
+        bound = sig.bind(*args, **kwargs)
+    except TypeError as e:
+        raise LanBadRequest(detail=scrub_text(f"{method}: {e}")[:300]) from None
+    for name, value in bound.arguments.items():
+        hint = hints.get(name, Any)
+        if sig.parameters[name].kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
+            continue
+        if not _type_ok(value, hint):
+            raise LanBadRequest(detail=f"{method}: argument '{name}' must be {_hint_name(hint)}, "
+                                       f"not {_json_type(value)}"[:300])
+
+
+_signatures: dict[Any, tuple[inspect.Signature, dict[str, Any]]] = {}
+
+
+def _signature(fn: Callable[..., Any]) -> tuple[inspect.Signature, dict[str, Any]]:
+    key = getattr(fn, "__func__", fn)
+    got = _signatures.get(key)
+    if got is None:
+        try:
+            hints = typing.get_type_hints(fn)
+        except Exception:  # an annotation that does not resolve here: only the signature is checked
+            hints = {}
+        got = _signatures[key] = (inspect.signature(fn), hints)
+    return got
 
 
 def _scrub(d: Any) -> Any:
@@ -352,10 +430,11 @@ class LanServer:
             return
         try:
             req = contract.decode_lan_request(payload)
-        except contract.ContractError as e:
+        except (contract.ContractError, RecursionError) as e:
             self.counters["malformed"] += 1
-            self._fail(f"{client}/{method}: {e}")
-            self._publish_reply(client, _error_bytes(_salvage_id(payload), LanBadRequest(detail=str(e)[:300])))
+            detail = f"JSON nested too deeply: {e}" if isinstance(e, RecursionError) else str(e)
+            self._fail(f"{client}/{method}: {detail}")
+            self._publish_reply(client, _error_bytes(_salvage_id(payload), LanBadRequest(detail=detail[:300])))
             return
         key = (client, req.id)
         with self._done_lock:
@@ -391,7 +470,14 @@ class LanServer:
             self._fail(f"{client}: method {method!r} is not allowed")
             return _error_bytes(req.id, LanRefused(method=method))
         try:
-            value = self._dispatch(method, req.args, req.kwargs)
+            fn = self._target(method)
+            check_arguments(method, fn, req.args, req.kwargs)
+        except LanBadRequest as e:
+            self.counters["malformed"] += 1
+            self._fail(f"{client}/{e.params['detail']}")
+            return _error_bytes(req.id, e)
+        try:
+            value = fn(*req.args, **req.kwargs)
         except HallError as e:
             return _error_bytes(req.id, e)
         except (TypeError, ValueError, KeyError) as e:  # wrong arguments from the client
@@ -410,26 +496,33 @@ class LanServer:
             return _error_bytes(req.id, LanBadRequest(detail=f"{method}: 结果太大，请缩小查询范围"))
         return data
 
-    def _dispatch(self, method: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
-        if method in ("hello", "config"):
-            cfg = config_for_clients(self.hall.config)
-            if method == "config":
-                return cfg
-            return {"hall_id": self.hall_id, "config": cfg, "last_seq": self.last_seq, "boot": self.boot,
-                    "at_utc": datetime.now(UTC).isoformat(), "heartbeat_s": self.heartbeat_s}
-        if method == "catalog_for":
-            from sync.catalog import catalog_for
-
-            return catalog_for(self.hall, *args, **kwargs)
-        if method == "events_after":
-            return self._events_after(*args, **kwargs)
+    def _target(self, method: str) -> Callable[..., Any]:
+        """The callable an allowed method runs; its signature and annotations are what a request is checked by."""
+        own = {"hello": self._hello, "config": self._config, "catalog_for": self._catalog_for,
+               "events_after": self._events_after}
+        if method in own:
+            return own[method]
         if method.startswith("cases."):
-            return getattr(self.cases, method.removeprefix("cases."))(*args, **kwargs)
-        return getattr(self.hall, method)(*args, **kwargs)
+            fn: Callable[..., Any] = getattr(self.cases, method.removeprefix("cases."))
+            return fn
+        fn = getattr(self.hall, method)
+        return fn
+
+    def _hello(self) -> dict[str, Any]:
+        return {"hall_id": self.hall_id, "config": self._config(), "last_seq": self.last_seq, "boot": self.boot,
+                "at_utc": datetime.now(UTC).isoformat(), "heartbeat_s": self.heartbeat_s}
+
+    def _config(self) -> dict[str, Any]:
+        return config_for_clients(self.hall.config)
+
+    def _catalog_for(self, business_code: str) -> dict[str, Any] | None:
+        from sync.catalog import catalog_for
+
+        return catalog_for(self.hall, business_code)
 
     def _events_after(self, seq: int, limit: int = EVENTS_PAGE) -> list[Event]:
-        if not isinstance(seq, int) or not isinstance(limit, int) or isinstance(seq, bool) or seq < 0:
-            raise ValueError("events_after(seq: int >= 0, limit: int)")
+        if seq < 0:
+            raise LanBadRequest(detail="events_after: seq must be >= 0")
         n = max(1, min(limit, EVENTS_PAGE))
         evs: list[Event] = self.hall.events_after(seq, n)
         while len(evs) > 1 and len(_reply_bytes("x" * 32, evs)) > MAX_REPLY_BYTES:
@@ -468,8 +561,9 @@ class LanServer:
                 next_beat = time.monotonic() + self.heartbeat_s
 
     def _fail(self, text: str) -> None:
-        self.last_error = f"{datetime.now(UTC).isoformat(timespec='seconds')} {text[:500]}"
-        log.warning("lan: %s", text[:500])
+        text = scrub_text(text[:500])  # status() is shown on the dashboard
+        self.last_error = f"{datetime.now(UTC).isoformat(timespec='seconds')} {text}"
+        log.warning("lan: %s", text)
 
 
 # ================================================================================================================
@@ -725,7 +819,7 @@ class RemoteHall:
                 self._inbox.put(("beat", hb))
             elif msg.topic == self._server_topic and msg.payload:
                 self._server_online = contract.decode_presence(msg.payload).state == "online"
-        except contract.ContractError as e:
+        except (contract.ContractError, RecursionError) as e:
             self.counters["malformed"] += 1
             self._fail(f"ignored a bad message on {msg.topic[:200]}: {e}")
 
@@ -772,8 +866,9 @@ class RemoteHall:
         self.bus.publish([e])
 
     def _fail(self, text: str) -> None:
-        self.last_error = f"{datetime.now(UTC).isoformat(timespec='seconds')} {text[:500]}"
-        log.warning("lan client %s: %s", self.client_id, text[:500])
+        text = scrub_text(text[:500])
+        self.last_error = f"{datetime.now(UTC).isoformat(timespec='seconds')} {text}"
+        log.warning("lan client %s: %s", self.client_id, text)
 
 
 def _proxy(name: str) -> Callable[..., Any]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import threading
 import time
@@ -476,3 +477,102 @@ def test_documented_lan_examples_follow_the_contract() -> None:
         assert f"`{role}`" in text
     for method in ALLOWED:
         assert method in text
+
+
+CLEAR_ID = "11010519491231002X"
+
+
+def test_every_bad_request_gets_a_bad_request_reply_quickly(lan: Lan, caplog: Any) -> None:
+    caplog.set_level("DEBUG")
+    server = lan.server()
+    kiosk = lan.remote("kiosk1")
+    # through the client: each is answered at once (no timeout, no resend), the reason names what is wrong
+    wrong = [
+        (("issue_ticket", "tax"), {"id_number": int(CLEAR_ID[:17] + "0")},
+         "argument 'id_number' must be str | None, not int"),
+        (("issue_ticket", "tax"), {"id_number": CLEAR_ID, "bogus": 1}, "unexpected keyword argument 'bogus'"),
+        (("issue_ticket",), {"id_number": CLEAR_ID}, "missing a required argument: 'business'"),
+        (("call_next", True), {}, "argument 'window' must be int, not bool"),
+        (("call_next", 1, 2), {}, "too many positional arguments"),
+        (("cases.lookup", "P1", 1234), {}, "argument 'check' must be str, not int"),
+        (("events_after", -1), {}, "seq must be >= 0"),
+        (("hello", 1), {}, "too many positional arguments"),
+        (("issue_ticket", "tax"), {"terminal": [[[[[[[[[[[[[[[[[["k"]]]]]]]]]]]]]]]]]]}, "nested deeper than 16"),
+    ]
+    for (method, *args), kwargs, reason in wrong:
+        t0 = time.monotonic()
+        with pytest.raises(LanBadRequest) as exc:
+            kiosk.call(method, *args, **kwargs)
+        assert time.monotonic() - t0 < FAST["rpc_timeout"], method  # a reply, not a timeout
+        assert exc.value.key == "lan_bad_request" and reason in exc.value.params["detail"], exc.value.params
+    assert kiosk.counters["timeouts"] == 0 and kiosk.counters["resent"] == 0
+
+    # raw payloads the client library would never send
+    raw, got = _raw_client(lan.broker)
+    arrived: dict[str, float] = {}
+
+    def on_reply(cl: Any, u: Any, m: Any) -> None:
+        got.append(json.loads(m.payload))
+        arrived.setdefault(str(got[-1].get("id")), time.monotonic())
+
+    raw.on_message = on_reply
+    bad = {
+        "deep": b'{"id": "deep", "args": [' + b"[" * 100_000 + b"]" * 100_000 + b"]}",
+        "deep-open": b'{"id": "deep-open", "kwargs": {"a": ' + b'{"a": ' * 40_000,
+        "not-json": b'{"id": "not-json", args: tax}',
+        "not-utf8": b'{"id": "not-utf8", "args": ["\xff\xfe\xb2\xe2"]}',
+        "int-id": b'{"id": "int-id", "args": ["tax"], "kwargs": {"id_number": 110105194912310020}}',
+    }
+    sent: dict[str, float] = {}
+    for rid, payload in bad.items():
+        sent[rid] = time.monotonic()
+        raw.publish(f"hall/{HALL_ID}/cmd/raw1/issue_ticket", payload, qos=1).wait_for_publish(5)
+    wait_for(lambda: set(bad) <= set(arrived), timeout=10, what="a reply to every bad request")
+    for g in got:
+        assert g["ok"] is False and g["error"]["key"] == "lan_bad_request", g
+        assert arrived[g["id"]] - sent[g["id"]] < 2.0, g["id"]
+    details = {g["id"]: g["error"]["params"]["detail"] for g in got}
+    assert "nested too deeply" in details["deep"] and "nested too deeply" in details["deep-open"]
+    assert "not int" in details["int-id"] and "UTF-8" in details["not-utf8"]
+    raw.loop_stop()
+    raw.disconnect()
+
+    # still serving, nothing issued by any of it, and the clear ID went nowhere it would be kept
+    assert kiosk.issue_ticket("tax", id_number=CLEAR_ID).value.ticket["number"] == "C001"
+    assert tickets(lan.hall) == ["C001"]
+    assert server.status()["malformed"] >= len(wrong) + len(bad) - 1
+    for text in (caplog.text, server.status()["lan_error"], json.dumps(got)):
+        assert CLEAR_ID not in text and CLEAR_ID[:17] not in text
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl CLI not installed")
+def test_lan_clients_over_tls(broker_factory: Callable[..., Broker], hall: Hall, tmp_path: Path) -> None:
+    """The kiosk sends the citizen's ID number with issue_ticket: on a TLS listener it never crosses the LAN in
+    clear.  [lan] tls + ca_file on both sides; a client that does not trust the hall's CA cannot connect."""
+    from tests.sync.test_security import make_certs
+
+    certs = make_certs(tmp_path / "pki")
+    broker = broker_factory(f"cafile {certs['ca.crt']}\ncertfile {certs['server.crt']}\n"
+                            f"keyfile {certs['server.key']}\nset_tcp_nodelay true")
+    section = {"host": "127.0.0.1", "port": broker.port, "tls": True, "ca_file": str(certs["ca.crt"]),
+               "backoff_min": 0.05}
+    server = LanServer.from_section(hall, section, heartbeat_s=0.2)
+    assert server is not None and server.settings.tls
+    server.start()
+    try:
+        kiosk = RemoteHall.from_section(section, HALL_ID, "kiosk1", **FAST)
+        try:
+            assert kiosk.settings.tls and kiosk.config.source.startswith("lan://127.0.0.1:")
+            t = kiosk.issue_ticket("tax", id_number=CLEAR_ID).value.ticket
+            assert t["number"] == "C001" and CLEAR_ID not in json.dumps(t)
+        finally:
+            kiosk.close()
+        other = make_certs(tmp_path / "other-pki")
+        with pytest.raises(LanUnavailable):
+            RemoteHall.from_section(dict(section, ca_file=str(other["ca.crt"])), HALL_ID, "kiosk2",
+                                    connect_timeout=2.0, **FAST)
+        with pytest.raises(LanUnavailable):  # plain MQTT to the TLS listener gets nowhere either
+            RemoteHall.from_section({k: v for k, v in section.items() if k not in ("tls", "ca_file")}, HALL_ID,
+                                    "kiosk3", connect_timeout=2.0, **FAST)
+    finally:
+        server.stop()
