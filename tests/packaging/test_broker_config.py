@@ -1,6 +1,6 @@
-"""The shipped hall broker run for real: packaging/mosquitto's hall-broker.conf, acl.example and passwd.example, with
-only ports and site paths rewritten.  Every LAN role and the central collector start and do their job with their
-packaged logins over the TLS listener; what the ACL forbids is refused."""
+"""The shipped hall broker run for real: packaging/mosquitto's hall-broker.conf (in conf.d/ under Debian's main file),
+acl.example and passwd.example, with only ports and site paths rewritten.  Every LAN role and the central collector
+start and do their job with their packaged logins over the TLS listener; what the ACL forbids is refused."""
 from __future__ import annotations
 
 import os
@@ -43,19 +43,26 @@ pytestmark = pytest.mark.skipif(not Path(MOSQUITTO).exists() or shutil.which("op
                                 reason="needs mosquitto, mosquitto_passwd and the openssl CLI")
 
 
-def render_conf(text: str, *, tls_port: int, plain_port: int, certs: Path, passwd: Path, state: Path) -> str:
+# Debian 12's /etc/mosquitto/mosquitto.conf (mosquitto 2.0.11), which reads the packaged file from conf.d/: its
+# directives with the test's directories.  It sets persistence_location, so the packaged file must not.
+DEBIAN_MAIN = """pid_file {dir}/mosquitto.pid
+persistence true
+persistence_location {dir}/
+log_dest stdout
+include_dir {dir}/conf.d
+"""
+
+
+def render_conf(text: str, *, tls_port: int, plain_port: int, certs: Path, passwd: Path) -> str:
     """The shipped conf with each site-specific line replaced exactly once (so a change of its shape fails here):
     the listeners on free loopback ports, the site's files in the test's directories."""
     for pattern, new in ((r"^listener 8883$", f"listener {tls_port} 127.0.0.1"),
                          (r"^listener 1883 127\.0\.0\.1$", f"listener {plain_port} 127.0.0.1"),
                          (r"^password_file /etc/mosquitto/passwd$", f"password_file {passwd}"),
-                         (r"^acl_file /etc/mosquitto/acl$", f"acl_file {MOSQ / 'acl.example'}"),
-                         (r"^persistence_location /var/lib/mosquitto/$", f"persistence_location {state}/")):
+                         (r"^acl_file /etc/mosquitto/acl$", f"acl_file {MOSQ / 'acl.example'}")):
         text, n = re.subn(pattern, new, text, flags=re.M)
         assert n == 1, f"hall-broker.conf: expected one line matching {pattern}"
-    text = text.replace("/etc/mosquitto/certs/", f"{certs}/")
-    # as root mosquitto would drop to the 'mosquitto' user, who cannot read the test's files
-    return text + ("\nuser root\n" if os.geteuid() == 0 else "")
+    return text.replace("/etc/mosquitto/certs/", f"{certs}/")
 
 
 class PackagedBroker(Broker):
@@ -72,10 +79,14 @@ class PackagedBroker(Broker):
                        capture_output=True)
 
     def write_conf(self) -> Path:
-        conf = self.dir / "hall-edge.conf"
-        conf.write_text(render_conf((MOSQ / "hall-broker.conf").read_text(), tls_port=self.port,
-                                    plain_port=self.plain_port, certs=self.certs["ca.crt"].parent,
-                                    passwd=self.passwd, state=self.dir))
+        """Debian's main file including the packaged one as /etc/mosquitto/conf.d/hall-edge.conf."""
+        (self.dir / "conf.d").mkdir(exist_ok=True)
+        (self.dir / "conf.d" / "hall-edge.conf").write_text(render_conf(
+            (MOSQ / "hall-broker.conf").read_text(), tls_port=self.port, plain_port=self.plain_port,
+            certs=self.certs["ca.crt"].parent, passwd=self.passwd))
+        conf = self.dir / "mosquitto.conf"
+        # as root mosquitto would drop to the 'mosquitto' user, who cannot read the test's files
+        conf.write_text(DEBIAN_MAIN.format(dir=self.dir) + ("user root\n" if os.geteuid() == 0 else ""))
         return conf
 
     def settings(self, **kw: Any) -> SyncSettings:
