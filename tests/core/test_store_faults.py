@@ -99,6 +99,7 @@ def tiny_disk(tmp_path: Path) -> Iterator[Path]:
             subprocess.run(["umount", "-l", str(mnt)], check=True)
 
 
+@pytest.mark.privileged
 def test_real_full_disk_refuses_then_continues_when_space_is_freed(
         tiny_disk: Path, config: HallConfig, clock: FakeClock) -> None:
     db = tiny_disk / "hall.db"
@@ -219,6 +220,7 @@ def read_only_mount(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
             subprocess.run(["umount", "-l", str(ro)], check=True)
 
 
+@pytest.mark.privileged
 def test_read_only_mount_at_start_up(read_only_mount: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
     rw, ro = read_only_mount
     Store(rw / "hall.db").close()
