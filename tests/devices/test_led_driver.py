@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 
-from devices.base import HealthState, SerialTransport, TcpTransport
+from devices.base import Health, HealthState, SerialTransport, TcpTransport, Transport
 from devices.led import proto
 from devices.led.driver import LedBoard, doctor, from_config
+from devices.led.schedule import LATE_ANSWER, NO_ANSWER
 from devices.led.sim import LedSim, PtyLink, TcpLink, get_sim, unplug_sim
 from kiosk.core import events as ek
 from kiosk.core.errors import ConfigError
@@ -189,6 +190,159 @@ def test_other_address_is_ignored(tmp_path: Path) -> None:
         assert board.health.state == HealthState.OFFLINE
         assert sim.area_text(0) is None and sim.ignored > 0
     finally:
+        board.stop()
+        link.unplug()
+
+
+# --- timing on a clock the test moves -------------------------------------------------------------------------
+class Clock:
+    """Time that moves only when the test (or a FakeLine's empty read) says so."""
+
+    def __init__(self, t: float = 0.0) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+    def advance(self, dt: float) -> None:
+        self.t = round(self.t + dt, 6)
+
+
+class FakeLine:
+    """A line to an in-process controller on fake time: a read that finds nothing lets its timeout pass."""
+
+    def __init__(self, sim: LedSim, clock: Clock) -> None:
+        self.sim = sim
+        self.clock = clock
+        self.rx = bytearray()
+        self.sent: list[tuple[float, str]] = []  # (when, "PING" or the text of the area)
+
+    def write(self, data: bytes) -> int:
+        for f in proto.FrameDecoder().feed(data):
+            req = proto.decode_request(f.data)
+            if req.group == proto.GROUP_SYS:
+                self.sent.append((self.clock(), "PING"))
+            else:
+                (area,) = proto.decode_dynamic(req).areas
+                self.sent.append((self.clock(), proto.decode_text(area.text)))
+        self.rx += self.sim.feed(data, self.clock())
+        return len(data)
+
+    def read(self, size: int = 1) -> bytes:
+        if not self.rx:
+            self.clock.advance(0.05)
+            return b""
+        out = bytes(self.rx[:size])
+        del self.rx[:size]
+        return out
+
+    def close(self) -> None:
+        return None
+
+
+class LineBoard(LedBoard):
+    """A window board at the default config, on a FakeLine, turned by hand instead of by its thread."""
+
+    def __init__(self, line: FakeLine) -> None:
+        super().__init__("led3", "sim://fake-line", window=3, clock=line.clock)
+        self.line = line
+        self.changes: list[tuple[HealthState, str]] = []
+        self.on_health(lambda h: self.changes.append((h.state, h.reason)))
+
+    def _connect(self) -> Transport:
+        return self.line
+
+    def turn(self, seconds: float = 0.05) -> None:
+        """What the I/O loop does for `seconds` of fake time, 50 ms per idle wait."""
+        end = round(self.line.clock() + seconds, 6)
+        while self.line.clock() < end:
+            transport = self._ensure_open()
+            assert transport is not None
+            self._pump(transport)
+            self.line.clock.advance(0.05)
+
+
+def test_call_right_after_a_ping_is_sent_at_once_on_fake_time() -> None:
+    line = FakeLine(LedSim(), Clock())
+    board = LineBoard(line)
+    board.turn(10.0)
+    assert line.sent[0] == (0.0, "欢迎光临") and line.sent[-1][1] == "PING"
+    t_ping = line.sent[-1][0]
+    board.line.clock.t = t_ping  # the call arrives the moment the PING's answer is in
+    board.handle_event(called("A012", 3))
+    board._pump(line)
+    assert line.sent[-1] == (t_ping, "A012 请到3号窗口")
+
+
+def test_silent_controller_changes_health_once_per_state_on_fake_time() -> None:
+    sim = LedSim()
+    line = FakeLine(sim, Clock())
+    board = LineBoard(line)
+    board.turn(5.0)
+    sim.silent = True
+    board.turn(120.0)  # two minutes of silence: a probe about every 1.5 s (1 s apart + 0.5 s waiting for it)
+    probes = [t for t, _ in line.sent if 5.0 <= t < 125.0]
+    assert 60 <= len(probes) <= 121
+    assert board.stats()["missed_replies"] == len(probes)  # the count lives in stats(), not in the reason
+    sim.power_cycle()
+    sim.silent = False
+    board.turn(3.0)
+    assert board.changes == [
+        (HealthState.OK, ""),  # opened
+        (HealthState.DEGRADED, LATE_ANSWER),
+        (HealthState.OFFLINE, NO_ANSWER),
+        (HealthState.OK, ""),  # answered again: the reason is gone
+    ]
+    assert sim.area_text(0) == "欢迎光临"  # its RAM was lost: the probe that got answered carried the area again
+
+
+def test_refused_text_stays_degraded_through_answered_pings_on_fake_time() -> None:
+    sim = LedSim(area_limit=8)
+    line = FakeLine(sim, Clock())
+    board = LineBoard(line)
+    board.handle_event(ev(ek.WINDOW_PAUSED, window=3, reason="系统升级"))  # 暂停服务\n系统升级: 17 bytes > 8
+    board.turn(10.0)
+    assert [what for _, what in line.sent].count("PING") >= 3  # the controller answers its PINGs meanwhile
+    assert board.changes == [(HealthState.OK, ""), (HealthState.DEGRADED, "控制器拒绝：ERR_MEMORYVOLUME")]
+    board.handle_event(ev(ek.WINDOW_RESUMED, window=3))
+    board.turn(1.0)
+    assert sim.area_text(0) == "欢迎光临"
+    assert board.changes[-1] == (HealthState.OK, "")
+
+
+@pytest.mark.parametrize("kind", ["pty", "tcp"])
+def test_ping_never_takes_a_calls_slot(kind: str, tmp_path: Path) -> None:
+    """Over a real pty or socket with the default config, time held still after a PING: the call still goes out,
+    and a burst that follows it waits for the next slot as one frame ending on the newest call."""
+    clock = Clock()
+    sim = LedSim()
+    link: Link = PtyLink(sim, str(tmp_path / "tty")) if kind == "pty" else TcpLink(sim)
+    board = LedBoard("led3", link.url, window=3, clock=clock)
+    health: list[Health] = []
+    board.on_health(health.append)
+
+    def settled() -> bool:
+        # every frame the controller got has been answered and booked at the clock's time: safe to move it
+        return board.acks == len(sim.received)
+
+    board.start()
+    try:
+        assert sim.wait_for(lambda s: s.area_text(0) == "欢迎光临") and wait_until(settled)
+        clock.t = 10.0  # idle long enough: a PING goes, then time stands still
+        assert sim.wait_for(lambda s: any(not r.areas for r in s.received))
+        board.handle_event(called("A001", 3))
+        assert sim.wait_for(lambda s: s.area_text(0) == "A001 请到3号窗口")
+        for i in range(2, 21):
+            board.handle_event(called(f"A{i:03d}", 3))
+        assert board.shown() == {0: "A020 请到3号窗口"} and wait_until(settled)
+        clock.t = 11.0  # the next slot
+        assert sim.wait_for(lambda s: s.area_text(0) == "A020 请到3号窗口") and wait_until(settled)
+        assert len(sim.update_times()) == 3  # welcome, A001 at once, A002..A020 as one frame
+        clock.t = 14.0
+        assert sim.wait_for(lambda s: (a := s.area(0)) is not None and a.effect == proto.EFFECT_STATIC)
+        assert [h.state for h in health] == [HealthState.OK]
+    finally:
+        clock.t = 1e9  # whatever the thread waits for on this clock is over
         board.stop()
         link.unplug()
 
