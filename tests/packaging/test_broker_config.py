@@ -144,10 +144,10 @@ def lan(broker: PackagedBroker, hall: Hall) -> Iterator[Lan]:
     t.close()
 
 
-def screen(lan: Lan, client_id: str, **kw: Any) -> RemoteHall:
+def screen(lan: Lan, client_id: str) -> RemoteHall:
     """A screen PC as packaged: its client id, its own login."""
     login = f"{HALL_ID}.{client_id}"
-    return lan.remote(client_id, username=login, password=PASSWORDS[login], **kw)
+    return lan.remote(client_id, username=login, password=PASSWORDS[login])
 
 
 def _blocks(acl: str) -> dict[str, list[str]]:
@@ -168,8 +168,8 @@ def _blocks(acl: str) -> dict[str, list[str]]:
 def test_every_user_that_is_not_a_hall_is_kept_out_of_the_hall_patterns() -> None:
     """Patterns apply to every user: each user block must deny itself the two roots the patterns grant on %u."""
     text = (MOSQ / "acl.example").read_text()
-    assert re.findall(r"^pattern \w+ (\S+)", text, re.M)
-    assert all(p.startswith(("hall/%u/", "central/%u/")) for p in re.findall(r"^pattern \w+ (\S+)", text, re.M))
+    patterns = re.findall(r"^pattern \w+ (\S+)", text, re.M)
+    assert patterns and all(p.startswith(("hall/%u/", "central/%u/")) for p in patterns)
     users = _blocks(text)
     assert {"central", *(f"{HALL_ID}.{c}" for c in ROLES)} <= set(users)
     for user, lines in users.items():
@@ -259,7 +259,6 @@ def test_screens_and_other_halls_cannot_overstep(lan: Lan, broker: PackagedBroke
                             ("hall-b", f"{h}/event/ticket.issued"),
                             ("hall-b", f"{h}/state")):
             assert broker.publish_as(user, topic, forged) == NOT_AUTHORIZED, (user, topic)
-        assert [e for e in kiosk.events_after(0)][-1].kind == "ticket.called"  # nothing forged reached the log
     finally:
         for spy in (nosy, other):
             spy.close()
