@@ -48,6 +48,8 @@ def mask_name(name: str) -> str:
 
 def mask_phone(phone: str) -> str:
     p = re.sub(r"\D", "", phone)
+    if len(p) == 13 and p.startswith("86"):
+        p = p[2:]  # +86 138…: the country code is not part of the number
     return p[:3] + "****" + p[-4:] if len(p) >= 11 else "*" * len(p)
 
 
@@ -83,7 +85,8 @@ _MAX_DEPTH = 64  # deeper JSON is scrubbed as text rather than walked (no recurs
 # key: value or key=value in text; a key starts after a delimiter and values are bounded, so a hostile payload
 # (a long run of digits, an unclosed string) cannot make the scan slow
 _PAIR = re.compile(
-    r"""(?<![^\s{}\[\],;&(])(["']?)([^\s"'{}\[\],:=&;]{1,40})\1\s*[:=]\s*("(?:[^"\\\n]|\\.){0,256}"|'[^'\n]{0,256}'|[^\s,;&}\]"']{1,256})"""
+    r"""(?<![^\s{}\[\],;&(])(["']?)([^\s"'{}\[\],:=&;]{1,40})\1\s*[:=]\s*"""
+    r"""("(?:[^"\\\n]|\\.){0,256}(?:"|\Z)|'[^'\n]{0,256}(?:'|\Z)|[^\s,;&}\]"']{1,256})"""  # a cut-off value too
 )
 
 
@@ -104,6 +107,8 @@ def _mask(kind: str, value: str) -> str:
     if kind == "id":
         return mask_id(value)
     if kind == "phone":
+        if "*" in value and sum(c.isdigit() for c in value) <= 7:
+            return value  # already masked (138****5678): masking again would only lose the digits kept
         return mask_phone(value)
     return mask_name(value)
 
@@ -123,9 +128,10 @@ def _scrub_pairs(text: str) -> str:
         if kind is None:
             return m.group(0)
         v = m.group(3)
-        q = v[0] if v[:1] in ("'", '"') and len(v) >= 2 else ""
-        inner = v[1:-1] if q else v
-        return m.group(0)[: m.start(3) - m.start(0)] + q + _mask(kind, inner) + q
+        q = v[0] if v[:1] in ("'", '"') else ""
+        closed = q != "" and len(v) >= 2 and v.endswith(q)
+        inner = v[1:-1] if closed else v[len(q):]
+        return m.group(0)[: m.start(3) - m.start(0)] + q + _mask(kind, inner) + (q if closed else "")
 
     return _PAIR.sub(one, text)
 

@@ -451,11 +451,18 @@ def test_acl_binds_each_client_to_its_own_topics(broker_factory: Callable[..., B
         lan.close()
 
 
-def test_documented_lan_examples_follow_the_contract() -> None:
+def test_documented_lan_examples_follow_the_contract(hall: Hall) -> None:
     """docs/sync-contract.md "LAN clients": every example decodes, every topic and error key is documented."""
+    from sync.lan import check_arguments
     from tests.sync.test_contract import DOC, _doc_examples
 
     ex = _doc_examples()
+    bad = contract.decode_lan_reply(json.dumps(ex["lan_reply_bad_request"]).encode())
+    with pytest.raises(LanBadRequest) as exc:
+        RemoteHall._value(bad)
+    with pytest.raises(LanBadRequest) as real:  # the documented reason is the one the server gives
+        check_arguments("issue_ticket", hall.issue_ticket, ["tax"], {"id_number": 110105194912310020})
+    assert exc.value.params == real.value.params and exc.value.message == real.value.message
     req = contract.decode_lan_request(json.dumps(ex["lan_request"]).encode())
     assert req.args == ["tax"] and req.kwargs["terminal"] == "kiosk1"
     reply = contract.decode_lan_reply(json.dumps(ex["lan_reply"]).encode())
