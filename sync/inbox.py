@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from kiosk.core.errors import HallError
+from kiosk.core.errors import HallError, StoreFault
 from kiosk.core.privacy import ScrubLogFilter, scrub_text
 from sync import catalog, contract
 from sync.contract import ContractError
@@ -85,6 +85,7 @@ class Inbox:
         self.rejected = 0
         self.overflow = 0
         self.last_error = ""
+        self._stopping = threading.Event()
 
     def start(self) -> None:
         if self._thread is None:
@@ -93,6 +94,7 @@ class Inbox:
 
     def stop(self, timeout: float = 5.0) -> None:
         if self._thread is not None:
+            self._stopping.set()
             self._q.put(None)
             self._thread.join(timeout)
             self._thread = None
@@ -115,16 +117,33 @@ class Inbox:
             try:
                 if msg is None:
                     return
-                self.handle(msg.topic, msg.payload)
-                if self._ack is not None:
+                if self._handle_until_stored(msg) and self._ack is not None:
                     self._ack(msg)
             except Exception:  # handle() already keeps everything it can; this is the last guard
                 log.exception("sync inbox: unexpected failure")
             finally:
                 self._q.task_done()
 
+    def _handle_until_stored(self, msg: InMessage) -> bool:
+        """handle(), retried while the hall's store is faulty (full, read-only, locked): the message is neither
+        applied nor a dead letter then, and acknowledging it would lose it.  False: stopped before it was kept."""
+        delay = 0.5
+        while True:
+            try:
+                self.handle(msg.topic, msg.payload)
+                return True
+            except StoreFault as e:
+                self.last_error = e.message
+                log.warning("sync inbox: %s; %s kept unacknowledged, retrying in %.0f s", e.message,
+                            msg.topic[:200], delay)
+                if self._stopping.wait(delay):
+                    return False  # unacknowledged: the broker delivers it again on the next session
+                delay = min(delay * 2, 30.0)
+
     def handle(self, topic: str, payload: bytes) -> bool:
-        """Apply one message or dead-letter it.  True when applied (or already applied)."""
+        """Apply one message or dead-letter it.  True when applied (or already applied).
+
+        Raises StoreFault when the store cannot keep anything: the message is not at fault."""
         if not payload:
             # an empty payload is how central clears a retained message (a concluded case): nothing to apply
             log.debug("sync inbox: retained message cleared on %s", topic[:200])
@@ -139,6 +158,8 @@ class Inbox:
             if handler is None:
                 raise ContractError(f"no handler for {kind!r} messages")
             what = handler(self.hall, topic, key, payload)
+        except StoreFault:
+            raise
         except (ContractError, HallError, ValueError) as e:
             self._dead(topic, payload, str(e))
             return False

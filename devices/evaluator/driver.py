@@ -5,6 +5,12 @@ PROMPT and remembers the ticket → a key press → `hall.rate(...)` once (一�
 `timeout` → `hall.mark_unrated(ticket)` → CLEAR.  The hall calls run on this driver's thread (Hall is
 thread-safe); `handle_event` only queues.
 
+On a noisy line a reply can be lost, and a PROMPT or CLEAR wipes a key the keypad has not reported yet, so the
+driver never re-sends a PROMPT blindly: when its ACK is lost it POLLs, and lights the keypad again only when the
+keypad answers that it is idle (no light, no key).  A key is read (KEY), recorded once (the ticket's open prompt
+ends with the hall call), then cleared; a CLEAR is only ever sent with no rating open, so re-sending it wipes
+nothing that counts.  Only a poll whose frame went out after the previous frame's answer came in is acted on.
+
 Health: the bus (the port) is this worker's health; each keypad has its own, sent to the same listeners as a
 `Health` whose device is ``"<bus>/<address>"``.  A keypad that misses `miss_limit` polls in a row is offline while
 the bus stays ok; when no keypad answers at all the bus is degraded (cable or adapter fault).
@@ -56,7 +62,7 @@ class Pending:
     ticket_id: str
     number: str
     deadline: float
-    acked: bool = False  # the keypad confirmed PROMPT (its 请评价 light is on)
+    acked: bool = False  # the keypad confirmed PROMPT (ACK, or a POLL answered "prompting"): its 请评价 is lit
     failures: int = 0  # hall.rate failures other than a refusal; retried, then given up
 
 
@@ -69,6 +75,7 @@ class Keypad:
     next_poll: float = 0.0
     pending: Pending | None = None
     needs_clear: bool = True  # clear on first contact: the light may still be on from before a restart
+    in_step: bool = True  # the last frame sent got its answer: no late answer can pass for the next one's
 
     @property
     def address(self) -> int:
@@ -83,8 +90,9 @@ class Counters:
     hall_failures: int = 0
     ignored_presses: int = 0  # a key with no prompt open (second press, press before the prompt)
     unknown_keys: int = 0
-    missed_replies: int = 0
-    out_of_turn: int = 0  # a reply from another known keypad while waiting for this one (a late answer)
+    missed_replies: int = 0  # silence: no byte came back
+    garbled_replies: int = 0  # a reply spoiled on the line (caught by proto's checks): the keypad is there
+    out_of_turn: int = 0  # a reply from another keypad, or not answering the frame sent (a late answer)
 
 
 PROMPT_KINDS = frozenset({ev_kinds.RATING_REQUESTED, ev_kinds.SERVICE_FINISHED})
@@ -177,7 +185,7 @@ class EvaluatorBus(DeviceWorker):
             **self.decoder.counters(),
             "ratings": c.ratings, "unrated": c.unrated, "refused": c.refused, "hall_failures": c.hall_failures,
             "ignored_presses": c.ignored_presses, "unknown_keys": c.unknown_keys, "missed_replies": c.missed_replies,
-            "out_of_turn": c.out_of_turn, "dropped_jobs": self.dropped,
+            "garbled_replies": c.garbled_replies, "out_of_turn": c.out_of_turn, "dropped_jobs": self.dropped,
         }
 
     # --- worker -------------------------------------------------------------------------------------
@@ -218,30 +226,48 @@ class EvaluatorBus(DeviceWorker):
             if now < kp.next_poll:
                 continue
             if kp.needs_clear:
-                self._clear(transport, kp)
-            elif kp.pending and not kp.pending.acked:
-                self._send_prompt(transport, kp)
+                self._clear(transport, kp)  # no rating is open (needs_clear is never set with one): wipes nothing
             else:
-                self._poll(transport, kp)
+                self._poll(transport, kp)  # also when a PROMPT went unconfirmed: a re-send would wipe a press
             kp.next_poll = time.monotonic() + (self.offline_poll if kp.state == HealthState.OFFLINE else 0.0)
         self._bus_health()
 
     # --- keypad conversation ------------------------------------------------------------------------
     def _exchange(self, transport: Transport, kp: Keypad, frame: bytes) -> proto.Frame | None:
-        """Send one frame and wait for that keypad's reply; None (and a miss) when it does not answer."""
+        """Send one frame and return that keypad's answer to it, or None.
+
+        Silence is a miss (`miss_limit` in a row: offline).  A reply spoiled on the line is counted as garbled and
+        is no miss: the keypad answered, the line is noisy.  A whole frame failing its checksum is the spoiled
+        answer, so the wait ends there; a cut-off one waits out `reply_timeout`.
+        """
+        sent = frame[2]
+        dec = self.decoder
+        spoiled_before = dec.garbage + dec.bad_checksum + dec.bad_frame
+        bad_checksum = dec.bad_checksum
+        heard = False  # anything from this keypad, or bytes from nobody in particular
         transport.write(frame)
         deadline = time.monotonic() + self.reply_timeout
         while time.monotonic() < deadline:
             data = transport.read(1)
             if not data:
                 continue
-            for reply in self.decoder.feed(data):
-                if reply.addr == kp.address:
+            for reply in dec.feed(data):
+                if reply.addr == kp.address and proto.answers(sent, reply):
+                    kp.in_step = True
                     self._answered(kp)
                     return reply
+                heard = heard or reply.addr == kp.address
                 self.counters.out_of_turn += 1
-        self.decoder.expire()
-        self._missed(kp)
+            if dec.bad_checksum > bad_checksum and not dec.pending:
+                kp.in_step = True
+                break
+        else:
+            kp.in_step = False  # its answer may still come, and would look like the next frame's
+        dec.expire()
+        if heard or dec.garbage + dec.bad_checksum + dec.bad_frame > spoiled_before:
+            self.counters.garbled_replies += 1
+        else:
+            self._missed(kp)
         return None
 
     def _prompt(self, transport: Transport, kp: Keypad, ticket_id: str, number: str) -> None:
@@ -260,30 +286,41 @@ class EvaluatorBus(DeviceWorker):
     def _send_prompt(self, transport: Transport, kp: Keypad) -> None:
         assert kp.pending is not None
         left = max(1.0, kp.pending.deadline - time.monotonic())
-        reply = self._exchange(transport, kp, proto.prompt(kp.address, left, self.checksum))
-        if reply is not None and reply.cmd == Cmd.ACK and reply.data[:1] == bytes([Cmd.PROMPT]):
+        kp.pending.acked = False
+        if self._exchange(transport, kp, proto.prompt(kp.address, left, self.checksum)) is not None:
+            self._lit(kp)
+        # no ACK: the light may be on and a key pressed since; the next round polls before anything is re-sent
+
+    def _lit(self, kp: Keypad) -> None:
+        assert kp.pending is not None
+        if not kp.pending.acked:
             kp.pending.acked = True
             self.log.info("%s/%d: 请评价 lit for %s (window %d)", self.name, kp.address, kp.pending.number,
                           kp.cfg.window)
 
     def _clear(self, transport: Transport, kp: Keypad) -> None:
-        reply = self._exchange(transport, kp, proto.clear(kp.address, self.checksum))
-        if reply is not None and reply.cmd == Cmd.ACK and reply.data[:1] == bytes([Cmd.CLEAR]):
+        if self._exchange(transport, kp, proto.clear(kp.address, self.checksum)) is not None:
             kp.needs_clear = False
 
     def _poll(self, transport: Transport, kp: Keypad) -> None:
+        in_step = kp.in_step
         reply = self._exchange(transport, kp, proto.poll(kp.address, self.checksum))
-        if reply is None:
+        if reply is None or not in_step:
+            # not in step: this may be the late answer to the frame before (from before a PROMPT or CLEAR, say);
+            # the keypad repeats its key and state, so the next poll tells
             return
-        if reply.cmd == Cmd.KEY and reply.data:
-            self._key(transport, kp, reply.data[0])
-        elif reply.cmd == Cmd.STATUS and reply.data:
-            prompting = reply.data[0] == 1
-            if kp.pending and not prompting and kp.pending.deadline - time.monotonic() > 1.0:
-                # the keypad lost its prompt (power cycle): light it again, unless its own timer just ran out
-                kp.pending.acked = False
-            elif not kp.pending and prompting:
+        state = reply.data[0]
+        if reply.cmd == Cmd.KEY:
+            self._key(transport, kp, state)
+        elif kp.pending is None:
+            if state == 1:
                 kp.needs_clear = True
+        elif state == 1:
+            self._lit(kp)
+        elif kp.pending.deadline - time.monotonic() > 1.0:
+            # idle with a rating open: the PROMPT never took, or the keypad restarted.  Only now may it be re-sent:
+            # no light is on and no key is latched for it to wipe.  (Not when the keypad's own timer just ran out.)
+            self._send_prompt(transport, kp)
 
     def _key(self, transport: Transport, kp: Keypad, code: int) -> None:
         outcome = kp.cfg.keymap.outcome(code)
@@ -302,8 +339,7 @@ class EvaluatorBus(DeviceWorker):
             if not self._rate(kp, pending, outcome):
                 return  # transient failure: the keypad keeps repeating the key until we clear it; retry then
         if kp.pending is not None and outcome is None:
-            kp.pending.acked = False  # re-PROMPT drops the stray key on the keypad and keeps the light on
-            self._send_prompt(transport, kp)
+            self._send_prompt(transport, kp)  # drops the stray key on the keypad and keeps the light on
         else:
             kp.needs_clear = True
             self._clear(transport, kp)

@@ -192,3 +192,45 @@ def test_refused_messages_are_kept_without_personal_data(make_hall: Any, caplog:
     assert letters[-1]["error"].startswith("internal error: RuntimeError") and "张*三" in letters[-1]["error"]
     assert _leaks(caplog.text) == [] and _leaks(inbox.status()["inbox_error"]) == []
     assert any(r.levelname == "ERROR" and "Traceback" in (r.exc_text or "") for r in caplog.records)
+
+
+def test_a_store_fault_keeps_the_message_unacknowledged_until_it_is_stored(make_hall: Any) -> None:
+    """A full disk is not the message's fault: no dead letter (which could not be written either), no ack."""
+    import threading
+
+    from kiosk.core.errors import StoreFull
+    from sync.link import InMessage
+
+    hall = make_hall(HALL)
+    fails = [2]
+    applied: list[bytes] = []
+
+    def flaky(_hall: Any, _topic: str, _key: str | None, payload: bytes) -> str:
+        if fails[0] > 0:
+            fails[0] -= 1
+            raise StoreFull(path="/var/lib/hall/hall.db")
+        applied.append(payload)
+        return "stored"
+
+    acked = threading.Event()
+    inbox = Inbox(hall, ack=lambda _m: acked.set(), handlers={"catalog": flaky})
+    inbox.start()
+    try:
+        inbox.submit(InMessage(contract.catalog_topic(HALL), b'{"x": 1}', 1, False, 7, 0))
+        assert acked.wait(10)
+        assert applied == [b'{"x": 1}'] and fails == [0]
+        assert dead(hall) == [] and inbox.rejected == 0
+        assert "存储空间不足" in inbox.last_error
+    finally:
+        inbox.stop()
+
+    # stopped while the store is still faulty: the message stays unacknowledged for the broker to deliver again
+    fails[0] = 1_000_000
+    acked.clear()
+    inbox = Inbox(hall, ack=lambda _m: acked.set(), handlers={"catalog": flaky})
+    inbox.start()
+    inbox.submit(InMessage(contract.catalog_topic(HALL), b'{"x": 2}', 1, False, 8, 0))
+    while fails[0] == 1_000_000:
+        threading.Event().wait(0.01)
+    inbox.stop()
+    assert not acked.is_set() and dead(hall) == []
