@@ -9,12 +9,22 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from devices.config import DeviceSection
+from devices.evaluator.config import EvaluatorSection
+from devices.led.config import LedSection
+from devices.printer.config import PrinterSection
+from devices.voice.config import VoiceSection
 from kiosk.core.config import HallConfig
 from kiosk.core.errors import ConfigError
+from kiosk.core.sections import fail
 
 log = logging.getLogger(__name__)
 
-# kind → module with `from_config(name, section, hall_config)`
+# kind → the Struct of its [devices.NAME] table (kiosk.schema checks every table with it at load) …
+SECTIONS: dict[str, type[DeviceSection]] = {
+    "printer": PrinterSection, "led": LedSection, "evaluator": EvaluatorSection, "voice": VoiceSection,
+}
+# … and the module with `from_config(name, section, hall_config)`, which reads it through the same Struct
 KINDS: dict[str, str] = {
     "printer": "devices.printer.driver",
     "led": "devices.led.driver",
@@ -26,20 +36,17 @@ KINDS: dict[str, str] = {
 def device_sections(config: HallConfig, host: str | None = None) -> dict[str, dict[str, Any]]:
     """The [devices.*] this process drives: a section with `host = "<client id>"` belongs to that LAN screen PC
     (a kiosk's own printer); the hall server drives every section without a `host`."""
-    return {n: s for n, s in config.devices.items() if s.get("host") == host}
+    return {n: s for n, s in config.devices.items() if (s.get("host") or None) == host}
 
 
 def build_drivers(config: HallConfig, sections: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """The drivers for `sections` (default: the server's), not started.  A bad section fails here, by name."""
     drivers: dict[str, Any] = {}
     for name, section in (device_sections(config) if sections is None else sections).items():
-        section = {k: v for k, v in section.items() if k != "host"}  # where it runs is ours, not the driver's
         kind = section.get("kind")
         module = KINDS.get(str(kind))
-        if module is None:
-            raise ConfigError(
-                f"option 'kind' in section [devices.{name}]: unknown device kind {kind!r} "
-                f"(one of {', '.join(KINDS)})", option="kind", section=f"devices.{name}")
+        if module is None:  # a table that did not come through kiosk.schema's load (the demo's own sections)
+            raise fail(("devices", name, "kind"), f"must be one of {', '.join(map(repr, KINDS))} (got {kind!r})")
         drivers[name] = importlib.import_module(module).from_config(name, dict(section), config)
     return drivers
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from kiosk.core.config import HallConfig, load
+from kiosk.core.config import HallConfig
 from kiosk.core.errors import ConfigError, StoreFault
 from kiosk.core.hall import Hall
 from kiosk.store import Store, StoreError
@@ -40,16 +40,13 @@ def wall_clock() -> datetime:
 
 
 def open_hall(config: HallConfig, db: Path, clock: Any = wall_clock) -> Hall:
-    calendar = None
-    override = config.cases.get("calendar_overrides") if isinstance(config.cases, dict) else None
-    if override:
-        from kiosk.core.calendar import WorkCalendar
-
-        calendar = WorkCalendar.from_file(override)
-    return Hall(config, Store(db), clock=clock, calendar=calendar)
+    return Hall(config, Store(db), clock=clock)  # its calendar: the config's, with [calendar] overrides
 
 
-def _config(path: str | None) -> HallConfig:
+def _config(path: str | Path | None) -> HallConfig:
+    """Every command reads the hall file here, through the one schema (kiosk/schema.py)."""
+    from kiosk.schema import load
+
     return load(path or DEMO_CONFIG)
 
 
@@ -218,7 +215,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    cfg = load(args.file)
+    cfg = _config(args.file)  # the very load `hall run server` and every screen do
     print(f"{args.file}: 配置有效 — {cfg.name}（{cfg.hall_id}），{len(cfg.businesses)} 项业务，"
           f"{len(cfg.windows)} 个窗口，{len(cfg.devices)} 台设备")
     return 0

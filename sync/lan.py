@@ -11,7 +11,6 @@ paho's thread fills slots and queues events; one dispatcher thread repairs gaps 
 """
 from __future__ import annotations
 
-import dataclasses
 import inspect
 import logging
 import queue
@@ -41,7 +40,7 @@ from kiosk.core.hall import Issued, Result
 from kiosk.core.privacy import ScrubLogFilter, scrub_text
 from sync import contract
 from sync.link import ONLINE, InMessage, Link
-from sync.settings import SyncSettings, parse_settings
+from sync.settings import SyncSettings, parse_lan_settings
 
 log = logging.getLogger(__name__)
 log.addFilter(ScrubLogFilter())  # a refused request's arguments (an ID number) must not reach the log
@@ -137,11 +136,6 @@ def error_class(key: str, message: str = "") -> type[HallError]:
                                             or HallError.template})
             ERRORS[key] = cls
         return cls
-
-
-def parse_lan_settings(section: dict[str, Any]) -> SyncSettings:
-    """The hall TOML's [lan] table (the hall broker): the same options as [sync], errors naming [lan]."""
-    return parse_settings(section, name="lan")
 
 
 # --- codec ---------------------------------------------------------------------------------------------------
@@ -309,7 +303,7 @@ class LanServer:
         self.hall = hall
         self.hall_id: str = hall.config.hall_id
         # a clean session: commands queued at the broker while the server was down must not run minutes later
-        self.settings = dataclasses.replace(settings, session_expiry=0)
+        self.settings = msgspec.structs.replace(settings, session_expiry=0)
         self.heartbeat_s = heartbeat_s
         self.boot = uuid.uuid4().hex[:12]
         self.last_seq = 0  # the last event handed to the broker (or dropped while offline: clients repair gaps)
@@ -344,13 +338,8 @@ class LanServer:
         """None when the section is empty or says enabled = false (every role in one process, no LAN)."""
         if not section:
             return None
-        section = dict(section)
-        clients = section.pop("clients", None)  # [lan.clients] kiosk1 = "kiosk", board1 = "board", …
-        if clients is not None and not isinstance(clients, dict):
-            raise ConfigError("option 'clients' in section [lan] must be a table of client id = role",
-                              option="clients", section="lan")
-        settings = parse_lan_settings(section)
-        return cls(hall, settings, clients=clients, **kw) if settings.enabled else None
+        settings = parse_lan_settings(section)  # [lan.clients] kiosk1 = "kiosk", board1 = "board", …
+        return cls(hall, settings, clients=settings.clients, **kw) if settings.enabled else None
 
     # --- lifecycle --------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -590,7 +579,7 @@ class RemoteHall:
                  attempts: int = 3, stale_after: float = 6.0) -> None:
         contract.lan_reply_topic(hall_id, client_id)  # validates both ids (ContractError)
         self.hall_id, self.client_id = hall_id, client_id
-        self.settings = dataclasses.replace(settings, session_expiry=0)  # nothing stale is delivered after a gap
+        self.settings = msgspec.structs.replace(settings, session_expiry=0)  # nothing stale is delivered after a gap
         self.rpc_timeout = rpc_timeout
         self.attempts = max(1, attempts)
         self.stale_after = stale_after

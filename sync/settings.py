@@ -1,87 +1,92 @@
-"""The hall TOML's [sync] table: validated here, errors naming the option and the section."""
+"""The hall TOML's [sync] and [lan] tables (and the collector's broker options): declared once, read through
+kiosk.core.sections like every other section."""
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from kiosk.core.errors import ConfigError
+from msgspec import Meta
+
+from kiosk.core.sections import OptionError, Section, read_section
+from sync.contract import CLIENT_ID_RE
+
+if TYPE_CHECKING:
+    from kiosk.core.config import HallConfig
 
 SECTION = "sync"
+# The screens a LAN client may be, each with its own allow-list (sync/lan.py ROLE_METHODS).
+LAN_ROLES = ("board", "caller", "dashboard", "evaluator", "kiosk")
 
 
-@dataclass(frozen=True, slots=True)
-class SyncSettings:
-    host: str
-    port: int = 0  # 0 = 8883 with TLS, 1883 without
-    client_id: str = ""  # default "hall-<hall id>"
-    username: str = ""
-    password: str = ""
-    tls: bool = False
-    ca_file: str = ""
-    cert_file: str = ""  # client certificate (mutual TLS)
-    key_file: str = ""
-    protocol: str = "5"  # "5" or "3.1.1"
-    keepalive: int = 30
-    session_expiry: int = 86400  # seconds the broker keeps our session (and queued central messages)
-    max_inflight: int = 100  # unacknowledged publishes at a time
-    backoff_min: float = 0.5
-    backoff_max: float = 30.0
-    connect_timeout: float = 10.0
-    enabled: bool = True
+class SyncSettings(Section, frozen=True, kw_only=True):
+    """[sync]: the MQTT link to the province's central platform (docs/sync-contract.md)."""
+
+    host: Annotated[str, Meta(min_length=1, description="broker host")]
+    port: Annotated[int, Meta(ge=0, le=65535, description="broker port; 0 = 8883 with TLS, else 1883")] = 0
+    client_id: Annotated[str, Meta(description=(
+        "MQTT client id (keep it stable: the broker keeps the session under it); default `hall-<hall id>`"))] = ""
+    username: Annotated[str, Meta(description="password-file credentials; username = hall id")] = ""
+    password: Annotated[str, Meta(description="the password for `username`")] = ""
+    tls: Annotated[bool, Meta(description="TLS; required when certificates are given")] = False
+    ca_file: Annotated[str, Meta(description=(
+        "the CA that signed the broker's certificate (default: the system CAs)"))] = ""
+    cert_file: Annotated[str, Meta(description="client certificate (mutual TLS; CN = hall id)")] = ""
+    key_file: Annotated[str, Meta(description="the client certificate's key")] = ""
+    protocol: Annotated[Literal["5", "3.1.1"], Meta(description="MQTT version")] = "5"
+    keepalive: Annotated[int, Meta(ge=5, le=3600, description="seconds")] = 30
+    session_expiry: Annotated[int, Meta(ge=0, le=30 * 86400, description=(
+        "seconds the broker keeps the session and queued central messages (0 = clean)"))] = 86400
+    max_inflight: Annotated[int, Meta(ge=1, le=1000, description=(
+        "events published and not yet acknowledged, at most"))] = 100
+    backoff_min: Annotated[float, Meta(ge=0.01, le=60, description="shortest reconnect delay, seconds")] = 0.5
+    backoff_max: Annotated[float, Meta(ge=0.1, le=3600, description=(
+        "longest reconnect delay, seconds (doubling, with jitter)"))] = 30.0
+    connect_timeout: Annotated[float, Meta(ge=0.5, le=120, description=(
+        "seconds to wait for CONNACK and SUBACK"))] = 10.0
+    enabled: Annotated[bool, Meta(description="false keeps the table but runs without it")] = True
 
     @property
     def broker_port(self) -> int:
         return self.port or (8883 if self.tls else 1883)
 
+    def check(self, hall: HallConfig | None) -> None:
+        for option in ("ca_file", "cert_file", "key_file"):
+            path = getattr(self, option)
+            if path and not Path(path).is_file():
+                raise OptionError(option, f"names no such file: {path!r}")
+        if bool(self.cert_file) != bool(self.key_file):
+            raise OptionError("key_file" if self.cert_file else "cert_file",
+                              "is missing: 'cert_file' and 'key_file' go together")
+        if (self.ca_file or self.cert_file) and not self.tls:
+            raise OptionError("tls", "must be true when certificates are given")
+        if self.password and not self.username:
+            raise OptionError("password", "needs 'username'")
+        if self.backoff_min > self.backoff_max:
+            raise OptionError("backoff_min", f"is above 'backoff_max' ({self.backoff_max:g})")
 
-_RANGES: dict[str, tuple[float, float]] = {
-    "port": (0, 65535), "keepalive": (5, 3600), "session_expiry": (0, 30 * 86400), "max_inflight": (1, 1000),
-    "backoff_min": (0.01, 60), "backoff_max": (0.1, 3600), "connect_timeout": (0.5, 120),
-}
+
+class LanSettings(SyncSettings, frozen=True, kw_only=True):
+    """[lan]: the hall broker that LAN screens use; the options of [sync] plus [lan.clients]."""
+
+    clients: Annotated[dict[str, str] | None, Meta(description=(
+        "`[lan.clients]`: client id = role (" + ", ".join(LAN_ROLES) + "); when given, an unlisted client is "
+        "refused everything"), extra={"expect": "a table of client id = role"})] = None
+
+    def check(self, hall: HallConfig | None) -> None:
+        super().check(hall)
+        for client, role in (self.clients or {}).items():
+            if not CLIENT_ID_RE.match(client):
+                raise OptionError(("clients", client), "is not a client id: use 1 to 64 letters, digits, - or _")
+            if role not in LAN_ROLES:
+                raise OptionError(("clients", client), f"must be one of {', '.join(map(repr, LAN_ROLES))} "
+                                  f"(got {role!r})")
 
 
 def parse_settings(section: dict[str, Any], *, name: str = SECTION) -> SyncSettings:
-    """Check every option of [sync]: unknown names, types, ranges and files are refused at start-up."""
-    known = {f.name: f for f in fields(SyncSettings)}
-    values: dict[str, Any] = {}
-    for key, value in section.items():
-        f = known.get(key)
-        if f is None:
-            raise ConfigError(f"option '{key}' is not valid in section [{name}]", option=key, section=name)
-        want = {"str": str, "int": int, "float": (int, float), "bool": bool}[str(f.type)]
-        if (isinstance(value, bool) and str(f.type) != "bool") or not isinstance(value, want):
-            raise ConfigError(
-                f"option '{key}' in section [{name}] must be a {f.type} (got {value!r})", option=key, section=name
-            )
-        if key in _RANGES:
-            lo, hi = _RANGES[key]
-            if not lo <= value <= hi:
-                raise ConfigError(
-                    f"option '{key}' in section [{name}] must be between {lo:g} and {hi:g} (got {value!r})",
-                    option=key, section=name,
-                )
-        values[key] = float(value) if str(f.type) == "float" else value
-    if "host" not in values or not values["host"]:
-        raise ConfigError(f"option 'host' is required in section [{name}]", option="host", section=name)
-    if values.get("protocol", "5") not in ("5", "3.1.1"):
-        raise ConfigError(f"option 'protocol' in section [{name}] must be \"5\" or \"3.1.1\"", option="protocol",
-                          section=name)
-    for key in ("ca_file", "cert_file", "key_file"):
-        path = values.get(key)
-        if path and not Path(path).is_file():
-            raise ConfigError(f"option '{key}' in section [{name}]: no such file {path!r}", option=key, section=name)
-    if bool(values.get("cert_file")) != bool(values.get("key_file")):
-        raise ConfigError(f"options 'cert_file' and 'key_file' in section [{name}] go together",
-                          option="cert_file", section=name)
-    if (values.get("ca_file") or values.get("cert_file")) and not values.get("tls", False):
-        raise ConfigError(f"option 'tls' in section [{name}] must be true when certificates are given",
-                          option="tls", section=name)
-    if values.get("password") and not values.get("username"):
-        raise ConfigError(f"option 'password' in section [{name}] needs 'username'", option="password",
-                          section=name)
-    s = SyncSettings(**values)
-    if s.backoff_min > s.backoff_max:
-        raise ConfigError(f"option 'backoff_min' in section [{name}] is above 'backoff_max'", option="backoff_min",
-                          section=name)
-    return s
+    """[sync] (or the collector's options, named `name` in messages) through its Struct."""
+    return read_section(SyncSettings, section, name)
+
+
+def parse_lan_settings(section: dict[str, Any]) -> LanSettings:
+    """[lan] through its Struct: a hall server's (with [lan.clients]) or a LAN client file's."""
+    return read_section(LanSettings, section, "lan")

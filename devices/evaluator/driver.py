@@ -22,6 +22,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import msgspec
+
 from devices.base import (
     DeviceUrl,
     DeviceWorker,
@@ -32,13 +34,16 @@ from devices.base import (
     open_transport,
     parse_url,
 )
+from devices.config import own_options
 from devices.evaluator import keymaps, proto
+from devices.evaluator.config import EvaluatorSection, KeypadRow
 from devices.evaluator.keymaps import UNRATED, KeyMap
 from devices.evaluator.proto import Cmd
 from kiosk.core import events as ev_kinds
-from kiosk.core.errors import ConfigError, HallError, RatingExists
+from kiosk.core.errors import HallError, RatingExists
 from kiosk.core.events import Event
 from kiosk.core.rating import Channel, Level
+from kiosk.core.sections import read_section
 
 
 class RatingSink(Protocol):
@@ -431,122 +436,22 @@ class EvaluatorBus(DeviceWorker):
 
 
 # --- config ---------------------------------------------------------------------------------------------
-OPTIONS = frozenset({"kind", "url", "model", "keypads", "timeout", "prompt_on_finish", "checksum", "poll_interval",
-                     "reply_timeout"})
-KEYPAD_OPTIONS = frozenset({"address", "window", "model"})
-
-
-def _int(value: Any, option: str, sect: str, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ConfigError(f"option '{option}' in section [{sect}] must be an integer", option=option, section=sect)
-    try:
-        n = int(value)
-    except ValueError:
-        raise ConfigError(f"option '{option}' in section [{sect}] must be an integer, not {value!r}",
-                          option=option, section=sect) from None
-    if not lo <= n <= hi:
-        raise ConfigError(f"option '{option}' in section [{sect}] must be between {lo} and {hi}, not {n}",
-                          option=option, section=sect)
-    return n
-
-
-def _float(value: Any, option: str, sect: str, lo: float, hi: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(f"option '{option}' in section [{sect}] must be a number", option=option, section=sect)
-    if not lo < value <= hi:
-        raise ConfigError(f"option '{option}' in section [{sect}] must be in ({lo:g}, {hi:g}], not {value}",
-                          option=option, section=sect)
-    return float(value)
-
-
-def _model(value: Any, option: str, sect: str) -> KeyMap:
-    try:
-        return keymaps.get(str(value))
-    except keymaps.KeyMapError as exc:
-        raise ConfigError(f"option '{option}' in section [{sect}]: {exc}", option=option, section=sect) from None
-
-
-def _keypads(value: Any, sect: str, default: KeyMap, hall_config: Any) -> list[KeypadConfig]:
-    rows: list[tuple[Any, Any, KeyMap]] = []
-    if isinstance(value, dict):
-        rows = [(addr, window, default) for addr, window in value.items()]
-    elif isinstance(value, list):
-        for i, row in enumerate(value):
-            where = f"{sect}.keypads[{i}]"
-            if not isinstance(row, dict):
-                raise ConfigError(f"section [{where}] must be a table with address and window",
-                                  option="keypads", section=sect)
-            for opt in row:
-                if opt not in KEYPAD_OPTIONS:
-                    raise ConfigError(f"option '{opt}' is not valid in section [{where}]", option=opt, section=where)
-            for opt in ("address", "window"):
-                if opt not in row:
-                    raise ConfigError(f"section [{where}] needs option '{opt}'", option=opt, section=where)
-            km = _model(row["model"], "model", where) if "model" in row else default
-            rows.append((row["address"], row["window"], km))
-    else:
-        raise ConfigError(f"option 'keypads' in section [{sect}] must be a table {{\"<address>\" = <window>}} "
-                          "or a list of tables", option="keypads", section=sect)
-    if not rows:
-        raise ConfigError(f"option 'keypads' in section [{sect}] lists no keypad", option="keypads", section=sect)
-    known = {w.number for w in getattr(hall_config, "windows", None) or []}
-    out: list[KeypadConfig] = []
-    for addr_v, window_v, km in rows:
-        addr = _int(addr_v, "keypads", sect, proto.MIN_ADDR, proto.MAX_ADDR)
-        window = _int(window_v, "keypads", sect, 1, 9999)
-        if known and window not in known:
-            raise ConfigError(f"option 'keypads' in section [{sect}]: keypad {addr} is for window {window}, "
-                              "which the hall does not have", option="keypads", section=sect)
-        if any(k.address == addr for k in out):
-            raise ConfigError(f"option 'keypads' in section [{sect}]: address {addr} is listed twice",
-                              option="keypads", section=sect)
-        if any(k.window == window for k in out):
-            raise ConfigError(f"option 'keypads' in section [{sect}]: window {window} has two keypads",
-                              option="keypads", section=sect)
-        out.append(KeypadConfig(addr, window, km))
-    return out
+OPTIONS = frozenset(own_options(EvaluatorSection))
+KEYPAD_OPTIONS = frozenset(f.name for f in msgspec.structs.fields(KeypadRow))
 
 
 def from_config(name: str, section: dict[str, Any], hall_config: Any, *, hall: RatingSink | None = None,
                 ) -> EvaluatorBus:
-    """Build the bus driver for ``[devices.<name>]``; every option is checked here, at start-up."""
-    sect = f"devices.{name}"
-    for opt in section:
-        if opt not in OPTIONS:
-            raise ConfigError(f"option '{opt}' is not valid in section [{sect}]", option=opt, section=sect)
-    if section.get("kind", "evaluator") != "evaluator":
-        raise ConfigError(f"option 'kind' in section [{sect}] must be 'evaluator'", option="kind", section=sect)
-    if "url" not in section:
-        raise ConfigError(f"section [{sect}] needs option 'url'", option="url", section=sect)
-    try:
-        url = parse_url(str(section["url"]))
-    except ValueError as exc:
-        raise ConfigError(f"option 'url' in section [{sect}]: {exc}", option="url", section=sect) from None
-    if url.scheme not in ("serial", "tcp", "sim"):
-        raise ConfigError(f"option 'url' in section [{sect}] must be serial://, tcp:// or sim://",
-                          option="url", section=sect)
-    if "baud" in url.opts:
-        _int(url.opts["baud"], "url", sect, 1200, 921600)
-    default = _model(section.get("model", keymaps.DEFAULT_MODEL), "model", sect)
-    if "keypads" not in section:
-        raise ConfigError(f"section [{sect}] needs option 'keypads'", option="keypads", section=sect)
-    keypads = _keypads(section["keypads"], sect, default, hall_config)
-    checksum = section.get("checksum", "xor")
-    if checksum not in proto.CHECKSUMS:
-        raise ConfigError(f"option 'checksum' in section [{sect}] must be one of {', '.join(proto.CHECKSUMS)}",
-                          option="checksum", section=sect)
-    prompt_on_finish = section.get("prompt_on_finish", False)
-    if not isinstance(prompt_on_finish, bool):
-        raise ConfigError(f"option 'prompt_on_finish' in section [{sect}] must be true or false",
-                          option="prompt_on_finish", section=sect)
+    """Build the bus driver for ``[devices.<name>]``, read through EvaluatorSection (devices/evaluator/config.py)."""
+    c = read_section(EvaluatorSection, section, ("devices", name), hall=hall_config)
     return EvaluatorBus(
         name,
-        url,
-        keypads,
-        timeout=_float(section.get("timeout", 60), "timeout", sect, 0, 3600),
-        prompt_on_finish=prompt_on_finish,
-        checksum=checksum,
-        poll_interval=_float(section.get("poll_interval", 0.1), "poll_interval", sect, 0, 5),
-        reply_timeout=_float(section.get("reply_timeout", 0.15), "reply_timeout", sect, 0, 5),
+        parse_url(c.url),
+        [KeypadConfig(addr, window, keymaps.get(model)) for addr, window, model in c.rows()],
+        timeout=c.timeout,
+        prompt_on_finish=c.prompt_on_finish,
+        checksum=c.checksum,
+        poll_interval=c.poll_interval,
+        reply_timeout=c.reply_timeout,
         hall=hall,
     )

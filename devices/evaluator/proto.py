@@ -98,6 +98,14 @@ def poll(addr: int, checksum_kind: str = "xor") -> bytes:
     return encode(addr, Cmd.POLL, b"", checksum_kind)
 
 
+def answers(request: int, reply: Frame) -> bool:
+    """Whether ``reply`` is a keypad's answer to a frame with command ``request``: ACK naming it for PROMPT and
+    CLEAR, KEY or STATUS with their data byte for POLL.  Anything else is a late answer to an earlier frame."""
+    if request == Cmd.POLL:
+        return reply.cmd in (Cmd.KEY, Cmd.STATUS) and len(reply.data) == 1
+    return reply.cmd == Cmd.ACK and reply.data == bytes([request])
+
+
 def decode(frame: bytes, checksum_kind: str = "xor") -> Frame:
     """Decode exactly one complete frame; raises ValueError saying what is wrong."""
     dec = Decoder(checksum_kind=checksum_kind)

@@ -17,7 +17,9 @@ import threading
 import time
 import tty
 from collections import deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from devices.base import TransportError
 from devices.evaluator import proto
@@ -277,29 +279,50 @@ SIMS: dict[str, EvaluatorBusSim] = {}
 _SIMS_LOCK = threading.Lock()
 
 
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not value >= 0:  # also refuses nan
+        raise ValueError("must be a number of seconds, at least 0")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0 <= value < 1:
+        raise ValueError("must be a fraction from 0 up to (not including) 1")
+    return value
+
+
+# sim://NAME?… options and their parsers (a bad value raises ValueError): the one list the config check reads too
+URL_OPTIONS: Mapping[str, Callable[[str], object]] = {
+    "auto_key": int,  # press this key by itself …
+    "auto_after": _seconds,  # … this many seconds after each prompt (the demo)
+    "noise": _fraction,  # the fraction of replies the line spoils
+    "seed": int,  # of the noise, so a run can be replayed
+}
+
+
 def open_bus(name: str, addresses: list[int], *, checksum_kind: str = "xor", opts: dict[str, str] | None = None,
              ) -> EvaluatorBusSim:
     """The running simulator for ``sim://<name>``, started on first use.
 
-    URL options: ``auto_key``/``auto_after`` (demo presses), ``noise``/``seed`` (a noisy line).  A bad value
-    raises TransportError naming it: this runs on the driver's thread, where the bus then shows offline with
-    that reason instead of the thread dying.
+    URL options: `URL_OPTIONS`.  A bad one raises TransportError naming it: this runs on the driver's thread,
+    where the bus then shows offline with that reason instead of the thread dying (the config check at start-up
+    refuses it before that).
     """
-    opts = opts or {}
+    values: dict[str, Any] = {}
+    for key, text in (opts or {}).items():
+        parse = URL_OPTIONS.get(key)
+        if parse is None:
+            raise TransportError(f"sim://{name}: no option {key!r} (options: {', '.join(URL_OPTIONS)})")
+        try:
+            values[key] = parse(text)
+        except ValueError as exc:
+            raise TransportError(f"sim://{name}: bad option {key}={text!r} ({exc})") from None
     with _SIMS_LOCK:
         sim = SIMS.get(name)
         if sim is None:
-            try:
-                auto = opts.get("auto_key")
-                seed = opts.get("seed")
-                sim = EvaluatorBusSim(
-                    addresses, checksum_kind=checksum_kind, name=name,
-                    auto_key=int(auto) if auto is not None else None,
-                    auto_after=float(opts.get("auto_after", "3")),
-                    noise=float(opts.get("noise", "0")),
-                    seed=int(seed) if seed is not None else None,
-                )
-            except ValueError as exc:
-                raise TransportError(f"sim://{name}: bad option ({exc})") from None
+            # the option names are EvaluatorBusSim's keyword arguments
+            sim = EvaluatorBusSim(addresses, checksum_kind=checksum_kind, name=name, **values)
             SIMS[name] = sim.start()
         return sim

@@ -1,7 +1,6 @@
 """LED board driver: hall events → coalesced, rate-limited A3 06 frames to one Onbon BX controller, with health."""
 from __future__ import annotations
 
-import math
 import threading
 import time
 from collections import deque
@@ -10,11 +9,12 @@ from typing import Any
 
 from devices.base import DeviceUrl, DeviceWorker, Transport, TransportError, open_transport, parse_url
 from devices.led import proto
+from devices.led.config import LedSection
 from devices.led.content import AreaContent, HallBoard, Rect, WindowBoard
 from devices.led.schedule import AreaScheduler, Batch, ReplyHealth
 from kiosk.core import events as ek
-from kiosk.core.errors import ConfigError
 from kiosk.core.events import Event
+from kiosk.core.sections import read_section
 
 _WAKE = "wake"  # the only job: "look at the pending areas"; content itself never waits in the queue
 
@@ -376,113 +376,25 @@ class LedBoard(DeviceWorker):
 
 
 # --- config --------------------------------------------------------------------------------------------------
-_OPTIONS = {
-    "kind",
-    "role",
-    "url",
-    "window",
-    "address",
-    "welcome",
-    "min_interval",
-    "flash_seconds",
-    "width",
-    "height",
-    "lines",
-    "reply_timeout",
-    "keepalive",
-    "notice",
-}
-
-
 def from_config(name: str, section: Mapping[str, Any], hall_config: Any = None) -> LedBoard:
-    """Build a board from `[devices.<name>]`; every option is checked here, so a typo fails at start-up.
-
-    kind = "led"; url = serial:///dev/…?baud=9600|57600, tcp://host:port (BX-6K Ethernet, port 5005) or sim://name;
-    role = "window" (default) with window = <number>, or "hall"; address = controller address (default 1;
-    0xFFFF broadcasts and is never answered, 0x8000 suits TCP); welcome = the idle line of a window board;
-    min_interval = seconds between frames (default 1.0: the doc's ≥1 s dynamic-area refresh, §2.1);
-    flash_seconds = attention effect after a call (default 3); width/height in pixels (window 128×32,
-    hall 256 wide with `lines` call lines of 16 px plus one waiting line); notice = true adds the hall's
-    scrolling notice as a last 16-px line (hall boards); reply_timeout (0.5 s);
-    keepalive = idle PING period in seconds (2; 0 = off).
-    """
-    where = f"devices.{name}"
-
-    def err(option: str, message: str) -> ConfigError:
-        return ConfigError(f"{message} in section [{where}]", option=option, section=where)
-
-    for option in section:
-        if option not in _OPTIONS:
-            raise err(option, f"option '{option}' is not valid")
-    if section.get("kind", "led") != "led":
-        raise err("kind", f"option 'kind' must be \"led\", not {section.get('kind')!r}")
-
-    def number(option: str, default: float, lo: float, hi: float, *, integer: bool = False) -> Any:
-        v = section.get(option, default)
-        ok_type = isinstance(v, int) if integer else isinstance(v, int | float)
-        if isinstance(v, bool) or not ok_type or (isinstance(v, float) and math.isnan(v)) or not lo <= v <= hi:
-            kind = "an integer" if integer else "a number"
-            raise err(option, f"option '{option}' must be {kind} from {lo:g} to {hi:g}, not {v!r}")
-        return v
-
-    url = section.get("url")
-    if not isinstance(url, str) or not url:
-        raise err("url", "option 'url' is required (serial:///dev/…?baud=9600, tcp://host:port or sim://name)")
-    try:
-        parsed = parse_url(url)
-    except ValueError as exc:
-        raise err("url", f"option 'url' is not valid: {exc}") from exc
-    if parsed.scheme not in ("serial", "tcp", "sim"):
-        raise err("url", f"option 'url' scheme {parsed.scheme}:// cannot reach an LED controller")
-    if parsed.scheme == "serial" and parsed.opts.get("baud", "9600") not in ("9600", "57600"):
-        raise err("url", "option 'url': BX controllers run at baud=9600 or baud=57600 only")
-    role = section.get("role", "window")
-    if role not in ("window", "hall"):
-        raise err("role", f"option 'role' must be \"window\" or \"hall\", not {role!r}")
-    window = None
-    if role == "window":
-        if "window" not in section:
-            raise err("window", "option 'window' is required when role = \"window\"")
-        window = number("window", 0, 1, 9999, integer=True)
-        known = [getattr(w, "number", None) for w in getattr(hall_config, "windows", None) or []]
-        if known and window not in known:
-            raise err("window", f"option 'window' = {window} is not a window of this hall")
-    else:
-        for option in ("window", "welcome"):
-            if option in section:
-                raise err(option, f"option '{option}' is only valid with role = \"window\"")
-    for option in ("lines", "notice"):
-        if role == "window" and option in section:
-            raise err(option, f"option '{option}' is only valid with role = \"hall\"")
-    show_notice = section.get("notice", False)
-    if not isinstance(show_notice, bool):
-        raise err("notice", f"option 'notice' must be true or false, not {show_notice!r}")
+    """Build a board from `[devices.<name>]`, read through LedSection (devices/led/config.py)."""
+    c = read_section(LedSection, dict(section), ("devices", name), hall=hall_config)
     hall_section = getattr(hall_config, "hall", None)
-    notice = str(getattr(hall_section, "notice", "") or "") if show_notice else None
-    welcome = section.get("welcome", "欢迎光临")
-    if not isinstance(welcome, str) or not welcome.strip():
-        raise err("welcome", "option 'welcome' must be a non-empty text")
-    width = section.get("width")
-    height = section.get("height")
-    if width is not None:
-        width = number("width", 0, 16, 4096, integer=True)
-    if height is not None:
-        height = number("height", 0, 16, 1024, integer=True)
     return LedBoard(
         name,
-        url,
-        role=role,
-        window=window,
-        address=number("address", 1, 0, 0xFFFF, integer=True),
-        welcome=welcome,
-        min_interval=number("min_interval", 1.0, 0.01, 60.0),
-        flash_s=number("flash_seconds", 3.0, 0.0, 30.0),
-        width=width,
-        height=height,
-        lines=number("lines", 3, 1, 16, integer=True),
-        notice=notice,
-        reply_timeout=number("reply_timeout", 0.5, 0.05, 10.0),
-        keepalive=number("keepalive", 2.0, 0.0, 3600.0),
+        c.url,
+        role=c.role,
+        window=c.window if c.role == "window" else None,
+        address=c.address,
+        welcome=c.welcome or "欢迎光临",
+        min_interval=c.min_interval,
+        flash_s=c.flash_seconds,
+        width=c.width,
+        height=c.height,
+        lines=c.lines or 3,
+        notice=str(getattr(hall_section, "notice", "") or "") if c.notice else None,
+        reply_timeout=c.reply_timeout,
+        keepalive=c.keepalive,
     )
 
 

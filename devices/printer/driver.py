@@ -10,10 +10,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from devices.base import DeviceUrl, DeviceWorker, HealthState, Transport, open_transport, parse_url
+from devices.config import own_options
 from devices.printer import layout, proto
+from devices.printer.config import PrinterSection, lines
 from devices.printer.proto import Cut, PrinterStatus
-from kiosk.core.errors import ConfigError
 from kiosk.core.events import TICKET_ISSUED, Event
+from kiosk.core.sections import read_section
 
 NO_REPLY = "打印机无应答"
 # Written in pieces: a 35 KB raster ticket takes 37 s at 9600 baud, far beyond one write's timeout (2 s on
@@ -52,84 +54,21 @@ class PrintJob:
     attempts: int = 0
 
 
-OPTIONS = (
-    "kind", "url", "mode", "encoding", "chinese_mode", "qr", "qr_url", "qr_caption", "qr_module", "cut",
-    "feed_lines", "width_dots", "header", "notice", "status", "status_timeout", "poll_s", "max_wait_s",
-    "terminal", "queue_size",
-)  # fmt: skip
+OPTIONS = own_options(PrinterSection)
 
 
 def parse_config(name: str, section: dict[str, Any], hall_config: Any = None) -> PrinterConfig:
-    """Read and check every option of [devices.<name>]; a bad one raises ConfigError naming it and the section."""
-    where = f"devices.{name}"
-
-    def bad(option: str, why: str) -> ConfigError:
-        return ConfigError(f"option '{option}' {why} in section [{where}]", option=option, section=where)
-
-    for option in section:
-        if option not in OPTIONS:
-            raise bad(option, "is not valid")
-
-    def get(option: str, typ: type | tuple[type, ...], default: Any) -> Any:
-        value = section.get(option, default)
-        wants_bool = typ is bool or (isinstance(typ, tuple) and bool in typ)
-        if value is not default and (not isinstance(value, typ) or (isinstance(value, bool) and not wants_bool)):
-            raise bad(option, f"must be {typ.__name__ if isinstance(typ, type) else 'a number'}")
-        return value
-
-    def choice(option: str, choices: tuple[str, ...], default: str) -> str:
-        value = get(option, str, default)
-        if value not in choices:
-            raise bad(option, f"must be one of {', '.join(choices)} (not {value!r})")
-        return value
-
-    def number(option: str, default: float, lo: float, hi: float) -> float:
-        value = float(get(option, (int, float), default))
-        if not lo <= value <= hi:
-            raise bad(option, f"must be between {lo:g} and {hi:g}")
-        return value
-
-    def lines(option: str, default: tuple[str, ...]) -> tuple[str, ...]:
-        value = section.get(option, default)
-        if isinstance(value, str):
-            return tuple(value.splitlines())
-        if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
-            return tuple(value)
-        raise bad(option, "must be a string or a list of strings")
-
-    if "url" not in section:
-        raise bad("url", "is required")
-    try:
-        url = parse_url(get("url", str, ""))
-    except ValueError as exc:
-        raise bad("url", f"is not usable ({exc})") from exc
-    width = int(number("width_dots", proto.DOTS_80MM, 384, 832))
-    if width % 8:
-        raise bad("width_dots", "must be a multiple of 8")
-    qr_url = get("qr_url", str, None)
-    if qr_url is not None:
-        if not qr_url.isascii():
-            raise bad("qr_url", "must be ASCII (percent-encode other characters)")
-        try:
-            qr_url.format(ticket_id="t", number="A001", hall_id="h")
-        except (KeyError, IndexError, ValueError) as exc:
-            raise bad("qr_url", f"may use only {{ticket_id}}, {{number}} and {{hall_id}} ({exc})") from exc
-    status = choice("status", ("auto", "on", "off"), "auto")
-    profile = layout.Profile(
-        mode=choice("mode", ("text", "raster"), "text"),
-        encoding=choice("encoding", proto.ENCODINGS, "gb18030"),
-        chinese_mode=get("chinese_mode", bool, True),
-        qr=choice("qr", ("native", "raster", "off"), "native"),
-        qr_module=int(number("qr_module", 6, 1, 16)),
-        width_dots=width,
-        cut=Cut(choice("cut", tuple(c.value for c in Cut), "partial")),
-        feed_lines=int(number("feed_lines", 4, 0, 20)),
-    )
+    """[devices.<name>] through its Struct (devices/printer/config.py); a bad option raises ConfigError naming it."""
+    c = read_section(PrinterSection, section, ("devices", name), hall=hall_config)
+    url = parse_url(c.url)  # checked by PrinterSection.check
+    width = c.width_dots
+    profile = layout.Profile(mode=c.mode, encoding=c.encoding, chinese_mode=c.chinese_mode, qr=c.qr,
+                             qr_module=c.qr_module, width_dots=width, cut=Cut(c.cut), feed_lines=c.feed_lines)
     ticket = layout.TicketOptions(
-        header=lines("header", ()),
-        notice=lines("notice", layout.DEFAULT_NOTICE),
-        qr_url=qr_url,
-        qr_caption=get("qr_caption", str, "扫码查看排队进度"),
+        header=lines(c.header),
+        notice=lines(c.notice),
+        qr_url=c.qr_url or None,
+        qr_caption=c.qr_caption,
         hall_id=str(getattr(hall_config, "hall_id", "") or ""),
         timezone=str(getattr(hall_config, "tz", None) or "Asia/Shanghai"),  # HallConfig.tz is a ZoneInfo
         width_dots=width,
@@ -138,12 +77,12 @@ def parse_config(name: str, section: dict[str, Any], hall_config: Any = None) ->
         url=url,
         profile=profile,
         ticket=ticket,
-        status=status == "on" or (status == "auto" and url.scheme != "file"),  # a spool file never answers
-        status_timeout=number("status_timeout", 1.0, 0.05, 10),
-        poll_s=number("poll_s", 5.0, 0.1, 600),
-        max_wait_s=number("max_wait_s", 10.0, 1, 3600),
-        terminal=get("terminal", str, None),
-        queue_size=int(number("queue_size", 32, 1, 1000)),
+        status=c.status == "on" or (c.status == "auto" and url.scheme != "file"),  # a spool file never answers
+        status_timeout=c.status_timeout,
+        poll_s=c.poll_s,
+        max_wait_s=c.max_wait_s,
+        terminal=c.terminal or None,
+        queue_size=c.queue_size,
     )
 
 

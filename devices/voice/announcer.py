@@ -20,18 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from devices.base import DeviceWorker, HealthState, TransportError
+from devices.config import own_options
 from devices.voice import clips
 from devices.voice.clips import Audio, ClipError
+from devices.voice.config import PLAYERS, VoiceSection
 from kiosk.core import events as ev_kinds
-from kiosk.core.errors import ConfigError
 from kiosk.core.events import Event
-
-# player → the arguments that make it read a WAV from stdin
-PLAYERS: dict[str, list[str]] = {
-    "paplay": ["paplay"],
-    "aplay": ["aplay", "-q", "-"],
-    "play": ["play", "-q", "-t", "wav", "-"],
-}
+from kiosk.core.sections import read_section
 
 
 @dataclass
@@ -307,65 +302,24 @@ class Announcer(DeviceWorker):
 
 
 # --- config ---------------------------------------------------------------------------------------------
-OPTIONS = frozenset({"kind", "sink", "player", "repeat", "clips_dir", "voice", "speed", "template", "recall_template",
-                     "gap_ms", "repeat_gap_ms", "window_style", "max_age"})
-
-
-def _opt_int(section: dict[str, Any], option: str, sect: str, default: int, lo: int, hi: int) -> int:
-    v = section.get(option, default)
-    if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
-        raise ConfigError(f"option '{option}' in section [{sect}] must be an integer from {lo} to {hi}, not {v!r}",
-                          option=option, section=sect)
-    return v
+OPTIONS = frozenset(own_options(VoiceSection))
 
 
 def from_config(name: str, section: dict[str, Any], hall_config: Any = None) -> Announcer:
-    """Build the announcer for ``[devices.<name>]``; every option is checked here, at start-up."""
-    sect = f"devices.{name}"
-    for opt in section:
-        if opt not in OPTIONS:
-            raise ConfigError(f"option '{opt}' is not valid in section [{sect}]", option=opt, section=sect)
-    if section.get("kind", "voice") != "voice":
-        raise ConfigError(f"option 'kind' in section [{sect}] must be 'voice'", option="kind", section=sect)
-    sink = section.get("sink", "system")
-    if not isinstance(sink, str) or not (sink == "system" or (sink.startswith("file://") and len(sink) > 7)):
-        raise ConfigError(f"option 'sink' in section [{sect}] must be \"system\" or \"file:///dir\", not {sink!r}",
-                          option="sink", section=sect)
-    player = section.get("player", "auto")
-    if not ((isinstance(player, str) and (player == "auto" or player in PLAYERS))
-            or (isinstance(player, list) and player and all(isinstance(p, str) for p in player))):
-        raise ConfigError(f"option 'player' in section [{sect}] must be auto, {', '.join(PLAYERS)} or a command "
-                          "list reading a WAV on stdin", option="player", section=sect)
-    window_style = section.get("window_style", "chinese")
-    if window_style not in ("chinese", "digits"):
-        raise ConfigError(f"option 'window_style' in section [{sect}] must be chinese or digits",
-                          option="window_style", section=sect)
-    for opt in ("template", "recall_template"):
-        if opt in section:
-            try:
-                clips.parse_template(str(section[opt]))
-            except ValueError as exc:
-                raise ConfigError(f"option '{opt}' in section [{sect}]: {exc}", option=opt, section=sect) from None
-    for opt in ("voice", "clips_dir"):
-        if opt in section and (not isinstance(section[opt], str) or not section[opt]):
-            raise ConfigError(f"option '{opt}' in section [{sect}] must be a non-empty string",
-                              option=opt, section=sect)
-    max_age = section.get("max_age", 60)
-    if isinstance(max_age, bool) or not isinstance(max_age, int | float) or max_age <= 0:
-        raise ConfigError(f"option 'max_age' in section [{sect}] must be a positive number of seconds",
-                          option="max_age", section=sect)
+    """Build the announcer for ``[devices.<name>]``, read through VoiceSection (devices/voice/config.py)."""
+    c = read_section(VoiceSection, section, ("devices", name), hall=hall_config)
     return Announcer(
         name,
-        sink=sink,
-        player=player,
-        clips_dir=section.get("clips_dir"),
-        voice=section.get("voice", clips.DEFAULT_VOICE),
-        speed=_opt_int(section, "speed", sect, clips.DEFAULT_SPEED, 80, 450),
-        template=section.get("template", clips.DEFAULT_TEMPLATE),
-        recall_template=section.get("recall_template"),
-        repeat=_opt_int(section, "repeat", sect, 1, 1, 5),
-        gap_ms=_opt_int(section, "gap_ms", sect, 60, 0, 2000),
-        repeat_gap_ms=_opt_int(section, "repeat_gap_ms", sect, 700, 0, 5000),
-        window_style=window_style,
-        max_age=float(max_age),
+        sink=c.sink,
+        player=c.player,
+        clips_dir=c.clips_dir,
+        voice=c.voice,
+        speed=c.speed,
+        template=c.template,
+        recall_template=c.recall_template,
+        repeat=c.repeat,
+        gap_ms=c.gap_ms,
+        repeat_gap_ms=c.repeat_gap_ms,
+        window_style=c.window_style,
+        max_age=c.max_age,
     )

@@ -19,6 +19,31 @@ _CC_HOLIDAYS: dict[date, object] = dict(getattr(chinese_calendar, "holidays", {}
 _CC_WORKDAYS: dict[date, object] = dict(getattr(chinese_calendar, "workdays", {}))
 _CC_FIRST = min((d.year for d in _CC_HOLIDAYS), default=9999)
 _CC_LAST = max((d.year for d in _CC_HOLIDAYS), default=0)
+
+
+def parse_overrides(text: str, source: str) -> tuple[set[date], set[date]]:
+    """The hall's override file: one entry a line, `2026-10-09 closed` or `2026-10-10 open`; # comments.
+    Returns (closed, open_days); a bad line raises ValueError naming `source` and the line."""
+    closed: set[date] = set()
+    open_days: set[date] = set()
+    for no, raw in enumerate(text.splitlines(), 1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        parts = line.split()
+        try:
+            day = date.fromisoformat(parts[0])
+        except ValueError as exc:
+            raise ValueError(f"{source}:{no}: expected 'YYYY-MM-DD closed|open', got {raw.strip()!r}") from exc
+        what = parts[1] if len(parts) == 2 else ""
+        if what not in ("closed", "open"):
+            raise ValueError(f"{source}:{no}: expected 'closed' or 'open' after the date, got {raw.strip()!r}")
+        (closed if what == "closed" else open_days).add(day)
+        if day in closed and day in open_days:  # which one wins would depend on the order: say so instead
+            raise ValueError(f"{source}:{no}: {day.isoformat()} is listed both closed and open")
+    return closed, open_days
+
+
 # Working-time positions count from here; chinese-calendar's data starts in 2004 too.
 EPOCH = date(2004, 1, 1)
 
@@ -43,26 +68,8 @@ class WorkCalendar:
 
     @classmethod
     def from_file(cls, path: str | Path) -> WorkCalendar:
-        """Override file: one entry a line, `2026-10-09 closed` or `2026-10-10 open`; # comments."""
-        closed: set[date] = set()
-        open_days: set[date] = set()
-        for no, raw in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
-            line = raw.split("#", 1)[0].strip()
-            if not line:
-                continue
-            parts = line.split()
-            try:
-                day = date.fromisoformat(parts[0])
-            except (ValueError, IndexError) as exc:
-                raise ValueError(f"{path}:{no}: expected 'YYYY-MM-DD closed|open', got {raw!r}") from exc
-            what = parts[1] if len(parts) > 1 else ""
-            if what == "closed":
-                closed.add(day)
-            elif what == "open":
-                open_days.add(day)
-            else:
-                raise ValueError(f"{path}:{no}: expected 'closed' or 'open' after the date, got {what!r}")
-        return cls(closed, open_days)
+        """Override file (see `parse_overrides`); the hall reads it through [calendar] overrides at config load."""
+        return cls(*parse_overrides(Path(path).read_text(encoding="utf-8"), str(path)))
 
     def set_override(self, day: date, is_open: bool) -> None:
         """Declare a local closure (is_open=False) or an extra working day, e.g. from the hall's admin screen."""

@@ -9,18 +9,20 @@ import re
 import secrets
 import sqlite3
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import Any, ClassVar, cast
+from typing import Annotated, Any, ClassVar, Literal, cast
+
+from msgspec import Meta
 
 from kiosk.core import events as ev
 from kiosk.core.calendar import WorkCalendar
-from kiosk.core.errors import ConfigError, HallError, TicketNotFound
+from kiosk.core.errors import HallError, TicketNotFound
 from kiosk.core.figures import BY_COLUMNS, compute_figures
 from kiosk.core.privacy import mask_id, mask_name
 from kiosk.core.rating import Level
+from kiosk.core.sections import Section
 
 # --- event kinds this module appends (the sync outbox publishes them like every other event) -------------------
 CASE_UPDATED = "case.updated"  # created or changed by central / intake: {case, created, source}
@@ -79,47 +81,24 @@ RectificationClosed = _err("RectificationClosed", "rectification_closed", "这�
 ResponseRequired = _err("ResponseRequired", "rectification_response_required", "请填写整改情况和答复内容")
 
 
-# --- settings: the hall TOML's raw [cases] table, validated here -----------------------------------------------
-@dataclass(frozen=True, slots=True)
-class CaseSettings:
-    yellow_margin_days: float = 1.0  # yellow card when this many working days (or fewer) are left
-    rectify_days: int = 5  # 差评 rectification deadline in working days: 5, 7 or 15 by region
-    lookup_max_failures: int = 5  # wrong checks per case within the window before it is locked
-    lookup_window_minutes: int = 60
-    keep_full_name: bool = False  # store the applicant's full name for the clerk's view (public views mask)
-    report_daily_figures: bool = True  # emit case.figures for yesterday on the first pass of a day
+# --- settings: the hall TOML's [cases] table -----------------------------------------------------------------
+class CaseSettings(Section, frozen=True, kw_only=True):
+    """[cases]: 办件 deadlines, 差评 rectification and the public case lookup."""
 
-    _RANGES: ClassVar[dict[str, tuple[float, float]]] = {
-        "yellow_margin_days": (0, 10), "lookup_max_failures": (1, 100), "lookup_window_minutes": (1, 1440),
-    }
+    MOVED: ClassVar[Mapping[str, str]] = {"calendar_overrides": "holiday overrides are [calendar] overrides now"}
 
-    @classmethod
-    def from_config(cls, section: dict[str, Any] | None) -> CaseSettings:
-        section = dict(section or {})
-        known = {f for f in cls.__dataclass_fields__ if not f.startswith("_")}
-        for k in section:
-            if k not in known:
-                raise ConfigError(f"option '{k}' is not valid in section [cases]", option=k, section="cases")
-        out: dict[str, Any] = {}
-        for k, v in section.items():
-            if k in ("keep_full_name", "report_daily_figures"):
-                if not isinstance(v, bool):
-                    raise ConfigError(f"option '{k}' in section [cases] must be true or false (got {v!r})",
-                                      option=k, section="cases")
-            elif k == "rectify_days":
-                if isinstance(v, bool) or v not in (5, 7, 15):
-                    raise ConfigError(f"option 'rectify_days' in section [cases] must be 5, 7 or 15 (got {v!r})",
-                                      option=k, section="cases")
-            else:
-                lo, hi = cls._RANGES[k]
-                ok_type = isinstance(v, int | float) and not isinstance(v, bool)
-                if k != "yellow_margin_days":
-                    ok_type = ok_type and isinstance(v, int)
-                if not ok_type or not lo <= v <= hi:
-                    raise ConfigError(f"option '{k}' in section [cases] must be a number from {lo:g} to {hi:g} "
-                                      f"(got {v!r})", option=k, section="cases")
-            out[k] = v
-        return cls(**out)
+    yellow_margin_days: Annotated[float, Meta(ge=0, le=10, description=(
+        "yellow card when this many working days (or fewer) are left"))] = 1.0
+    rectify_days: Annotated[Literal[5, 7, 15], Meta(description=(
+        "差评 rectification deadline in working days: 5, 7 or 15 by region"))] = 5
+    lookup_max_failures: Annotated[int, Meta(ge=1, le=100, description=(
+        "wrong checks per case number within the window before it locks"))] = 5
+    lookup_window_minutes: Annotated[int, Meta(ge=1, le=1440, description=(
+        "the window for lookup_max_failures, minutes"))] = 60
+    keep_full_name: Annotated[bool, Meta(description=(
+        "keep the applicant's full name for the clerk's view (public views always mask)"))] = False
+    report_daily_figures: Annotated[bool, Meta(description=(
+        "emit case.figures for yesterday on the first pass of each day"))] = True
 
 
 # --- pure helpers ---------------------------------------------------------------------------------------------
@@ -197,7 +176,7 @@ class Cases:
 
     def __init__(self, hall: Any, settings: CaseSettings | None = None) -> None:
         self.hall = hall
-        self.settings = settings or CaseSettings.from_config(getattr(hall.config, "cases", None))
+        self.settings: CaseSettings = settings or hall.config.cases
         self.tz: tzinfo = hall.config.tz
         self._key = self._check_key()
         self._calendar_checked = False

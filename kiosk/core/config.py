@@ -1,60 +1,132 @@
-"""The hall's TOML configuration: typed, validated at load, errors naming the key, the section and the line."""
+"""The hall's TOML configuration: the core's sections and the one loader every role uses (with kiosk.schema's
+sections for devices and sync); errors name the file, the section, the option and the line."""
 from __future__ import annotations
 
 import re
 import tomllib
-from datetime import time
+from datetime import date, time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
+from msgspec import Meta
 
+from kiosk.core.calendar import WorkCalendar, parse_overrides
+from kiosk.core.cases import CaseSettings
 from kiosk.core.errors import ConfigError
+from kiosk.core.sections import Locator, OptionError, Schema, Section, Where, convert, fail, run_check
+
+__all__ = ["Business", "CalendarSection", "CaseSettings", "ConfigError", "HallConfig", "HallSection", "Rules",
+           "Schema", "Window", "load", "loads"]
 
 
-class HallSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    id: str
-    name: str
-    region: str  # 行政区划, 9 digits
-    timezone: str = "Asia/Shanghai"
-    secret: str = ""  # key for ID-number hashes; generated and kept in the store when empty
-    notice: str = ""  # the hall board's scrolling notice
+class HallSection(Section, kw_only=True):
+    """[hall]: who this hall is."""
+
+    id: Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,64}$", description=(
+        "the hall's id: letters, digits, `-`, `_` (it is part of MQTT topics)"),
+        extra={"expect": "1 to 64 letters, digits, - or _"})]
+    name: Annotated[str, Meta(min_length=1, description="the hall's name, printed on tickets and shown on screens")]
+    region: Annotated[str, Meta(pattern=r"^\d{9}$", description="行政区划 code, 9 digits",
+                                extra={"expect": "a 9-digit 行政区划 code"})]
+    timezone: Annotated[str, Meta(description=(
+        "IANA zone for the hall's local day: numbers restart at local midnight"),
+        extra={"expect": "an IANA time zone name"})] = "Asia/Shanghai"
+    secret: Annotated[str, Meta(description=(
+        "key for the keyed hash of ID numbers; generated and kept in the store when empty"))] = ""
+    notice: Annotated[str, Meta(description="the hall board's scrolling notice (can be changed at run time)")] = ""
+
+    def check(self, hall: HallConfig | None) -> None:
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise OptionError("timezone", f"is an unknown time zone {self.timezone!r}") from exc
 
 
-class Rules(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    recall_cap: int = 5
-    idle_timeout: int = 90  # seconds before a kiosk screen returns home
-    id_required: bool = False
-    appointment_grace_minutes: int = 30  # late check-in still accepted this long after the slot ends
-    unrated_as_satisfied_days: int = 0  # 0 = off; some regions count an unrated service as 满意 after N days
+class Rules(Section, kw_only=True):
+    """[rules]: the queue's rules."""
+
+    recall_cap: Annotated[int, Meta(ge=0, le=20, description=(
+        "how many times a clerk may recall (重呼) one ticket"))] = 5
+    idle_timeout: Annotated[int, Meta(ge=10, le=3600, description=(
+        "seconds before a kiosk screen returns home"))] = 90
+    id_required: Annotated[bool, Meta(description="every business needs an ID number to take a ticket")] = False
+    appointment_grace_minutes: Annotated[int, Meta(ge=0, le=240, description=(
+        "a late appointment still checks in this long after its slot ends"))] = 30
+    unrated_as_satisfied_days: Annotated[int, Meta(ge=0, le=365, description=(
+        "some regions count an unrated service as 满意 after N days; 0 = off. Figures always show such ratings "
+        "on their own line"))] = 0
 
 
-class Business(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    code: str
-    prefix: str
-    name: str
-    hours: list[str] = msgspec.field(default_factory=lambda: ["08:30-12:00", "13:30-17:30"])
-    days: Literal["workdays", "all"] | list[int] = "workdays"  # list: ISO weekdays 1=Mon … 7=Sun
-    daily_cap: int = 200
-    green_channel: bool = True
-    appointments: bool = True
-    id_required: bool = False
-    guide: str = ""  # catalogue item id of its 办事指南
+Weekday = Annotated[int, Meta(ge=1, le=7)]
+
+
+class Business(Section, kw_only=True):
+    """[[businesses]]: one per business the kiosk offers."""
+
+    code: Annotated[str, Meta(min_length=1, description="stable id of the business (matches the catalogue)")]
+    prefix: Annotated[str, Meta(pattern=r"^[A-Z]$", description=(
+        "one capital letter: ticket numbers are prefix + 3-digit daily sequence (`A001`)"),
+        extra={"expect": "one capital letter A-Z"})]
+    name: Annotated[str, Meta(min_length=1, description="the name on the kiosk button and the ticket")]
+    hours: Annotated[list[str], Meta(description="ticket hours, e.g. `[\"08:30-12:00\", \"13:30-17:30\"]`")] = \
+        msgspec.field(default_factory=lambda: ["08:30-12:00", "13:30-17:30"])
+    days: Annotated[Literal["workdays", "all"] | list[Weekday], Meta(description=(
+        "`\"workdays\"` (Chinese working days incl. 调休), `\"all\"`, or a list of ISO weekdays "
+        "`[1, 2, 3, 4, 5, 6]` (1 = Monday)"))] = "workdays"
+    daily_cap: Annotated[int, Meta(ge=1, le=999, description="tickets per day (numbers have three digits)")] = 200
+    green_channel: Annotated[bool, Meta(description="绿色通道 offered (elderly, disabled, military)")] = True
+    appointments: Annotated[bool, Meta(description="预约 check-in offered")] = True
+    id_required: Annotated[bool, Meta(description=(
+        "an ID number is needed; one open ticket per ID per business"))] = False
+    guide: Annotated[str, Meta(description="catalogue item id of the business's 办事指南")] = ""
 
     def intervals(self) -> list[tuple[time, time]]:
         return [_parse_interval(h) for h in self.hours]
 
+    def check(self, hall: HallConfig | None) -> None:
+        if not self.hours:
+            raise OptionError("hours", "lists no ticket hours")
+        try:
+            self.intervals()
+        except ValueError as exc:
+            raise OptionError("hours", str(exc)) from exc
 
-class Window(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    number: int
-    name: str = ""
-    businesses: list[str] = msgspec.field(default_factory=list)  # in order of preference
-    combined: bool = False  # 综合窗口: takes any business
+
+class Window(Section, kw_only=True):
+    """[[windows]]: one per service window."""
+
+    number: Annotated[int, Meta(ge=1, le=9999, description=(
+        "the window number called out (\"请A001号到3号窗口办理\")"))]
+    name: Annotated[str, Meta(description="shown on boards (default \"N号窗口\")")] = ""
+    businesses: Annotated[list[str], Meta(description="the businesses it serves, in order of preference")] = \
+        msgspec.field(default_factory=list)
+    combined: Annotated[bool, Meta(description="综合窗口: takes any business, first come first served")] = False
 
     def __post_init__(self) -> None:
         if not self.name:
             self.name = f"{self.number}号窗口"
+
+    def check(self, hall: HallConfig | None) -> None:
+        codes = [b.code for b in hall.businesses] if hall is not None else None
+        for code in self.businesses:
+            if codes is not None and code not in codes:
+                raise OptionError("businesses", f"names unknown business {code!r}")
+        if not self.businesses and not self.combined:
+            raise OptionError("businesses", "is empty: list businesses or set combined = true")
+
+
+class CalendarSection(Section, kw_only=True):
+    """[calendar]: the hall's working days."""
+
+    DERIVED: ClassVar[frozenset[str]] = frozenset({"closed", "open_days"})
+
+    overrides: Annotated[str, Meta(description=(
+        "a file of the hall's own closures and extra working days, one `YYYY-MM-DD closed` or `YYYY-MM-DD open` "
+        "a line (# comments); relative to this file's directory. Read at load by the server and every screen"))] = ""
+    closed: list[date] = msgspec.field(default_factory=list)  # from `overrides`, at load
+    open_days: list[date] = msgspec.field(default_factory=list)
 
 
 class HallConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -62,13 +134,14 @@ class HallConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     rules: Rules = msgspec.field(default_factory=Rules)
     businesses: list[Business]
     windows: list[Window]
-    # Sections owned by other packages, validated there (devices/, sync/, kiosk/ui) with the same error style.
+    cases: CaseSettings = msgspec.field(default_factory=CaseSettings)
+    calendar: CalendarSection = msgspec.field(default_factory=CalendarSection)
+    # Tables whose Structs live in devices/ and sync/ (the core cannot import them): kept as written, checked at
+    # load through the Schema that kiosk.schema assembles, and read by their owners through the same Structs.
     devices: dict[str, dict[str, Any]] = msgspec.field(default_factory=dict)
     sync: dict[str, Any] = msgspec.field(default_factory=dict)
     lan: dict[str, Any] = msgspec.field(default_factory=dict)  # the hall broker for LAN screens (sync/lan.py)
-    ui: dict[str, Any] = msgspec.field(default_factory=dict)
-    cases: dict[str, Any] = msgspec.field(default_factory=dict)
-    source: str = ""  # where it was loaded from, for messages
+    source: str = ""  # where it was loaded from, for messages (never read from the file)
 
     # convenience views -------------------------------------------------------------------------------
     @property
@@ -95,191 +168,146 @@ class HallConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             return []
         return [b.code for b in self.businesses] if w.combined else list(w.businesses)
 
+    def work_calendar(self) -> WorkCalendar:
+        """Chinese working days with this hall's [calendar] overrides: what the Hall and every screen count."""
+        return WorkCalendar(set(self.calendar.closed), set(self.calendar.open_days))
+
 
 _INTERVAL = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
-_ID_SAFE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # the hall id goes into MQTT topics
 
 
 def _parse_interval(text: str) -> tuple[time, time]:
     m = _INTERVAL.match(text.strip())
     if not m:
-        raise ValueError(f"ticket hours {text!r} must look like 08:30-12:00")
+        raise ValueError(f"has {text!r}; ticket hours look like 08:30-12:00")
     h1, m1, h2, m2 = (int(g) for g in m.groups())
     if not (0 <= h1 < 24 and 0 <= h2 <= 24 and m1 < 60 and m2 < 60):
-        raise ValueError(f"ticket hours {text!r} are not valid times")
+        raise ValueError(f"has {text!r}, which are not valid times")
     start, end = time(h1, m1), (time(23, 59, 59) if h2 == 24 else time(h2, m2))
     if end <= start:
-        raise ValueError(f"ticket hours {text!r} end before they start")
+        raise ValueError(f"has {text!r}, which ends before it starts")
     return start, end
 
 
-class _Locator:
-    """Finds the line of a key in TOML text, so an error can name it (tomllib keeps no positions)."""
-
-    _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?")
-
-    def __init__(self, text: str) -> None:
-        self.lines = text.splitlines()
-
-    def find(self, table: str, index: int | None, key: str | None) -> int | None:
-        seen = -1
-        in_table = table == ""
-        for no, raw in enumerate(self.lines, 1):
-            m = self._HEADER.match(raw)
-            if m:
-                name = m.group(2).replace('"', "").replace("'", "")
-                if name == table and (index is None or m.group(1) == "[["):
-                    seen += 1
-                    in_table = index is None or seen == index
-                    if in_table and key is None:
-                        return no
-                else:
-                    in_table = False
-                continue
-            if in_table and key and re.match(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=", raw):
-                return no
-        return None
-
-    def for_path(self, path: list[str | int]) -> int | None:
-        """path like ['businesses', 0, 'daily_cap'] or ['devices', 'led1', 'baud']."""
-        strs = [p for p in path if isinstance(p, str)]
-        idx = next((p for p in path if isinstance(p, int)), None)
-        if not strs:
-            return None
-        # try the longest table prefix first: devices.led1 + baud, then hall + id …
-        for cut in range(len(strs) - 1, 0, -1):
-            line = self.find(".".join(strs[:cut]), idx, strs[cut])
-            if line:
-                return line
-        return self.find(strs[0], idx, None)
+# --- loading -----------------------------------------------------------------------------------------------------
+CORE_SECTIONS: dict[str, type[Section]] = {
+    "hall": HallSection, "rules": Rules, "cases": CaseSettings, "calendar": CalendarSection,
+}
+CORE_ARRAYS: dict[str, type[Section]] = {"businesses": Business, "windows": Window}
+OWNED_ELSEWHERE = ("sync", "lan")  # top-level tables read through Schema.sections; [devices.*] through .devices
 
 
-_PATH_ITEM = re.compile(r"\.([A-Za-z_][\w-]*)|\[(\d+)\]|\[\"?'?([^\]\"']+)\"?'?\]")
+def load(path: str | Path, schema: Schema | None = None) -> HallConfig:
+    """Read and check a hall file.  Roles load through kiosk.schema.load, which passes the whole schema."""
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {p}: {exc.strerror or exc}") from exc
+    try:
+        text = data.decode("utf-8-sig")  # a BOM from Windows Notepad is not an error
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{p}: not UTF-8 text (byte {exc.start}); save the file as UTF-8",
+                          line=line) from exc
+    return loads(text, str(p), schema, base_dir=p.parent)
 
 
-def _split_path(path: str) -> list[str | int]:
-    out: list[str | int] = []
-    for m in _PATH_ITEM.finditer(path.removeprefix("$")):
-        if m.group(1):
-            out.append(m.group(1))
-        elif m.group(2):
-            out.append(int(m.group(2)))
-        else:
-            out.append(m.group(3))
-    return out
-
-
-def _section_name(path: list[str | int]) -> str:
-    strs = [str(p) for p in path if isinstance(p, str)]
-    return ".".join(strs[:-1]) if len(strs) > 1 else (strs[0] if strs else "")
-
-
-def loads(text: str, source: str = "<config>") -> HallConfig:
-    loc = _Locator(text)
+def loads(text: str, source: str = "<config>", schema: Schema | None = None, *,
+          base_dir: Path | None = None) -> HallConfig:
+    """Check every section: the core's here, the others' through `schema` (without one they are kept unread: the
+    core's own tests).  [calendar] overrides is read relative to `base_dir` (default: the working directory)."""
+    where = Where(source, Locator(text))
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: not valid TOML: {exc}") from exc
-    try:
-        cfg = msgspec.convert(raw, type=HallConfig)
-    except msgspec.ValidationError as exc:
-        msg = str(exc)
-        path_text = msg.rsplit(" - at ", 1)[1].strip("`") if " - at " in msg else "$"
-        path = _split_path(path_text)
-        m = re.search(r"unknown field `([^`]+)`", msg)
-        if m:
-            path.append(m.group(1))
-            section = ".".join(str(p) for p in path[:-1] if isinstance(p, str)) or "top level"
-            raise ConfigError(
-                f"{source}: option '{m.group(1)}' is not valid in section [{section}]",
-                option=m.group(1), section=section, line=loc.for_path(path),
-            ) from exc
-        m = re.search(r"missing required field `([^`]+)`", msg)
-        if m:
-            path.append(m.group(1))
-            section = _section_name(path) or "top level"
-            raise ConfigError(
-                f"{source}: option '{m.group(1)}' is required in section [{section}]",
-                option=m.group(1), section=section, line=loc.for_path(path[:-1]) if len(path) > 1 else None,
-            ) from exc
-        option = str(path[-1]) if path else ""
-        raise ConfigError(
-            f"{source}: option '{option}' in section [{_section_name(path)}]: {msg.split(' - at ')[0]}",
-            option=option, section=_section_name(path), line=loc.for_path(path),
-        ) from exc
-    cfg.source = source
-    _check(cfg, loc, source)
+    schema = schema or Schema()
+    for key in raw:
+        if key not in CORE_SECTIONS and key not in CORE_ARRAYS and key not in (*OWNED_ELSEWHERE, "devices"):
+            raise fail((key,), "", where, form="unknown")
+    if "hall" not in raw:
+        raise ConfigError(f"{source}: section [hall] is required", section="hall")
+    parts: dict[str, Any] = {name: convert(struct, raw[name], (name,), where)
+                             for name, struct in CORE_SECTIONS.items() if name in raw}
+    for name, struct in CORE_ARRAYS.items():
+        items = raw.get(name)
+        if not items:
+            raise ConfigError(f"{source}: at least one [[{name}]] is required", section=name)
+        if not isinstance(items, list):
+            raise fail((name,), f"must be a list of tables ([[{name}]]) (got {items!r})", where)
+        parts[name] = [convert(struct, item, (name, i), where) for i, item in enumerate(items)]
+    for name in OWNED_ELSEWHERE:
+        table = raw.get(name, {})
+        if not isinstance(table, dict):
+            raise fail((name,), f"must be a table (got {table!r})", where)
+        parts[name] = table
+    parts["devices"] = _device_tables(raw.get("devices", {}), where)
+    cfg = HallConfig(**parts, source=source)
+    owned: list[tuple[tuple[str | int, ...], Section]] = [
+        ((name,), convert(struct, cfg.sync if name == "sync" else cfg.lan, (name,), where))
+        for name, struct in schema.sections.items() if name in OWNED_ELSEWHERE and raw.get(name)]
+    for name, table in cfg.devices.items():
+        kind = table["kind"]
+        struct = schema.devices.get(kind) if isinstance(kind, str) else None
+        if schema.devices and struct is None:
+            raise fail(("devices", name, "kind"), f"must be one of {', '.join(map(repr, schema.devices))} "
+                       f"(got {kind!r})", where)
+        if struct is not None:
+            owned.append((("devices", name), convert(struct, table, ("devices", name), where)))
+    _check(cfg, owned, where, base_dir or Path.cwd())
     return cfg
 
 
-def load(path: str | Path) -> HallConfig:
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read config {p}: {exc}") from exc
-    return loads(text, str(p))
+def _device_tables(devices: Any, where: Where) -> dict[str, dict[str, Any]]:
+    if not isinstance(devices, dict):
+        raise fail(("devices",), f"must be tables [devices.NAME] (got {devices!r})", where)
+    for name, table in devices.items():
+        if not isinstance(table, dict):
+            raise fail(("devices", name), f"must be a table [devices.{name}] (got {table!r})", where)
+        if "kind" not in table:
+            raise fail(("devices", name, "kind"), "", where, form="required")
+    return devices
 
 
-def _check(cfg: HallConfig, loc: _Locator, source: str) -> None:
-    def fail(msg: str, path: list[str | int]) -> ConfigError:
-        option, section = str(path[-1]), _section_name(path)
-        if not msg.startswith("option"):
-            msg = f"option '{option}' in section [{section}]: {msg}"
-        return ConfigError(f"{source}: {msg}", option=option, section=section, line=loc.for_path(path))
-
-    h = cfg.hall
-    if not _ID_SAFE.match(h.id):
-        raise fail(f"option 'id' in section [hall] must be letters, digits, - or _ (got {h.id!r})", ["hall", "id"])
-    if not re.fullmatch(r"\d{9}", h.region):
-        raise fail(f"option 'region' in section [hall] must be a 9-digit 行政区划 code (got {h.region!r})",
-                   ["hall", "region"])
-    try:
-        ZoneInfo(h.timezone)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise fail(f"option 'timezone' in section [hall]: unknown time zone {h.timezone!r}",
-                   ["hall", "timezone"]) from exc
-    r = cfg.rules
-    for name, value, lo, hi in (("recall_cap", r.recall_cap, 0, 20), ("idle_timeout", r.idle_timeout, 10, 3600),
-                                ("appointment_grace_minutes", r.appointment_grace_minutes, 0, 240),
-                                ("unrated_as_satisfied_days", r.unrated_as_satisfied_days, 0, 365)):
-        if not lo <= value <= hi:
-            raise fail(f"option '{name}' in section [rules] must be between {lo} and {hi} (got {value})",
-                       ["rules", name])
-    if not cfg.businesses:
-        raise ConfigError(f"{source}: at least one [[businesses]] is required", section="businesses")
-    codes: set[str] = set()
-    prefixes: set[str] = set()
+def _check(cfg: HallConfig, owned: list[tuple[tuple[str | int, ...], Section]], where: Where, base: Path) -> None:
+    """Every section's own rules, then the rules across sections; the first failure is raised."""
+    sections: list[tuple[tuple[str | int, ...], Section]] = [
+        (("hall",), cfg.hall), (("rules",), cfg.rules),
+        *((("businesses", i), b) for i, b in enumerate(cfg.businesses)),
+        *((("windows", i), w) for i, w in enumerate(cfg.windows)),
+        (("cases",), cfg.cases), (("calendar",), cfg.calendar), *owned,
+    ]
+    for path, section in sections:
+        run_check(section, path, cfg, where)
+    seen: dict[tuple[str, Any], int] = {}
     for i, b in enumerate(cfg.businesses):
-        if b.code in codes:
-            raise fail(f"business code {b.code!r} appears twice", ["businesses", i, "code"])
-        codes.add(b.code)
-        if not re.fullmatch(r"[A-Z]", b.prefix):
-            raise fail(f"option 'prefix' in [[businesses]] {b.code!r} must be one capital letter A-Z",
-                       ["businesses", i, "prefix"])
-        if b.prefix in prefixes:
-            raise fail(f"prefix {b.prefix!r} of business {b.code!r} is already used", ["businesses", i, "prefix"])
-        prefixes.add(b.prefix)
-        if not 1 <= b.daily_cap <= 999:  # numbers have three digits: A001 … A999
-            raise fail(f"option 'daily_cap' of business {b.code!r} must be 1..999", ["businesses", i, "daily_cap"])
-        try:
-            b.intervals()
-        except ValueError as exc:
-            raise fail(f"option 'hours' of business {b.code!r}: {exc}", ["businesses", i, "hours"]) from exc
-        if isinstance(b.days, list) and not all(1 <= d <= 7 for d in b.days):
-            raise fail(f"option 'days' of business {b.code!r}: weekdays are 1 (Mon) … 7 (Sun)",
-                       ["businesses", i, "days"])
-    numbers: set[int] = set()
+        for option, value in (("code", b.code), ("prefix", b.prefix)):
+            if (option, value) in seen:
+                raise fail(("businesses", i, option), f"{value!r} is already used by [[businesses]] "
+                           f"#{seen[option, value] + 1}", where)
+            seen[option, value] = i
     for i, w in enumerate(cfg.windows):
-        if w.number in numbers or w.number <= 0:
-            raise fail(f"window number {w.number} is duplicated or not positive", ["windows", i, "number"])
-        numbers.add(w.number)
-        for code in w.businesses:
-            if code not in codes:
-                raise fail(f"window {w.number} serves unknown business {code!r}", ["windows", i, "businesses"])
-        if not w.businesses and not w.combined:
-            raise fail(f"window {w.number} serves no business (list businesses or set combined = true)",
-                       ["windows", i, "businesses"])
-    for name, section in cfg.devices.items():
-        if not isinstance(section, dict) or "kind" not in section:
-            raise fail(f"section [devices.{name}] needs option 'kind'", ["devices", name, "kind"])
+        if ("number", w.number) in seen:
+            raise fail(("windows", i, "number"), f"{w.number} is already used by [[windows]] "
+                       f"#{seen['number', w.number] + 1}", where)
+        seen["number", w.number] = i
+    if cfg.calendar.overrides:
+        _read_overrides(cfg.calendar, base, where)
+
+
+def _read_overrides(cal: CalendarSection, base: Path, where: Where) -> None:
+    path = Path(cal.overrides)
+    path = path if path.is_absolute() else base / path
+    option = ("calendar", "overrides")
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except OSError as exc:
+        raise fail(option, f"cannot be read: {path}: {exc.strerror or exc}", where) from exc
+    except UnicodeDecodeError as exc:
+        raise fail(option, f"is not UTF-8 text: {path} (byte {exc.start})", where) from exc
+    try:
+        closed, open_days = parse_overrides(text, str(path))
+    except ValueError as exc:
+        raise fail(option, f"has a bad line: {exc}", where) from exc
+    cal.closed, cal.open_days = sorted(closed), sorted(open_days)

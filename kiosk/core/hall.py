@@ -85,7 +85,7 @@ class Hall:
         self.config = config
         self.store = store
         self.clock = clock
-        self.calendar = calendar or WorkCalendar()
+        self.calendar = calendar or config.work_calendar()  # with the hall's [calendar] overrides
         self.bus = EventBus()
         self._lock = threading.RLock()
         self.store_fault: E.StoreFault | None = None  # the last command's store fault, until a command commits

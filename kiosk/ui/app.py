@@ -17,10 +17,11 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QWidget
 
 from kiosk.core.calendar import WorkCalendar
-from kiosk.core.config import HallConfig, load
+from kiosk.core.config import HallConfig
 from kiosk.core.errors import HallError
 from kiosk.core.hall import Hall
 from kiosk.core.rating import ORDER, Level
+from kiosk.schema import load  # the one schema: what `hall check-config` accepts, every screen accepts
 from kiosk.simulate import opening, random_id_number
 from kiosk.store import Store
 from kiosk.ui.board import BoardScreen
@@ -53,7 +54,7 @@ def scaled_clock(start: datetime, speed: float) -> Callable[[], datetime]:
 
 def demo_start(config: HallConfig, now: datetime | None = None, calendar: WorkCalendar | None = None) -> datetime:
     """Now, if the hall is open now; otherwise 08:30 local on the next working day (or today, if still ahead)."""
-    cal = calendar or WorkCalendar()
+    cal = calendar or config.work_calendar()
     tz = config.tz
     local = (now or datetime.now(UTC)).astimezone(tz)
     first = min(s for b in config.businesses for s, _e in b.intervals())

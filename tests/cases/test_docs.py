@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from kiosk.core import cases as C
@@ -11,7 +12,7 @@ from kiosk.core.errors import HallError
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "cases.md").read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("option", [f for f in C.CaseSettings.__dataclass_fields__ if not f.startswith("_")])
+@pytest.mark.parametrize("option", [f.name for f in msgspec.structs.fields(C.CaseSettings)])
 def test_every_option_is_documented(option: str) -> None:
     assert f"{option} =" in DOC
 

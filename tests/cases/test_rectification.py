@@ -12,6 +12,7 @@ from kiosk.core.cases import Cases, CaseSettings
 from kiosk.core.config import loads
 from kiosk.core.errors import ConfigError
 from kiosk.core.hall import Hall
+from kiosk.core.sections import read_section
 from tests.cases.conftest import payload
 from tests.conftest import SMALL_CONFIG
 
@@ -144,12 +145,12 @@ def test_region_deadline_from_config(store, clock, days: int) -> None:
 ])
 def test_bad_cases_config_names_option_and_section(section: dict, option: str) -> None:
     with pytest.raises(ConfigError) as exc:
-        CaseSettings.from_config(section)
+        read_section(CaseSettings, section, "cases")
     assert exc.value.option == option and exc.value.section == "cases"
     assert f"'{option}'" in str(exc.value) and "[cases]" in str(exc.value)
 
 
-def test_config_error_at_start_up(store, clock) -> None:
-    cfg = loads(SMALL_CONFIG + "\n[cases]\nrectify_days = 3\n", "t.toml")
-    with pytest.raises(ConfigError, match="rectify_days"):
-        Cases(Hall(cfg, store, clock=clock))
+def test_config_error_at_load() -> None:
+    with pytest.raises(ConfigError, match=r"option 'rectify_days' in section \[cases\] must be one of 5, 7, 15 "
+                       r"\(got 3\) \(line \d+\)"):
+        loads(SMALL_CONFIG + "\n[cases]\nrectify_days = 3\n", "t.toml")

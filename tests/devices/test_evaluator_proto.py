@@ -108,6 +108,24 @@ def test_sum_bus_rejects_xor_frames() -> None:
     assert dec.bad_checksum == 1
 
 
+@pytest.mark.parametrize(
+    ("request_cmd", "reply", "expected"),
+    [
+        (Cmd.PROMPT, Frame(1, Cmd.ACK, bytes([Cmd.PROMPT])), True),
+        (Cmd.PROMPT, Frame(1, Cmd.ACK, bytes([Cmd.CLEAR])), False),  # a late ACK of the CLEAR before
+        (Cmd.PROMPT, Frame(1, Cmd.STATUS, b"\x00"), False),  # a late answer to a POLL
+        (Cmd.CLEAR, Frame(1, Cmd.ACK, bytes([Cmd.CLEAR])), True),
+        (Cmd.CLEAR, Frame(1, Cmd.KEY, b"\x02"), False),
+        (Cmd.POLL, Frame(1, Cmd.KEY, b"\x02"), True),
+        (Cmd.POLL, Frame(1, Cmd.STATUS, b"\x01"), True),
+        (Cmd.POLL, Frame(1, Cmd.STATUS, b""), False),  # no state byte: nothing to act on
+        (Cmd.POLL, Frame(1, Cmd.ACK, bytes([Cmd.PROMPT])), False),  # the PROMPT's ACK, arriving late
+    ],
+)
+def test_answers_matches_a_reply_to_the_frame_it_answers(request_cmd: int, reply: Frame, expected: bool) -> None:
+    assert proto.answers(request_cmd, reply) is expected
+
+
 # --- key maps ------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("model", "code", "outcome"),

@@ -471,7 +471,7 @@ class _HallCfg:
     ("section", "option", "fragment"),
     [
         ({"url": "sim://x", "window": 3, "baud": 9600}, "baud", "option 'baud' is not valid in section [devices.led3]"),
-        ({"url": "sim://x"}, "window", "option 'window' is required"),
+        ({"url": "sim://x"}, "window", "is required when role = \"window\""),
         ({"url": "sim://x", "window": 7}, "window", "not a window of this hall"),
         ({"url": "sim://x", "window": "3"}, "window", "must be an integer"),
         ({"url": "sim://x", "window": True}, "window", "must be an integer"),

@@ -379,7 +379,7 @@ def test_server_from_section_checks_lan_options(hall: Hall, broker: Broker) -> N
         r.close()
     finally:
         s.stop()
-    with pytest.raises(ConfigError, match=r"option 'clients' in section \[lan\]"):
+    with pytest.raises(ConfigError, match=r"option 'kiosk1' in section \[lan.clients\]"):
         LanServer.from_section(hall, {"host": "127.0.0.1", "clients": {"kiosk1": "root"}})
     with pytest.raises(ConfigError, match=r"option 'bogus' is not valid in section \[lan\]"):
         LanServer.from_section(hall, {"host": "127.0.0.1", "bogus": 1})
