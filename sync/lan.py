@@ -19,7 +19,6 @@ import socket
 import sys
 import threading
 import time
-import tomllib
 import types
 import typing
 import uuid
@@ -40,7 +39,7 @@ from kiosk.core.hall import Issued, Result
 from kiosk.core.privacy import ScrubLogFilter, scrub_text
 from sync import contract
 from sync.link import ONLINE, InMessage, Link
-from sync.settings import SyncSettings, parse_lan_settings
+from sync.settings import SyncSettings, parse_lan_settings, read_client_file
 
 log = logging.getLogger(__name__)
 log.addFilter(ScrubLogFilter())  # a refused request's arguments (an ID number) must not reach the log
@@ -631,21 +630,9 @@ class RemoteHall:
 
     @classmethod
     def from_file(cls, path: str, **kw: Any) -> RemoteHall:
-        """A screen PC's client file: `hall_id`, `client_id` and a [lan] table (its own broker login)."""
-        try:
-            with open(path, "rb") as f:
-                spec = tomllib.load(f)
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"{path}: cannot read the LAN client file: {exc}") from exc
-        for key, kind in (("hall_id", str), ("client_id", str), ("lan", dict)):
-            if not isinstance(spec.get(key), kind):
-                raise ConfigError(f"{path}: option '{key}' is required at the top level"
-                                  if kind is str else f"{path}: section [lan] is required", option=key)
-        unknown = set(spec) - {"hall_id", "client_id", "lan"}
-        if unknown:
-            raise ConfigError(f"{path}: option '{sorted(unknown)[0]}' is not valid at the top level",
-                              option=sorted(unknown)[0])
-        return cls.from_section(spec["lan"], spec["hall_id"], spec["client_id"], **kw)
+        """A screen PC's client file: `hall_id`, `client_id` and a [lan] table (sync/settings.py LanClientFile)."""
+        spec = read_client_file(path)
+        return cls.from_settings(spec.lan, spec.hall_id, spec.client_id, **kw)
 
     # --- lifecycle ----------------------------------------------------------------------------------------------
     def connect(self, timeout: float = 10.0) -> None:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from msgspec import Meta
 
-from kiosk.core.sections import OptionError, Section, read_section
+from kiosk.core.sections import OptionError, Section, parse_toml, read_section, read_text
 from sync.contract import CLIENT_ID_RE
 
 if TYPE_CHECKING:
@@ -80,6 +80,29 @@ class LanSettings(SyncSettings, frozen=True, kw_only=True):
             if role not in LAN_ROLES:
                 raise OptionError(("clients", client), f"must be one of {', '.join(map(repr, LAN_ROLES))} "
                                   f"(got {role!r})")
+
+
+class LanClientFile(Section, kw_only=True):
+    """A screen PC's LAN client file (`hall run ROLE --lan FILE`): which hall, who this PC is, its broker login."""
+
+    hall_id: Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="the hall's [hall] id",
+                                 extra={"expect": "1 to 64 letters, digits, - or _"})]
+    client_id: Annotated[str, Meta(pattern=CLIENT_ID_RE.pattern, description=(
+        "this screen PC's id on the hall broker (its [lan.clients] name on the server)"),
+        extra={"expect": "1 to 64 letters, digits, - or _"})]
+    lan: Annotated[LanSettings, Meta(description="the hall broker and this PC's login: the options of [lan]")]
+
+    def check(self, hall: HallConfig | None) -> None:
+        try:
+            self.lan.check(hall)
+        except OptionError as exc:
+            raise OptionError(("lan", *exc.path), str(exc)) from None
+
+
+def read_client_file(path: str) -> LanClientFile:
+    """The client file through its Struct; errors name the file, the option and the line (exit 2, never a trace)."""
+    raw, where = parse_toml(read_text(path, "the LAN client file"), path)
+    return read_section(LanClientFile, raw, (), where=where)
 
 
 def parse_settings(section: dict[str, Any], *, name: str = SECTION) -> SyncSettings:

@@ -3,7 +3,6 @@ sections for devices and sync); errors name the file, the section, the option an
 from __future__ import annotations
 
 import re
-import tomllib
 from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
@@ -15,7 +14,17 @@ from msgspec import Meta
 from kiosk.core.calendar import WorkCalendar, parse_overrides
 from kiosk.core.cases import CaseSettings
 from kiosk.core.errors import ConfigError
-from kiosk.core.sections import Locator, OptionError, Schema, Section, Where, convert, fail, run_check
+from kiosk.core.sections import (
+    OptionError,
+    Schema,
+    Section,
+    Where,
+    convert,
+    fail,
+    parse_toml,
+    read_text,
+    run_check,
+)
 
 __all__ = ["Business", "CalendarSection", "CaseSettings", "ConfigError", "HallConfig", "HallSection", "Rules",
            "Schema", "Window", "load", "loads"]
@@ -200,28 +209,14 @@ OWNED_ELSEWHERE = ("sync", "lan")  # top-level tables read through Schema.sectio
 def load(path: str | Path, schema: Schema | None = None) -> HallConfig:
     """Read and check a hall file.  Roles load through kiosk.schema.load, which passes the whole schema."""
     p = Path(path)
-    try:
-        data = p.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"cannot read config {p}: {exc.strerror or exc}") from exc
-    try:
-        text = data.decode("utf-8-sig")  # a BOM from Windows Notepad is not an error
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise ConfigError(f"{p}: not UTF-8 text (byte {exc.start}); save the file as UTF-8",
-                          line=line) from exc
-    return loads(text, str(p), schema, base_dir=p.parent)
+    return loads(read_text(p), str(p), schema, base_dir=p.parent)
 
 
 def loads(text: str, source: str = "<config>", schema: Schema | None = None, *,
           base_dir: Path | None = None) -> HallConfig:
     """Check every section: the core's here, the others' through `schema` (without one they are kept unread: the
     core's own tests).  [calendar] overrides is read relative to `base_dir` (default: the working directory)."""
-    where = Where(source, Locator(text))
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: not valid TOML: {exc}") from exc
+    raw, where = parse_toml(text, source)
     schema = schema or Schema()
     for key in raw:
         if key not in CORE_SECTIONS and key not in CORE_ARRAYS and key not in (*OWNED_ELSEWHERE, "devices"):

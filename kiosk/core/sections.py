@@ -2,9 +2,12 @@
 a TOML table into its Struct and every failure into a ConfigError naming the file, section, option and line."""
 from __future__ import annotations
 
+import pathlib
 import re
+import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from os import PathLike
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import msgspec
@@ -136,6 +139,28 @@ def fail(path: Path, text: str, where: Where | None = None, *, form: str = "valu
     where = where or Where()
     line = where.locator.line_of(path) if where.locator else None
     return ConfigError(f"{where.source}: {msg}" if where.source else msg, option=option, section=section, line=line)
+
+
+# --- reading a file ----------------------------------------------------------------------------------------------
+def read_text(path: str | PathLike[str], what: str = "config") -> str:
+    """A TOML file's text; unreadable or not UTF-8 is a ConfigError (a BOM from Windows Notepad is fine)."""
+    try:
+        data = pathlib.Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); save the file as UTF-8", line=line) from exc
+
+
+def parse_toml(text: str, source: str) -> tuple[dict[str, Any], Where]:
+    """The parsed tables and where they came from (for line numbers in later errors)."""
+    try:
+        return tomllib.loads(text), Where(source, Locator(text))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from exc
 
 
 # --- reading a table ---------------------------------------------------------------------------------------------

@@ -148,3 +148,23 @@ def test_every_cli_command_is_documented() -> None:
         assert f"`hall {name}" in doc, f"hall {name} is not in docs/cli.md"
     for role in ROLES:
         assert f"`{role}" in doc
+
+
+@pytest.mark.parametrize(("text", "option", "section", "line"), [
+    ('hall_id = "h"\nclient_id = "kiosk 1"\n[lan]\nhost = "h"\n', "client_id", "", 2),
+    ('hall_id = "h"\nclient_id = "k1"\n[lan]\nhost = "h"\nport = 99999\n', "port", "lan", 5),
+    ('hall_id = "h"\nclient_id = "k1"\nwindow = 3\n[lan]\nhost = "h"\n', "window", "", 3),
+    ('hall_id = "h"\nclient_id = "k1"\n[lan]\nhost = "h"\npassword = "p"\n', "password", "lan", 5),
+])
+def test_lan_client_file_through_its_schema(tmp_path: Path, text: str, option: str, section: str, line: int) -> None:
+    from sync.settings import read_client_file
+
+    f = tmp_path / "client.toml"
+    f.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as exc:
+        read_client_file(str(f))
+    assert (exc.value.option, exc.value.section, exc.value.line) == (option, section, line), str(exc.value)
+    assert str(exc.value).startswith(f"{f}: option '{option}'")
+    f.write_bytes('hall_id = "大厅"\n'.encode("gb18030"))
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        read_client_file(str(f))

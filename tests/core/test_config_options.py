@@ -258,3 +258,11 @@ def test_a_process_exits_2_with_the_message_never_a_traceback(broken: str, tmp_p
         assert p.returncode == 2 and "Traceback" not in p.stderr, p.stderr
     assert checked.stderr == served.stderr and checked.stderr.startswith("配置错误: ")
     assert not (tmp_path / "hall.db").exists()
+
+
+def test_a_screen_with_a_bad_lan_client_file_exits_2(tmp_path: Path) -> None:
+    client = tmp_path / "client.toml"
+    client.write_bytes('hall_id = "大厅"\nclient_id = "board1"\n'.encode("gb18030"))
+    p = _hall("run", "board", "--lan", str(client), "--db", str(tmp_path / "hall.db"))
+    assert p.returncode == 2 and "Traceback" not in p.stderr, p.stderr
+    assert p.stderr.startswith(f"配置错误: {client}: not UTF-8 text")
