@@ -16,6 +16,7 @@ from typing import Any
 from kiosk.core.config import HallConfig
 from kiosk.core.errors import ConfigError, StoreFault
 from kiosk.core.hall import Hall
+from kiosk.core.privacy import ScrubLogFilter
 from kiosk.store import Store, StoreError
 
 DEMO_CONFIG = Path(__file__).with_name("demo_hall.toml")
@@ -172,7 +173,6 @@ def start_server_parts(hall: Hall) -> list[Any]:
 
 def _run_server(cfg: HallConfig, db: Path) -> int:
     """The hall core with its devices and the sync link: one process, the single writer."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     hall = open_hall(cfg, db)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -327,8 +327,22 @@ HANDLERS = {
 }
 
 
+# The long-running commands log what they do; one-shot commands only their warnings.
+_CHATTY = frozenset({"run", "demo", "central", "simulate"})
+
+
+def setup_logging(level: int) -> None:
+    """One log format for every command, and ID and mobile numbers masked in every line whichever module logged
+    it: a handler's filter sees the records of all loggers (a logger's own filter only its own records)."""
+    logging.basicConfig(level=level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, ScrubLogFilter) for f in handler.filters):
+            handler.addFilter(ScrubLogFilter())
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    setup_logging(logging.INFO if args.cmd in _CHATTY else logging.WARNING)
     try:
         return HANDLERS[args.cmd](args)
     except ConfigError as exc:

@@ -50,3 +50,25 @@ def test_demo_without_display_runs_headless(tmp_path: Path, capsys, monkeypatch)
     monkeypatch.setenv("QT_QPA_PLATFORM", "xcb")
     assert main(["demo", "--db", str(tmp_path / "d.db"), "--hours", "1"]) == 0
     assert "没有显示器" in capsys.readouterr().out
+
+
+def test_every_log_line_is_masked_whichever_module_logged_it() -> None:
+    import io
+    import logging
+
+    from kiosk.cli import setup_logging
+
+    buf = io.StringIO()
+    handler = logging.StreamHandler(buf)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        setup_logging(logging.WARNING)
+        setup_logging(logging.WARNING)  # twice: still one filter
+        assert sum(type(f).__name__ == "ScrubLogFilter" for f in handler.filters) == 1
+        logging.getLogger("sync.link").warning("bad message from %s: %s", "11010519491231002X", "13812345678")
+    finally:
+        root.removeHandler(handler)
+    line = buf.getvalue()
+    assert "bad message from" in line
+    assert "11010519491231002X" not in line and "13812345678" not in line
