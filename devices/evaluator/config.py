@@ -6,14 +6,14 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from msgspec import Meta
 
-from devices.config import DeviceSection, check_url, integer, number
-from devices.evaluator import keymaps, proto
+from devices.config import DeviceSection, check_url
+from devices.evaluator import keymaps, proto, sim
 from kiosk.core.sections import OptionError, Section
 
 if TYPE_CHECKING:
     from kiosk.core.config import HallConfig
 
-SIM_OPTIONS = {"auto_key": integer, "auto_after": number}  # sim://NAME?… (devices/evaluator/sim.py open_bus)
+SIM_OPTIONS = sim.URL_OPTIONS  # sim://NAME?…: the simulator's own list, so the two cannot drift apart
 WindowNo = Annotated[int, Meta(ge=1, le=9999)]
 
 

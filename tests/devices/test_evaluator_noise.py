@@ -16,6 +16,7 @@ from devices.evaluator.driver import EvaluatorBus, KeypadConfig
 from devices.evaluator.proto import Cmd
 from devices.evaluator.sim import NOISE_KINDS, EvaluatorBusSim
 from kiosk.core import events as k
+from kiosk.core.errors import ConfigError
 from kiosk.core.events import Event
 from kiosk.core.hall import Hall
 from kiosk.core.rating import Level
@@ -59,6 +60,14 @@ def test_a_bad_sim_option_is_refused_naming_it(opts: dict[str, str], message: st
     with pytest.raises(TransportError, match=re.escape(message)):
         simmod.open_bus("ev-bad", [1], opts=opts)
     assert "ev-bad" not in simmod.SIMS
+
+
+def test_the_config_check_reads_the_sim_options(hall: Hall) -> None:
+    section = {"kind": "evaluator", "url": "sim://ev-cfg?noise=0.3&seed=7", "keypads": {"1": 1}}
+    assert from_config("ev-cfg", section, hall.config).url.opts == {"noise": "0.3", "seed": "7"}
+    with pytest.raises(ConfigError, match=r"noise='2'.*must be a fraction") as exc:
+        from_config("ev-cfg", {**section, "url": "sim://ev-cfg?noise=2"}, hall.config)
+    assert (exc.value.option, exc.value.section) == ("url", "devices.ev-cfg")
 
 
 def test_a_bad_sim_option_leaves_the_bus_offline_saying_why() -> None:
