@@ -95,6 +95,19 @@ class WorkCalendar:
             log.warning("chinese-calendar has no data for %d: using Mon–Fri; add overrides", day.year)
         return day.weekday() < 5
 
+    def holiday_name(self, day: date) -> str | None:
+        """The Chinese name of the public holiday whose break `day` falls in (国庆节), weekend days of the break
+        included; None on any other day (a working day, an ordinary weekend, a year chinese-calendar lacks)."""
+        if day in self.open_days or day.year not in _PUBLISHED_YEARS:
+            return None
+        off, name = chinese_calendar.get_holiday_detail(day)
+        if not off or name is None:
+            return None
+        try:
+            return str(chinese_calendar.Holiday(name).chinese)
+        except ValueError:  # a name a newer chinese-calendar added: its English name beats saying nothing
+            return str(name)
+
     def add_working_days(self, start: date, days: int) -> date:
         """The date `days` working days after `start` (start itself not counted)."""
         d, left = start, days

@@ -63,6 +63,9 @@ class Rules(Section, kw_only=True):
     id_required: Annotated[bool, Meta(description="every business needs an ID number to take a ticket")] = False
     appointment_grace_minutes: Annotated[int, Meta(ge=0, le=240, description=(
         "a late appointment still checks in this long after its slot ends"))] = 30
+    checkin_grace_minutes: Annotated[int, Meta(ge=0, le=120, description=(
+        "预约 check-in is open from this long before a business's ticket hours begin to this long after they "
+        "end (each interval; the slot's own grace still applies)"))] = 30
     unrated_as_satisfied_days: Annotated[int, Meta(ge=0, le=365, description=(
         "some regions count an unrated service as 满意 after N days; 0 = off. Figures always show such ratings "
         "on their own line"))] = 0
@@ -82,8 +85,9 @@ class Business(Section, kw_only=True):
     hours: Annotated[list[str], Meta(description="ticket hours, e.g. `[\"08:30-12:00\", \"13:30-17:30\"]`")] = \
         msgspec.field(default_factory=lambda: ["08:30-12:00", "13:30-17:30"])
     days: Annotated[Literal["workdays", "all"] | list[Weekday], Meta(description=(
-        "`\"workdays\"` (Chinese working days incl. 调休), `\"all\"`, or a list of ISO weekdays "
-        "`[1, 2, 3, 4, 5, 6]` (1 = Monday)"))] = "workdays"
+        "the weekdays it opens, as ISO numbers (`[1, 2, 3, 4, 5, 6]`, 1 = Monday; `\"workdays\"` = Monday to "
+        "Friday): never on a public holiday or the hall's closure, always on a 调休 make-up working day. "
+        "`\"all\"`: every day, holidays and closures included"))] = "workdays"
     daily_cap: Annotated[int, Meta(ge=1, le=999, description="tickets per day (numbers have three digits)")] = 200
     green_channel: Annotated[bool, Meta(description="绿色通道 offered (elderly, disabled, military)")] = True
     appointments: Annotated[bool, Meta(description="预约 check-in offered")] = True
@@ -94,9 +98,19 @@ class Business(Section, kw_only=True):
     def intervals(self) -> list[tuple[time, time]]:
         return [_parse_interval(h) for h in self.hours]
 
+    def weekdays(self) -> frozenset[int]:
+        """The ISO weekdays of its week ("all": every day, the calendar aside — see the Hall's day rule)."""
+        if self.days == "workdays":
+            return frozenset(range(1, 6))
+        if self.days == "all":
+            return frozenset(range(1, 8))
+        return frozenset(self.days)
+
     def check(self, hall: HallConfig | None) -> None:
         if not self.hours:
             raise OptionError("hours", "lists no ticket hours")
+        if isinstance(self.days, list) and not self.days:
+            raise OptionError("days", "lists no weekdays: the business would never open")
         try:
             self.intervals()
         except ValueError as exc:

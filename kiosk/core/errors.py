@@ -29,6 +29,16 @@ def _err(name: str, key: str, template: str) -> type[HallError]:
 UnknownBusiness = _err("UnknownBusiness", "unknown_business", "没有这项业务：{business}")
 BusinessClosed = _err("BusinessClosed", "business_closed", "{name}暂停取号：{message}")
 OutsideTicketHours = _err("OutsideTicketHours", "outside_ticket_hours", "{name}的取号时间为 {hours}，现在不能取号")
+# A day the business does not open.  Both are OutsideTicketHours, so a screen that catches that catches these.
+NotWorkingDay = type("NotWorkingDay", (OutsideTicketHours,), {
+    "key": "not_working_day", "template": "{day}是{reason}，不是工作日，{name}不办理",
+    "__doc__": "A public holiday, the hall's own closure or a rest day the business does not list."})
+NotBusinessDay = type("NotBusinessDay", (OutsideTicketHours,), {
+    "key": "not_business_day", "template": "{name}只在{days}办理，{day}不办理",
+    "__doc__": "A working day whose weekday the business does not list."})
+OutsideCheckInHours = _err(
+    "OutsideCheckInHours", "outside_checkin_hours", "{name}的预约签到时间为 {hours}，现在不能签到"
+)
 DailyCapReached = _err("DailyCapReached", "daily_cap_reached", "{name}今日号码已取完（{cap} 个），请改日再来")
 IdRequired = _err("IdRequired", "id_required", "办理{name}需要刷身份证或输入身份证号")
 InvalidIdNumber = _err("InvalidIdNumber", "invalid_id_number", "身份证号码不正确，请核对")
@@ -41,6 +51,10 @@ AppointmentUsed = _err("AppointmentUsed", "appointment_used", "这个预约已�
 AppointmentExpired = _err(
     "AppointmentExpired", "appointment_expired", "预约时段（至 {until}）已过，请取普通号"
 )
+AppointmentsNotOffered = _err("AppointmentsNotOffered", "appointments_not_offered", "{name}不提供预约，请取普通号")
+AppointmentCodeUsed = _err(
+    "AppointmentCodeUsed", "appointment_code_used", "预约号 {code} 已经签到使用过（{number}），不能再次预约"
+)
 UnknownWindow = _err("UnknownWindow", "unknown_window", "没有 {window} 号窗口")
 WindowPaused = _err("WindowPaused", "window_paused", "{window}号窗口已暂停服务，请先恢复")
 WindowNotPaused = _err("WindowNotPaused", "window_not_paused", "{window}号窗口没有暂停")
@@ -50,11 +64,18 @@ NoCurrentTicket = _err("NoCurrentTicket", "no_current_ticket", "{window}号窗�
 RecallLimit = _err("RecallLimit", "recall_limit", "{number} 已重呼 {cap} 次，不能再重呼")
 TicketNotFound = _err("TicketNotFound", "ticket_not_found", "没有找到号码 {ticket}")
 TicketNotWaiting = _err("TicketNotWaiting", "ticket_not_waiting", "{number} 当前状态为{status}，不能这样操作")
+WindowDoesNotServe = _err("WindowDoesNotServe", "window_does_not_serve", "{window_name}不办理{name}")
+NoWindowServes = _err("NoWindowServes", "no_window_serves", "没有窗口办理{name}")
+TransferredElsewhere = _err(
+    "TransferredElsewhere", "transferred_elsewhere", "{number} 已转到{window_name}，请由该窗口呼叫"
+)
 NotServedHere = _err("NotServedHere", "not_served_here", "{number} 不在 {window} 号窗口")
 RatingExists = _err("RatingExists", "rating_exists", "{number} 这次服务已经评价过了")
 RatingNotFound = _err("RatingNotFound", "rating_not_found", "没有找到这条评价")
 ReasonRequired = _err("ReasonRequired", "reason_required", "差评需要选择原因")
-NotRateable = _err("NotRateable", "not_rateable", "{number} 还没有办理完成，不能评价")
+ReasonNotNeeded = _err("ReasonNotNeeded", "reason_not_needed", "只有差评（不满意、非常不满意）需要填写原因")
+ReasonAlreadyGiven = _err("ReasonAlreadyGiven", "reason_already_given", "这条差评已经填写过原因：{reason}")
+NotRateable = _err("NotRateable", "not_rateable", "{number} 当前为{status}，开始办理后才能评价")
 
 
 class ConfigError(ValueError):

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any, Generic, TypeVar
 
 from kiosk.core import errors as E
@@ -17,6 +17,7 @@ from kiosk.core import events as ev
 from kiosk.core.calendar import WorkCalendar
 from kiosk.core.config import HallConfig
 from kiosk.core.events import Event, EventBus, Subscriber
+from kiosk.core.figures import compute_times
 from kiosk.core.privacy import id_hash, mask_id, mask_name, valid_id
 from kiosk.core.rating import Channel, Level
 from kiosk.store import Store
@@ -32,6 +33,7 @@ STATUS_LABELS = {
 # Queue order inside a business: transferred-in first ("goes to the front there"), then checked-in
 # appointments, then the green channel, then walk-ins; first come first served within a rank.
 RANK = {"transfer": 0, "appointment": 1, "green": 2, "normal": 3}
+RATEABLE = ("serving", "done")  # 一次一评 rates a service given: never a ticket only called (or gone, or held)
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,13 +331,19 @@ class Hall:
         state = tx.one("SELECT closed, message FROM business_state WHERE code = ?", b.code)
         if state is not None and state["closed"]:
             raise E.BusinessClosed(name=b.name, message=state["message"] or "请咨询服务台")
+        self._check_day(b, tx.local.date(), "今天")
         if appointment is None:
             self._check_hours(tx, b)
+        else:
+            self._check_checkin_hours(tx, b)
         h = masked = None
         if id_number:
             if not valid_id(id_number):
                 raise E.InvalidIdNumber()
             h, masked = id_hash(self._key, id_number), mask_id(id_number)
+        elif appointment is not None and appointment["id_hash"]:
+            # booked with an ID: the checked-in ticket is that ID's open ticket, as a walk-in one would be
+            h, masked = appointment["id_hash"], appointment["id_masked"]
         elif (b.id_required or self.config.rules.id_required) and appointment is None:
             raise E.IdRequired(name=b.name)
         if h:
@@ -372,18 +380,43 @@ class Hall:
         tx.emit(ev.TICKET_ISSUED, payload)
         return Issued(tdict, ahead)
 
-    def _check_hours(self, tx: Tx, b: Any) -> None:
-        local = tx.local
-        hours = "、".join(b.hours)
-        if b.days == "workdays":
-            day_ok = self.calendar.is_working_day(local.date())
-        elif b.days == "all":
-            day_ok = True
+    def _check_day(self, b: Any, day: date, label: str) -> None:
+        """Whether the business opens on `day` (docs/events.md, "Business days"): its weekdays, never on a public
+        holiday or the hall's closure, always on a 调休 make-up working day; `days = "all"`: every day."""
+        if b.days == "all":
+            return
+        cal, weekday = self.calendar, day.isoweekday()
+        if cal.is_working_day(day):
+            if weekday > 5 or weekday in b.weekdays():  # a working Saturday or Sunday is worked as a weekday
+                return
+            raise E.NotBusinessDay(name=b.name, days=_weekday_names(b.weekdays()), day=label)
+        holiday = cal.holiday_name(day)
+        if day in cal.closed:
+            reason = "本中心休息日"
+        elif holiday:
+            reason = f"法定节假日（{holiday}）"
+        elif weekday in b.weekdays():
+            return  # an ordinary weekend day the business lists (周六延时服务)
         else:
-            day_ok = local.isoweekday() in b.days
-        now_t = local.time()
-        if not day_ok or not any(s <= now_t <= e for s, e in b.intervals()):
-            raise E.OutsideTicketHours(name=b.name, hours=hours)
+            reason = "休息日"
+        raise E.NotWorkingDay(day=label, reason=reason, name=b.name)
+
+    def _check_hours(self, tx: Tx, b: Any) -> None:
+        now_t = tx.local.time()
+        if not any(s <= now_t <= e for s, e in b.intervals()):
+            raise E.OutsideTicketHours(name=b.name, hours="、".join(b.hours))
+
+    def _check_checkin_hours(self, tx: Tx, b: Any) -> None:
+        """An appointment checks in within the ticket hours widened by [rules] checkin_grace_minutes on each side
+        (an early arrival, a slot at lunch), never after the hall has closed."""
+        grace = timedelta(minutes=self.config.rules.checkin_grace_minutes)
+        day = tx.local.date()
+        first, last = datetime.combine(day, time.min), datetime.combine(day, time.max)
+        spans = [(max(datetime.combine(day, s) - grace, first), min(datetime.combine(day, e) + grace, last))
+                 for s, e in b.intervals()]
+        now = tx.local.replace(tzinfo=None)
+        if not any(a <= now <= z for a, z in spans):
+            raise E.OutsideCheckInHours(name=b.name, hours="、".join(f"{a:%H:%M}-{z:%H:%M}" for a, z in spans))
 
     # --- appointments -------------------------------------------------------------------------------
     def book_appointment(
@@ -404,8 +437,15 @@ class Hall:
             b = self.config.business(business)
             if b is None:
                 raise E.UnknownBusiness(business=business)
+            if not b.appointments:
+                raise E.AppointmentsNotOffered(name=b.name)
+            self._check_day(b, day, day.isoformat())
             if id_number and not valid_id(id_number):
                 raise E.InvalidIdNumber()
+            old = tx.one("SELECT status, ticket_id FROM appointments WHERE code = ?", code)
+            if old is not None and old["status"] != "booked":  # a booked code may be moved; a used one stays used
+                t = tx.one("SELECT number FROM tickets WHERE id = ?", old["ticket_id"])
+                raise E.AppointmentCodeUsed(code=code, number=t["number"] if t else "")
             h = id_hash(self._key, id_number) if id_number else None
             tx.exec(
                 "INSERT OR REPLACE INTO appointments(code, business, date, slot_start, slot_end, id_hash, id_masked, "
@@ -440,6 +480,11 @@ class Hall:
                 )
             if a is None:
                 raise E.AppointmentNotFound()
+            b = self.config.business(a["business"])
+            if b is None:
+                raise E.UnknownBusiness(business=a["business"])
+            if not b.appointments:
+                raise E.AppointmentsNotOffered(name=b.name)
             if a["status"] == "checked_in":
                 t = tx.one("SELECT number FROM tickets WHERE id = ?", a["ticket_id"])
                 raise E.AppointmentUsed(number=t["number"] if t else "")
@@ -450,9 +495,6 @@ class Hall:
             end = datetime.combine(tx.local.date(), _hm(a["slot_end"]), tx.local.tzinfo)
             if tx.local > end + timedelta(minutes=self.config.rules.appointment_grace_minutes):
                 raise E.AppointmentExpired(until=a["slot_end"])
-            b = self.config.business(a["business"])
-            if b is None:
-                raise E.UnknownBusiness(business=a["business"])
             issued = self._issue(tx, b, id_number=id_number, priority="appointment", appointment=a, terminal=terminal)
             tx.exec("UPDATE appointments SET status = 'checked_in', ticket_id = ? WHERE code = ?",
                     issued.ticket["id"], a["code"])
@@ -514,10 +556,24 @@ class Hall:
                 raise E.TicketNotFound(ticket=number_or_id)
             if t["status"] != "waiting":
                 raise E.TicketNotWaiting(number=t["number"], status=STATUS_LABELS[t["status"]])
+            if t["target_window"]:  # sent to one window: it is that window's to call
+                if t["target_window"] != window:
+                    to = self.config.window(t["target_window"])
+                    raise E.TransferredElsewhere(number=t["number"], window=t["target_window"],
+                                                 window_name=to.name if to else f"{t['target_window']}号窗口")
+            else:
+                self._check_serves(window, t["business"])
             self._finish_current(tx, window, w)
             return self._call(tx, window, t, w, specific=True)
 
         return self.run("call_ticket", idem_key, body, lambda v: ("ticket", v["id"]))
+
+    def _check_serves(self, window: int, business: str) -> None:
+        """A window takes only the businesses it lists (a 综合窗口: every business)."""
+        if business not in self.config.window_businesses(window):
+            b = self.config.business(business)
+            raise E.WindowDoesNotServe(window=window, window_name=self._window_cfg(window).name,
+                                       name=b.name if b else business)
 
     def _pick_next(self, tx: Tx, window: int) -> sqlite3.Row | None:
         """The head of each queue this window serves, by index, then the best of those heads:
@@ -614,10 +670,13 @@ class Hall:
             if to_business is None and to_window is None:
                 raise ValueError("transfer needs to_business or to_window")
             business = to_business or t["business"]
-            if self.config.business(business) is None:
+            b = self.config.business(business)
+            if b is None:
                 raise E.UnknownBusiness(business=business)
             if to_window is not None:
-                self._window_cfg(to_window)
+                self._check_serves(to_window, business)
+            elif not any(business in self.config.window_businesses(w.number) for w in self.config.windows):
+                raise E.NoWindowServes(name=b.name)  # it would wait where no window ever calls it
             tx.exec(
                 "UPDATE tickets SET status = 'waiting', business = ?, rank = ?, queue_pos = ?, target_window = ?, "
                 "window = NULL, transfers = transfers + 1, recalls = 0 WHERE id = ?",
@@ -757,6 +816,9 @@ class Hall:
             tid = w["current_ticket"] or w["last_ticket"]
             if not tid:
                 raise E.NoCurrentTicket(window=window)
+            t = tx.one("SELECT number, status FROM tickets WHERE id = ?", tid)
+            if t is not None and t["status"] not in RATEABLE:
+                raise E.NotRateable(number=t["number"], status=STATUS_LABELS[t["status"]])
             p = self._window_payload(tx, window, tid)
             tx.emit(ev.RATING_REQUESTED, p)
             return p["ticket"]
@@ -777,13 +839,16 @@ class Hall:
         """一次一评: one rating per service.  A 差评 without a reason is kept with reason_pending."""
         lv = Level(level)
         ch = Channel(channel)
+        reason = (reason or "").strip() or None
 
         def body(tx: Tx) -> dict[str, Any]:
             t = tx.one("SELECT * FROM tickets WHERE id = ?", ticket_id)
             if t is None:
                 raise E.TicketNotFound(ticket=ticket_id)
-            if t["status"] not in ("serving", "done", "called") or t["window"] is None:
-                raise E.NotRateable(number=t["number"])
+            if t["status"] not in RATEABLE or t["window"] is None:
+                raise E.NotRateable(number=t["number"], status=STATUS_LABELS[t["status"]])
+            if reason and not lv.is_bad:
+                raise E.ReasonNotNeeded()
             old = tx.one("SELECT * FROM ratings WHERE ticket_id = ?", ticket_id)
             if old is not None and old["status"] == "rated":
                 raise E.RatingExists(number=t["number"])
@@ -803,13 +868,20 @@ class Hall:
         return self.run("rate", idem_key, body, lambda v: ("rating", v["id"]))
 
     def complete_rating_reason(self, rating_id: str, reason: str, text: str | None = None) -> Result[dict[str, Any]]:
+        """The reason of a 差评 given without one (reason_pending), once; a 满意 or an unrated service takes none."""
+
         def body(tx: Tx) -> dict[str, Any]:
+            old = tx.one("SELECT level, reason, reason_pending FROM ratings WHERE id = ?", rating_id)
+            if old is None:
+                raise E.RatingNotFound()
+            if not old["level"] or not Level(old["level"]).is_bad:
+                raise E.ReasonNotNeeded()
+            if not old["reason_pending"]:
+                raise E.ReasonAlreadyGiven(reason=old["reason"] or "")
             if not reason.strip():
                 raise E.ReasonRequired()
-            if tx.one("SELECT id FROM ratings WHERE id = ?", rating_id) is None:
-                raise E.RatingNotFound()
             tx.exec("UPDATE ratings SET reason = ?, text = COALESCE(?, text), reason_pending = 0 WHERE id = ?",
-                    reason, text, rating_id)
+                    reason.strip(), text, rating_id)
             r = self._rating_dict(tx.conn, rating_id)
             tx.emit(ev.RATING_REASON_COMPLETED, {"rating": r})
             return r
@@ -1006,19 +1078,12 @@ class Hall:
 
     def times(self, by: str = "business", day_from: str | None = None, day_to: str | None = None
               ) -> list[dict[str, Any]]:
-        """Average wait (issue → first call) and service time (start or call → finish), per business, window
-        or clerk, over a range of local dates (default today)."""
-        col = {"business": "business", "window": "window", "clerk": "clerk_id"}[by]
+        """Average wait (issue → first call) and service time (start or call → finish) over a range of local dates
+        (default today), one row per business, window, clerk, day or hour taken (kiosk.core.figures.TIME_GROUPS);
+        another `by` is a ValueError naming them."""
         d1 = day_from or self.today()
         d2 = day_to or d1
-        rows = self.store.conn().execute(
-            f"SELECT {col} AS k, COUNT(*) AS served, "
-            "AVG((julianday(first_called_at) - julianday(issued_at)) * 86400) AS wait_s, "
-            "AVG((julianday(finished_at) - julianday(COALESCE(started_at, called_at))) * 86400) AS service_s "
-            f"FROM tickets WHERE status = 'done' AND local_date BETWEEN ? AND ? AND {col} IS NOT NULL "
-            "GROUP BY k ORDER BY k", (d1, d2)).fetchall()
-        return [{by: r["k"], "served": int(r["served"]), "avg_wait_s": round(r["wait_s"] or 0.0, 1),
-                 "avg_service_s": round(r["service_s"] or 0.0, 1)} for r in rows]
+        return compute_times(self.store.conn(), by, d1, d2, self.config.tz)
 
     def rating_summary(self, day_from: str | None = None, day_to: str | None = None) -> dict[str, Any]:
         """好差评 distribution.  Unrated services are reported on their own line; counted as 满意 only when
@@ -1071,6 +1136,10 @@ def _secs(a: str | None, b: str | None) -> float:
     if not a or not b:
         return 0.0
     return round((datetime.fromisoformat(b) - datetime.fromisoformat(a)).total_seconds(), 1)
+
+
+def _weekday_names(days: frozenset[int]) -> str:
+    return "、".join("周" + "一二三四五六日"[d - 1] for d in sorted(days))
 
 
 def _hm(text: str) -> Any:

@@ -12,6 +12,7 @@ from kiosk.core.cases import Cases, CaseSettings
 from kiosk.core.config import loads
 from kiosk.core.errors import ConfigError
 from kiosk.core.hall import Hall
+from kiosk.core.rating import Level
 from kiosk.core.sections import read_section
 from tests.cases.conftest import payload
 from tests.conftest import SMALL_CONFIG
@@ -23,7 +24,7 @@ def rated(hall: Hall, level: str, reason: str | None = "等候时间长") -> dic
     t = hall.issue_ticket("tax").value.ticket  # tax: open every day, so the clock can be anywhere
     hall.call_next(2)
     hall.finish_service(2)
-    return hall.rate(t["id"], level, reason=reason).value
+    return hall.rate(t["id"], level, reason=reason if Level(level).is_bad else None).value  # reasons: 差评 only
 
 
 def test_bad_rating_opens_exactly_one_item(hall: Hall, cases: Cases) -> None:

@@ -61,6 +61,7 @@ WHERE: dict[str, tuple[tuple[str | int, ...], str]] = {
 RULES: dict[tuple[str, str], list[Any]] = {
     ("[hall]", "timezone"): ["Mars/Olympus"],
     ("[[businesses]]", "hours"): [["9-17"], ["12:00-08:00"], []],
+    ("[[businesses]]", "days"): [[]],
     ("[[windows]]", "businesses"): [["nope"], []],
     ("[calendar]", "overrides"): ["missing.txt", "bad-holidays.txt"],
     ("[sync]", "ca_file"): ["missing.pem"],

@@ -263,9 +263,12 @@ def test_transfer_to_window(hall: Hall) -> None:
     hall.issue_ticket("social")
     hall.issue_ticket("social")
     hall.call_next(1)
-    hall.transfer(1, to_window=3)  # 3 serves housing only, but a ticket sent to it is its own
+    with pytest.raises(E.WindowDoesNotServe):
+        hall.transfer(1, to_window=3)  # 3 serves housing only (tests/core/test_rules.py)
+    hall.transfer(1, to_window=2)  # sent to window 2: its own, ahead of its queues
+    hall.issue_ticket("tax")
     assert hall.call_next(1).value["number"] == "A002"
-    assert hall.call_next(3).value["number"] == "A001"
+    assert hall.call_next(2).value["number"] == "A001"
     hall.issue_ticket("social")
     hall.call_next(1)
     with pytest.raises(E.UnknownWindow):

@@ -66,13 +66,19 @@ class HallMachine(RuleBasedStateMachine):
             self.hall.call_ticket(window, t["number"])
         except E.WindowPaused:
             return
+        except E.WindowDoesNotServe:
+            assert t["business"] not in self.hall.config.window_businesses(window)
+            return
+        except E.TransferredElsewhere:
+            assert t["target_window"] not in (None, window)
+            return
 
     @rule(window=st.sampled_from(WINDOWS), action=st.sampled_from(
         ["recall", "no_show", "start_service", "finish_service", "hold", "request_rating"]))
     def window_action(self, window: int, action: str) -> None:
         try:
             getattr(self.hall, action)(window)
-        except (E.NoCurrentTicket, E.RecallLimit, E.TicketNotWaiting):
+        except (E.NoCurrentTicket, E.RecallLimit, E.TicketNotWaiting, E.NotRateable):
             pass
 
     @rule(window=st.sampled_from(WINDOWS), to=st.sampled_from([*BUSINESSES, 2, 3]))
@@ -82,7 +88,7 @@ class HallMachine(RuleBasedStateMachine):
                 self.hall.transfer(window, to_window=to)
             else:
                 self.hall.transfer(window, to_business=to)
-        except E.NoCurrentTicket:
+        except (E.NoCurrentTicket, E.WindowDoesNotServe):
             pass
 
     @rule(window=st.sampled_from(WINDOWS))
