@@ -41,7 +41,7 @@ BAUD_RANGE = (1200, 921600)
 class DeviceSection(Section, kw_only=True):
     """A [devices.NAME] table.  Each kind declares its own options on top of these."""
 
-    kind: Annotated[str, Meta(description="the device kind: printer, led, evaluator or voice")]
+    kind: Annotated[str, Meta(description="the device kind: printer, led, evaluator, voice, idcard or scanner")]
     host: Annotated[str, Meta(description=(
         "the client id of the LAN screen PC that drives it (a kiosk's own printer); empty: `hall run server` "
         "drives it"))] = ""

@@ -11,6 +11,7 @@ from typing import Any
 
 from devices.config import DeviceSection
 from devices.evaluator.config import EvaluatorSection
+from devices.idcard.config import IdCardSection
 from devices.led.config import LedSection
 from devices.printer.config import PrinterSection
 from devices.voice.config import VoiceSection
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 # kind → the Struct of its [devices.NAME] table (kiosk.schema checks every table with it at load) …
 SECTIONS: dict[str, type[DeviceSection]] = {
     "printer": PrinterSection, "led": LedSection, "evaluator": EvaluatorSection, "voice": VoiceSection,
+    "idcard": IdCardSection,
 }
 # … and the module with `from_config(name, section, hall_config)`, which reads it through the same Struct
 KINDS: dict[str, str] = {
@@ -30,7 +32,11 @@ KINDS: dict[str, str] = {
     "led": "devices.led.driver",
     "evaluator": "devices.evaluator.driver",
     "voice": "devices.voice.announcer",
+    "idcard": "devices.idcard.driver",
 }
+# Kinds whose reads belong to a screen (an ID card at the kiosk, a badge at a caller): the screen's process drives
+# them (kiosk/ui/app.py), never the hall server, where a read would have nobody to go to.
+INPUT_KINDS = frozenset({"idcard"})
 
 
 def device_sections(config: HallConfig, host: str | None = None) -> dict[str, dict[str, Any]]:
@@ -61,7 +67,9 @@ class Supervisor:
 
     @classmethod
     def from_config(cls, hall: Any) -> Supervisor:
-        return cls(hall, build_drivers(hall.config))
+        """The hall server's devices: every section without a `host`, input devices left to their screens."""
+        sections = {n: s for n, s in device_sections(hall.config).items() if s.get("kind") not in INPUT_KINDS}
+        return cls(hall, build_drivers(hall.config, sections))
 
     def start(self) -> None:
         for name, d in self.drivers.items():
@@ -78,8 +86,9 @@ class Supervisor:
             self._unsubs.append(d.attach(hall))
             return
         d.on_health(lambda h: hall.report_device_health(h.device, h.kind, str(h.state), h.reason))
-        kinds = getattr(d, "event_kinds", None) or None
-        self._unsubs.append(hall.subscribe(d.handle_event, set(kinds) if kinds else None))
+        if hasattr(d, "handle_event"):  # an input device (ID card reader, scanner) follows no hall event
+            kinds = getattr(d, "event_kinds", None) or None
+            self._unsubs.append(hall.subscribe(d.handle_event, set(kinds) if kinds else None))
 
     def stop(self) -> None:
         for u in self._unsubs:
@@ -90,6 +99,10 @@ class Supervisor:
 
     def status(self) -> list[dict[str, Any]]:
         return [d.status() for d in self.drivers.values()]
+
+    def inputs(self) -> list[Any]:
+        """The input devices (ID card readers, scanners): a screen takes their reads through `on_read`."""
+        return [d for d in self.drivers.values() if hasattr(d, "on_read")]
 
     def printer(self) -> Any | None:
         """The first ticket printer, for a kiosk that asks 'can I print now?'."""

@@ -38,6 +38,7 @@ BASE: dict[str, Any] = {
         "ev1": {"kind": "evaluator", "url": "sim://opt-ev1", "keypads": {"1": 1}},
         "ev2": {"kind": "evaluator", "url": "sim://opt-ev2", "keypads": [{"address": 2, "window": 2}]},
         "v1": {"kind": "voice", "sink": "file:///tmp/hall-opt-voice"},
+        "id1": {"kind": "idcard", "url": "sim://opt-id1"},
     },
 }
 # Where each documented table sits in BASE, and the section its errors name.
@@ -55,6 +56,7 @@ WHERE: dict[str, tuple[tuple[str | int, ...], str]] = {
     '[devices.NAME] kind = "led"': (("devices", "led1"), "devices.led1"),
     '[devices.NAME] kind = "evaluator"': (("devices", "ev1"), "devices.ev1"),
     '[devices.NAME] kind = "voice"': (("devices", "v1"), "devices.v1"),
+    '[devices.NAME] kind = "idcard"': (("devices", "id1"), "devices.id1"),
     "[devices.NAME] keypads = [ {…} ]": (("devices", "ev2", "keypads", 0), "devices.ev2.keypads[0]"),
 }
 # Values of the right type that break a rule only the section's check knows.
@@ -80,6 +82,7 @@ RULES: dict[tuple[str, str], list[Any]] = {
     ('[devices.NAME] kind = "voice"', "sink"): ["hdmi"],
     ('[devices.NAME] kind = "voice"', "player"): ["vlc"],
     ('[devices.NAME] kind = "voice"', "template"): ["请{number}号"],
+    ('[devices.NAME] kind = "idcard"', "url"): ["file:///tmp/x", "sim://i?card=nobody", "sim://i?faults=fire"],
 }
 
 

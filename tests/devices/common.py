@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
+from devices.base import HealthState
 from devices.supervisor import Supervisor, build_drivers
 from kiosk.core import events as ev
 from kiosk.core.hall import Hall
@@ -48,3 +49,20 @@ def check_dead_device_never_blocks_the_hall(hall: Hall, name: str, section: dict
         assert sup.status()[0]["state"] == "offline"
     finally:
         sup.stop()
+
+
+class Pluggable(Protocol):
+    def unplug(self) -> None: ...
+    def plug(self) -> None: ...
+
+
+def check_unplug_goes_offline_and_reopens(driver: Any, port: Pluggable, *, within: float = 2.0) -> None:
+    """Unplug → offline with a reason → plugged back → ok within `within` s, by the same stable path and without a
+    restart (DESIGN.md: devices fail without taking the hall down)."""
+    wait_for(lambda: driver.health.state == HealthState.OK, 5.0)
+    port.unplug()
+    wait_for(lambda: driver.health.state == HealthState.OFFLINE, 5.0)
+    assert driver.health.reason, "an offline device must say why"
+    time.sleep(0.3)
+    port.plug()
+    wait_for(lambda: driver.health.state == HealthState.OK, within)
