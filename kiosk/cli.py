@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import logging
 import os
 import signal
@@ -222,44 +221,31 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from kiosk.core.export import ratings_sheet, tickets_sheet, write_sheet_csv, write_sheets_xlsx
+
+    try:
+        d1 = date.fromisoformat(args.date_from)
+        d2 = date.fromisoformat(args.date_to) if args.date_to else d1
+    except ValueError as exc:
+        print(f"日期不正确（应为 YYYY-MM-DD）：{exc}", file=sys.stderr)
+        return 2
+    if d2 < d1:
+        print(f"日期范围不正确：--to {d2} 早于 --from {d1}", file=sys.stderr)
+        return 2
     cfg = _config(args.config)
-    store = Store(Path(args.db or DEFAULT_DB))
-    cols = ["local_date", "number", "business", "priority", "status", "window", "clerk_id", "issued_at",
-            "first_called_at", "started_at", "finished_at", "recalls", "transfers"]
-    rows = store.conn().execute(
-        f"SELECT {', '.join(cols)} FROM tickets WHERE local_date BETWEEN ? AND ? ORDER BY local_date, queue_pos",
-        (args.date_from, args.date_to or args.date_from)).fetchall()
-    rcols = ["local_date", "number", "business", "window", "clerk_id", "status", "level", "channel", "reason",
-             "rated_at", "case_no"]
-    ratings = store.conn().execute(
-        f"SELECT {', '.join(rcols)} FROM ratings WHERE local_date BETWEEN ? AND ? ORDER BY rated_at",
-        (args.date_from, args.date_to or args.date_from)).fetchall()
+    conn = Store(Path(args.db or DEFAULT_DB)).conn()
+    tickets = tickets_sheet(conn, cfg, d1.isoformat(), d2.isoformat())
+    ratings = ratings_sheet(conn, cfg, d1.isoformat(), d2.isoformat())
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if args.format == "xlsx":
-        from openpyxl import Workbook
-
-        wb = Workbook()
-        ws = wb.active
-        ws.title = "tickets"
-        ws.append(cols)
-        for r in rows:
-            ws.append(list(r))
-        ws2 = wb.create_sheet("ratings")
-        ws2.append(rcols)
-        for r in ratings:
-            ws2.append(list(r))
-        wb.save(out)
+        write_sheets_xlsx(out, [tickets, ratings])
     else:
-        with out.open("w", newline="", encoding="utf-8-sig") as f:  # BOM: Excel opens Chinese CSV correctly
-            w = csv.writer(f)
-            w.writerow(cols)
-            w.writerows(list(r) for r in rows)
-        with out.with_name(out.stem + "-ratings.csv").open("w", newline="", encoding="utf-8-sig") as f:
-            w = csv.writer(f)
-            w.writerow(rcols)
-            w.writerows(list(r) for r in ratings)
-    print(f"{cfg.name}: {len(rows)} 张票、{len(ratings)} 条评价 → {out}")
+        write_sheet_csv(out, tickets)
+        write_sheet_csv(out.with_name(out.stem + "-ratings.csv"), ratings)
+    print(f"{cfg.name}: {len(tickets.rows)} 张票、{len(ratings.rows)} 条评价 → {out}")
     return 0
 
 

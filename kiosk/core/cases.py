@@ -924,10 +924,11 @@ class Cases:
         d1 = _as_day(day_from)
         d2 = _as_day(day_to) if day_to is not None else d1
         title = f"{self.hall.config.name} 办件统计 {d1} 至 {d2}"
+        names = {b.code: b.name for b in self.hall.config.businesses}  # figures by business say the name
         if p.suffix.lower() == ".xlsx":
-            write_xlsx(p, rows, by, title)
+            write_xlsx(p, rows, by, title, names)
         elif p.suffix.lower() == ".csv":
-            write_csv(p, rows, by)
+            write_csv(p, rows, by, names)
         else:
             raise ValueError(f"export to .csv or .xlsx, not {p.suffix!r}")
         return p

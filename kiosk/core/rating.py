@@ -63,6 +63,16 @@ class Channel(StrEnum):
     DEFAULT = "default"  # system default, e.g. unrated counted as 满意 by policy (pf 7)
 
 
+CHANNEL_LABELS: dict[Channel, str] = {
+    Channel.PC: "电脑端",
+    Channel.MOBILE: "移动端",
+    Channel.QR: "二维码",
+    Channel.EVALUATOR: "评价器",
+    Channel.TERMINAL: "大厅其他终端",
+    Channel.SMS: "短信",
+    Channel.DEFAULT: "系统默认",
+}
+
 PF_CODE: dict[Channel, int] = {
     Channel.PC: 1,
     Channel.MOBILE: 2,

@@ -26,12 +26,12 @@ def test_simulate_prints_board_and_figures(tmp_path: Path, capsys) -> None:
     assert main(["export", "--db", str(db), "--from", day, "--out", str(out_csv)]) == 0
     with out_csv.open(encoding="utf-8-sig") as f:
         rows = list(csv.reader(f))
-    assert rows[0][:2] == ["local_date", "number"] and len(rows) == issued + 1
+    assert rows[0][:2] == ["日期", "号码"] and len(rows) == issued + 1  # tests/core/test_export.py reads it all
     assert (tmp_path / "export" / "day-ratings.csv").exists()
     out_xlsx = tmp_path / "day.xlsx"
     assert main(["export", "--db", str(db), "--from", day, "--format", "xlsx", "--out", str(out_xlsx)]) == 0
     wb = load_workbook(out_xlsx)
-    assert wb["tickets"].max_row == issued + 1 and wb["ratings"].max_row > 1
+    assert wb["号票"].max_row == issued + 1 and wb["评价"].max_row > 1
 
 
 def test_check_config(tmp_path: Path, capsys) -> None:
