@@ -264,14 +264,14 @@ class Material(msgspec.Struct, kw_only=True):
 
 class Fee(msgspec.Struct, kw_only=True):
     name: Name
-    amount: Annotated[str, msgspec.Meta(pattern=r"^\d{1,9}(\.\d{1,2})?$")]  # yuan, as a decimal string
+    amount: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{1,9}(\.[0-9]{1,2})?\Z")]  # yuan, as a decimal string
     basis: Text = ""
 
 
 class CatalogItem(msgspec.Struct, kw_only=True):
     """One 办事指南 item, attached to a hall business code.  A higher version replaces a lower one."""
 
-    code: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]  # 实施编码
+    code: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.-]{1,64}\Z")]  # 实施编码
     business: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
     name: Name
     version: Revision
@@ -309,7 +309,7 @@ class ProvincialRating(msgspec.Struct, kw_only=True):
     """Zhejiang-style upload record: satisfaction 1 = 非常不满意 … 5 = 非常满意, pf = channel code."""
 
     projectNo: Annotated[str, msgspec.Meta(min_length=1, max_length=50)]  # 办件编号 (or the ticket id on site)
-    areaCode: Annotated[str, msgspec.Meta(pattern=r"^\d{9}$")]  # 行政区划
+    areaCode: Region
     pf: Annotated[int, msgspec.Meta(ge=1, le=7)]
     satisfaction: Annotated[int, msgspec.Meta(ge=1, le=5)]
     appraiseTime: str  # local time, "YYYY-MM-DD HH:MM:SS"
