@@ -91,6 +91,7 @@ def test_tablet_stops_asking_when_the_keypad_rated(qtbot, client, hall) -> None:
 
     hall.issue_ticket("social")
     hall.call_next(1)
+    hall.start_service(1)  # a service is rated once it has started
     e = EvaluatorScreen(client, 1)
     qtbot.addWidget(e)
     t = hall.request_rating(1).value
