@@ -14,6 +14,7 @@ from devices.evaluator.config import EvaluatorSection
 from devices.idcard.config import IdCardSection
 from devices.led.config import LedSection
 from devices.printer.config import PrinterSection
+from devices.scanner.config import ScannerSection
 from devices.voice.config import VoiceSection
 from kiosk.core.config import HallConfig
 from kiosk.core.errors import ConfigError
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 # kind → the Struct of its [devices.NAME] table (kiosk.schema checks every table with it at load) …
 SECTIONS: dict[str, type[DeviceSection]] = {
     "printer": PrinterSection, "led": LedSection, "evaluator": EvaluatorSection, "voice": VoiceSection,
-    "idcard": IdCardSection,
+    "idcard": IdCardSection, "scanner": ScannerSection,
 }
 # … and the module with `from_config(name, section, hall_config)`, which reads it through the same Struct
 KINDS: dict[str, str] = {
@@ -33,10 +34,11 @@ KINDS: dict[str, str] = {
     "evaluator": "devices.evaluator.driver",
     "voice": "devices.voice.announcer",
     "idcard": "devices.idcard.driver",
+    "scanner": "devices.scanner.driver",
 }
 # Kinds whose reads belong to a screen (an ID card at the kiosk, a badge at a caller): the screen's process drives
 # them (kiosk/ui/app.py), never the hall server, where a read would have nobody to go to.
-INPUT_KINDS = frozenset({"idcard"})
+INPUT_KINDS = frozenset({"idcard", "scanner"})
 
 
 def device_sections(config: HallConfig, host: str | None = None) -> dict[str, dict[str, Any]]:

@@ -39,6 +39,7 @@ BASE: dict[str, Any] = {
         "ev2": {"kind": "evaluator", "url": "sim://opt-ev2", "keypads": [{"address": 2, "window": 2}]},
         "v1": {"kind": "voice", "sink": "file:///tmp/hall-opt-voice"},
         "id1": {"kind": "idcard", "url": "sim://opt-id1"},
+        "sc1": {"kind": "scanner", "url": "sim://opt-sc1"},
     },
 }
 # Where each documented table sits in BASE, and the section its errors name.
@@ -57,6 +58,7 @@ WHERE: dict[str, tuple[tuple[str | int, ...], str]] = {
     '[devices.NAME] kind = "evaluator"': (("devices", "ev1"), "devices.ev1"),
     '[devices.NAME] kind = "voice"': (("devices", "v1"), "devices.v1"),
     '[devices.NAME] kind = "idcard"': (("devices", "id1"), "devices.id1"),
+    '[devices.NAME] kind = "scanner"': (("devices", "sc1"), "devices.sc1"),
     "[devices.NAME] keypads = [ {…} ]": (("devices", "ev2", "keypads", 0), "devices.ev2.keypads[0]"),
 }
 # Values of the right type that break a rule only the section's check knows.
@@ -83,6 +85,9 @@ RULES: dict[tuple[str, str], list[Any]] = {
     ('[devices.NAME] kind = "voice"', "player"): ["vlc"],
     ('[devices.NAME] kind = "voice"', "template"): ["请{number}号"],
     ('[devices.NAME] kind = "idcard"', "url"): ["file:///tmp/x", "sim://i?card=nobody", "sim://i?faults=fire"],
+    ('[devices.NAME] kind = "scanner"', "url"): ["file:///tmp/x", "sim://s?scan_after=x", "sim://s?beep=1"],
+    ('[devices.NAME] kind = "scanner"', "prefix"): ["前缀", "#\r"],
+    ('[devices.NAME] kind = "scanner"', "window"): [7],
 }
 
 

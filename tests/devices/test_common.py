@@ -18,6 +18,7 @@ GONE = "serial:///dev/serial/by-id/usb-hall-test-not-plugged-in"
     ("led-hall", {"kind": "led", "role": "hall", "url": "tcp://127.0.0.1:9"}),  # nothing listens on port 9
     ("evaluator1", {"kind": "evaluator", "url": GONE, "keypads": {"1": 2}}),
     ("idcard1", {"kind": "idcard", "url": GONE}),
+    ("scanner1", {"kind": "scanner", "url": GONE}),
 ])
 def test_dead_device_never_blocks_the_hall(hall: Hall, name: str, section: dict[str, Any]) -> None:
     check_dead_device_never_blocks_the_hall(hall, name, section)
