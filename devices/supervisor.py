@@ -82,6 +82,8 @@ class Supervisor:
         hall = self.hall
         if hasattr(d, "bind"):  # evaluator: key presses become hall.rate / hall.mark_unrated
             d.bind(hall)
+        if hasattr(d, "follow_clock"):  # ID card reader: a card's expiry is judged on the hall's local date
+            d.follow_clock(hall.now, hall.config.tz)
         if hasattr(d, "on_result"):  # printer: every ticket ends printed or failed, as an event
             d.on_result(lambda r, n=name: _report_print(hall, n, r))
         if hasattr(d, "attach"):

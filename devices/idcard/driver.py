@@ -82,6 +82,18 @@ class IdCardReader(DeviceWorker):
         """Call `fn` (on this driver's thread) with each IdCardRead or ReadRefused; returns the way to stop."""
         return self._reads.add(fn)
 
+    def follow_clock(self, now: Callable[[], datetime], tz: Any) -> None:
+        """Judge expiry on the hall's local date (the hall's clock: a demo's runs fast); the wall clock's date if
+        the hall cannot say (a LAN hall out of reach)."""
+        def today() -> date:
+            try:
+                return now().astimezone(tz).date()
+            except Exception:
+                self.log.warning("%s: the hall's clock did not answer; expiry judged on this PC's date", self.name)
+                return datetime.now(tz).date()
+
+        self._today = today
+
     def rearm(self) -> None:
         """Read the card lying on the reader again (a screen that lost the first read)."""
         self.submit(("rearm",))

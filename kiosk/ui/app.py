@@ -31,6 +31,7 @@ from kiosk.ui.compat import guard_singleton_refcounts
 from kiosk.ui.dashboard import DashboardScreen
 from kiosk.ui.evaluator import EvaluatorScreen
 from kiosk.ui.fonts import setup_fonts
+from kiosk.ui.inputs import DeviceInputs
 from kiosk.ui.kiosk import KioskScreen
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,25 @@ def stop_devices(supervisor: Any | None) -> None:
 
 def _printer(supervisor: Any | None) -> Any:
     return supervisor.printer() if supervisor is not None else None
+
+
+def screen_drives(section: dict[str, Any], role: str, window: int | None) -> bool:
+    """The [devices.*] a screen process drives itself when it runs on the hall's own store: a kiosk its printers,
+    ID card readers and kiosk scanners; a caller its window's badge scanner (`window = N`)."""
+    kind = section.get("kind")
+    if role == "kiosk":
+        return kind in ("printer", "idcard") or (kind == "scanner" and not section.get("window"))
+    if role == "caller":
+        return kind == "scanner" and section.get("window") == window
+    return False
+
+
+def screen_inputs(supervisor: Any | None, role: str, window: int | None = None) -> DeviceInputs:
+    """The one doorway (kiosk/ui/inputs.py) for the reads of the input devices that belong to this screen: the
+    kiosk takes the readers and scanners with no window, a caller the scanner of its window."""
+    want = 0 if role == "kiosk" else window if role == "caller" else None
+    drivers = supervisor.inputs() if supervisor is not None else []
+    return DeviceInputs([d for d in drivers if want is not None and int(getattr(d, "window", 0) or 0) == want])
 
 
 # =====================================================================================================================
@@ -411,8 +431,8 @@ def build_demo(config_path: str | Path, db_path: str | Path, speed: float = 60.0
     sections = device_sections if device_sections is not None else (config.devices or DEFAULT_DEMO_DEVICES)
     supervisor = start_devices(hall, sections) if devices else None
     client = HallClient(hall, heartbeat_s=5.0)
-    kiosk = KioskScreen(client, printer=_printer(supervisor))
-    caller = CallerScreen(client, caller_window)
+    kiosk = KioskScreen(client, printer=_printer(supervisor), inputs=screen_inputs(supervisor, "kiosk"))
+    caller = CallerScreen(client, caller_window, inputs=screen_inputs(supervisor, "caller", caller_window))
     board = BoardScreen(client)
     dashboard = DashboardScreen(client)
     ev_screen = EvaluatorScreen(client, caller_window, timeout_s=max(5.0, 60.0 / max(speed, 1.0) * 10)) \
@@ -460,11 +480,11 @@ def run_demo(config_path: str | Path, db_path: str | Path, speed: float = 60.0, 
 
 
 def build_role(role: str, client: HallClient, *, window: int | None = None, printer: Any = None,
-               sync: Any = None) -> QWidget:
+               sync: Any = None, inputs: DeviceInputs | None = None) -> QWidget:
     if role == "kiosk":
-        return KioskScreen(client, printer=printer)
+        return KioskScreen(client, printer=printer, inputs=inputs)
     if role == "caller":
-        return CallerScreen(client, window or client.config.windows[0].number)
+        return CallerScreen(client, window or client.config.windows[0].number, inputs=inputs)
     if role == "evaluator":
         return EvaluatorScreen(client, window or client.config.windows[0].number)
     if role == "board":
@@ -480,8 +500,9 @@ def run_role(role: str, config_path: str | Path, db_path: str | Path, *, window:
     """One screen in this process: on the hall's own store, or — with `lan` (a client file: hall_id, client_id,
     [lan]) — as a LAN client of `hall run server` through the hall broker (sync/lan.py RemoteHall).
 
-    Devices are the hall server's job; by default only a kiosk drives its own [devices.*] printers, so that two
-    role processes never drive the same device (devices=True starts every configured device here)."""
+    Devices are the hall server's job; by default a kiosk drives only its own printers, ID card readers and
+    scanners, and a caller its window's badge scanner (`screen_drives`), so that two role processes never drive
+    the same device (devices=True starts every configured device here)."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
     app = _app()
@@ -499,12 +520,14 @@ def run_role(role: str, config_path: str | Path, db_path: str | Path, *, window:
     if lan is not None:  # a screen PC drives only the devices that name it as their host
         sections = {n: s for n, s in config.devices.items() if s.get("host") == hall.client_id}
     elif devices is None:
-        sections = {n: s for n, s in config.devices.items() if s.get("kind") == "printer"} if role == "kiosk" else {}
+        own = window or config.windows[0].number
+        sections = {n: s for n, s in config.devices.items() if screen_drives(s, role, own)}
     else:
         sections = config.devices if devices else {}
     supervisor = start_devices(hall, sections) if sections else None
     client = HallClient(hall)
-    screen = build_role(role, client, window=window, printer=_printer(supervisor), sync=sync)
+    inputs = screen_inputs(supervisor, role, window or config.windows[0].number)
+    screen = build_role(role, client, window=window, printer=_printer(supervisor), sync=sync, inputs=inputs)
     if fullscreen:
         screen.showFullScreen()
     else:

@@ -3,6 +3,7 @@ this window's 电子监察 cards and linking the served ticket to its case (一�
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -22,9 +23,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from devices.reads import IdCardRead, Read, ReadRefused, ScanRead
+from kiosk.core.codes import Kind, classify, staff_number
 from kiosk.core.errors import HallError, StoreFault
 from kiosk.core.events import Event
 from kiosk.ui.client import HallClient
+from kiosk.ui.inputs import DeviceInputs, WedgeScanner
 from kiosk.ui.theme import PAIRS, dp
 from kiosk.ui.widgets import CARD_PAIR, CARD_TEXT, tag
 
@@ -57,7 +61,8 @@ ACTIONS: list[tuple[str, str, str]] = [
 class CallerScreen(QWidget):
     """One window's caller.  Every refusal lands in the status line; nothing a clerk presses can crash it."""
 
-    def __init__(self, client: HallClient, window: int, parent: QWidget | None = None) -> None:
+    def __init__(self, client: HallClient, window: int, *, inputs: DeviceInputs | None = None,
+                 key_clock: Callable[[], float] | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.client = client
         self.window_no = window
@@ -89,6 +94,10 @@ class CallerScreen(QWidget):
         client.events.connect(self.on_event)
         client.store_fault.connect(self.on_store_fault)
         self.on_store_fault(client.fault)
+        # a staff badge or card, from this window's scanner or a keyboard-wedge reader, through one doorway
+        self.inputs = inputs if inputs is not None else DeviceInputs(parent=self)
+        self.inputs.read.connect(self.on_read)
+        self.wedge = WedgeScanner(self, self.inputs, clock=key_clock or time.monotonic)
         self.refresh()
         self.refresh_cards()
 
@@ -465,6 +474,39 @@ class CallerScreen(QWidget):
             self.show_error("请填写工号和姓名后签到")
             return
         self._do("签到", lambda: self.client.sign_in(self.window_no, clerk_id, name), lambda _v: f"{name} 已签到")
+
+    def closeEvent(self, event: Any) -> None:
+        # the readers outlive the screen: stop taking their reads and the keyboard before Qt deletes the widgets
+        self.inputs.close()
+        self.wedge.close()
+        super().closeEvent(event)
+
+    def on_read(self, item: Read) -> None:
+        """A staff badge signs in (its staff number; the name is typed once); a case code fills 关联办件."""
+        if isinstance(item, ReadRefused):
+            self.show_error(item.reason)
+            return
+        if isinstance(item, IdCardRead):
+            self.show_error("身份证不能用于签到，请刷工作证或扫工作证上的条码")
+            return
+        if not isinstance(item, ScanRead):
+            return
+        s = classify(item.code)
+        if s.kind == Kind.CASE:
+            self.case_input.setText(s.value)
+            self.case_input.setFocus()
+            self.show_ok(f"已读取办件编号 {s.value}，按“关联办件”关联当前号码")
+            return
+        staff = staff_number(s, item.code)
+        if staff is None:
+            self.show_error("无法识别的工作证或条码")
+            return
+        self.clerk_id.setText(staff)
+        if self.clerk_name.text().strip():
+            self.sign_in()
+        else:
+            self.clerk_name.setFocus()
+            self.show_ok(f"已读取工号 {staff}，请填写姓名后签到")
 
     def call_selected(self) -> None:
         item = self.waiting_list.currentItem()

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -23,11 +25,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from devices.reads import IdCardRead, Read, ReadRefused, ScanRead
 from kiosk.core import events as ev
-from kiosk.core.errors import HallError, StoreFault
+from kiosk.core.codes import Kind, Scanned, classify, ticket_patterns
+from kiosk.core.errors import AppointmentNotFound, HallError, StoreFault, TicketNotFound
 from kiosk.core.events import Event
 from kiosk.ui.client import HallClient
 from kiosk.ui.i18n import LANGUAGES, direction, error_text, tr
+from kiosk.ui.inputs import DeviceInputs, WedgeScanner
 from kiosk.ui.theme import PAIRS, dp
 from kiosk.ui.widgets import Keypad, tag
 
@@ -38,6 +43,9 @@ PRINTED_HOME_S = 20  # a printed ticket: back home soon, the next citizen is wai
 REFRESH_KINDS = {ev.TICKET_ISSUED, ev.TICKET_CALLED, ev.TICKET_NO_SHOW, ev.TICKET_TRANSFERRED, ev.TICKET_VOIDED,
                  ev.TICKET_EXPIRED, ev.BUSINESS_CLOSED, ev.BUSINESS_OPENED, ev.DAY_CLOSED}
 INPUT_EVENTS = {QEvent.Type.MouseButtonPress, QEvent.Type.TouchBegin, QEvent.Type.KeyPress}
+# what a ReadRefused's key is called in STRINGS (devices/reads.py)
+REFUSAL_KEYS = {"expired": "id_expired", "not_yet_valid": "id_not_yet_valid", "unreadable": "id_unreadable",
+                "unsupported_card": "id_unsupported"}
 
 
 class Printer(Protocol):
@@ -75,10 +83,13 @@ class KioskScreen(QWidget):
     """The kiosk.  Every refusal from the hall is said on screen in the chosen language, never a crash."""
 
     def __init__(self, client: HallClient, *, printer: Any = None, idle_timeout_s: float | None = None,
+                 inputs: DeviceInputs | None = None, key_clock: Callable[[], float] | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.client = client
         self.printer = printer
+        # ID cards and scans, from the kiosk's readers and from a keyboard-wedge scanner, through one doorway
+        self.inputs = inputs if inputs is not None else DeviceInputs(parent=self)
         self.lang = "zh"
         self.elder = False
         self.pending_business: str | None = None
@@ -107,6 +118,10 @@ class KioskScreen(QWidget):
         self._orient_boxes: list[QBoxLayout] = []
         self._build()
         self._columns = 0
+        self._tickets = ticket_patterns(str(s.get("qr_url") or "") for s in (client.config.devices or {}).values()
+                                        if s.get("kind") == "printer")
+        self.inputs.read.connect(self.on_read)
+        self.wedge = WedgeScanner(self, self.inputs, clock=key_clock or time.monotonic)
         self.client.events.connect(self.on_event)
         self.client.store_fault.connect(self.on_store_fault)
         app = QApplication.instance()
@@ -452,11 +467,13 @@ class KioskScreen(QWidget):
         self.green_note.setText(self.t("green_note"))
         self.home_button.setText(self.t("home"))
         self.help_label.setText(self.t("help_desk") + "  ·  " + self.t("idle_home"))
+        reader = "idcard" in self.inputs.kinds
+        swipe = self.t("swipe_card") if reader else ""
         self.id_title.setText(self.t("enter_id"))
-        self.id_hint.setText(self.t("id_hint"))
+        self.id_hint.setText(self.t("id_hint") + (f"\n{swipe}" if swipe else ""))
         self.code_title.setText(self.t("enter_code"))
-        self.code_hint.setText("")
-        self.code_hint.setVisible(False)
+        self.code_hint.setText(swipe)
+        self.code_hint.setVisible(reader)
         labels = {k: self.t(k) for k in ("delete", "clear", "confirm")}
         self.id_pad.set_labels(labels)
         self.code_pad.set_labels(labels)
@@ -533,6 +550,12 @@ class KioskScreen(QWidget):
             if obj is self.case_field or obj is self.check_field:
                 self._case_into = obj
         return False
+
+    def closeEvent(self, event: Any) -> None:
+        # the readers outlive the screen: stop taking their reads and the keyboard before Qt deletes the widgets
+        self.inputs.close()
+        self.wedge.close()
+        super().closeEvent(event)
 
     def resizeEvent(self, event: Any) -> None:
         super().resizeEvent(event)
@@ -648,13 +671,22 @@ class KioskScreen(QWidget):
         if not code:
             self.say(self.t("enter_code"), "warn")
             return
+        self.check_in(code=code)
+
+    def check_in(self, *, code: str | None = None, id_number: str | None = None) -> bool:
+        """预约签到 by appointment code or by the ID card on the reader; True when a ticket came of it."""
         ready = printer_ready(self.printer)
         try:
-            result = self.client.check_in(code=code, idem_key=uuid.uuid4().hex)
+            result = self.client.check_in(code=code, id_number=id_number, idem_key=uuid.uuid4().hex)
         except HallError as exc:
             self.say_error(exc)
-            return
+            return False
+        except Exception:
+            log.exception("check-in failed")
+            self.say(self.t("hall_unreachable"))
+            return False
         self._issued(result.value, ready)
+        return True
 
     def issue(self, code: str, id_number: str | None = None) -> None:
         ready = printer_ready(self.printer)  # asked first, so the answer is honest for this very ticket
@@ -696,8 +728,11 @@ class KioskScreen(QWidget):
         green = f" · {self.t('green_channel')}" if t.get("priority") == "green" else ""
         self.result_caption.setText(f"{self.t('your_number')} · {t.get('business_name', '')}{green}")
         self.result_number.setText(t["number"])
-        self.result_ahead.setText(self.t("ahead_n", n=self.current_ahead))
-        if self.print_state == "printing":
+        waiting = self.print_state != "status" or t.get("status") == "waiting"
+        self.result_ahead.setText(self.t("ahead_n", n=self.current_ahead) if waiting else "")
+        if self.print_state == "status":  # a scanned ticket QR: where that ticket stands now
+            text, role = self._ticket_status(t), "ok"
+        elif self.print_state == "printing":
             text, role = self.t("printing"), "ok"
         elif self.print_state == "printed":
             text, role = "✔ " + self.t("take_slip"), "ok"
@@ -769,6 +804,13 @@ class KioskScreen(QWidget):
         self.case_result.setText(self.case_text(info))
         self.case_result.show()
 
+    def show_case(self, case_no: str) -> None:
+        """Case lookup with the number filled in (scanned), asking for the ID's last 4 or a card on the reader."""
+        self.show_page(CASE)
+        self.case_field.setText(case_no)
+        self.set_case_target(self.check_field)
+        self.say(self.t("check4") + ("，" + self.t("swipe_card") if "idcard" in self.inputs.kinds else ""), "warn")
+
     def case_text(self, info: dict[str, Any]) -> str:
         """The case's public view (kiosk.core.cases masks the applicant; nothing else personal is shown)."""
         deadline = info.get("promised_at") or info.get("due_at") or info.get("deadline")
@@ -786,6 +828,101 @@ class KioskScreen(QWidget):
         if left is not None and left >= 0:
             rows.append(("剩余", f"{left:g} 个工作日"))
         return "\n".join(f"{k}：{v}" for k, v in rows if v)
+
+    # ================================================================================================
+    # ID cards and scans (one doorway: self.inputs.read, in the Qt thread)
+    # ================================================================================================
+    def on_read(self, item: Read) -> None:
+        self.touch()
+        if isinstance(item, IdCardRead):
+            self.on_id_card(item)
+        elif isinstance(item, ScanRead):
+            self.on_scan(item.code)
+        elif isinstance(item, ReadRefused):
+            key = REFUSAL_KEYS.get(item.key)
+            date = item.until.isoformat() if item.until else ""
+            self.say(self.t(key, date=date) if key else item.reason)
+
+    def on_id_card(self, card: IdCardRead) -> None:
+        """The ID wherever the kiosk asks for one: a ticket (green channel too), a check-in, a case lookup's last 4.
+        The number goes straight to the hall and is never shown."""
+        page = self.stack.currentIndex()
+        if page == ID_ENTRY and self.pending_business is not None:
+            self.issue(self.pending_business, id_number=card.id_number)
+        elif page == CHECK_IN:
+            self.check_in(id_number=card.id_number)
+        elif page == CASE:
+            self.check_field.setText(card.last4)
+            if self.case_field.text().strip():
+                self.submit_case()
+            else:
+                self.set_case_target(self.case_field)
+                self.say(self.t("case_no"), "warn")
+        else:
+            self.say(self.t("choose_first"), "warn")
+
+    def on_scan(self, code: str) -> None:
+        """A scanned code, routed by what it is whatever page or field has focus."""
+        s = classify(code, self._tickets)
+        if s.kind == Kind.APPOINTMENT:
+            self.check_in(code=s.value)
+        elif s.kind == Kind.CASE:
+            self.show_case(s.value)
+        elif s.kind == Kind.TICKET:
+            self.show_ticket_status(s)
+        elif s.kind == Kind.CODE:  # bare: an appointment code, else a case number
+            try:
+                result = self.client.check_in(code=s.value, idem_key=uuid.uuid4().hex)
+            except AppointmentNotFound:
+                self.show_case(s.value)
+                return
+            except HallError as exc:
+                self.say_error(exc)
+                return
+            except Exception:
+                log.exception("check-in failed")
+                self.say(self.t("hall_unreachable"))
+                return
+            self._issued(result.value, printer_ready(self.printer))
+        elif s.kind == Kind.STAFF:
+            self.say(self.t("staff_badge"), "warn")
+        else:
+            self.say(self.t("scan_unknown"), "warn")
+
+    def show_ticket_status(self, s: Scanned) -> None:
+        if s.hall_id and s.hall_id != str(self.client.config.hall_id):
+            self.say(self.t("ticket_other_hall"), "warn")
+            return
+        try:
+            ticket = self.client.find_ticket(s.value) if s.by_number else self.client.ticket(s.value)
+            if ticket is None:
+                raise TicketNotFound(ticket=s.value)
+            ahead = self.client.ahead_of(ticket["id"]) if ticket.get("status") == "waiting" else 0
+        except TicketNotFound:
+            self.say(self.t("ticket_unknown"), "warn")
+            return
+        except HallError as exc:
+            self.say_error(exc)
+            return
+        except Exception:
+            log.exception("ticket status failed")
+            self.say(self.t("hall_unreachable"))
+            return
+        self.current_ticket, self.current_ahead = dict(ticket), int(ahead)
+        self.print_state, self.print_reason = "status", ""
+        self.show_page(RESULT)
+        self._render_result()
+        self.result_timer.start(self.idle.interval())
+
+    def _ticket_status(self, t: dict[str, Any]) -> str:
+        status, window = t.get("status"), t.get("window")
+        if status == "waiting":
+            return self.t("ticket_waiting")
+        if status == "called":
+            return self.t("ticket_called", window=window)
+        if status == "serving":
+            return self.t("ticket_serving", window=window)
+        return self.t("ticket_closed", status=t.get("status_label") or status)
 
 
 def guide_sections(item: dict[str, Any]) -> list[tuple[str, str]]:
