@@ -14,10 +14,12 @@ from devices.evaluator.config import EvaluatorSection
 from devices.idcard.config import IdCardSection
 from devices.led.config import LedSection
 from devices.printer.config import PrinterSection
+from devices.reads import IdCardRead, Read, ReadRefused, ScanRead
 from devices.scanner.config import ScannerSection
 from devices.voice.config import VoiceSection
 from kiosk.core.config import HallConfig
 from kiosk.core.errors import ConfigError
+from kiosk.core.privacy import mask_id, scrub_text
 from kiosk.core.sections import fail
 
 log = logging.getLogger(__name__)
@@ -132,9 +134,23 @@ def _test_payload(config: HallConfig) -> dict[str, Any]:
     return {"ticket": ticket, "ahead": 0, "hall_name": config.name}
 
 
-def doctor(config: HallConfig, *, test_print: bool = False, test_frame: bool = False, settle: float = 2.5,
-           out: Callable[[str], None] = print) -> int:
-    """`hall doctor`: open every device, wait for it to settle, print its state; optionally exercise it."""
+def read_line(device: str, read: Read | None, waited: float) -> str:
+    """One `hall doctor --test-read` line: what an input device read, never the ID or a code in clear."""
+    if isinstance(read, IdCardRead):
+        until = read.valid_to.isoformat() if read.valid_to else "长期"
+        return f"测试读卡 {device}: {mask_id(read.id_number)} {read.name_masked} 有效期至 {until}"
+    if isinstance(read, ScanRead):
+        kind = f" {read.symbology}" if read.symbology else ""
+        return f"测试扫码 {device}: {scrub_text(read.code)}（{len(read.code)} 个字符{kind}）"
+    if isinstance(read, ReadRefused):
+        return f"测试读取 {device}: 读到了，但不能使用 — {read.reason}"
+    return f"测试读取 {device}: {waited:g} 秒内没有读到（请放一张身份证或扫一个码）"
+
+
+def doctor(config: HallConfig, *, test_print: bool = False, test_frame: bool = False, test_read: bool = False,
+           read_wait: float = 30.0, settle: float = 2.5, out: Callable[[str], None] = print) -> int:
+    """`hall doctor`: open every device, wait for it to settle, print its state; optionally exercise it.
+    `test_read` waits up to `read_wait` s for one card or scan on each input device (no read: exit 1 at least)."""
     try:
         drivers = build_drivers(config)
     except ConfigError as exc:
@@ -152,9 +168,12 @@ def doctor(config: HallConfig, *, test_print: bool = False, test_frame: bool = F
                 for line in lines:
                     out(line)
     results: list[Any] = []
-    for d in drivers.values():
+    reads: dict[str, Read] = {}
+    for name, d in drivers.items():
         if hasattr(d, "on_result"):
             d.on_result(results.append)
+        if hasattr(d, "on_read"):  # the first read of each input device (before start: a card may lie there)
+            d.on_read(lambda r, n=name: reads.setdefault(n, r))
         d.start()
     time.sleep(settle)
     payload = _test_payload(config)
@@ -164,6 +183,12 @@ def doctor(config: HallConfig, *, test_print: bool = False, test_frame: bool = F
                 d.print_ticket(payload)
     if test_print:
         time.sleep(settle)
+    inputs = [n for n, d in drivers.items() if hasattr(d, "on_read")]
+    if test_read and inputs:
+        out(f"请在 {read_wait:g} 秒内在每台读卡器上放一张身份证、在每台扫码枪上扫一个码")
+        deadline = time.monotonic() + read_wait
+        while time.monotonic() < deadline and any(n not in reads for n in inputs):
+            time.sleep(0.1)
     worst = 0
     out(f"{'设备':<14}{'类型':<10}{'状态':<10}原因")
     for name, d in drivers.items():
@@ -175,6 +200,11 @@ def doctor(config: HallConfig, *, test_print: bool = False, test_frame: bool = F
             out(f"  评价器 地址{kp['address']} 窗口{kp['window']}: {kp['state']} {kp.get('reason', '')}")
     for r in results:
         out(f"测试打印 {r.number}: {'成功' if r.ok else '失败 — ' + r.reason}")
+    if test_read:
+        for name in inputs:
+            out(read_line(name, reads.get(name), read_wait))
+            if name not in reads:
+                worst = max(worst, 1)
     for d in drivers.values():
         d.stop()
     return worst

@@ -27,7 +27,7 @@ COMMANDS = {
     "demo": "start the whole hall on this machine with simulated devices (screens if a display exists)",
     "simulate": "run a simulated hall day headless and print the board and the day's figures",
     "run": "run one role: " + ", ".join(ROLES),
-    "doctor": "list configured devices with their state; print a test ticket; send a test frame",
+    "doctor": "list configured devices with their state; print a test ticket; send a test frame; read a card or scan",
     "check-config": "validate a hall configuration file and say what is wrong, with the line",
     "export": "export tickets and ratings for a date range to CSV or XLSX",
     "central": "run the central collector (the province side) that stores every hall's events",
@@ -210,7 +210,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     from devices.supervisor import doctor
 
     cfg = _config(args.config)
-    return doctor(cfg, test_print=args.test_print, test_frame=args.test_frame)
+    return doctor(cfg, test_print=args.test_print, test_frame=args.test_frame, test_read=args.test_read,
+                  read_wait=args.read_wait)
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
@@ -291,6 +292,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--config")
     s.add_argument("--test-print", action="store_true")
     s.add_argument("--test-frame", action="store_true")
+    s.add_argument("--test-read", action="store_true",
+                   help="wait for one ID card on each reader and one scan on each scanner, and show it (masked)")
+    s.add_argument("--read-wait", type=float, default=30.0, help="seconds --test-read waits (default 30)")
     s = add("check-config")
     s.add_argument("file")
     s = add("export")
