@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
+from kiosk.core.queue import expand_ranges
 from kiosk.core.rating import Level
 
 # Bump on an incompatible change; receivers reject versions they do not know (they land in dead letters).
@@ -180,6 +181,50 @@ def event_figures(m: EventMsg) -> Figures:
     except msgspec.ValidationError as e:
         raise ContractError(f"bad {m.kind} payload: {e}") from None
     return Figures()
+
+
+# day.closed: the day rollover closes every open ticket of the earlier days in one event, naming each ticket by its
+# day and number (prefix + daily sequence, unique per day), grouped by the state it was in, as number ranges:
+# {"2026-11-24": {"waiting": {"A": "31-480,482"}, "serving": {"A": "30"}}}.  No ticket.expired event per ticket.
+DayText = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")]
+NumberPrefix = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]\Z")]
+NumberRanges = Annotated[str, msgspec.Meta(pattern=r"^([1-9][0-9]{0,2}(-[1-9][0-9]{0,2})?(,|\Z))*\Z")]  # seq ≤ 999
+OpenStatus = Literal["waiting", "called", "serving", "held"]
+
+
+class DayClosed(msgspec.Struct):
+    """The payload of day.closed.  `expired_numbers` is absent only in events of halls from before it existed
+    (they sent one ticket.expired per ticket instead)."""
+
+    date: DayText
+    new_date: DayText
+    expired: Annotated[int, msgspec.Meta(ge=0, le=BIGINT_MAX)] = 0
+    expired_numbers: dict[DayText, dict[OpenStatus, dict[NumberPrefix, NumberRanges]]] | None = None
+
+
+def day_closed(m: EventMsg) -> DayClosed:
+    """A day.closed event's payload, checked: the ranges name exactly `expired` tickets."""
+    try:
+        d = msgspec.convert(m.payload, DayClosed)
+    except msgspec.ValidationError as e:
+        raise ContractError(f"bad {m.kind} payload: {e}") from None
+    if d.expired_numbers is not None:
+        named = sum(len(expand_ranges(r)) for by_status in d.expired_numbers.values()
+                    for by_prefix in by_status.values() for r in by_prefix.values())
+        if named != d.expired:
+            raise ContractError(f"bad {m.kind} payload: {named} tickets named, {d.expired} expired")
+    return d
+
+
+def expired_tickets(m: EventMsg) -> list[tuple[str, str, str]]:
+    """(local_date, number, previous status) of every ticket a day.closed event closed: how a collector learns
+    each expired ticket, to match with its ticket.issued by (hall_id, local_date, number)."""
+    d = day_closed(m)
+    return [(day, f"{prefix}{seq:03d}", status)
+            for day, by_status in sorted((d.expired_numbers or {}).items())
+            for status, by_prefix in sorted(by_status.items())
+            for prefix, ranges in sorted(by_prefix.items())
+            for seq in expand_ranges(ranges)]
 
 
 class PresenceMsg(msgspec.Struct, kw_only=True):
@@ -362,6 +407,8 @@ def _decode(dec: msgspec.json.Decoder[Any], data: bytes, what: str) -> Any:
 def decode_event(data: bytes) -> EventMsg:
     m: EventMsg = _decode(_dec_event, data, "event")
     event_figures(m)  # the fields figures are made of are part of the contract
+    if m.kind == "day.closed":
+        day_closed(m)  # and so are the tickets a rollover closed
     return m
 
 

@@ -14,6 +14,7 @@ from typing import Any, Generic, TypeVar
 
 from kiosk.core import errors as E
 from kiosk.core import events as ev
+from kiosk.core import queue as Q
 from kiosk.core.calendar import WorkCalendar
 from kiosk.core.config import HallConfig
 from kiosk.core.events import Event, EventBus, Subscriber
@@ -91,6 +92,13 @@ class Hall:
         self.bus = EventBus()
         self._lock = threading.RLock()
         self.store_fault: E.StoreFault | None = None  # the last command's store fault, until a command commits
+        # a business date the store is known to have reached: it only moves forward, so while today is not past it
+        # no command needs to read it (set only from a committed value, never from a rollover not yet committed)
+        self._day_open = ""
+        # config lookups on every command's path, by key (HallConfig's own are linear scans)
+        self._businesses = {b.code: b for b in config.businesses}
+        self._windows = {w.number: w for w in config.windows}
+        self._serves = {w.number: config.window_businesses(w.number) for w in config.windows}
         self._init_state()
 
     # ================================================================================================
@@ -179,31 +187,37 @@ class Hall:
     # day rollover
     # ================================================================================================
     def _rollover(self, tx: Tx) -> None:
-        """At the first command of a new local day: close yesterday's open tickets with events."""
+        """At the first command of a new local day: close the earlier days' open tickets, set-based, with ONE
+        day.closed event naming every ticket closed (docs/events.md, "Day rollover"): 20,000 open tickets
+        cost two UPDATEs and one event, not 20,000 events with the hall locked."""
+        if self._day_open >= tx.today:
+            return
         row = tx.one("SELECT value FROM meta WHERE key = 'business_date'")
         if row is not None and row[0] >= tx.today:
+            self._day_open = row[0]
             return
-        expired = 0
         if row is not None:
-            stale = tx.conn.execute(
-                f"SELECT * FROM tickets WHERE local_date < ? AND status IN ({_qs(OPEN_STATUSES)}) ORDER BY queue_pos",
-                (tx.today, *OPEN_STATUSES),
-            ).fetchall()
-            for t in stale:
-                tx.exec("UPDATE tickets SET status = 'expired', finished_at = ? WHERE id = ?", tx.at, t["id"])
-                tx.emit(ev.TICKET_EXPIRED, {"ticket": self._tdict(tx, t["id"]), "previous_status": t["status"]})
-                expired += 1
+            stale = Q.open_before(tx.conn, tx.today, row[0])
+            Q.expire_before(tx.conn, tx.today, row[0], tx.at)
             tx.exec("UPDATE windows SET current_ticket = NULL, last_ticket = NULL, "
                     "state = CASE WHEN state = 'paused' THEN 'paused' ELSE 'idle' END")
-            tx.emit(ev.DAY_CLOSED, {"date": row[0], "new_date": tx.today, "expired": expired})
+            by_day: dict[str, list[sqlite3.Row]] = {}
+            for t in stale:
+                by_day.setdefault(t["local_date"], []).append(t)
+            tx.emit(ev.DAY_CLOSED, {"date": row[0], "new_date": tx.today, "expired": len(stale),
+                                    "expired_numbers": {day: Q.expired_numbers(rows)
+                                                        for day, rows in sorted(by_day.items())}})
         tx.exec("INSERT OR REPLACE INTO meta(key, value) VALUES ('business_date', ?)", tx.today)
 
     def tick(self) -> list[Event]:
         """Called by a timer: rolls the day over at local midnight even when nobody touches the hall."""
         with self._lock:
-            row = self.store.conn().execute("SELECT value FROM meta WHERE key = 'business_date'").fetchone()
             today = self.clock().astimezone(self.config.tz).date().isoformat()
+            if self._day_open >= today:
+                return []
+            row = self.store.conn().execute("SELECT value FROM meta WHERE key = 'business_date'").fetchone()
             if row is not None and row[0] >= today:
+                self._day_open = row[0]
                 return []
             with self._command() as tx:
                 pass
@@ -219,8 +233,12 @@ class Hall:
             raise E.TicketNotFound(ticket=ticket_id)
         return self._row_ticket(row)
 
-    def _row_ticket(self, row: sqlite3.Row) -> dict[str, Any]:
-        b = self.config.business(row["business"])
+    def _row_ticket(self, row: sqlite3.Row | dict[str, Any], **changes: Any) -> dict[str, Any]:
+        """The ticket dict events and screens carry; `changes`: columns the command has just updated, so that it
+        need not read the row again."""
+        if changes:
+            row = {**dict(row), **changes}
+        b = self._businesses.get(row["business"])
         return {
             "id": row["id"], "number": row["number"], "business": row["business"],
             "business_name": b.name if b else row["business"], "prefix": row["prefix"],
@@ -232,7 +250,7 @@ class Hall:
         }
 
     def _window_cfg(self, number: int) -> Any:
-        w = self.config.window(number)
+        w = self._windows.get(number)
         if w is None:
             raise E.UnknownWindow(window=number)
         return w
@@ -253,31 +271,24 @@ class Hall:
 
     def _ahead(self, conn: sqlite3.Connection, t: sqlite3.Row | dict[str, Any]) -> int:
         """Waiting tickets that call-next would take before this one in its own queue."""
-        if t["target_window"]:
-            where, arg = "target_window = ?", t["target_window"]
-        else:
-            where, arg = "business = ? AND target_window IS NULL", t["business"]
-        row = conn.execute(
-            f"SELECT COUNT(*) FROM tickets WHERE status = 'waiting' AND local_date = ? AND {where} "
-            "AND (rank < ? OR (rank = ? AND queue_pos < ?))",
-            (t["local_date"], arg, t["rank"], t["rank"], t["queue_pos"]),
-        ).fetchone()
-        return int(row[0])
+        return Q.ahead(conn, t)
 
     def _window_payload(self, tx: Tx, number: int, ticket_id: str | None = None,
-                        w: sqlite3.Row | None = None) -> dict[str, Any]:
-        """`w`: the window's row when the command already read it (its clerk does not change mid-command)."""
+                        w: sqlite3.Row | None = None, ticket: dict[str, Any] | None = None) -> dict[str, Any]:
+        """`w`: the window's row when the command already read it (its clerk does not change mid-command);
+        `ticket`: the ticket dict when the command already has it (else it is read by `ticket_id`)."""
         if w is None:
             w = self._window_row(tx, number)
         p: dict[str, Any] = {"window": number, "window_name": self._window_cfg(number).name,
                              "clerk": w["clerk_name"]}
-        if ticket_id:
+        if ticket is not None:
+            p["ticket"] = ticket
+        elif ticket_id:
             p["ticket"] = self._tdict(tx, ticket_id)
         return p
 
     def _next_queue_pos(self, tx: Tx) -> int:
-        row = tx.one("SELECT COALESCE(MAX(queue_pos), 0) + 1 FROM tickets")
-        return int(row[0]) if row else 1
+        return Q.next_queue_pos(tx.conn)
 
     def _finish_current(self, tx: Tx, number: int, w: sqlite3.Row | None = None) -> None:
         if w is None:
@@ -290,7 +301,7 @@ class Hall:
         tx.exec("UPDATE tickets SET status = 'done', finished_at = ? WHERE id = ?", tx.at, t["id"])
         tx.exec("UPDATE windows SET current_ticket = NULL, last_ticket = ?, state = 'idle', since = ? "
                 "WHERE number = ?", t["id"], tx.at, number)
-        p = self._window_payload(tx, number, t["id"], w)
+        p = self._window_payload(tx, number, w=w, ticket=self._row_ticket(t, status="done", finished_at=tx.at))
         p["wait_s"] = _secs(t["issued_at"], t["first_called_at"])
         p["service_s"] = _secs(began, tx.at)
         tx.emit(ev.SERVICE_FINISHED, p)
@@ -354,25 +365,32 @@ class Hall:
             )
             if dup is not None:
                 raise E.DuplicateOpenTicket(name=b.name, number=dup["number"])
-        row = tx.one("SELECT last_seq FROM counters WHERE business = ? AND local_date = ?", b.code, tx.today)
-        seq = (row["last_seq"] if row else 0) + 1
+        # one statement takes the day's next number and reads the waiting counts the ticket joins (an upsert, not
+        # REPLACE: the row also holds those counts); past the cap the command raises and the increment rolls back
+        counts = tx.one(
+            "INSERT INTO counters(business, local_date, last_seq) VALUES (?, ?, 1) ON CONFLICT(business, local_date) "
+            f"DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq, {', '.join(Q.RANK_COLUMNS)}",
+            b.code, tx.today)
+        assert counts is not None
+        seq = int(counts["last_seq"])
         if seq > b.daily_cap:
             raise E.DailyCapReached(name=b.name, cap=b.daily_cap)
-        tx.exec("INSERT OR REPLACE INTO counters(business, local_date, last_seq) VALUES (?, ?, ?)",
-                b.code, tx.today, seq)
-        tid = uuid.uuid4().hex
-        number = f"{b.prefix}{seq:03d}"
         prio = "appointment" if appointment is not None else priority
-        tx.exec(
+        t = {"id": Store.new_id(), "number": f"{b.prefix}{seq:03d}", "business": b.code, "prefix": b.prefix,
+             "seq": seq, "local_date": tx.today, "priority": prio, "rank": RANK[prio],
+             "status": "waiting", "id_hash": h, "id_masked": masked,
+             "appointment_code": appointment["code"] if appointment is not None else None, "issued_at": tx.at,
+             "window": None, "target_window": None, "recalls": 0, "called_at": None, "started_at": None,
+             "finished_at": None}
+        t["queue_pos"] = tx.one(
             "INSERT INTO tickets(id, number, business, prefix, seq, local_date, priority, rank, queue_pos, status, "
             "id_hash, id_masked, appointment_code, issued_at, recalls, transfers, printed) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'waiting', ?, ?, ?, ?, 0, 0, 0)",
-            tid, number, b.code, b.prefix, seq, tx.today, prio, RANK[prio], self._next_queue_pos(tx),
-            h, masked, appointment["code"] if appointment is not None else None, tx.at,
-        )
-        t = tx.one("SELECT * FROM tickets WHERE id = ?", tid)
-        assert t is not None
-        ahead = self._ahead(tx.conn, t)
+            f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ({Q.NEXT_QUEUE_POS}), 'waiting', ?, ?, ?, ?, 0, 0, 0) "
+            "RETURNING queue_pos",
+            t["id"], t["number"], b.code, b.prefix, seq, tx.today, prio, t["rank"],
+            h, masked, t["appointment_code"], tx.at,
+        )[0]  # type: ignore[index]
+        ahead = Q.ahead_of_new(counts, t["rank"])  # the counts before it joined: all of its rank or better
         tdict = self._row_ticket(t)
         payload = {"ticket": tdict, "ahead": ahead, "hall_name": self.config.name}
         if terminal:
@@ -578,19 +596,15 @@ class Hall:
     def _pick_next(self, tx: Tx, window: int) -> sqlite3.Row | None:
         """The head of each queue this window serves, by index, then the best of those heads:
         rank first, then the window's business preference (none for a combined window), then arrival."""
-        codes = self.config.window_businesses(window)
+        codes = self._serves[window]
         combined = self._window_cfg(window).combined
-        heads: list[tuple[tuple[int, int, int], sqlite3.Row]] = []
-        row = tx.one("SELECT * FROM tickets WHERE status = 'waiting' AND target_window = ? AND local_date = ? "
-                     "ORDER BY rank, queue_pos LIMIT 1", window, tx.today)
-        if row is not None:
-            heads.append(((row["rank"], -1, row["queue_pos"]), row))
-        for pref, code in enumerate(codes):
-            row = tx.one("SELECT * FROM tickets WHERE status = 'waiting' AND local_date = ? AND business = ? "
-                         "AND target_window IS NULL ORDER BY rank, queue_pos LIMIT 1", tx.today, code)
-            if row is not None:
-                heads.append(((row["rank"], 0 if combined else pref, row["queue_pos"]), row))
-        return min(heads, key=lambda h: h[0])[1] if heads else None
+        order = {code: 0 if combined else pref for pref, code in enumerate(codes)}
+
+        def key(row: sqlite3.Row) -> tuple[int, int, int]:
+            pref = -1 if row["target_window"] == window else order[row["business"]]
+            return row["rank"], pref, row["queue_pos"]
+
+        return min(Q.heads(tx.conn, tx.today, window, codes), key=key, default=None)
 
     def _call(self, tx: Tx, window: int, t: sqlite3.Row, w: sqlite3.Row, *, specific: bool) -> dict[str, Any]:
         tx.exec(
@@ -600,7 +614,9 @@ class Hall:
         )
         tx.exec("UPDATE windows SET current_ticket = ?, state = 'calling', since = ? WHERE number = ?",
                 t["id"], tx.at, window)
-        p = self._window_payload(tx, window, t["id"], w)
+        # the row as the UPDATE above left it (tests/core/test_queries.py compares it with the store)
+        called = self._row_ticket(t, status="called", window=window, called_at=tx.at, recalls=0, target_window=None)
+        p = self._window_payload(tx, window, w=w, ticket=called)
         p.update(recall=0, specific=specific, recalls_left=self.config.rules.recall_cap)
         tx.emit(ev.TICKET_CALLED, p)
         return p["ticket"]
@@ -953,8 +969,13 @@ class Hall:
         return self._tdict(None, ticket_id)
 
     def find_ticket(self, number: str, day: str | None = None) -> dict[str, Any] | None:
-        row = self.store.conn().execute("SELECT * FROM tickets WHERE number = ? AND local_date = ?",
-                                        (number.upper(), day or self.today())).fetchone()
+        number = number.strip().upper()
+        if len(number) < 2 or not number[1:].isdigit():
+            return None
+        # by the day's unique (prefix, seq): one index step, not the day's tickets
+        row = self.store.conn().execute(
+            "SELECT * FROM tickets WHERE local_date = ? AND prefix = ? AND seq = ? AND number = ?",
+            (day or self.today(), number[0], int(number[1:]), number)).fetchone()
         return self._row_ticket(row) if row else None
 
     def rating(self, rating_id: str) -> dict[str, Any]:
@@ -974,15 +995,17 @@ class Hall:
         if window is not None:
             codes = self.config.window_businesses(window)
             rows = conn.execute(
-                f"SELECT * FROM tickets WHERE status = 'waiting' AND local_date = ? AND (target_window = ? OR "
-                f"(target_window IS NULL AND business IN ({_qs(codes)}))) ORDER BY rank, queue_pos",
-                (today, window, *codes),
+                f"SELECT * FROM tickets WHERE {Q.WAITING} AND target_window = ? AND local_date = ? UNION ALL "
+                f"SELECT * FROM tickets WHERE {Q.WAITING} AND local_date = ? AND business IN ({_qs(codes)}) "
+                "AND target_window IS NULL",
+                (window, today, today, *codes),
             ).fetchall()
             order = {c: i for i, c in enumerate(codes)}
             combined = self._window_cfg(window).combined
-            rows.sort(key=lambda r: (r["rank"], 0 if combined else order.get(r["business"], 99), r["queue_pos"]))
+            rows.sort(key=lambda r: (r["rank"], -1 if r["target_window"] == window else
+                                     0 if combined else order.get(r["business"], 99), r["queue_pos"]))
         else:
-            sql = "SELECT * FROM tickets WHERE status = 'waiting' AND local_date = ?"
+            sql = f"SELECT * FROM tickets WHERE {Q.WAITING} AND local_date = ?"
             args: list[Any] = [today]
             if business:
                 sql += " AND business = ?"
@@ -992,25 +1015,24 @@ class Hall:
 
     def held(self, window: int) -> list[dict[str, Any]]:
         rows = self.store.conn().execute(
-            "SELECT * FROM tickets WHERE status = 'held' AND held_window = ? AND local_date = ? ORDER BY queue_pos",
-            (window, self.today())).fetchall()
+            f"SELECT * FROM tickets WHERE {Q.HELD} AND local_date = ? AND held_window = ? "
+            "ORDER BY queue_pos", (self.today(), window)).fetchall()
         return [self._row_ticket(r) for r in rows]
 
     def waiting_counts(self) -> list[dict[str, Any]]:
-        """Per business: waiting count and the longest wait so far (seconds), for kiosk, board, dashboard."""
+        """Per business: waiting count and the longest wait so far (seconds), for kiosk, board, dashboard.
+        Reads one counters row and a few queue heads per business, never the waiting tickets themselves."""
         conn = self.store.conn()
         now = self.clock()
-        rows = {r["business"]: r for r in conn.execute(
-            "SELECT business, COUNT(*) AS n, MIN(issued_at) AS oldest FROM tickets "
-            "WHERE status = 'waiting' AND local_date = ? GROUP BY business", (self.today(),))}
+        rows = Q.waiting_summary(conn, self.today(), [b.code for b in self.config.businesses])
         closed = {r["code"]: r for r in conn.execute("SELECT * FROM business_state")}
         out = []
         for b in self.config.businesses:
             r = rows.get(b.code)
             st = closed.get(b.code)
             out.append({
-                "business": b.code, "name": b.name, "prefix": b.prefix, "waiting": int(r["n"]) if r else 0,
-                "longest_wait_s": _secs(r["oldest"], now.isoformat()) if r else 0,
+                "business": b.code, "name": b.name, "prefix": b.prefix, "waiting": r[0] if r else 0,
+                "longest_wait_s": _secs(r[1], now.isoformat()) if r else 0,
                 "closed": bool(st["closed"]) if st else False, "message": st["message"] if st else "",
             })
         return out
@@ -1037,21 +1059,27 @@ class Hall:
         return next(w for w in self.windows() if w["number"] == number)
 
     def recent_calls(self, limit: int = 8) -> list[dict[str, Any]]:
-        """The latest calls for the hall board: newest first, one line per ticket."""
-        rows = self.store.conn().execute(
-            "SELECT payload, at_utc FROM events WHERE kind IN (?, ?) AND local_date = ? ORDER BY seq DESC LIMIT ?",
-            (ev.TICKET_CALLED, ev.TICKET_RECALLED, self.today(), limit * 3)).fetchall()
+        """The latest calls for the hall board: newest first, one line per ticket.  Reads the day's calls from
+        their own index, a page at a time, until `limit` tickets are found (recalls repeat a ticket)."""
+        conn = self.store.conn()
+        today = self.today()
         seen: set[str] = set()
         out: list[dict[str, Any]] = []
-        for r in rows:
-            p = json.loads(r["payload"])
-            if p["ticket"]["id"] in seen:
-                continue
-            seen.add(p["ticket"]["id"])
-            out.append({"number": p["ticket"]["number"], "window": p["window"], "window_name": p["window_name"],
-                        "business_name": p["ticket"]["business_name"], "at_utc": r["at_utc"]})
-            if len(out) >= limit:
+        before = Q.SEQ_MAX
+        while len(out) < limit:
+            rows = Q.latest_calls(conn, today, limit * 3, before)
+            for r in rows:
+                p = json.loads(r["payload"])
+                if p["ticket"]["id"] in seen:
+                    continue
+                seen.add(p["ticket"]["id"])
+                out.append({"number": p["ticket"]["number"], "window": p["window"], "window_name": p["window_name"],
+                            "business_name": p["ticket"]["business_name"], "at_utc": r["at_utc"]})
+                if len(out) >= limit:
+                    break
+            if len(rows) < limit * 3:
                 break
+            before = rows[-1]["seq"]
         return out
 
     def notice(self) -> str:
