@@ -10,8 +10,9 @@ import pytest
 from devices.idcard import sim as idcard_sim
 from devices.idcard.sim import CARDS
 from devices.scanner import sim as scanner_sim
-from devices.supervisor import doctor
+from devices.supervisor import Supervisor, doctor
 from kiosk.cli import main
+from kiosk.core.hall import Hall
 from kiosk.schema import loads
 from tests.conftest import SMALL_CONFIG
 
@@ -67,3 +68,15 @@ def test_the_cli_takes_test_read(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert main(["doctor", "--config", str(path), "--test-read", "--read-wait", "5"]) == 0
     out = capsys.readouterr().out
     assert "测试读卡 id1:" in out and "测试扫码 sc1:" in out
+
+
+def test_the_hall_server_leaves_input_devices_to_their_screens(hall: Hall) -> None:
+    """A card read on the server would have no screen to go to: `hall run server` drives the rest only."""
+    hall.config.devices.update({
+        "p1": {"kind": "printer", "url": "sim://server-p1"},
+        "id1": {"kind": "idcard", "url": "sim://server-id1"},
+        "sc1": {"kind": "scanner", "url": "sim://server-sc1"},
+    })
+    sup = Supervisor.from_config(hall)
+    assert set(sup.drivers) == {"p1"}
+    assert sup.inputs() == []
