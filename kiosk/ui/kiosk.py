@@ -1,4 +1,5 @@
-"""The citizen kiosk (取号机): take a ticket, appointment check-in, 办事指南, case lookup; elder mode and languages."""
+"""The citizen kiosk (取号机): take a ticket, appointment check-in, 办事指南, case lookup — by keypad, ID card
+or scanned code; elder mode and languages."""
 from __future__ import annotations
 
 import logging
