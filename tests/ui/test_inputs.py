@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QApplication, QWidget
 
 from devices.base import HealthState
 from devices.idcard import from_config as idcard_driver
@@ -220,7 +220,7 @@ def test_wedge_timing(qtbot: Any, kiosk: KioskScreen, key_clock: KeyClock, gaps:
         QTest.keyClick(kiosk.code_field, ch)
     key_clock.t += gaps[-1]
     QTest.keyClick(kiosk.code_field, Qt.Key.Key_Return)
-    qtbot.wait(50)  # the queued doorway delivers on the next turn of the event loop
+    QApplication.processEvents()  # the queued doorway delivers on the next turn of the event loop
     assert (kiosk.wedge.scans == 1) is scan
     if scan:
         assert [r.code for r in got if isinstance(r, ScanRead)] == ["80651"]
