@@ -154,14 +154,16 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def start_server_parts(hall: Hall) -> list[Any]:
-    """Devices, the sync link and the LAN server around the Hall, for `hall run server`; returns their stops.
-    Everything is built (and its config checked, naming the section) before anything starts."""
+    """Devices, the sync link, the LAN server and the phone pages around the Hall, for `hall run server`; returns
+    their stops.  Everything is built (and its config checked, naming the section) before anything starts."""
     from devices.supervisor import Supervisor
+    from kiosk.web.server import WebServer
     from sync.lan import LanServer
     from sync.service import HallSync
 
     parts: list[Any] = [Supervisor.from_config(hall), HallSync.from_config(hall),
-                        LanServer.from_section(hall, hall.config.lan)]  # None: no [sync] / no [lan]
+                        LanServer.from_section(hall, hall.config.lan),  # None: no [sync] / no [lan] / no [web]
+                        WebServer.from_section(hall, hall.config.web)]
     stoppers: list[Any] = []
     for part in parts:
         if part is not None:

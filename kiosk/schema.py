@@ -19,9 +19,10 @@ from devices.supervisor import SECTIONS as DEVICE_SECTIONS
 from kiosk.core import config as core
 from kiosk.core.config import HallConfig
 from kiosk.core.sections import Schema, Section, expectation
+from kiosk.web.settings import WebSettings
 from sync.settings import LanSettings, SyncSettings
 
-SCHEMA = Schema(sections={"sync": SyncSettings, "lan": LanSettings}, devices=DEVICE_SECTIONS)
+SCHEMA = Schema(sections={"sync": SyncSettings, "lan": LanSettings, "web": WebSettings}, devices=DEVICE_SECTIONS)
 
 
 def load(path: str | Path) -> HallConfig:
@@ -63,6 +64,9 @@ def tables() -> list[Table]:
            Table("[lan]", LanSettings, _own(LanSettings, SyncSettings),
                  "The hall broker that LAN screens use: every option of [sync], plus `[lan.clients]` "
                  "(docs/sync-contract.md \"LAN clients\")."),
+           Table("[web]", WebSettings, _own(WebSettings),
+                 "The citizen's phone pages (docs/web.md), served by `hall run server`. No [web], or "
+                 "`enabled = false`: no phone pages, and no printer's `qr_url` may use `{public_base_url}`."),
            Table("[devices.NAME]", DeviceSection, _own(DeviceSection),
                  "One table per device; `kind` picks the options below (docs/devices.md).")]
     for kind, struct in DEVICE_SECTIONS.items():

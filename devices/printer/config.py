@@ -41,7 +41,8 @@ class PrinterSection(DeviceSection, kw_only=True):
     qr: Annotated[Literal["native", "raster", "off"], Meta(description=(
         "`\"native\"` (`GS ( k`), `\"raster\"` (drawn, for printers without QR), `\"off\"`"))] = "native"
     qr_url: Annotated[str, Meta(description=(
-        "URL for the QR code; may use `{ticket_id}`, `{number}`, `{hall_id}`; empty: no QR code"))] = ""
+        "URL for the QR code; may use `{ticket_id}`, `{number}`, `{hall_id}`, and `{token}` and `{public_base_url}` "
+        "for the phone page (`\"{public_base_url}/t/{token}\"`, docs/web.md); empty: no QR code"))] = ""
     qr_caption: Annotated[str, Meta(description="line under the QR code")] = "扫码查看排队进度"
     qr_module: Annotated[int, Meta(ge=1, le=16, description="QR module size in dots")] = 6
     cut: Annotated[Literal["partial", "full", "none"], Meta(description="the cut after each ticket")] = "partial"
@@ -71,9 +72,14 @@ class PrinterSection(DeviceSection, kw_only=True):
             if not self.qr_url.isascii():
                 raise OptionError("qr_url", "must be ASCII (percent-encode other characters)")
             try:
-                self.qr_url.format(ticket_id="t", number="A001", hall_id="h")
+                self.qr_url.format(ticket_id="t", number="A001", hall_id="h", token="k", public_base_url="u")
             except (KeyError, IndexError, ValueError) as exc:
-                raise OptionError("qr_url", f"may use only {{ticket_id}}, {{number}} and {{hall_id}} ({exc})") from exc
+                raise OptionError("qr_url", "may use only {ticket_id}, {number}, {hall_id}, {token} and "
+                                  f"{{public_base_url}} ({exc})") from exc
+            web = getattr(hall, "web", None)
+            if "{public_base_url}" in self.qr_url and hall is not None and not (
+                    web and web.get("enabled", True) and web.get("public_base_url")):
+                raise OptionError("qr_url", "uses {public_base_url}: it needs [web] with public_base_url")
 
 
 def lines(value: str | list[str]) -> tuple[str, ...]:

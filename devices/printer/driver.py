@@ -15,6 +15,7 @@ from devices.printer import layout, proto
 from devices.printer.config import PrinterSection, lines
 from devices.printer.proto import Cut, PrinterStatus
 from kiosk.core.events import TICKET_ISSUED, Event
+from kiosk.core.phone import PHONE_TERMINAL
 from kiosk.core.sections import read_section
 
 NO_REPLY = "打印机无应答"
@@ -70,6 +71,7 @@ def parse_config(name: str, section: dict[str, Any], hall_config: Any = None) ->
         qr_url=c.qr_url or None,
         qr_caption=c.qr_caption,
         hall_id=str(getattr(hall_config, "hall_id", "") or ""),
+        public_base_url=str((getattr(hall_config, "web", None) or {}).get("public_base_url") or "").rstrip("/"),
         timezone=str(getattr(hall_config, "tz", None) or "Asia/Shanghai"),  # HallConfig.tz is a ZoneInfo
         width_dots=width,
     )
@@ -133,6 +135,8 @@ class PrinterDriver(DeviceWorker):
         if ev.kind != TICKET_ISSUED:
             return
         terminal = self.config.terminal
+        if ev.payload.get("terminal") == PHONE_TERMINAL:
+            return  # taken on a phone (扫码取号): the phone shows it, no paper waits at any kiosk
         if terminal is not None and ev.payload.get("terminal") not in (terminal, None):
             return  # issued at another kiosk, which has its own printer
         if terminal is not None and "terminal" not in ev.payload and not self._warned_terminal:

@@ -55,7 +55,8 @@ class TicketOptions:
 
     header: tuple[str, ...] = ()  # extra lines under the hall name, e.g. its Tibetan or Uyghur name
     notice: tuple[str, ...] = DEFAULT_NOTICE
-    qr_url: str | None = None  # e.g. "https://hall.example.gov.cn/t/{ticket_id}"; {number} and {hall_id} too
+    qr_url: str | None = None  # e.g. "{public_base_url}/t/{token}"; {ticket_id}, {number} and {hall_id} too
+    public_base_url: str = ""  # [web] public_base_url: where the hall serves the phone pages
     qr_caption: str = "扫码查看排队进度"
     hall_id: str = ""
     timezone: str = "Asia/Shanghai"
@@ -88,8 +89,10 @@ def compose(payload: dict, opts: TicketOptions) -> list[Block]:
     blocks.append(Rule())
     for line in opts.notice:
         blocks += fit(line, 1, cols, align=Align.LEFT)
-    if opts.qr_url:
-        url = opts.qr_url.format(ticket_id=t.get("id", ""), number=t["number"], hall_id=opts.hall_id)
+    token = str(payload.get("token") or "")
+    if opts.qr_url and (token or "{token}" not in opts.qr_url):  # no token, no phone page to point at
+        url = opts.qr_url.format(ticket_id=t.get("id", ""), number=t["number"], hall_id=opts.hall_id, token=token,
+                                 public_base_url=opts.public_base_url)
         blocks += [Gap(), QrCode(url)]
         blocks += fit(opts.qr_caption, 1, cols)
     blocks.append(Gap())

@@ -2,7 +2,8 @@
 staff badge (sign-in), or a bare code the kiosk must ask the hall about.  Pure: the screens call `classify`.
 
 Accepted forms (docs/devices-scanner.md, "What a code means"):
-- the URL printed on a ticket: a printer's `qr_url` template with {ticket_id}, {number} and {hall_id} filled in;
+- the URL printed on a ticket: a printer's `qr_url` template with {ticket_id}, {number}, {hall_id} or the phone
+  page's {public_base_url} and {token} (the ticket id, then its MAC: kiosk/core/phone.py) filled in;
 - ``appointment:CODE`` / ``YY:CODE``, or a URL with ``appointment=`` / ``yyh=`` (预约号) in its query;
 - ``case:NO`` / ``BJ:NO``, or a URL with ``case_no=`` / ``bjbh=`` (办件编号) in its query;
 - ``staff:NO`` / ``GH:NO`` (工号) on a staff badge;
@@ -46,17 +47,19 @@ class Scanned:
 def ticket_pattern(template: str) -> re.Pattern[str]:
     """A printer's `qr_url` (devices/printer/config.py) as a pattern that finds the ticket in a scanned URL."""
     out, pos = [], 0
-    for m in re.finditer(r"\{(ticket_id|number|hall_id)\}", template):
+    for m in re.finditer(r"\{(ticket_id|number|hall_id|token|public_base_url)\}", template):
         out.append(re.escape(template[pos:m.start()]))
         out.append({"ticket_id": f"(?P<ticket_id>{TICKET_ID_RE})", "number": f"(?P<number>{NUMBER_RE})",
-                    "hall_id": r"(?P<hall_id>[^/?#&]+)"}[m.group(1)])
+                    "hall_id": r"(?P<hall_id>[^/?#&]+)", "token": f"(?P<ticket_id>{TICKET_ID_RE})[A-Za-z0-9_-]{{16}}",
+                    "public_base_url": r"https?://[^\s?#]+?"}[m.group(1)])
         pos = m.end()
     out.append(re.escape(template[pos:]))
     return re.compile("".join(out))
 
 
 def ticket_patterns(templates: Iterable[str]) -> list[re.Pattern[str]]:
-    return [ticket_pattern(t) for t in dict.fromkeys(templates) if t and ("{ticket_id}" in t or "{number}" in t)]
+    return [ticket_pattern(t) for t in dict.fromkeys(templates)
+            if t and ("{ticket_id}" in t or "{number}" in t or "{token}" in t)]
 
 
 def classify(code: str, tickets: Iterable[re.Pattern[str]] = ()) -> Scanned:

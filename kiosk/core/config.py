@@ -164,6 +164,7 @@ class HallConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     devices: dict[str, dict[str, Any]] = msgspec.field(default_factory=dict)
     sync: dict[str, Any] = msgspec.field(default_factory=dict)
     lan: dict[str, Any] = msgspec.field(default_factory=dict)  # the hall broker for LAN screens (sync/lan.py)
+    web: dict[str, Any] = msgspec.field(default_factory=dict)  # the citizen's phone pages (kiosk/web/settings.py)
     source: str = ""  # where it was loaded from, for messages (never read from the file)
 
     # convenience views -------------------------------------------------------------------------------
@@ -217,7 +218,8 @@ CORE_SECTIONS: dict[str, type[Section]] = {
     "hall": HallSection, "rules": Rules, "cases": CaseSettings, "calendar": CalendarSection,
 }
 CORE_ARRAYS: dict[str, type[Section]] = {"businesses": Business, "windows": Window}
-OWNED_ELSEWHERE = ("sync", "lan")  # top-level tables read through Schema.sections; [devices.*] through .devices
+# top-level tables read through Schema.sections; [devices.*] through .devices
+OWNED_ELSEWHERE = ("sync", "lan", "web")
 
 
 def load(path: str | Path, schema: Schema | None = None) -> HallConfig:
@@ -254,7 +256,7 @@ def loads(text: str, source: str = "<config>", schema: Schema | None = None, *,
     parts["devices"] = _device_tables(raw.get("devices", {}), where)
     cfg = HallConfig(**parts, source=source)
     owned: list[tuple[tuple[str | int, ...], Section]] = [
-        ((name,), convert(struct, cfg.sync if name == "sync" else cfg.lan, (name,), where))
+        ((name,), convert(struct, getattr(cfg, name), (name,), where))
         for name, struct in schema.sections.items() if name in OWNED_ELSEWHERE and raw.get(name)]
     for name, table in cfg.devices.items():
         kind = table["kind"]

@@ -19,6 +19,7 @@ from kiosk.core.calendar import WorkCalendar
 from kiosk.core.config import HallConfig
 from kiosk.core.events import Event, EventBus, Subscriber
 from kiosk.core.figures import compute_times
+from kiosk.core.phone import Tokens
 from kiosk.core.privacy import id_hash, mask_id, mask_name, valid_id
 from kiosk.core.rating import Channel, Level
 from kiosk.store import Store
@@ -118,6 +119,7 @@ class Hall:
             for b in self.config.businesses:
                 c.execute("INSERT OR IGNORE INTO business_state(code, closed, message) VALUES (?, 0, '')", (b.code,))
         self._key = key.encode()
+        self.tokens = Tokens(self._key)  # the phone pages' tokens (kiosk/core/phone.py)
 
     def subscribe(self, fn: Subscriber, kinds: set[str] | None = None) -> Callable[[], None]:
         """fn(Event) after commit, in seq order, in the committing thread: it must return at once."""
@@ -392,7 +394,9 @@ class Hall:
         )[0]  # type: ignore[index]
         ahead = Q.ahead_of_new(counts, t["rank"])  # the counts before it joined: all of its rank or better
         tdict = self._row_ticket(t)
-        payload = {"ticket": tdict, "ahead": ahead, "hall_name": self.config.name}
+        # token: what the ticket's QR opens on a phone ({public_base_url}/t/<token>, docs/web.md)
+        payload = {"ticket": tdict, "ahead": ahead, "hall_name": self.config.name,
+                   "token": self.tokens.ticket(t["id"])}
         if terminal:
             payload["terminal"] = terminal
         tx.emit(ev.TICKET_ISSUED, payload)

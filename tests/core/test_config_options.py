@@ -32,6 +32,7 @@ BASE: dict[str, Any] = {
     "cases": {"rectify_days": 7},
     "sync": {"host": "127.0.0.1", "enabled": False},
     "lan": {"host": "127.0.0.1", "enabled": False, "clients": {"kiosk1": "kiosk"}},
+    "web": {"public_base_url": "http://192.168.20.2:8080", "enabled": False},
     "devices": {
         "p1": {"kind": "printer", "url": "sim://opt-p1"},
         "led1": {"kind": "led", "url": "sim://opt-led1", "window": 1},
@@ -52,6 +53,7 @@ WHERE: dict[str, tuple[tuple[str | int, ...], str]] = {
     "[cases]": (("cases",), "cases"),
     "[sync]": (("sync",), "sync"),
     "[lan]": (("lan",), "lan"),
+    "[web]": (("web",), "web"),
     "[devices.NAME]": (("devices", "p1"), "devices.p1"),
     '[devices.NAME] kind = "printer"': (("devices", "p1"), "devices.p1"),
     '[devices.NAME] kind = "led"': (("devices", "led1"), "devices.led1"),
@@ -72,9 +74,13 @@ RULES: dict[tuple[str, str], list[Any]] = {
     ("[sync]", "password"): ["secret"],  # without a username
     ("[sync]", "backoff_min"): [50.0],  # above backoff_max
     ("[lan]", "clients"): [{"kiosk1": "root"}, {"bad id!": "kiosk"}],
+    ("[web]", "public_base_url"): ["ftp://hall", "http://大厅", "192.168.20.2:8080"],
+    ("[web]", "cert_file"): ["missing.pem"],
+    ("[web]", "key_file"): ["missing.pem"],
     ('[devices.NAME] kind = "printer"', "url"): [
         "ftp://x", "serial:///dev/ttyUSB0?baud=fast", "tcp://host:99999", "sim://p?faults=fire@1", "sim://p?bogus=1"],
-    ('[devices.NAME] kind = "printer"', "qr_url"): ["https://x/{ticket}", "https://x/排队"],
+    ('[devices.NAME] kind = "printer"', "qr_url"): ["https://x/{ticket}", "https://x/排队",
+                                                    "{public_base_url}/t/{token}"],  # [web] is not enabled
     ('[devices.NAME] kind = "led"', "url"): ["file:///tmp/x", "serial:///dev/ttyS0?baud=115200", "tcp://h"],
     ('[devices.NAME] kind = "led"', "window"): [7],
     ('[devices.NAME] kind = "evaluator"', "url"): ["sim://e?auto_key=x"],
