@@ -266,6 +266,22 @@ def _m040_queue_summary(db: sqlite_utils.Database) -> None:
                f"GROUP BY business, local_date {upsert}")
 
 
+# --- owned by kiosk/core/rectify.py (cases engineer): the 差评 整改 loop (核实 → 整改 → 回访, 申诉 → 复核). ---------
+def _m050_rectification_loop(db: sqlite_utils.Database) -> None:
+    for col in ("stage TEXT NOT NULL DEFAULT 'verify'", "outcome TEXT", "valid INTEGER", "responsible TEXT",
+                "contacted INTEGER", "satisfied INTEGER", "appeal_from TEXT", "appeal_by TEXT",
+                "appeals INTEGER NOT NULL DEFAULT 0"):
+        db.execute(f"ALTER TABLE rectifications ADD COLUMN {col}")
+    # items closed with one reply before the loop existed keep that reply and say so
+    db.execute("UPDATE rectifications SET stage = 'closed', outcome = 'responded' WHERE status = 'closed'")
+    # every step, who took it and what they recorded: the detail view reads it without scanning the event log
+    db.execute("CREATE TABLE rectification_steps (item_id TEXT NOT NULL, n INTEGER NOT NULL, step TEXT NOT NULL, "
+               "stage TEXT NOT NULL, by_staff TEXT NOT NULL, at TEXT NOT NULL, detail TEXT NOT NULL, "
+               "PRIMARY KEY (item_id, n))")
+    db.execute("CREATE INDEX rectifications_clerk ON rectifications(clerk_id, status, due_ts)")  # a caller's own
+# --- end of the rectification loop's migration --------------------------------------------------------------------
+
+
 # Each schema change is one named migration, applied once, in order, inside one transaction.
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("001_core", _m001_core),
@@ -273,6 +289,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("020_cases", _m020_cases),  # cases: 办件, rectification, lookup limiter
     ("030_queue_indexes", _m030_queue_indexes),
     ("040_queue_summary", _m040_queue_summary),
+    ("050_rectification_loop", _m050_rectification_loop),  # cases: 整改 stages and steps
 ]
 
 

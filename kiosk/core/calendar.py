@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import bisect
+import hashlib
 import logging
 import math
+import re
 import threading
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 
@@ -21,43 +24,104 @@ _CC_FIRST = min((d.year for d in _CC_HOLIDAYS), default=9999)
 _CC_LAST = max((d.year for d in _CC_HOLIDAYS), default=0)
 
 
-def parse_overrides(text: str, source: str) -> tuple[set[date], set[date]]:
-    """The hall's override file: one entry a line, `2026-10-09 closed` or `2026-10-10 open`; # comments.
-    Returns (closed, open_days); a bad line raises ValueError naming `source` and the line."""
-    closed: set[date] = set()
-    open_days: set[date] = set()
+class CalendarFile:
+    """A calendar file as read: days closed and open (each with an optional name, e.g. 元旦) and the years it
+    declares complete (every public holiday and make-up day of that year is in it: official data)."""
+
+    __slots__ = ("closed", "complete", "open_days")
+
+    def __init__(self) -> None:
+        self.closed: dict[date, str] = {}
+        self.open_days: dict[date, str] = {}
+        self.complete: set[int] = set()
+
+
+def parse_calendar(text: str, source: str) -> CalendarFile:
+    """One entry a line, # comments: `2027-01-01 closed 元旦` (a day off, the name optional), `2027-02-07 open 春节调休`
+    (a working day), `2027 complete` (this file lists every holiday and make-up day of 2027).  The hall's
+    [calendar] overrides file and the province's published calendar (`hall central calendar publish`) both use it.
+    A bad line raises ValueError naming `source` and the line."""
+    out = CalendarFile()
     for no, raw in enumerate(text.splitlines(), 1):
         line = raw.split("#", 1)[0].strip()
         if not line:
             continue
-        parts = line.split()
+        parts = line.split(None, 2)
+        if re.fullmatch(r"\d{4}", parts[0]):
+            if len(parts) != 2 or parts[1] != "complete" or not 2004 <= int(parts[0]) <= 2200:
+                raise ValueError(f"{source}:{no}: expected 'YYYY complete' (2004–2200), got {raw.strip()!r}")
+            out.complete.add(int(parts[0]))
+            continue
         try:
             day = date.fromisoformat(parts[0])
         except ValueError as exc:
-            raise ValueError(f"{source}:{no}: expected 'YYYY-MM-DD closed|open', got {raw.strip()!r}") from exc
-        what = parts[1] if len(parts) == 2 else ""
+            raise ValueError(f"{source}:{no}: expected 'YYYY-MM-DD closed|open [name]', got {raw.strip()!r}") from exc
+        what = parts[1] if len(parts) >= 2 else ""
         if what not in ("closed", "open"):
             raise ValueError(f"{source}:{no}: expected 'closed' or 'open' after the date, got {raw.strip()!r}")
-        (closed if what == "closed" else open_days).add(day)
-        if day in closed and day in open_days:  # which one wins would depend on the order: say so instead
+        if day < EPOCH:
+            raise ValueError(f"{source}:{no}: {day.isoformat()} is before {EPOCH.isoformat()}, where time starts")
+        name = parts[2].strip() if len(parts) == 3 else ""
+        if len(name) > 40:
+            raise ValueError(f"{source}:{no}: the name of {day.isoformat()} is longer than 40 characters")
+        (out.closed if what == "closed" else out.open_days)[day] = name
+        if day in out.closed and day in out.open_days:  # which one wins would depend on the order: say so instead
             raise ValueError(f"{source}:{no}: {day.isoformat()} is listed both closed and open")
-    return closed, open_days
+    return out
+
+
+def parse_overrides(text: str, source: str) -> tuple[set[date], set[date]]:
+    """The days closed and open of a calendar file (see `parse_calendar`)."""
+    f = parse_calendar(text, source)
+    return set(f.closed), set(f.open_days)
 
 
 # Working-time positions count from here; chinese-calendar's data starts in 2004 too.
 EPOCH = date(2004, 1, 1)
 
 
-class WorkCalendar:
-    """`is_working_day` answers from, in order: the hall's overrides, chinese-calendar, then Mon–Fri.
+class Published:
+    """The province's holiday calendar for some years (节假日安排, published from central): within `years` a day is a
+    working day when listed in `workdays`, a day off when listed in `holidays`, else Monday to Friday."""
 
-    chinese-calendar only knows the years the State Council has published; outside them we fall back to
-    Mon–Fri and say so once in the log, because a wrong holiday must be fixable by an override file.
+    __slots__ = ("holidays", "version", "workdays", "years")
+
+    def __init__(self, version: int, years: Iterable[int], holidays: Mapping[date, str],
+                 workdays: Mapping[date, str]) -> None:
+        self.version = version
+        self.years = frozenset(years)
+        self.holidays = dict(holidays)
+        self.workdays = dict(workdays)
+        outside = sorted(d for d in (*self.holidays, *self.workdays) if d.year not in self.years)
+        if outside:
+            raise ValueError(f"{outside[0].isoformat()} is outside the years the calendar covers "
+                             f"({', '.join(map(str, sorted(self.years)))})")
+        both = sorted(set(self.holidays) & set(self.workdays))
+        if both:
+            raise ValueError(f"{both[0].isoformat()} is listed both as a holiday and as a working day")
+
+    def is_working_day(self, day: date) -> bool:
+        if day in self.workdays:
+            return True
+        return day not in self.holidays and day.weekday() < 5
+
+
+class WorkCalendar:
+    """`is_working_day` answers from, in order: the hall's overrides, the province's published calendar (for the
+    years it covers), chinese-calendar, then Mon–Fri.
+
+    chinese-calendar only knows the years the State Council had published when it was released; outside them and
+    the published calendar we fall back to Mon–Fri and say so once in the log (and `official_gap` tells the
+    dashboard), because a wrong holiday must be fixable by an override file or a published calendar.
     """
 
-    def __init__(self, closed: set[date] | None = None, open_days: set[date] | None = None) -> None:
+    def __init__(self, closed: set[date] | None = None, open_days: set[date] | None = None, *,
+                 names: Mapping[date, str] | None = None, complete: Iterable[int] = ()) -> None:
         self.closed = set(closed or ())  # local closures (e.g. a typhoon day)
         self.open_days = set(open_days or ())  # extra working days
+        self.names = dict(names or {})  # the override file's names of its days (元旦, 台风停工)
+        self.complete = frozenset(complete)  # years the override file lists in full ("2027 complete")
+        self.published: Published | None = None
         self._warned: set[int] = set()
         # The tables only grow, under this lock, so two threads (a screen's query and the scheduler pass) never
         # append the same day twice.  Readers take no lock: each reads one snapshot (`self._t`) and only the prefix
@@ -68,8 +132,9 @@ class WorkCalendar:
 
     @classmethod
     def from_file(cls, path: str | Path) -> WorkCalendar:
-        """Override file (see `parse_overrides`); the hall reads it through [calendar] overrides at config load."""
-        return cls(*parse_overrides(Path(path).read_text(encoding="utf-8"), str(path)))
+        """A calendar file (see `parse_calendar`); the hall reads it through [calendar] overrides at config load."""
+        f = parse_calendar(Path(path).read_text(encoding="utf-8"), str(path))
+        return cls(set(f.closed), set(f.open_days), names={**f.closed, **f.open_days}, complete=f.complete)
 
     def set_override(self, day: date, is_open: bool) -> None:
         """Declare a local closure (is_open=False) or an extra working day, e.g. from the hall's admin screen."""
@@ -77,28 +142,70 @@ class WorkCalendar:
         (self.closed if is_open else self.open_days).discard(day)
         self.invalidate()
 
+    def set_published(self, published: Published | None) -> None:
+        """Use the province's calendar (replacing the one before); the working-time tables are rebuilt."""
+        self.published = published
+        self.invalidate()
+
     def fingerprint(self) -> str:
-        """Changes when the overrides (or chinese-calendar's data) change: stored deadlines must then be redone."""
-        parts = [f"c{d.isoformat()}" for d in sorted(self.closed)]
-        parts += [f"o{d.isoformat()}" for d in sorted(self.open_days)]
-        return f"{getattr(chinese_calendar, '__version__', '?')}|{','.join(parts)}"
+        """Changes when the overrides, the published calendar (or chinese-calendar's data) change: stored deadlines
+        must then be redone."""
+        fp = self._fp
+        if fp is None:
+            parts = [f"c{d.isoformat()}" for d in sorted(self.closed)]
+            parts += [f"o{d.isoformat()}" for d in sorted(self.open_days)]
+            pub = self.published
+            if pub is not None:
+                days = [f"h{d.isoformat()}" for d in sorted(pub.holidays)]
+                days += [f"w{d.isoformat()}" for d in sorted(pub.workdays)]
+                digest = hashlib.sha256(",".join(days).encode()).hexdigest()[:16]
+                parts.append(f"p{pub.version}:{','.join(map(str, sorted(pub.years)))}:{digest}")
+            fp = self._fp = f"{getattr(chinese_calendar, '__version__', '?')}|{','.join(parts)}"
+        return fp
+
+    def official_years(self) -> frozenset[int]:
+        """Years whose holidays come from an official source: chinese-calendar's data, the published calendar, or
+        the override file declaring the year complete."""
+        pub = self.published.years if self.published is not None else frozenset()
+        return _PUBLISHED_YEARS | pub | self.complete
+
+    def official_gap(self, start: date, days: int = 60) -> date | None:
+        """The first day in [start, start + days) of a year without official holiday data (its working days are
+        only Monday to Friday, a guess), or None."""
+        official = self.official_years()
+        last = start + timedelta(days=max(0, days - 1))
+        for year in range(start.year, last.year + 1):
+            if year not in official:
+                return max(start, date(year, 1, 1))
+        return None
 
     def is_working_day(self, day: date) -> bool:
         if day in self.closed:
             return False
         if day in self.open_days:
             return True
+        pub = self.published
+        if pub is not None and day.year in pub.years:
+            return pub.is_working_day(day)
         if day.year in _PUBLISHED_YEARS:
             return bool(chinese_calendar.is_workday(day))
-        if day.year not in self._warned:
+        if day.year not in self._warned and day.year not in self.complete:
             self._warned.add(day.year)
-            log.warning("chinese-calendar has no data for %d: using Mon–Fri; add overrides", day.year)
+            log.warning("no official holiday data for %d: using Mon–Fri; publish the year's calendar from central "
+                        "or add it to the [calendar] overrides file", day.year)
         return day.weekday() < 5
 
     def holiday_name(self, day: date) -> str | None:
         """The Chinese name of the public holiday whose break `day` falls in (国庆节), weekend days of the break
-        included; None on any other day (a working day, an ordinary weekend, a year chinese-calendar lacks)."""
-        if day in self.open_days or day.year not in _PUBLISHED_YEARS:
+        included; None on any other day (a working day, an ordinary weekend, a year without official data)."""
+        if day in self.open_days:
+            return None
+        if day in self.closed:
+            return self.names.get(day) or None
+        pub = self.published
+        if pub is not None and day.year in pub.years:
+            return pub.holidays.get(day) or None
+        if day.year not in _PUBLISHED_YEARS:
             return None
         off, name = chinese_calendar.get_holiday_detail(day)
         if not off or name is None:
@@ -131,6 +238,7 @@ class WorkCalendar:
     def invalidate(self) -> None:
         """Forget the working-time tables (call after changing `closed` / `open_days` by hand)."""
         with self._grow:
+            self._fp: str | None = None
             self._t = _Tables()
 
     def _extend_to(self, offset: int, t: _Tables | None = None) -> _Tables:
@@ -148,6 +256,8 @@ class WorkCalendar:
         # bulk path: read chinese-calendar's tables directly (same rule as its is_workday, ~20x faster)
         holidays, workdays = _CC_HOLIDAYS, _CC_WORKDAYS
         closed, open_days = self.closed, self.open_days
+        pub = self.published
+        pub_years = pub.years if pub is not None else frozenset()
         day = EPOCH + timedelta(days=len(cum) - 1)
         one = timedelta(days=1)
         while len(cum) <= offset + 1:
@@ -155,6 +265,8 @@ class WorkCalendar:
                 work = False
             elif day in open_days:
                 work = True
+            elif pub is not None and day.year in pub_years:
+                work = pub.is_working_day(day)
             elif _CC_FIRST <= day.year <= _CC_LAST:
                 work = day in workdays or (day not in holidays and day.weekday() < 5)
             else:

@@ -7,8 +7,6 @@ import hmac
 import json
 import re
 import secrets
-import sqlite3
-import uuid
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
@@ -16,6 +14,7 @@ from typing import Annotated, Any, ClassVar, Literal, cast
 
 from msgspec import Meta
 
+from kiosk.core import evaluation
 from kiosk.core import events as ev
 from kiosk.core.calendar import WorkCalendar
 from kiosk.core.errors import HallError, TicketNotFound
@@ -31,9 +30,6 @@ CASE_CARD_CHANGED = "case.card_changed"  # {case_no, from, to, due_at, status, d
 CASE_LINKED = "case.linked"  # {case_no, ticket_id, number, window}
 CASE_LOOKUP_LOCKED = "case.lookup_locked"  # {case_no, until}
 CASE_FIGURES = "case.figures"  # {day, by, rows}
-RECTIFICATION_OPENED = "rectification.opened"  # {item}
-RECTIFICATION_CLOSED = "rectification.closed"  # {item}
-RECTIFICATION_CARD_CHANGED = "rectification.card_changed"  # {id, from, to, due_at, window, clerk_id}
 
 STATUS_LABELS: dict[str, str] = {
     "received": "收件", "correction": "补齐补正", "accepted": "受理", "not_accepted": "不予受理",
@@ -54,7 +50,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 CASE_TYPES = {1: "即办件", 2: "承诺件", 9: "其他"}
 CARD_LABELS = {"none": "正常", "yellow": "黄牌预警", "red": "红牌超期"}
-_BAD_LEVELS = frozenset(lv.value for lv in Level if lv.is_bad)
+BASIS_LABELS = {"promised_at": "承诺时限", "promise": "承诺时限", "instant": "即办", "legal": "法定时限"}
 _CASE_NO = re.compile(r"^[0-9A-Za-z_\-]{1,50}$")
 _EPS = 1e-9
 
@@ -76,9 +72,6 @@ CaseCheckFailed = _err(
 CaseLookupLocked = _err(
     "CaseLookupLocked", "case_lookup_locked", "查询码错误次数过多，请于 {until} 后再试，或到服务台咨询"
 )
-RectificationNotFound = _err("RectificationNotFound", "rectification_not_found", "没有找到这条整改")
-RectificationClosed = _err("RectificationClosed", "rectification_closed", "这条整改已经办结")
-ResponseRequired = _err("ResponseRequired", "rectification_response_required", "请填写整改情况和答复内容")
 
 
 # --- settings: the hall TOML's [cases] table -----------------------------------------------------------------
@@ -120,6 +113,22 @@ def next_change(card: str, yellow_ts: float | None, due_ts: float | None) -> flo
     if card == "none" and yellow_ts is not None and yellow_ts < due_ts:
         return yellow_ts
     return due_ts
+
+
+def deadline_basis(row: Mapping[str, Any]) -> str | None:
+    """What a case's deadline counts from: `promised_at` (a 承诺办结时间 given), `promise` (承诺办结时限 days),
+    `instant` (即办件: the day of acceptance), `legal` (only a 法定办结时限: it is the deadline, with its own cards),
+    or None (no limit at all)."""
+    keys = row.keys()
+    if "promised_given" in keys and row["promised_given"]:
+        return "promised_at"
+    if "promise_days" in keys and row["promise_days"] is not None:
+        return "promise"
+    if "case_type" in keys and row["case_type"] == 1:
+        return "instant"
+    if "legal_days" in keys and row["legal_days"] is not None:
+        return "legal"
+    return None
 
 
 def check_digest(key: bytes, case_no: str, check: str) -> str:
@@ -179,7 +188,10 @@ class Cases:
         self.settings: CaseSettings = settings or hall.config.cases
         self.tz: tzinfo = hall.config.tz
         self._key = self._check_key()
-        self._calendar_checked = False
+        from kiosk.core.rectify import Rectifications  # it builds on this module's card rules
+
+        self.rect = Rectifications(self)
+        self._calendar_checked = ""  # the calendar fingerprint the stored deadlines were last checked against
 
     @property
     def cal(self) -> WorkCalendar:
@@ -207,27 +219,32 @@ class Cases:
         return self.cal.position_ts(moment.timestamp(), self.tz)
 
     def _deadline(self, row: dict[str, Any]) -> tuple[float | None, str | None, float | None, float | None]:
-        """(due position, due_at ISO, due_ts, yellow_ts) of a case from its acceptance, promise and stops."""
-        if not row.get("accepted_at"):
+        """(due position, due_at ISO, due_ts, yellow_ts) of a case from its acceptance, promise (or legal limit)
+        and stops."""
+        basis = deadline_basis(row)
+        if basis is None or not row.get("accepted_at"):
             return None, None, None, None
         cal, tz = self.cal, self.tz
         accepted_ts = datetime.fromisoformat(row["accepted_at"]).timestamp()
-        if row.get("promised_given"):
+        if basis == "promised_at":
             base = cal.position_ts(datetime.fromisoformat(row["promised_given"]).timestamp(), tz)
-        elif row.get("promise_days") is not None:
+        elif basis == "promise":
             base = cal.end_of_day_position_ts(accepted_ts, tz) + int(row["promise_days"])
-        elif row["case_type"] == 1:  # 即办件: within the day of acceptance
+        elif basis == "instant":  # 即办件: within the day of acceptance
             base = float(cal.end_of_day_position_ts(accepted_ts, tz))
-        else:
-            return None, None, None, None
+        else:  # 法定时限 only: no promise was made, the law's limit is the deadline
+            base = cal.end_of_day_position_ts(accepted_ts, tz) + int(row["legal_days"])
         due_pos = base + float(row.get("stopped_days") or 0.0)
         yellow_pos = max(cal.position_ts(accepted_ts, tz), due_pos - self.settings.yellow_margin_days)
         due_ts = cal.moment_ts(due_pos, tz)
         return due_pos, _iso(due_ts, tz), due_ts, cal.moment_ts(yellow_pos, tz)
 
     def _promised(self, row: dict[str, Any]) -> str | None:
+        """承诺办结时间: the promise given or computed; none for a case that has only a 法定时限."""
         if row.get("promised_given"):
             return str(row["promised_given"])
+        if deadline_basis(row) == "legal":
+            return None
         saved = row.get("stopped_days")
         row["stopped_days"] = 0.0
         try:
@@ -258,9 +275,11 @@ class Cases:
             tx.emit(CASE_CARD_CHANGED, self._card_payload(row, old, new, reason))
 
     def _card_payload(self, row: Any, old: str, new: str, reason: str) -> dict[str, Any]:
+        basis = deadline_basis(row)
         return {"case_no": row["case_no"], "from": old, "to": new, "label": CARD_LABELS[new], "reason": reason,
                 "due_at": row["due_at"], "status": row["status"], "department": row["department"],
-                "window": row["window"], "clerk": row["clerk"], "item_name": row["item_name"]}
+                "window": row["window"], "clerk": row["clerk"], "item_name": row["item_name"],
+                "basis": basis, "basis_label": BASIS_LABELS.get(basis or "", "")}
 
     # ============================================================================================================
     # commands: intake, central updates, transitions, linking
@@ -530,7 +549,7 @@ class Cases:
         a busy one (the midnight when thousands of deadlines fall) runs in chunks of `BATCH` rows, each its own
         transaction, so a ticket call never waits behind the whole pass."""
         out: list[ev.Event] = []
-        if not self._calendar_checked:
+        if self._calendar_checked != self.cal.fingerprint():  # a new override file or published calendar
             out += self._check_calendar()
         conn = self.hall.store.conn()
         while True:
@@ -562,8 +581,9 @@ class Cases:
         now_ts = tx.now.timestamp()
         self._ratings(tx)
         rows = tx.conn.execute(
-            "SELECT rowid, case_no, card, yellow_ts, due_ts, due_at, status, department, window, clerk, item_name "
-            "FROM cases WHERE next_ts <= ? ORDER BY next_ts LIMIT ?", (now_ts, self.BATCH + 1)).fetchall()
+            "SELECT rowid, case_no, card, yellow_ts, due_ts, due_at, status, department, window, clerk, item_name, "
+            "case_type, promise_days, promised_given, legal_days FROM cases WHERE next_ts <= ? ORDER BY next_ts "
+            "LIMIT ?", (now_ts, self.BATCH + 1)).fetchall()
         more = len(rows) > self.BATCH
         updates = []
         for r in rows[: self.BATCH]:
@@ -572,18 +592,7 @@ class Cases:
             if new != r["card"]:
                 tx.emit(CASE_CARD_CHANGED, self._card_payload(r, r["card"], new, "时限"))
         tx.conn.executemany("UPDATE cases SET card = ?, next_ts = ? WHERE rowid = ?", updates)
-        rows = tx.conn.execute("SELECT id, card, yellow_ts, due_ts, due_at, window, clerk_id, case_no "
-                               "FROM rectifications WHERE next_ts <= ?", (now_ts,)).fetchall()
-        rect_updates = []
-        for r in rows:
-            new = card_for(now_ts, r["yellow_ts"], r["due_ts"])
-            rect_updates.append((new, next_change(new, r["yellow_ts"], r["due_ts"]), r["id"]))
-            if new != r["card"]:
-                tx.emit(RECTIFICATION_CARD_CHANGED, {"id": r["id"], "from": r["card"], "to": new,
-                                                     "label": CARD_LABELS[new], "due_at": r["due_at"],
-                                                     "window": r["window"], "clerk_id": r["clerk_id"],
-                                                     "case_no": r["case_no"]})
-        tx.conn.executemany("UPDATE rectifications SET card = ?, next_ts = ? WHERE id = ?", rect_updates)
+        self.rect.cards_in(tx, now_ts)
         tx.exec("DELETE FROM case_lookup_fails WHERE at_ts < ?", now_ts - self.settings.lookup_window_minutes * 60)
         if self.settings.report_daily_figures:
             self._daily_figures(tx)
@@ -604,52 +613,28 @@ class Cases:
                 continue
             if e["kind"] == ev.RATING_REASON_COMPLETED:  # the 差评 reason came later: the item shows it
                 tx.exec("UPDATE rectifications SET reason = ? WHERE rating_id = ?", r.get("reason"), rid)
+                self._evaluation(tx, rid, revision=2)  # and the evaluation record is sent again with it
                 continue
             case = tx.one("SELECT case_no FROM cases WHERE ticket_id = ?", r.get("ticket_id"))
             if case is not None:
                 tx.exec("UPDATE ratings SET case_no = ? WHERE id = ? AND case_no IS NULL", case["case_no"], rid)
+            self._evaluation(tx, rid, revision=1)
             try:
                 bad = Level(r.get("level")).is_bad
             except ValueError:
                 bad = False
             if bad:
-                opened += self._open_rectification(tx, rid)
+                opened += self.rect.open_in(tx, rid)
         if last != cursor:
             tx.exec("INSERT OR REPLACE INTO meta(key, value) VALUES ('cases_rating_cursor', ?)", str(last))
         return opened
 
-    def _open_rectification(self, tx: Any, rating_id: str) -> int:
-        if tx.one("SELECT id FROM rectifications WHERE rating_id = ?", rating_id) is not None:
-            return 0  # exactly once per 差评, however often the rating is seen
-        r = tx.one("SELECT * FROM ratings WHERE id = ?", rating_id)
-        if r is None or r["status"] != "rated" or not Level(r["level"]).is_bad:
-            return 0
-        opened = datetime.fromisoformat(r["rated_at"]) if r["rated_at"] else tx.now
-        days = self.settings.rectify_days
-        due_pos = float(self.cal.end_of_day_position(opened, self.tz) + days)
-        yellow_pos = max(self._pos(opened), due_pos - self.settings.yellow_margin_days)
-        due = self.cal.moment_at(due_pos, self.tz)
-        due_ts, yellow_ts = due.timestamp(), self.cal.moment_at(yellow_pos, self.tz).timestamp()
-        now_ts = tx.now.timestamp()
-        card = card_for(now_ts, yellow_ts, due_ts)
-        case_no = r["case_no"]
-        if case_no is None:
-            c = tx.one("SELECT case_no FROM cases WHERE ticket_id = ?", r["ticket_id"])
-            case_no = c["case_no"] if c is not None else None
-        iid = uuid.uuid4().hex
-        tx.exec("INSERT INTO rectifications(id, rating_id, ticket_id, case_no, number, window, clerk_id, level, "
-                "reason, status, opened_at, opened_date, days, due_pos, due_at, due_ts, yellow_ts, next_ts, card) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                iid, rating_id, r["ticket_id"], case_no, r["number"], r["window"], r["clerk_id"], r["level"],
-                r["reason"], opened.isoformat(), opened.astimezone(self.tz).date().isoformat(), days, due_pos,
-                due.isoformat(), due_ts, yellow_ts, next_change(card, yellow_ts, due_ts), card)
-        item = self._rect(tx.conn, iid)
-        tx.emit(RECTIFICATION_OPENED, {"item": item})
-        if card != "none":
-            tx.emit(RECTIFICATION_CARD_CHANGED, {"id": iid, "from": "none", "to": card, "label": CARD_LABELS[card],
-                                                 "due_at": item["due_at"], "window": r["window"],
-                                                 "clerk_id": r["clerk_id"], "case_no": case_no})
-        return 1
+    def _evaluation(self, tx: Any, rating_id: str, *, revision: int) -> None:
+        """Every on-site rating's GB/T 39046 evaluation record goes up in the sync stream (kiosk/core/evaluation.py);
+        in the pass's transaction with its cursor, so once per rating and revision."""
+        rec = evaluation.record(tx.conn, rating_id, self.hall.config.hall.region, self.tz, revision)
+        if rec is not None:
+            tx.emit(evaluation.EVALUATION_RECORDED, {"record": rec})
 
     def _daily_figures(self, tx: Any) -> None:
         yesterday = (tx.local.date() - timedelta(days=1)).isoformat()
@@ -666,9 +651,10 @@ class Cases:
     def _check_calendar(self) -> list[ev.Event]:
         """A changed override file moves deadlines: recompute every open case once, at the first pass."""
         events: list[ev.Event] = []
-        if self.hall.store.meta_get("cases_calendar") != self.cal.fingerprint():
+        fp = self.cal.fingerprint()
+        if self.hall.store.meta_get("cases_calendar") != fp:
             events = list(self.recompute_deadlines().events)
-        self._calendar_checked = True
+        self._calendar_checked = fp
         return events
 
     def recompute_deadlines(self) -> Any:
@@ -688,8 +674,9 @@ class Cases:
                 stops[s[0]] = stops.get(s[0], 0.0) + max(0.0, b - a)
             updates = []
             for r in tx.conn.execute(
-                "SELECT rowid, case_no, case_type, promise_days, promised_given, accepted_at, status, card, due_at, "
-                "department, window, clerk, item_name, stopped_days, due_ts AS old_due, yellow_ts AS old_yellow "
+                "SELECT rowid, case_no, case_type, promise_days, promised_given, legal_days, accepted_at, status, "
+                "card, due_at, department, window, clerk, item_name, stopped_days, due_ts AS old_due, "
+                "yellow_ts AS old_yellow "
                 f"FROM cases WHERE accepted_at IS NOT NULL AND status IN ({marks})", open_states).fetchall():
                 row = dict(r)
                 old_stopped = row["stopped_days"]
@@ -704,7 +691,8 @@ class Cases:
                     new = card_for(now_ts, yellow_ts, due_ts)
                     nxt = next_change(new, yellow_ts, due_ts)
                 promised = row["promised_given"] or (
-                    _iso(self.cal.moment_ts(due_pos - total, self.tz), self.tz) if due_pos is not None else None)
+                    _iso(self.cal.moment_ts(due_pos - total, self.tz), self.tz)
+                    if due_pos is not None and deadline_basis(row) != "legal" else None)
                 updates.append((total, promised, due_pos, due_at, due_ts, yellow_ts, new, nxt, row["rowid"]))
                 if new != old:
                     row["due_at"] = due_at
@@ -717,14 +705,13 @@ class Cases:
         return self.hall.run("cases_recompute", None, body)
 
     def attach(self, wake: Callable[[], None]) -> Callable[[], None]:
-        """Subscribe to ratings: a 差评 (or a late reason) calls `wake()` — which must only schedule
-        `evaluate_cards()` on the app's timer thread (e.g. a queued Qt signal) — so the item opens within moments,
-        not at the next tick.  Returns the unsubscribe function."""
+        """Subscribe to ratings: every rating (and a late 差评 reason) calls `wake()` — which must only schedule
+        `evaluate_cards()` on the app's timer thread (e.g. a queued Qt signal) — so a 差评's item opens and every
+        rating's evaluation record goes up within moments, not at the next tick.  Returns the unsubscribe
+        function."""
 
         def on_event(e: ev.Event) -> None:
-            r = e.payload.get("rating") or {}
-            if e.kind == ev.RATING_REASON_COMPLETED or r.get("level") in _BAD_LEVELS:
-                wake()
+            wake()
 
         return cast(Callable[[], None],
                     self.hall.subscribe(on_event, {ev.RATING_RECORDED, ev.RATING_REASON_COMPLETED}))
@@ -734,47 +721,41 @@ class Cases:
     # ============================================================================================================
     def open_rectification(self, rating_id: str) -> Any:
         """Open the item for a 差评 now (the evaluate pass does it too); exactly once per rating."""
-        return self.hall.run("rectify", f"rectify:{rating_id}", lambda tx: self._open_rectification(tx, rating_id))
-
-    def close_rectification(self, item_id: str, response: str) -> Any:
-        def body(tx: Any) -> dict[str, Any]:
-            r = tx.one("SELECT * FROM rectifications WHERE id = ?", item_id)
-            if r is None:
-                raise RectificationNotFound()
-            if r["status"] == "closed":
-                raise RectificationClosed()
-            if not response or not response.strip():
-                raise ResponseRequired()
-            on_time = int(tx.now.timestamp() < r["due_ts"])
-            tx.exec("UPDATE rectifications SET status = 'closed', response = ?, closed_at = ?, closed_on_time = ?, "
-                    "next_ts = NULL, card = 'none' WHERE id = ?", response.strip(), tx.at, on_time, item_id)
-            if r["card"] != "none":
-                tx.emit(RECTIFICATION_CARD_CHANGED, {"id": item_id, "from": r["card"], "to": "none",
-                                                     "label": CARD_LABELS["none"], "due_at": r["due_at"],
-                                                     "window": r["window"], "clerk_id": r["clerk_id"],
-                                                     "case_no": r["case_no"]})
-            item = self._rect(tx.conn, item_id)
-            tx.emit(RECTIFICATION_CLOSED, {"item": item})
-            return item
-
-        return self.hall.run("close_rectification", None, body)
+        return self.hall.run("rectify", f"rectify:{rating_id}", lambda tx: self.rect.open_in(tx, rating_id))
 
     def rectifications(self, open_only: bool = True) -> list[dict[str, Any]]:
-        sql = "SELECT id FROM rectifications"
-        if open_only:
-            sql += " WHERE status = 'open'"
-        conn = self.hall.store.conn()
-        return [self._rect(conn, r[0]) for r in conn.execute(sql + " ORDER BY due_ts, id").fetchall()]
+        """The hall's 整改 items by deadline (kiosk/core/rectify.py), for the managers' dashboard."""
+        return self.rect.items(open_only)
 
-    def _rect(self, conn: sqlite3.Connection, item_id: str) -> dict[str, Any]:
-        r = conn.execute("SELECT * FROM rectifications WHERE id = ?", (item_id,)).fetchone()
-        if r is None:
-            raise RectificationNotFound()
-        d = dict(r)
-        d["level_label"] = Level(d["level"]).label
-        d["card_label"] = CARD_LABELS[d["card"]]
-        d["closed_on_time"] = None if d["closed_on_time"] is None else bool(d["closed_on_time"])
-        return {k: v for k, v in d.items() if k not in ("due_pos", "yellow_ts", "next_ts", "due_ts")}
+    def my_rectifications(self, clerk_id: str, open_only: bool = True) -> list[dict[str, Any]]:
+        """One clerk's own items (the 差评 given at their window while they were signed in), for the caller."""
+        return self.rect.items(open_only, clerk_id=clerk_id)
+
+    def calendar_status(self) -> dict[str, Any]:
+        """The published holiday calendar in use and a warning when the next 60 days lack official data."""
+        from kiosk.core.holidays import status
+
+        return status(self.hall)
+
+    def rectification(self, item_id: str) -> dict[str, Any]:
+        """One item with every step taken."""
+        return self.rect.detail(item_id)
+
+    def verify_rectification(self, item_id: str, *, valid: bool, note: str, evidence: str = "", by: str) -> Any:
+        return self.rect.verify(item_id, valid=valid, note=note, evidence=evidence, by=by)
+
+    def rectify(self, item_id: str, *, action: str, responsible: str, by: str) -> Any:
+        return self.rect.rectify(item_id, action=action, responsible=responsible, by=by)
+
+    def revisit(self, item_id: str, *, contacted: bool, result: str, satisfied: bool | None = None,
+                by: str) -> Any:
+        return self.rect.revisit(item_id, contacted=contacted, result=result, satisfied=satisfied, by=by)
+
+    def appeal_rectification(self, item_id: str, *, reason: str, by: str) -> Any:
+        return self.rect.appeal(item_id, reason=reason, by=by)
+
+    def decide_appeal(self, item_id: str, *, upheld: bool, note: str, by: str) -> Any:
+        return self.rect.decide(item_id, upheld=upheld, note=note, by=by)
 
     # ============================================================================================================
     # privacy-safe lookup for the kiosk and public screens
@@ -823,6 +804,7 @@ class Cases:
         """What any screen, ticket or outgoing event may carry: no full name, no ID, no check."""
 
         tz = self.tz
+        basis = deadline_basis(row)
 
         def local(v: str | None) -> str | None:
             if not v:
@@ -844,9 +826,12 @@ class Cases:
             "finished_at": local(row["finished_at"]),
             "card": row["card"] or "none", "card_label": CARD_LABELS[row["card"] or "none"],
             "clock_stopped": row["status"] in STOPPED and bool(row["accepted_at"]),
+            "deadline_basis": basis, "deadline_label": BASIS_LABELS.get(basis or "") if basis else None,
         }
         if now is not None and row["due_pos"] is not None and row["status"] in RUNNING | STOPPED:
-            out["working_days_left"] = round(float(row["due_pos"]) - self._pos(now), 2)
+            # a stopped clock (补齐补正, 挂起) is read where it stopped: the days left do not fall while it waits
+            at = datetime.fromisoformat(row["stop_started_at"]) if row["stop_started_at"] else now
+            out["working_days_left"] = round(float(row["due_pos"]) - self._pos(at), 2)
         return out
 
     # ============================================================================================================

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import msgspec
 from msgspec import Meta
 
-from kiosk.core.calendar import WorkCalendar, parse_overrides
+from kiosk.core.calendar import WorkCalendar, parse_calendar
 from kiosk.core.cases import CaseSettings
 from kiosk.core.errors import ConfigError
 from kiosk.core.sections import (
@@ -143,13 +143,16 @@ class Window(Section, kw_only=True):
 class CalendarSection(Section, kw_only=True):
     """[calendar]: the hall's working days."""
 
-    DERIVED: ClassVar[frozenset[str]] = frozenset({"closed", "open_days"})
+    DERIVED: ClassVar[frozenset[str]] = frozenset({"closed", "open_days", "names", "complete"})
 
     overrides: Annotated[str, Meta(description=(
-        "a file of the hall's own closures and extra working days, one `YYYY-MM-DD closed` or `YYYY-MM-DD open` "
-        "a line (# comments); relative to this file's directory. Read at load by the server and every screen"))] = ""
+        "a file of the hall's own closures and extra working days, one `YYYY-MM-DD closed [name]` or "
+        "`YYYY-MM-DD open [name]` a line, and `YYYY complete` for a year it lists in full (official data, no "
+        "warning); # comments; relative to this file's directory. Read at load by the server and every screen"))] = ""
     closed: list[date] = msgspec.field(default_factory=list)  # from `overrides`, at load
     open_days: list[date] = msgspec.field(default_factory=list)
+    names: dict[str, str] = msgspec.field(default_factory=dict)  # ISO day → its name in the file (元旦)
+    complete: list[int] = msgspec.field(default_factory=list)  # years the file declares complete
 
 
 class HallConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -194,7 +197,9 @@ class HallConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
     def work_calendar(self) -> WorkCalendar:
         """Chinese working days with this hall's [calendar] overrides: what the Hall and every screen count."""
-        return WorkCalendar(set(self.calendar.closed), set(self.calendar.open_days))
+        c = self.calendar
+        return WorkCalendar(set(c.closed), set(c.open_days), complete=c.complete,
+                            names={date.fromisoformat(d): n for d, n in c.names.items()})
 
 
 _INTERVAL = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
@@ -318,7 +323,8 @@ def _read_overrides(cal: CalendarSection, base: Path, where: Where) -> None:
     except UnicodeDecodeError as exc:
         raise fail(option, f"is not UTF-8 text: {path} (byte {exc.start})", where) from exc
     try:
-        closed, open_days = parse_overrides(text, str(path))
+        f = parse_calendar(text, str(path))
     except ValueError as exc:
         raise fail(option, f"has a bad line: {exc}", where) from exc
-    cal.closed, cal.open_days = sorted(closed), sorted(open_days)
+    cal.closed, cal.open_days, cal.complete = sorted(f.closed), sorted(f.open_days), sorted(f.complete)
+    cal.names = {d.isoformat(): n for d, n in sorted({**f.closed, **f.open_days}.items()) if n}

@@ -14,6 +14,7 @@ from typing import Any, Generic, TypeVar
 
 from kiosk.core import errors as E
 from kiosk.core import events as ev
+from kiosk.core import holidays
 from kiosk.core import queue as Q
 from kiosk.core.calendar import WorkCalendar
 from kiosk.core.config import HallConfig
@@ -101,6 +102,7 @@ class Hall:
         self._windows = {w.number: w for w in config.windows}
         self._serves = {w.number: config.window_businesses(w.number) for w in config.windows}
         self._init_state()
+        holidays.restore(self)  # the province's published holiday calendar, kept in the store
 
     # ================================================================================================
     # plumbing

@@ -1,5 +1,6 @@
 """差评 follow-up: a bad rating opens exactly one rectification item with a working-day deadline, it goes
-yellow/red like a case, and is closed with the response; plus the [cases] config validation."""
+yellow/red like a case, and is worked through 核实 → 整改 → 回访 (or a 申诉 and its 复核) to closed — every step, and
+every refusal; plus the [cases] config validation."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -7,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from kiosk.core import cases as C
+from kiosk.core import rectify as C
 from kiosk.core.cases import Cases, CaseSettings
 from kiosk.core.config import loads
 from kiosk.core.errors import ConfigError
@@ -50,18 +51,18 @@ def test_opened_via_command_then_not_again_by_the_scan(hall: Hall, cases: Cases)
     assert len(cases.rectifications()) == 1
 
 
-def test_attach_wakes_the_pass_on_a_bad_rating_only(hall: Hall, cases: Cases) -> None:
+def test_attach_wakes_the_pass_on_every_rating(hall: Hall, cases: Cases) -> None:
     woken: list[int] = []
     unsubscribe = cases.attach(lambda: woken.append(1))
-    rated(hall, "satisfied")
-    assert woken == []
-    rated(hall, "very_dissatisfied")
+    rated(hall, "satisfied")  # a good rating: its evaluation record goes up
     assert woken == [1]
+    rated(hall, "very_dissatisfied")  # a 差评: its item opens too
+    assert woken == [1, 1]
     cases.evaluate_cards()  # what the woken timer runs
     assert len(cases.rectifications()) == 1
     unsubscribe()
     rated(hall, "dissatisfied")
-    assert woken == [1]
+    assert woken == [1, 1]
 
 
 def test_reason_given_later_reaches_the_item(hall: Hall, cases: Cases) -> None:
@@ -82,7 +83,7 @@ def test_opened_after_a_restart(config, store, clock) -> None:
     assert len(cases.rectifications()) == 1
 
 
-def test_item_goes_yellow_then_red_and_closes(hall: Hall, cases: Cases, clock) -> None:
+def test_item_goes_yellow_then_red_and_the_card_clears_at_closing(hall: Hall, cases: Cases, clock) -> None:
     rated(hall, "very_dissatisfied")
     cases.evaluate_cards()
     item = cases.rectifications()[0]
@@ -93,24 +94,142 @@ def test_item_goes_yellow_then_red_and_closes(hall: Hall, cases: Cases, clock) -
         seen += [(clock.t, e.payload["to"]) for e in cases.evaluate_cards() if e.kind == C.RECTIFICATION_CARD_CHANGED]
     assert seen == [(datetime(2026, 12, 1, 0, tzinfo=TZ).astimezone(UTC), "yellow"),
                     (datetime(2026, 12, 2, 0, tzinfo=TZ).astimezone(UTC), "red")]
-    with pytest.raises(C.ResponseRequired):
-        cases.close_rectification(item["id"], "  ")
-    done = cases.close_rectification(item["id"], "已约谈窗口人员，增设周末窗口，已电话回访群众")
-    assert done.value["status"] == "closed" and done.value["closed_on_time"] is False
-    assert [e.kind for e in done.events] == [C.RECTIFICATION_CARD_CHANGED, C.RECTIFICATION_CLOSED]
+    assert cases.card_counts()["rectify_red"] == 1
+    cases.verify_rectification(item["id"], valid=True, note="属实：高峰期仅开一个窗口", by="M001")
+    cases.rectify(item["id"], action="增开周末窗口，约谈窗口人员", responsible="S023", by="M001")
+    done = cases.revisit(item["id"], contacted=True, result="电话回访，群众表示认可", satisfied=True, by="M002")
+    assert done.value["stage"] == "closed" and done.value["closed_on_time"] is False
+    assert [e.kind for e in done.events] == [C.RECTIFICATION_CARD_CHANGED, C.RECTIFICATION_STEP,
+                                             C.RECTIFICATION_CLOSED]
+    assert done.events[0].payload["to"] == "none" and cases.card_counts()["rectify_red"] == 0
     assert cases.rectifications() == [] and len(cases.rectifications(open_only=False)) == 1
-    with pytest.raises(C.RectificationClosed):
-        cases.close_rectification(item["id"], "再次答复")
-    with pytest.raises(C.RectificationNotFound):
-        cases.close_rectification("nope", "答复")
 
 
-def test_closed_on_time(hall: Hall, cases: Cases, clock) -> None:
-    rated(hall, "dissatisfied")
+def open_item(hall: Hall, cases: Cases) -> dict:
+    hall.sign_in(2, "S023", "王五")
+    rated(hall, "very_dissatisfied")
     cases.evaluate_cards()
+    item = cases.rectifications()[0]
+    assert item["stage"] == "verify" and item["stage_label"] == "待核实" and item["clerk_id"] == "S023"
+    return item
+
+
+def test_full_loop_verify_rectify_revisit(hall: Hall, cases: Cases, clock) -> None:
+    item = open_item(hall, cases)
+    r = cases.verify_rectification(item["id"], valid=True, note="调阅监控，属实", by="M001")
+    assert r.value["stage"] == "rectify" and r.value["valid"] is True
+    (step,) = [e for e in r.events if e.kind == C.RECTIFICATION_STEP]
+    assert step.payload["step"] == "verify" and step.payload["by"] == "M001" and step.payload["label"] == "核实"
+    assert step.payload["detail"] == {"valid": True, "note": "调阅监控，属实", "evidence": ""}
     clock.advance(days=1)
-    done = cases.close_rectification(cases.rectifications()[0]["id"], "已整改")
-    assert done.value["closed_on_time"] is True
+    r = cases.rectify(item["id"], action="窗口人员业务培训", responsible="S023", by="M001")
+    assert r.value["stage"] == "revisit" and r.value["responsible"] == "S023"
+    r = cases.revisit(item["id"], contacted=True, result="群众满意整改结果", satisfied=True, by="M002")
+    v = r.value
+    assert v["stage"] == "closed" and v["status"] == "closed" and v["outcome"] == "rectified"
+    assert v["outcome_label"] == "已整改并回访" and v["satisfied"] is True and v["contacted"] is True
+    assert v["closed_on_time"] is True
+    detail = cases.rectification(item["id"])
+    assert [(s["step"], s["by"], s["stage"]) for s in detail["steps"]] == [
+        ("verify", "M001", "rectify"), ("rectify", "M001", "revisit"), ("revisit", "M002", "closed")]
+    assert detail["steps"][2]["satisfied"] is True and detail["steps"][1]["action"] == "窗口人员业务培训"
+
+
+def test_verify_invalid_closes_with_reason_and_evidence(hall: Hall, cases: Cases) -> None:
+    item = open_item(hall, cases)
+    with pytest.raises(C.FieldRequired, match="证据"):
+        cases.verify_rectification(item["id"], valid=False, note="群众误评", by="M001")
+    r = cases.verify_rectification(item["id"], valid=False, note="群众误按评价键", evidence="监控 2026-11-24 09:12",
+                                   by="M001")
+    assert r.value["stage"] == "closed" and r.value["outcome"] == "invalid" and r.value["valid"] is False
+    assert [e.kind for e in r.events][-2:] == [C.RECTIFICATION_STEP, C.RECTIFICATION_CLOSED]
+
+
+def test_revisit_not_contacted_closes_and_records_it(hall: Hall, cases: Cases) -> None:
+    item = open_item(hall, cases)
+    cases.verify_rectification(item["id"], valid=True, note="属实", by="M001")
+    cases.rectify(item["id"], action="调整叫号顺序", responsible="S023", by="M001")
+    with pytest.raises(C.NotContacted):
+        cases.revisit(item["id"], contacted=False, result="三次电话未接通", satisfied=False, by="M002")
+    r = cases.revisit(item["id"], contacted=False, result="三次电话未接通", by="M002")
+    assert r.value["contacted"] is False and r.value["satisfied"] is None and r.value["stage"] == "closed"
+
+
+def test_revisit_dissatisfied_is_recorded(hall: Hall, cases: Cases) -> None:
+    item = open_item(hall, cases)
+    cases.verify_rectification(item["id"], valid=True, note="属实", by="M001")
+    cases.rectify(item["id"], action="调整叫号顺序", responsible="S023", by="M001")
+    r = cases.revisit(item["id"], contacted=True, result="群众仍不满意等候时间", satisfied=False, by="M002")
+    assert r.value["satisfied"] is False and r.value["outcome"] == "rectified"
+
+
+def test_appeal_upheld_closes(hall: Hall, cases: Cases) -> None:
+    item = open_item(hall, cases)
+    r = cases.appeal_rectification(item["id"], reason="群众要求办理不符合条件的业务", by="S023")
+    assert r.value["stage"] == "appeal" and r.value["appeal_from"] == "verify" and r.value["appeal_by"] == "S023"
+    with pytest.raises(C.SelfDecision):
+        cases.decide_appeal(item["id"], upheld=True, note="自己复核", by="S023")
+    r = cases.decide_appeal(item["id"], upheld=True, note="经复核，申诉成立", by="M001")
+    assert r.value["stage"] == "closed" and r.value["outcome"] == "appeal_upheld"
+
+
+def test_appeal_rejected_goes_back_and_only_once(hall: Hall, cases: Cases) -> None:
+    item = open_item(hall, cases)
+    cases.verify_rectification(item["id"], valid=True, note="属实", by="M001")
+    cases.appeal_rectification(item["id"], reason="当日系统故障", by="S023")
+    with pytest.raises(C.WrongStage, match="申诉复核中.*整改"):
+        cases.rectify(item["id"], action="培训", responsible="S023", by="M001")
+    r = cases.decide_appeal(item["id"], upheld=False, note="系统当日正常", by="M001")
+    assert r.value["stage"] == "rectify"  # back to where the appeal was made
+    with pytest.raises(C.AppealUsed):
+        cases.appeal_rectification(item["id"], reason="再次申诉", by="S023")
+    cases.rectify(item["id"], action="培训", responsible="S023", by="M001")
+    with pytest.raises(C.WrongStage):  # the rectification is reported: too late to appeal
+        cases.appeal_rectification(item["id"], reason="x", by="S023")
+
+
+def test_only_the_clerk_concerned_may_appeal(hall: Hall, cases: Cases) -> None:
+    item = open_item(hall, cases)
+    with pytest.raises(C.NotOwnItem, match="S023"):
+        cases.appeal_rectification(item["id"], reason="不是我", by="S099")
+    assert cases.my_rectifications("S023")[0]["id"] == item["id"] and cases.my_rectifications("S099") == []
+
+
+@pytest.mark.parametrize(("call", "error"), [
+    (lambda c, i: c.verify_rectification(i, valid="yes", note="属实", by="M001"), "FieldRequired"),
+    (lambda c, i: c.verify_rectification(i, valid=True, note="  ", by="M001"), "FieldRequired"),
+    (lambda c, i: c.verify_rectification(i, valid=True, note="长" * 501, by="M001"), "FieldTooLong"),
+    (lambda c, i: c.verify_rectification(i, valid=True, note="属实", by=""), "OperatorRequired"),
+    (lambda c, i: c.verify_rectification(i, valid=True, note="属实", by="M 001"), "OperatorRequired"),
+    (lambda c, i: c.rectify(i, action="培训", responsible="S023", by="M001"), "WrongStage"),
+    (lambda c, i: c.revisit(i, contacted=True, result="好", satisfied=True, by="M001"), "WrongStage"),
+    (lambda c, i: c.decide_appeal(i, upheld=True, note="成立", by="M001"), "WrongStage"),
+    (lambda c, i: c.verify_rectification("nope", valid=True, note="属实", by="M001"), "RectificationNotFound"),
+    (lambda c, i: c.rectification("nope"), "RectificationNotFound"),
+])
+def test_refusals_change_nothing(hall: Hall, cases: Cases, call, error: str) -> None:
+    item = open_item(hall, cases)
+    before = hall.store.last_seq()
+    with pytest.raises(getattr(C, error)):
+        call(cases, item["id"])
+    assert hall.store.last_seq() == before and cases.rectification(item["id"])["stage"] == "verify"
+
+
+def test_rectify_and_revisit_refusals(hall: Hall, cases: Cases) -> None:
+    item = open_item(hall, cases)
+    cases.verify_rectification(item["id"], valid=True, note="属实", by="M001")
+    with pytest.raises(C.OperatorRequired, match="整改责任人"):
+        cases.rectify(item["id"], action="培训", responsible="", by="M001")
+    with pytest.raises(C.FieldRequired, match="整改措施"):
+        cases.rectify(item["id"], action="", responsible="S023", by="M001")
+    cases.rectify(item["id"], action="培训", responsible="S023", by="M001")
+    with pytest.raises(C.FieldRequired, match="群众是否满意"):
+        cases.revisit(item["id"], contacted=True, result="已回访", by="M002")
+    with pytest.raises(C.FieldRequired, match="回访情况"):
+        cases.revisit(item["id"], contacted=True, result="", satisfied=True, by="M002")
+    cases.revisit(item["id"], contacted=True, result="已回访", satisfied=True, by="M002")
+    with pytest.raises(C.RectificationClosed):
+        cases.verify_rectification(item["id"], valid=True, note="再核实", by="M001")
 
 
 def test_item_carries_the_linked_case(hall: Hall, cases: Cases) -> None:
