@@ -60,12 +60,13 @@ def event(hall: str, seq: int = 1, kind: str = "ticket.issued", payload: Any = N
     return ev
 
 
-def encode(ev: dict[str, Any], raw: bytes = b"") -> bytes:
-    """JSON of ev; the value RAW (a string) is replaced by the raw bytes given."""
-    return json.dumps(ev, ensure_ascii=False).encode().replace(json.dumps(RAW, ensure_ascii=False).encode(), raw)
+def encode(ev: dict[str, Any], raw: bytes | None = None) -> bytes:
+    """JSON of ev; with raw given, the value RAW (a string) is replaced by those bytes."""
+    text = json.dumps(ev, ensure_ascii=False).encode()
+    return text if raw is None else text.replace(json.dumps(RAW, ensure_ascii=False).encode(), raw)
 
 
-def on_topic(ev: dict[str, Any], raw: bytes = b"") -> tuple[str, bytes]:
+def on_topic(ev: dict[str, Any], raw: bytes | None = None) -> tuple[str, bytes]:
     return f"hall/{ev['hall_id']}/event/{ev['kind']}", encode(ev, raw)
 
 
