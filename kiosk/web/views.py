@@ -30,13 +30,13 @@ def ticket_view(t: dict[str, Any], *, today: str, ahead: int | None, wait_s: flo
     if status == "expired" or t["local_date"] != today:
         return TicketView(state="expired", **base)
     if status == "waiting":
-        moved = t["priority"] == "transfer"
+        moved = bool(t["target_window"] or t["called_at"])  # called once and waiting again: transferred
         near = ahead is not None and ahead <= alert_ahead
         return TicketView(state="moved" if moved else "waiting", ahead=ahead, wait_s=wait_s,
                           window=t["target_window"] if moved else None, alert="near" if near else "", **base)
     if status == "called":
         return TicketView(state="called", window=t["window"], recall=int(t["recalls"] or 0),
-                          alert=f"call:{t['called_at']}", **base)
+                          alert=f"call:{t['called_at']}:{t['recalls'] or 0}", **base)
     if status in ("serving", "held"):
         return TicketView(state=status, window=t["window"], **base)
     return TicketView(state=status if status in STATES else "done", **base)
