@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from kiosk.core.privacy import scrub_payload, scrub_text
 from sync import contract
 from sync.contract import ContractError
 from sync.link import InMessage, Link
@@ -141,9 +142,11 @@ class CentralStore:
                 if error is None:
                     continue
                 counts["rejected"] += 1
+                # a refused message may carry a citizen's ID number, name or phone: keep it masked, as the hall does
+                topic, error = scrub_text(topic[:1000]), scrub_text(error)
                 log.warning("central: rejected %s: %s", topic[:200], error[:500])
                 cur.execute("INSERT INTO rejected(topic, payload, error, at_utc) VALUES (?, ?, ?, ?)",
-                            (_text(topic[:1000]), _text(payload[:REJECTED_PAYLOAD_BYTES]), _text(error), now))
+                            (_text(topic), _text(scrub_payload(payload[:REJECTED_PAYLOAD_BYTES])), _text(error), now))
             for hall_id, (new, dup, max_seq, region) in per_hall.items():
                 cur.execute(
                     "INSERT INTO halls(hall_id, region, name, state, state_at, max_seq, events, duplicates) "

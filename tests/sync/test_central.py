@@ -337,3 +337,15 @@ def test_collector_keeps_its_batch_while_the_database_is_unavailable(broker: Any
         c.loop_stop()
         c.disconnect()
         collector.stop()
+
+
+def test_a_rejected_message_keeps_no_clear_personal_data(central_store: CentralStore) -> None:
+    topic, _ = envelope("h9", 1, "ticket.issued")
+    clear = {"applicant_id": "11010519491231002X", "applicant_name": "张小三", "phone": "13812345678"}
+    body = json.dumps({"v": 1, "seq": "not a number", **clear}, ensure_ascii=False).encode()
+    counts = central_store.store_batch([(topic, body), (topic, b"id 11010519491231002X tel 13812345678 \xff")])
+    assert counts["rejected"] == 2
+    kept = " ".join(" ".join(r) for r in central_store.db.query("SELECT topic, payload, error FROM rejected"))
+    for value in ("11010519491231002X", "张小三", "13812345678"):
+        assert value not in kept
+    assert "1101**********002X" in kept and "138****5678" in kept  # masked, still useful for diagnosis
