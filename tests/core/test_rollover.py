@@ -46,7 +46,13 @@ def closed_numbers(payload: dict) -> dict[tuple[str, str], str]:
     return out
 
 
+def sign_in_all(hall: Hall) -> None:
+    for w in hall.config.windows:
+        hall.sign_in(w.number, f"c{w.number}", "测试员")
+
+
 def test_sequences_restart_and_open_tickets_expire(hall: Hall, clock) -> None:
+    sign_in_all(hall)
     for _ in range(3):
         hall.issue_ticket("social")
     hall.call_next(1)  # A001 current at window 1
@@ -78,6 +84,7 @@ def test_rollover_at_midnight_without_commands(hall: Hall, clock) -> None:
 
 
 def test_rollover_keeps_paused_windows_paused(hall: Hall, clock) -> None:
+    sign_in_all(hall)
     hall.pause(3, "设备维护")
     clock.set_local(2026, 11, 25, 9, 0)
     hall.tick()
@@ -85,6 +92,7 @@ def test_rollover_keeps_paused_windows_paused(hall: Hall, clock) -> None:
 
 
 def test_a_quiet_day_closes_with_nothing_expired(hall: Hall, clock) -> None:
+    sign_in_all(hall)
     hall.issue_ticket("tax")
     hall.call_next(2)
     hall.finish_service(2)
@@ -99,11 +107,15 @@ def test_one_event_names_every_ticket_closed(tmp_path: Path) -> None:
     clock = FakeClock()
     store = Store(tmp_path / "big.db", synchronous="OFF")
     hall = Hall(loads(MANY), store, clock=clock)
+    for w in hall.config.windows:
+        hall.sign_in(w.number, f"c{w.number}", "测试员")
     for i in range(3000):
         hall.issue_ticket(f"b{i % 4}", priority="green" if i % 7 == 0 else "normal")
     for w in range(1, 5):
         for _ in range(40):
             hall.call_next(w)
+            hall.start_service(w)
+        hall.call_next(w)
         hall.transfer(w, to_business=f"b{(w + 1) % 4}")
         hall.call_next(w)
         hall.transfer(w, to_window=9)
@@ -179,6 +191,7 @@ def test_a_rollover_that_fails_leaves_the_day_open_for_the_next_try(hall: Hall, 
 
 def test_central_learns_every_expired_ticket(hall: Hall, clock) -> None:
     """The event as it goes out (sync's wire form) decodes at central into every ticket closed, once."""
+    sign_in_all(hall)
     from sync import contract
 
     for _ in range(5):
