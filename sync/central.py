@@ -77,22 +77,35 @@ class CentralDB:
     def _sql(self, sql: str) -> str:
         return sql.replace("?", "%s") if self.is_pg else sql
 
+    def _connection(self) -> Any:
+        """The connection, made again when PostgreSQL dropped it (a restart, a failover, an idle timeout): without
+        this the collector would retry its batch forever on a dead connection."""
+        if self.is_pg and (self._conn.closed or self._conn.broken):
+            import psycopg
+
+            log.warning("central: the PostgreSQL connection was lost; connecting again")
+            self._conn = psycopg.connect(self.url, autocommit=True)  # OperationalError: still unavailable
+        return self._conn
+
     @contextmanager
     def tx(self) -> Iterator[Any]:
         with self._lock:
-            cur = self._conn.cursor()
+            cur = self._connection().cursor()
             cur.execute("BEGIN")
             try:
                 yield _Cursor(cur, self._sql)
             except BaseException:
-                cur.execute("ROLLBACK")
+                try:
+                    cur.execute("ROLLBACK")
+                except self.unavailable:
+                    pass  # the connection is gone, and the transaction with it: the first error is the one to raise
                 raise
             else:
                 cur.execute("COMMIT")
 
     def query(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
-            cur = self._conn.cursor()
+            cur = self._connection().cursor()
             cur.execute(self._sql(sql), tuple(args))
             return [tuple(r) for r in cur.fetchall()]
 

@@ -349,3 +349,21 @@ def test_a_rejected_message_keeps_no_clear_personal_data(central_store: CentralS
     for value in ("11010519491231002X", "张小三", "13812345678"):
         assert value not in kept
     assert "1101**********002X" in kept and "138****5678" in kept  # masked, still useful for diagnosis
+
+
+def test_the_collector_connects_again_after_postgresql_drops_it(postgres_url: str) -> None:
+    import psycopg
+
+    db = CentralDB(postgres_url)
+    store = CentralStore(db)
+    try:
+        assert store.store_batch([envelope("pg-drop", 1)])["new"] == 1
+        pid = db.query("SELECT pg_backend_pid()")[0][0]
+        with psycopg.connect(postgres_url, autocommit=True) as admin:  # as a server restart would
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        with pytest.raises(db.unavailable):  # this batch stays unacknowledged, to be tried again
+            store.store_batch([envelope("pg-drop", 2)])
+        assert store.store_batch([envelope("pg-drop", 2)])["new"] == 1
+        assert store.seqs("pg-drop") == [1, 2]
+    finally:
+        db.close()
