@@ -28,6 +28,10 @@ def _err(name: str, key: str, template: str) -> type[HallError]:
 
 UnknownBusiness = _err("UnknownBusiness", "unknown_business", "没有这项业务：{business}")
 BusinessClosed = _err("BusinessClosed", "business_closed", "{name}暂停取号：{message}")
+# Every window that serves the business is paused: a ticket would wait with nobody to call it.
+NoOpenWindow = type("NoOpenWindow", (BusinessClosed,), {
+    "key": "no_open_window", "template": "{name}暂停取号：办理窗口都已暂停服务{why}",
+    "__doc__": "Every window serving the business is paused ({reasons}: their reasons, for the screens)."})
 OutsideTicketHours = _err("OutsideTicketHours", "outside_ticket_hours", "{name}的取号时间为 {hours}，现在不能取号")
 # A day the business does not open.  Both are OutsideTicketHours, so a screen that catches that catches these.
 NotWorkingDay = type("NotWorkingDay", (OutsideTicketHours,), {

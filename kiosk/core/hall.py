@@ -18,6 +18,7 @@ from kiosk.core import holidays
 from kiosk.core import queue as Q
 from kiosk.core.calendar import WorkCalendar
 from kiosk.core.config import HallConfig
+from kiosk.core.estimate import ServiceTimes, new_ticket_wait_s
 from kiosk.core.events import Event, EventBus, Subscriber
 from kiosk.core.figures import compute_times
 from kiosk.core.phone import Tokens
@@ -103,6 +104,9 @@ class Hall:
         self._serves = {w.number: config.window_businesses(w.number) for w in config.windows}
         self._init_state()
         holidays.restore(self)  # the province's published holiday calendar, kept in the store
+        # today's service times for the estimated wait, counted as services finish (never a scan per ticket)
+        self.service_times = ServiceTimes(self.today(), self.times(by="business"))
+        self.subscribe(self._service_finished, {ev.SERVICE_FINISHED})
 
     # ================================================================================================
     # plumbing
@@ -122,6 +126,10 @@ class Hall:
                 c.execute("INSERT OR IGNORE INTO business_state(code, closed, message) VALUES (?, 0, '')", (b.code,))
         self._key = key.encode()
         self.tokens = Tokens(self._key)  # the phone pages' tokens (kiosk/core/phone.py)
+
+    def _service_finished(self, e: Event) -> None:
+        t = e.payload["ticket"]
+        self.service_times.finished(str(t["local_date"]), str(t["business"]), float(e.payload.get("service_s") or 0))
 
     def subscribe(self, fn: Subscriber, kinds: set[str] | None = None) -> Callable[[], None]:
         """fn(Event) after commit, in seq order, in the committing thread: it must return at once."""
@@ -346,6 +354,7 @@ class Hall:
         state = tx.one("SELECT closed, message FROM business_state WHERE code = ?", b.code)
         if state is not None and state["closed"]:
             raise E.BusinessClosed(name=b.name, message=state["message"] or "请咨询服务台")
+        open_windows = self._check_open_window(tx, b)
         self._check_day(b, tx.local.date(), "今天")
         if appointment is None:
             self._check_hours(tx, b)
@@ -397,12 +406,33 @@ class Hall:
         ahead = Q.ahead_of_new(counts, t["rank"])  # the counts before it joined: all of its rank or better
         tdict = self._row_ticket(t)
         # token: what the ticket's QR opens on a phone ({public_base_url}/t/<token>, docs/web.md)
+        # wait_s: the estimated wait printed and shown with it (kiosk/core/estimate.py; None: not estimable)
         payload = {"ticket": tdict, "ahead": ahead, "hall_name": self.config.name,
-                   "token": self.tokens.ticket(t["id"])}
+                   "token": self.tokens.ticket(t["id"]),
+                   "wait_s": new_ticket_wait_s(self.service_times.rows(tx.today), b.code, ahead, open_windows)}
         if terminal:
             payload["terminal"] = terminal
         tx.emit(ev.TICKET_ISSUED, payload)
         return Issued(tdict, ahead)
+
+    def _window_states(self, conn: sqlite3.Connection) -> dict[int, sqlite3.Row]:
+        return {r["number"]: r for r in conn.execute("SELECT number, state, pause_reason FROM windows")}
+
+    def _open_for(self, states: dict[int, sqlite3.Row], code: str) -> tuple[int, int, list[str]]:
+        """(windows serving the business, those of them not paused, the paused ones' reasons)."""
+        serving = [n for n, codes in self._serves.items() if code in codes]
+        paused = [states[n] for n in serving if n in states and states[n]["state"] == "paused"]
+        reasons = list(dict.fromkeys(str(r["pause_reason"]) for r in paused if r["pause_reason"]))
+        return len(serving), len(serving) - len(paused), reasons
+
+    def _check_open_window(self, tx: Tx, b: Any) -> int:
+        """No ticket while every window serving the business is paused: nobody would call it, and the citizen
+        would wait with no word of it.  Returns how many open windows serve it."""
+        serving, open_windows, reasons = self._open_for(self._window_states(tx.conn), b.code)
+        if serving and not open_windows:
+            raise E.NoOpenWindow(name=b.name, reasons="、".join(reasons),
+                                 why=f"（{'、'.join(reasons)}）" if reasons else "")
+        return open_windows
 
     def _check_day(self, b: Any, day: date, label: str) -> None:
         """Whether the business opens on `day` (docs/events.md, "Business days"): its weekdays, never on a public
@@ -1026,20 +1056,29 @@ class Hall:
         return [self._row_ticket(r) for r in rows]
 
     def waiting_counts(self) -> list[dict[str, Any]]:
-        """Per business: waiting count and the longest wait so far (seconds), for kiosk, board, dashboard.
-        Reads one counters row and a few queue heads per business, never the waiting tickets themselves."""
+        """Per business: waiting count and the longest wait so far (seconds), for kiosk, board, dashboard; the
+        windows serving it that are open (not paused), the paused ones' reasons, and the estimated wait of a ticket
+        taken now (None: no open window).  Reads one counters row and a few queue heads per business, never the
+        waiting tickets themselves."""
         conn = self.store.conn()
         now = self.clock()
-        rows = Q.waiting_summary(conn, self.today(), [b.code for b in self.config.businesses])
+        today = self.today()
+        rows = Q.waiting_summary(conn, today, [b.code for b in self.config.businesses])
         closed = {r["code"]: r for r in conn.execute("SELECT * FROM business_state")}
+        states = self._window_states(conn)
+        times = self.service_times.rows(today)
         out = []
         for b in self.config.businesses:
             r = rows.get(b.code)
             st = closed.get(b.code)
+            waiting = r[0] if r else 0
+            serving, open_windows, reasons = self._open_for(states, b.code)
             out.append({
-                "business": b.code, "name": b.name, "prefix": b.prefix, "waiting": r[0] if r else 0,
+                "business": b.code, "name": b.name, "prefix": b.prefix, "waiting": waiting,
                 "longest_wait_s": _secs(r[1], now.isoformat()) if r else 0,
                 "closed": bool(st["closed"]) if st else False, "message": st["message"] if st else "",
+                "windows": serving, "open_windows": open_windows, "pause_reasons": reasons,
+                "wait_s": new_ticket_wait_s(times, b.code, waiting, open_windows) if serving else None,
             })
         return out
 
