@@ -32,6 +32,7 @@ COMMANDS = {
     "export": "export tickets and ratings for a date range to CSV or XLSX",
     "central": "run the central collector (the province side) that stores every hall's events",
     "voice-clips": "render the offline voice clips with espeak-ng (done at install)",
+    "web-poster": "today's 扫码取号 door poster: its URL, and its QR code as PNG, SVG or PDF",
 }
 
 
@@ -266,6 +267,24 @@ def cmd_voice_clips(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_web_poster(args: argparse.Namespace) -> int:
+    import segno
+
+    cfg = _config(args.config)
+    if not cfg.web:
+        raise ConfigError(f"{cfg.source}: section [web] is needed for the door poster", section="web")
+    from kiosk.web.settings import parse_web_settings
+
+    settings = parse_web_settings(cfg.web)
+    hall = open_hall(cfg, Path(args.db or DEFAULT_DB))  # the store holds the key the tokens are made with
+    day = hall.today()
+    url = f"{settings.base_url}/q/{hall.tokens.poster(day)}"
+    if args.out:
+        segno.make(url, error="m").save(args.out, scale=args.scale, border=4)
+    print(f"{cfg.name} 扫码取号 {day}: {url}" + (f" → {args.out}" if args.out else ""))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hall", description="政务服务大厅边缘系统 — hall edge")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -308,6 +327,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True)
     s = add("central")
     s.add_argument("rest", nargs=argparse.REMAINDER, help="arguments for the collector")
+    s = add("web-poster")
+    s.add_argument("--config")
+    s.add_argument("--db")
+    s.add_argument("--out", help="poster.png, poster.svg or poster.pdf (the QR code); without it only the URL")
+    s.add_argument("--scale", type=int, default=12, help="pixels (PNG) or points (PDF) per QR module")
     s = add("voice-clips")
     s.add_argument("--dir", default=os.path.expanduser("~/.cache/hall/voice"))
     return p
@@ -316,6 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
 HANDLERS = {
     "demo": cmd_demo, "simulate": cmd_simulate, "run": cmd_run, "doctor": cmd_doctor,
     "check-config": cmd_check_config, "export": cmd_export, "central": cmd_central, "voice-clips": cmd_voice_clips,
+    "web-poster": cmd_web_poster,
 }
 
 
