@@ -301,3 +301,24 @@ def test_booked_then_checked_in_takes_an_appointment_ticket(web_hall: Hall, http
     page = http.get(r.headers["location"]).text
     assert "已签到" in page and f"/t/{token_of(issued)}" in page
     assert web_hall.call_next(1).value["id"] == issued.value.ticket["id"]
+
+
+# --- the printed ticket -----------------------------------------------------------------------------------------
+def test_the_printed_qr_opens_the_ticket_page_and_phone_tickets_are_not_printed(web_hall: Hall) -> None:
+    from devices.printer import layout
+    from devices.printer.driver import parse_config
+
+    config = parse_config("printer1", web_hall.config.devices["printer1"], web_hall.config)
+    issued = web_hall.issue_ticket("social")
+    qr = [b for b in layout.compose(issued.events[0].payload, config.ticket) if isinstance(b, layout.QrCode)]
+    assert [q.data for q in qr] == [f"http://127.0.0.1:8080/t/{token_of(issued)}"]  # demo [web] public_base_url
+    assert web_hall.tokens.ticket_id(token_of(issued)) == issued.value.ticket["id"]
+    printed: list[str] = []
+    from devices.printer.driver import PrinterDriver
+
+    driver = PrinterDriver("printer1", config)
+    driver.print_ticket = lambda payload: printed.append(payload["ticket"]["number"])  # type: ignore[method-assign]
+    phone_ticket = web_hall.issue_ticket("social", terminal=phone.PHONE_TERMINAL)
+    for e in (*issued.events, *phone_ticket.events):
+        driver.handle_event(e)
+    assert printed == ["A001"]
