@@ -282,6 +282,15 @@ def _m050_rectification_loop(db: sqlite_utils.Database) -> None:
 # --- end of the rectification loop's migration --------------------------------------------------------------------
 
 
+# --- owned by sync/catalog.py (cases engineer): the businesses as the catalogue names and opens them. ---------------
+def _m060_catalog_businesses(db: sqlite_utils.Database) -> None:
+    # closed_by_catalog: the catalogue closed it, so the catalogue may open it again (never one staff closed)
+    db.execute("CREATE TABLE catalog_businesses (code TEXT PRIMARY KEY, name TEXT NOT NULL, state TEXT NOT NULL, "
+               "message TEXT NOT NULL, version INTEGER NOT NULL, updated_at TEXT NOT NULL, message_id TEXT NOT NULL, "
+               "closed_by_catalog INTEGER NOT NULL DEFAULT 0)")
+# --- end of the catalogue businesses' migration -------------------------------------------------------------------
+
+
 # Each schema change is one named migration, applied once, in order, inside one transaction.
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("001_core", _m001_core),
@@ -290,6 +299,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("030_queue_indexes", _m030_queue_indexes),
     ("040_queue_summary", _m040_queue_summary),
     ("050_rectification_loop", _m050_rectification_loop),  # cases: 整改 stages and steps
+    ("060_catalog_businesses", _m060_catalog_businesses),  # sync: the catalogue's business names and states
 ]
 
 

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kiosk.core.privacy import scrub_payload, scrub_text
-from sync import contract
+from sync import contract, rollup
 from sync.contract import ContractError
 from sync.link import InMessage, Link
 from sync.settings import SyncSettings, parse_settings
@@ -71,7 +71,7 @@ class CentralDB:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
         with self.tx() as cur:
-            for stmt in SCHEMA:
+            for stmt in (*SCHEMA, *rollup.SCHEMA):
                 cur.execute(stmt)
 
     def _sql(self, sql: str) -> str:
@@ -149,6 +149,7 @@ class CentralStore:
         counts = {"new": 0, "duplicate": 0, "rejected": 0, "state": 0}
         now = datetime.now(UTC).isoformat()
         per_hall: dict[str, list[Any]] = {}  # hall → [new, dup, max_seq, region]
+        self._days = rollup.DayTotals()  # what the batch's new events add to their halls' days
         with self.db.tx() as cur:
             for topic, payload in items:
                 error = (self._try_isolated if isolate else self._try)(cur, topic, payload, now, per_hall, counts)
@@ -169,6 +170,7 @@ class CentralStore:
                     "duplicates = halls.duplicates + excluded.duplicates, region = excluded.region",
                     (hall_id, region, max_seq, new, dup),
                 )
+            self._days.write(cur)
         for hall_id, (new, _dup, _max, _r) in per_hall.items():
             if new:
                 self._check_gap(hall_id)
@@ -224,6 +226,10 @@ class CentralStore:
             (m.hall_id, m.seq, m.id, m.kind, m.region, m.at_utc.isoformat(), m.local_date, fig.wait_s, fig.level,
              json.dumps(m.payload, ensure_ascii=False), now, self._arrival),
         )
+        if n == 1:  # only a new event adds to the figures and records (a duplicate was counted the first time)
+            det = contract.event_details(m)
+            rollup.store_details(cur, m, fig, det)
+            self._days.add(m, fig, det)
         h = per_hall.setdefault(hall_id, [0, 0, 0, m.region])
         if n == 1:
             h[0] += 1
@@ -477,13 +483,49 @@ def _parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="print figures and gaps")
     rep.add_argument("--db", default="central.db")
     rep.add_argument("--by", choices=("hall", "region"), default="hall")
+    rep.add_argument("--from", dest="day_from", default=None, help="first local day, YYYY-MM-DD")
+    rep.add_argument("--to", dest="day_to", default=None, help="last local day, YYYY-MM-DD")
+    rep.add_argument("--level", choices=tuple(rollup.LEVELS), default="hall",
+                     help="roll up by 行政区划 prefix: province, city, county, township, or one row per hall")
     case = sub.add_parser("case", help="publish a case status update to a hall")
     broker(case)
     case.add_argument("hall_id")
     case.add_argument("case_no")
     case.add_argument("status", choices=sorted(contract.CASE_STATUS))
-    case.add_argument("--case-type", type=int, choices=(1, 2, 9), default=None)
+    case.add_argument("--case-type", type=int, choices=(1, 2, 9), default=None,
+                      help="1 即办件, 2 承诺件 (needs --promise-days or --promised-at), 9 其他")
+    case.add_argument("--promise-days", type=int, default=None, help="承诺办结时限, working days")
+    case.add_argument("--legal-days", type=int, default=None, help="法定办结时限, working days")
+    for opt, what in (("--promised-at", "承诺办结时间"), ("--accepted-at", "受理时间"), ("--received-at", "收件时间"),
+                      ("--finished-at", "办结时间")):
+        case.add_argument(opt, default=None, help=f"{what}, RFC 3339 (2026-11-24T09:00:00+08:00)")
+    for opt in ("--item-name", "--impl-code", "--basic-code", "--accept-unit", "--acceptor", "--department",
+                "--clerk", "--ticket-id"):
+        case.add_argument(opt, default=None)
+    case.add_argument("--window", type=int, default=None)
+    case.add_argument("--version", type=int, default=None, help="central revision: an older one is ignored")
     case.add_argument("--reason", default=None)
+    rat = sub.add_parser("ratings", help="export the halls' 好差评 evaluation records")
+    rat.add_argument("--db", default="central.db")
+    rat.add_argument("--from", dest="day_from", default=None, help="first local day, YYYY-MM-DD")
+    rat.add_argument("--to", dest="day_to", default=None, help="last local day, YYYY-MM-DD")
+    rat.add_argument("--format", choices=("json", "xlsx"), default="json")
+    rat.add_argument("--form", choices=("gb39046", "provincial"), default="gb39046",
+                     help="GB/T 39046 §6.6 (满意度 1 = 非常满意) or the provincial upload (satisfaction reversed, pf)")
+    rat.add_argument("--out", default=None, help="file to write (required for xlsx; json goes to stdout without)")
+    rat.add_argument("--tz", default="Asia/Shanghai", help="time zone of the provincial appraiseTime")
+    cal = sub.add_parser("calendar", help="publish the province's holiday calendar to halls")
+    broker(cal)
+    cal.add_argument("action", choices=("publish",))
+    cal.add_argument("file", help="calendar file: YYYY-MM-DD closed|open [name] lines and YYYY complete")
+    cal.add_argument("--version", type=int, default=None, help="default: the time now, YYYYMMDDHHMMSS")
+    cal.add_argument("--hall", action="append", default=[], help="a hall id (repeat); default: every hall in --db")
+    cal.add_argument("--db", default="central.db")
+    cat = sub.add_parser("catalog", help="publish a service catalogue (办事指南, businesses) to halls")
+    broker(cat)
+    cat.add_argument("action", choices=("publish",))
+    cat.add_argument("file", help="JSON: {items: [...], removed: [...], businesses: [...]}")
+    cat.add_argument("--hall", action="append", required=True, help="a hall id (repeat)")
     return p
 
 
@@ -498,27 +540,20 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if a.cmd == "report":
         store = CentralStore(CentralDB(a.db))
-        print(json.dumps({"halls": store.halls(), "figures": store.figures(a.by), "gaps": store.gaps()},
+        try:
+            rows = rollup.report(store.db, a.level, a.day_from, a.day_to)
+        except ValueError as e:
+            print(f"参数错误：{e}", file=sys.stderr)
+            return 2
+        print(json.dumps({"halls": store.halls(), "figures": store.figures(a.by), "gaps": store.gaps(),
+                          "report": {"level": a.level, "from": a.day_from, "to": a.day_to, "rows": rows}},
                          ensure_ascii=False, indent=2))
         return 0
+    if a.cmd == "ratings":
+        return _ratings(a)
     settings = _settings(a)
-    if a.cmd == "case":
-        link = Link(settings, client_id=a.client_id or f"central-cli-{uuid.uuid4().hex[:6]}", name="central-cli")
-        link.start()
-        deadline = time.monotonic() + settings.connect_timeout
-        while not link.online and time.monotonic() < deadline:
-            time.sleep(0.05)
-        msg = contract.CaseUpdate(v=contract.SCHEMA_VERSION, message_id=uuid.uuid4().hex, hall_id=a.hall_id,
-                                  case_no=a.case_no, status=a.status, at_utc=datetime.now(UTC), case_type=a.case_type,
-                                  reason=a.reason)
-        mid = link.publish(contract.case_topic(a.hall_id, a.case_no), contract.encode(msg), retain=True)
-        time.sleep(0.5)
-        link.stop(graceful=False)
-        if mid is None:
-            print(f"无法连接消息服务器：{link.last_error}", file=sys.stderr)
-            return 1
-        print(msg.message_id)
-        return 0
+    if a.cmd in ("calendar", "catalog", "case"):
+        return _publish(a, settings)
     store = CentralStore(CentralDB(a.db))
     collector = Collector(settings, store, group=a.group or None, client_id=a.client_id or None)
     collector.start()
@@ -530,6 +565,66 @@ def main(argv: list[str] | None = None) -> int:
         pass
     finally:
         collector.stop()
+    return 0
+
+
+def _ratings(a: argparse.Namespace) -> int:
+    from pathlib import Path
+    from zoneinfo import ZoneInfo
+
+    store = CentralStore(CentralDB(a.db))
+    try:
+        records = rollup.evaluation_records(store.db, a.day_from, a.day_to)
+        text = rollup.write_ratings(records, a.form, a.format, Path(a.out) if a.out else None, ZoneInfo(a.tz))
+    except ValueError as e:
+        print(f"参数错误：{e}", file=sys.stderr)
+        return 2
+    finally:
+        store.db.close()
+    if text is not None:
+        print(text)
+    else:
+        print(f"{len(records)} 条评价记录 → {a.out}", file=sys.stderr)
+    return 0
+
+
+_CASE_EXTRA = ("promise_days", "legal_days", "promised_at", "accepted_at", "received_at", "finished_at",
+               "item_name", "impl_code", "basic_code", "accept_unit", "acceptor", "department", "clerk", "ticket_id",
+               "window", "version")
+
+
+def _publish(a: argparse.Namespace, settings: SyncSettings) -> int:
+    """calendar publish, catalog publish, and a case update with its promise and legal days: checked, then sent and
+    acknowledged; prints one message id per hall."""
+    from pathlib import Path
+
+    from sync import publish
+
+    try:
+        if a.cmd == "case":
+            msgs: list[Any] = [publish.case_update(a.hall_id, a.case_no, a.status, {
+                k: getattr(a, k) for k in ("case_type", *_CASE_EXTRA, "reason")})]
+            topics = [contract.case_topic(a.hall_id, a.case_no)]
+        elif a.cmd == "catalog":
+            msgs = [publish.catalog_update(Path(a.file), h) for h in a.hall]
+            topics = [contract.catalog_topic(h) for h in a.hall]
+        else:
+            halls = a.hall or [h["hall_id"] for h in CentralStore(CentralDB(a.db)).halls()]
+            if not halls:
+                raise publish.PublishError("no hall to send it to: give --hall, or --db of a collector that knows some")
+            version = a.version or int(datetime.now(UTC).strftime("%Y%m%d%H%M%S"))
+            msgs = [publish.calendar_update(Path(a.file), h, version) for h in halls]
+            topics = [contract.calendar_topic(h) for h in halls]
+    except (publish.PublishError, ContractError) as e:
+        print(f"参数错误：{e}", file=sys.stderr)
+        return 2
+    error = publish.send(settings, [(t, contract.encode(m)) for t, m in zip(topics, msgs, strict=True)],
+                         client_id=a.client_id)
+    if error:
+        print(error, file=sys.stderr)
+        return 1
+    for m in msgs:
+        print(m.message_id)
     return 0
 
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import re
 from array import array
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from itertools import accumulate
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
@@ -37,6 +38,7 @@ STATE_TOPIC = "hall/{hall_id}/state"  # hall → central, QoS 1, retained; LWT "
 CASE_TOPIC = "central/{hall_id}/case/{case_no}"  # central → hall, QoS 1, retained (latest status matters)
 CATALOG_TOPIC = "central/{hall_id}/catalog"  # central → hall, QoS 1, retained
 RESEND_TOPIC = "central/{hall_id}/resend"  # central → hall, QoS 1, not retained: "publish these seqs again"
+CALENDAR_TOPIC = "central/{hall_id}/calendar"  # central → hall, QoS 1, retained: the province's holiday calendar
 HALL_INBOX_FILTER = "central/{hall_id}/#"  # what a hall subscribes to
 COLLECTOR_EVENT_FILTER = "$share/{group}/hall/+/event/#"  # MQTT 5 shared subscription: collectors share load
 COLLECTOR_STATE_FILTER = "$share/{group}/hall/+/state"
@@ -54,7 +56,8 @@ MessageId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.:-]{8,64}\Z")]
 Version = Annotated[int, msgspec.Meta(ge=1, le=9999)]
 Seq = Annotated[int, msgspec.Meta(ge=1, le=BIGINT_MAX)]
 Revision = Annotated[int, msgspec.Meta(ge=0, le=BIGINT_MAX)]
-Region = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{9}\Z")]  # 行政区划
+# 行政区划: 9 digits (county 6 + township 3) for a hall, 12 (+ village 3) for a village's service room
+Region = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{9}([0-9]{3})?\Z")]
 # Stored as a database column as it is: no control characters (PostgreSQL text refuses NUL).
 Label = Annotated[str, msgspec.Meta(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*\Z")]
 UtcTime = datetime  # RFC 3339 with an offset; msgspec rejects malformed strings
@@ -88,6 +91,10 @@ def resend_topic(hall_id: str) -> str:
     return RESEND_TOPIC.format(hall_id=_hall(hall_id))
 
 
+def calendar_topic(hall_id: str) -> str:
+    return CALENDAR_TOPIC.format(hall_id=_hall(hall_id))
+
+
 def hall_inbox_filter(hall_id: str) -> str:
     return HALL_INBOX_FILTER.format(hall_id=_hall(hall_id))
 
@@ -99,12 +106,13 @@ def _hall(hall_id: str) -> str:
 
 
 def parse_inbound_topic(topic: str) -> tuple[str, str, str | None]:
-    """central/{hall}/case/{no} → (hall, "case", no); central/{hall}/catalog → (hall, "catalog", None)."""
+    """central/{hall}/case/{no} → (hall, "case", no); central/{hall}/catalog → (hall, "catalog", None); likewise
+    resend and calendar."""
     parts = topic.split("/")
     if len(parts) >= 3 and parts[0] == "central" and HALL_ID_RE.match(parts[1]):
         if len(parts) == 4 and parts[2] == "case" and CASE_NO_RE.match(parts[3]):
             return parts[1], "case", parts[3]
-        if len(parts) == 3 and parts[2] in ("catalog", "resend"):
+        if len(parts) == 3 and parts[2] in ("catalog", "resend", "calendar"):
             return parts[1], parts[2], None
     raise ContractError(f"not a central → hall topic: {topic[:200]!r}")
 
@@ -227,6 +235,123 @@ def expired_tickets(m: EventMsg) -> list[tuple[str, str, str]]:
             for seq in expand_ranges(ranges)]
 
 
+# --- what the collector keeps beyond the figures: evaluation records, 整改 progress, case outcomes and cards, the
+# calendar version each hall uses.  Checked with their event like the figures (an event that breaks them is refused).
+Short64 = Annotated[str, msgspec.Meta(max_length=64, pattern=r"^[^\x00-\x1f\x7f]*\Z")]
+ItemId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.:-]{1,64}\Z")]
+Day = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")]
+
+
+class EvaluationRecord(msgspec.Struct, kw_only=True):
+    """GB/T 39046-2020 §6.6 评价记录 of an on-site rating (payload `record` of evaluation.recorded)."""
+
+    id: ItemId
+    revision: Annotated[int, msgspec.Meta(ge=1, le=100)]  # sent again (higher) when a 差评 reason came later
+    project_no: Annotated[str, msgspec.Meta(pattern=r"^[^\x00-\x1f\x7f]{1,50}\Z")]  # 办件编号, or the ticket
+    project_kind: Literal["case", "ticket"]
+    channel: Annotated[int, msgspec.Meta(ge=1, le=7)]  # 评价渠道 (the pf codes)
+    evaluator: Short64  # 评价人, masked
+    rated_at: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{8}T[0-9]{6}\Z")]  # 评价时间, local YYYYMMDDThhmmss
+    rated_at_utc: UtcTime
+    count: Annotated[int, msgspec.Meta(ge=1, le=9999)]  # 评价次数
+    satisfaction: Annotated[int, msgspec.Meta(ge=1, le=5)]  # 满意度代码, GB/T 39046 A.8 (1 = 非常满意)
+    level: Level
+    region: Region  # 行政区划
+    channel_label: Short64 = ""
+    text: Annotated[str, msgspec.Meta(max_length=2000)] = ""  # 文字评价
+    reason: Annotated[str, msgspec.Meta(max_length=500)] = ""
+    comment: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+    number: Short64 | None = None
+    window: Annotated[int, msgspec.Meta(ge=0, le=9999)] | None = None
+
+
+Card = Literal["none", "yellow", "red"]
+
+
+class RectificationItem(msgspec.Struct, kw_only=True):
+    """A 差评 整改 item as the hall's rectification.* events carry it (`item`): what central keeps of its progress."""
+
+    id: ItemId
+    stage: Literal["verify", "rectify", "revisit", "appeal", "closed"]
+    status: Literal["open", "closed"]
+    level: Level
+    opened_at: UtcTime
+    opened_date: Day
+    due_at: UtcTime
+    outcome: Literal["rectified", "invalid", "appeal_upheld", "responded"] | None = None
+    card: Card = "none"
+    closed_at: UtcTime | None = None
+    closed_on_time: bool | None = None
+    window: Annotated[int, msgspec.Meta(ge=0, le=9999)] | None = None
+    clerk_id: Short64 | None = None
+    case_no: Short64 | None = None
+
+
+class _Itemed(msgspec.Struct):
+    item: RectificationItem
+
+
+class _CardChange(msgspec.Struct):
+    id: ItemId
+    to: Card
+
+
+class _CasePart(msgspec.Struct):
+    on_time: bool | None = None
+
+
+class _CaseStatus(msgspec.Struct):
+    to: CaseStatus
+    case: _CasePart
+
+
+class _CaseCard(msgspec.Struct):
+    to: Card
+
+
+class _Evaluated(msgspec.Struct):
+    record: EvaluationRecord
+
+
+class _CalendarApplied(msgspec.Struct):
+    version: Annotated[int, msgspec.Meta(ge=1, le=BIGINT_MAX)]
+
+
+@dataclass(frozen=True, slots=True)
+class Details:
+    """What else an event tells the collector (all empty for most kinds); built from checked Structs, never decoded
+    itself."""
+
+    evaluation: EvaluationRecord | None = None
+    rectification: RectificationItem | None = None
+    rect_card: tuple[str, str] | None = None  # (item id, card) of rectification.card_changed
+    case_done: bool = False  # case.status_changed to 办结
+    case_on_time: bool | None = None  # … before its deadline (None: it had none)
+    case_card: str | None = None  # case.card_changed: the new card
+    calendar_version: int | None = None  # calendar.applied
+
+
+def event_details(m: EventMsg) -> Details:
+    try:
+        if m.kind == "evaluation.recorded":
+            return Details(evaluation=msgspec.convert(m.payload, _Evaluated).record)
+        if m.kind in ("rectification.opened", "rectification.step", "rectification.closed"):
+            return Details(rectification=msgspec.convert(m.payload, _Itemed).item)
+        if m.kind == "rectification.card_changed":
+            c = msgspec.convert(m.payload, _CardChange)
+            return Details(rect_card=(c.id, c.to))
+        if m.kind == "case.status_changed":
+            st = msgspec.convert(m.payload, _CaseStatus)
+            return Details(case_done=True, case_on_time=st.case.on_time) if st.to == "done" else Details()
+        if m.kind == "case.card_changed":
+            return Details(case_card=msgspec.convert(m.payload, _CaseCard).to)
+        if m.kind == "calendar.applied":
+            return Details(calendar_version=msgspec.convert(m.payload, _CalendarApplied).version)
+    except msgspec.ValidationError as e:
+        raise ContractError(f"bad {m.kind} payload: {e}") from None
+    return Details()
+
+
 class PresenceMsg(msgspec.Struct, kw_only=True):
     """Retained on hall/{hall_id}/state: "online" after (re)subscribing, "offline" as the last will."""
 
@@ -234,7 +359,7 @@ class PresenceMsg(msgspec.Struct, kw_only=True):
     hall_id: HallId
     state: Literal["online", "offline"]
     at_utc: UtcTime | None = None  # absent in the will (it is registered long before it fires)
-    region: Annotated[str, msgspec.Meta(pattern=r"^([0-9]{9})?\Z")] = ""  # 行政区划 or none
+    region: Annotated[str, msgspec.Meta(pattern=r"^([0-9]{9}([0-9]{3})?)?\Z")] = ""  # 行政区划 or none
     name: Label = ""
 
 
@@ -329,6 +454,17 @@ class CatalogItem(msgspec.Struct, kw_only=True):
     note: Text = ""
 
 
+class CatalogBusiness(msgspec.Struct, kw_only=True):
+    """A hall business as the catalogue has it: its name on the kiosk and whether it is offered.  It only changes a
+    business the hall's TOML declares (the TOML gives its prefix, hours and windows); a higher version wins."""
+
+    code: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]  # the hall's [[businesses]] code
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=r"^[^\x00-\x1f\x7f]*\Z")]
+    state: Literal["open", "closed"] = "open"  # closed: off the kiosk's menu (a catalog-listed one), or 暂停取号
+    message: Annotated[str, msgspec.Meta(max_length=200)] = ""  # why it is closed, shown on the kiosk
+    version: Revision
+
+
 class CatalogUpdate(msgspec.Struct, kw_only=True):
     v: Version
     message_id: MessageId
@@ -336,6 +472,26 @@ class CatalogUpdate(msgspec.Struct, kw_only=True):
     at_utc: UtcTime
     items: list[CatalogItem] = msgspec.field(default_factory=list)
     removed: list[Annotated[str, msgspec.Meta(max_length=64)]] = msgspec.field(default_factory=list)
+    businesses: list[CatalogBusiness] = msgspec.field(default_factory=list)
+
+
+class CalendarDay(msgspec.Struct, kw_only=True):
+    date: date
+    name: Annotated[str, msgspec.Meta(max_length=40, pattern=r"^[^\x00-\x1f\x7f]*\Z")] = ""
+
+
+class CalendarUpdate(msgspec.Struct, kw_only=True):
+    """The province's holiday calendar (节假日安排) for `years`: the days off and the make-up working days; every other
+    day of those years is worked Monday to Friday.  Retained; a hall uses the highest `version` it has seen."""
+
+    v: Version
+    message_id: MessageId
+    hall_id: HallId
+    at_utc: UtcTime
+    version: Annotated[int, msgspec.Meta(ge=1, le=BIGINT_MAX)]
+    years: Annotated[list[Annotated[int, msgspec.Meta(ge=2004, le=2200)]], msgspec.Meta(min_length=1, max_length=10)]
+    holidays: Annotated[list[CalendarDay], msgspec.Meta(max_length=4000)] = msgspec.field(default_factory=list)
+    workdays: Annotated[list[CalendarDay], msgspec.Meta(max_length=4000)] = msgspec.field(default_factory=list)
 
 
 class ResendRequest(msgspec.Struct, kw_only=True):
@@ -370,6 +526,7 @@ _dec_presence = msgspec.json.Decoder(PresenceMsg)
 _dec_case = msgspec.json.Decoder(CaseUpdate)
 _dec_catalog = msgspec.json.Decoder(CatalogUpdate)
 _dec_resend = msgspec.json.Decoder(ResendRequest)
+_dec_calendar = msgspec.json.Decoder(CalendarUpdate)
 
 
 def encode(msg: msgspec.Struct) -> bytes:
@@ -409,6 +566,7 @@ def decode_event(data: bytes) -> EventMsg:
     event_figures(m)  # the fields figures are made of are part of the contract
     if m.kind == "day.closed":
         day_closed(m)  # and so are the tickets a rollover closed
+    event_details(m)  # and the records central keeps (evaluations, 整改, case outcomes and cards)
     return m
 
 
@@ -424,6 +582,11 @@ def decode_case(data: bytes) -> CaseUpdate:
 
 def decode_catalog(data: bytes) -> CatalogUpdate:
     m: CatalogUpdate = _decode(_dec_catalog, data, "catalogue update")
+    return m
+
+
+def decode_calendar(data: bytes) -> CalendarUpdate:
+    m: CalendarUpdate = _decode(_dec_calendar, data, "calendar")
     return m
 
 

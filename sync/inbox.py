@@ -62,12 +62,27 @@ def handle_catalog(hall: Any, topic: str, _key: str | None, payload: bytes) -> s
     return f"catalogue: {len(res['updated'])} updated, {len(res['removed'])} removed"
 
 
+def handle_calendar(hall: Any, topic: str, _key: str | None, payload: bytes) -> str:
+    """The province's holiday calendar: used when newer than the one in use (kiosk.core.holidays)."""
+    from kiosk.core import holidays
+
+    msg = contract.decode_calendar(payload)
+    _own(hall, msg.hall_id)
+    cal = holidays.PublishedCalendar(
+        version=msg.version, years=list(msg.years),
+        holidays=[holidays.PublishedDay(date=d.date, name=d.name) for d in msg.holidays],
+        workdays=[holidays.PublishedDay(date=d.date, name=d.name) for d in msg.workdays])
+    res = holidays.apply(hall, cal, message_id=msg.message_id, idem_key=idem_key(msg.message_id))
+    kept = res["version"]
+    return f"calendar v{msg.version}: " + ("applied" if res["applied"] else f"not newer than v{kept} in use")
+
+
 def _own(hall: Any, hall_id: str) -> None:
     if hall_id != hall.config.hall_id:
         raise ContractError(f"message for hall {hall_id!r} delivered to hall {hall.config.hall_id!r}")
 
 
-HANDLERS: dict[str, Handler] = {"case": handle_case, "catalog": handle_catalog}
+HANDLERS: dict[str, Handler] = {"case": handle_case, "catalog": handle_catalog, "calendar": handle_calendar}
 
 
 class Inbox:

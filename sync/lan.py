@@ -32,6 +32,8 @@ import msgspec
 
 from kiosk.core import cases as core_cases
 from kiosk.core import errors as core_errors
+from kiosk.core import holidays as core_holidays
+from kiosk.core import rectify as core_rectify
 from kiosk.core.config import HallConfig
 from kiosk.core.errors import ConfigError, HallError
 from kiosk.core.events import Event, EventBus
@@ -59,9 +61,13 @@ HALL_COMMANDS = frozenset({
 })
 # Commands that take idem_key: the client makes one per call and retries with it after a lost reply.
 HALL_IDEMPOTENT = frozenset({"issue_ticket", "check_in", "call_next", "call_ticket", "rate"})
-CASES_QUERIES = frozenset({"cases.cards", "cases.card_counts", "cases.case", "cases.figures", "cases.rectifications"})
-CASES_COMMANDS = frozenset({"cases.lookup", "cases.link_ticket"})  # lookup counts wrong checks: never resent
-SERVER_QUERIES = frozenset({"hello", "config", "catalog_for"})
+CASES_QUERIES = frozenset({"cases.cards", "cases.card_counts", "cases.case", "cases.figures", "cases.rectifications",
+                           "cases.my_rectifications", "cases.rectification", "cases.calendar_status"})
+# 整改 (kiosk/core/rectify.py): the steps a manager takes on the dashboard, and the clerk's own 申诉 on the caller
+RECTIFY_MANAGER = frozenset({"cases.verify_rectification", "cases.rectify", "cases.revisit", "cases.decide_appeal"})
+RECTIFY_CLERK = frozenset({"cases.appeal_rectification"})
+CASES_COMMANDS = frozenset({"cases.lookup", "cases.link_ticket"}) | RECTIFY_MANAGER | RECTIFY_CLERK
+SERVER_QUERIES = frozenset({"hello", "config", "catalog_for", "catalog_items", "catalog_menu"})
 QUERIES = HALL_QUERIES | CASES_QUERIES | SERVER_QUERIES
 ALLOWED = QUERIES | HALL_COMMANDS | CASES_COMMANDS
 # Safe to send again after a timeout: reads, idem_key commands, and the two whose repeat changes nothing.
@@ -72,7 +78,7 @@ ROLE_METHODS: dict[str, frozenset[str]] = {
     "board": QUERIES,
     "kiosk": QUERIES | {"issue_ticket", "check_in", "report_print", "report_device_health", "cases.lookup", "tick"},
     "evaluator": QUERIES | {"rate", "complete_rating_reason", "mark_unrated", "report_device_health", "tick"},
-    "caller": ALLOWED - {"close_business", "open_business", "set_notice"},
+    "caller": ALLOWED - {"close_business", "open_business", "set_notice"} - RECTIFY_MANAGER,
     "dashboard": ALLOWED,
 }
 
@@ -114,7 +120,7 @@ class LanBusy(HallError):
 
 def _build_registry() -> dict[str, type[HallError]]:
     out: dict[str, type[HallError]] = {}
-    for mod in (core_errors, core_cases, sys.modules[__name__]):
+    for mod in (core_errors, core_cases, core_rectify, core_holidays, sys.modules[__name__]):
         for v in vars(mod).values():
             if isinstance(v, type) and issubclass(v, HallError):
                 out.setdefault(v.key, v)
@@ -487,6 +493,7 @@ class LanServer:
     def _target(self, method: str) -> Callable[..., Any]:
         """The callable an allowed method runs; its signature and annotations are what a request is checked by."""
         own = {"hello": self._hello, "config": self._config, "catalog_for": self._catalog_for,
+               "catalog_items": self._catalog_items, "catalog_menu": self._catalog_menu,
                "events_after": self._events_after}
         if method in own:
             return own[method]
@@ -507,6 +514,16 @@ class LanServer:
         from sync.catalog import catalog_for
 
         return catalog_for(self.hall, business_code)
+
+    def _catalog_items(self, business_code: str) -> list[dict[str, Any]]:
+        from sync.catalog import catalog_items
+
+        return catalog_items(self.hall, business_code)
+
+    def _catalog_menu(self) -> list[dict[str, Any]]:
+        from sync.catalog import menu
+
+        return menu(self.hall)
 
     def _events_after(self, seq: int, limit: int = EVENTS_PAGE) -> list[Event]:
         if seq < 0:
@@ -712,6 +729,14 @@ class RemoteHall:
         value: dict[str, Any] | None = self._call("catalog_for", [business_code])
         return value
 
+    def catalog_items(self, business_code: str) -> list[dict[str, Any]]:
+        value: list[dict[str, Any]] = self._call("catalog_items", [business_code])
+        return value
+
+    def catalog_menu(self) -> list[dict[str, Any]]:
+        value: list[dict[str, Any]] = self._call("catalog_menu")
+        return value
+
     def events_after(self, seq: int, limit: int = EVENTS_PAGE) -> list[Event]:
         value: list[Event] = self._call("events_after", [seq], {"limit": limit})
         return value if value else []
@@ -893,3 +918,34 @@ class RemoteCases:
 
     def link_ticket(self, case_no: str, ticket_id: str) -> Any:
         return self.remote._call("cases.link_ticket", [case_no, ticket_id])
+
+    def my_rectifications(self, clerk_id: str, open_only: bool = True) -> list[dict[str, Any]]:
+        value: list[dict[str, Any]] = self.remote._call("cases.my_rectifications", [clerk_id],
+                                                        {"open_only": open_only})
+        return value
+
+    def rectification(self, item_id: str) -> dict[str, Any]:
+        value: dict[str, Any] = self.remote._call("cases.rectification", [item_id])
+        return value
+
+    def calendar_status(self) -> dict[str, Any]:
+        value: dict[str, Any] = self.remote._call("cases.calendar_status")
+        return value
+
+    def verify_rectification(self, item_id: str, *, valid: bool, note: str, evidence: str = "", by: str) -> Any:
+        return self.remote._call("cases.verify_rectification", [item_id],
+                                 {"valid": valid, "note": note, "evidence": evidence, "by": by})
+
+    def rectify(self, item_id: str, *, action: str, responsible: str, by: str) -> Any:
+        return self.remote._call("cases.rectify", [item_id], {"action": action, "responsible": responsible, "by": by})
+
+    def revisit(self, item_id: str, *, contacted: bool, result: str, satisfied: bool | None = None,
+                by: str) -> Any:
+        return self.remote._call("cases.revisit", [item_id],
+                                 {"contacted": contacted, "result": result, "satisfied": satisfied, "by": by})
+
+    def appeal_rectification(self, item_id: str, *, reason: str, by: str) -> Any:
+        return self.remote._call("cases.appeal_rectification", [item_id], {"reason": reason, "by": by})
+
+    def decide_appeal(self, item_id: str, *, upheld: bool, note: str, by: str) -> Any:
+        return self.remote._call("cases.decide_appeal", [item_id], {"upheld": upheld, "note": note, "by": by})

@@ -827,6 +827,7 @@ class Cases:
             "card": row["card"] or "none", "card_label": CARD_LABELS[row["card"] or "none"],
             "clock_stopped": row["status"] in STOPPED and bool(row["accepted_at"]),
             "deadline_basis": basis, "deadline_label": BASIS_LABELS.get(basis or "") if basis else None,
+            "on_time": None if row["on_time"] is None else bool(row["on_time"]),  # 按时办结, once concluded
         }
         if now is not None and row["due_pos"] is not None and row["status"] in RUNNING | STOPPED:
             # a stopped clock (补齐补正, 挂起) is read where it stopped: the days left do not fall while it waits
@@ -847,7 +848,6 @@ class Cases:
         out.update(acceptor=row["acceptor"], clerk=row["clerk"], ticket_id=row["ticket_id"],
                    applicant_name=row["applicant_name"], id_masked=row["id_masked"],
                    stopped_days=round(row["stopped_days"], 4), used_days=row["used_days"],
-                   on_time=None if row["on_time"] is None else bool(row["on_time"]),
                    early=None if row["early"] is None else bool(row["early"]), reason=row["reason"])
         return out
 

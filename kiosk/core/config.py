@@ -37,8 +37,10 @@ class HallSection(Section, kw_only=True):
         "the hall's id: letters, digits, `-`, `_` (it is part of MQTT topics)"),
         extra={"expect": "1 to 64 letters, digits, - or _"})]
     name: Annotated[str, Meta(min_length=1, description="the hall's name, printed on tickets and shown on screens")]
-    region: Annotated[str, Meta(pattern=r"^\d{9}$", description="行政区划 code, 9 digits",
-                                extra={"expect": "a 9-digit 行政区划 code"})]
+    region: Annotated[str, Meta(pattern=r"^\d{9}(\d{3})?\Z", description=(
+        "行政区划 code: 9 digits (county + township: a county hall `510104000`, a street centre `510104001`) or 12 "
+        "(+ village: a village's service room); central rolls halls up by its prefix"),
+        extra={"expect": "a 9- or 12-digit 行政区划 code"})]
     timezone: Annotated[str, Meta(description=(
         "IANA zone for the hall's local day: numbers restart at local midnight"),
         extra={"expect": "an IANA time zone name"})] = "Asia/Shanghai"
@@ -94,6 +96,10 @@ class Business(Section, kw_only=True):
     id_required: Annotated[bool, Meta(description=(
         "an ID number is needed; one open ticket per ID per business"))] = False
     guide: Annotated[str, Meta(description="catalogue item id of the business's 办事指南")] = ""
+    menu: Annotated[Literal["always", "catalog", "fixed"], Meta(description=(
+        "what the central catalogue may do to it on the kiosk's menu, without a restart: `\"always\"` shown, the "
+        "catalogue may rename or close it; `\"catalog\"` shown only while the catalogue lists it (it adds the "
+        "business); `\"fixed\"` as this file says, whatever the catalogue sends"))] = "always"
 
     def intervals(self) -> list[tuple[time, time]]:
         return [_parse_interval(h) for h in self.hours]

@@ -26,7 +26,8 @@ def test_a_rating_gives_one_record_with_every_field(hall: Hall, cases: Cases) ->
     (rec,) = records(cases)
     assert rec == {
         "id": r["id"], "revision": 1, "project_no": t["id"], "project_kind": "ticket", "channel": 4,
-        "channel_label": "评价器", "evaluator": ANONYMOUS, "rated_at": "20261124T090000", "count": 1,
+        "channel_label": "评价器", "evaluator": ANONYMOUS, "rated_at": "20261124T090000",
+        "rated_at_utc": "2026-11-24T01:00:00+00:00", "count": 1,
         "satisfaction": 2, "level": "satisfied", "text": "服务热情", "reason": "", "comment": "服务热情",
         "region": "510104000", "number": t["number"], "window": 2,
     }

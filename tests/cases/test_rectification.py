@@ -23,6 +23,8 @@ TZ = ZoneInfo("Asia/Shanghai")
 
 def rated(hall: Hall, level: str, reason: str | None = "等候时间长") -> dict:
     t = hall.issue_ticket("tax").value.ticket  # tax: open every day, so the clock can be anywhere
+    if not hall.window(2).get("clerk_id"):
+        hall.sign_in(2, "S023", "王五")
     hall.call_next(2)
     hall.finish_service(2)
     return hall.rate(t["id"], level, reason=reason if Level(level).is_bad else None).value  # reasons: 差评 only
@@ -177,7 +179,7 @@ def test_appeal_rejected_goes_back_and_only_once(hall: Hall, cases: Cases) -> No
     item = open_item(hall, cases)
     cases.verify_rectification(item["id"], valid=True, note="属实", by="M001")
     cases.appeal_rectification(item["id"], reason="当日系统故障", by="S023")
-    with pytest.raises(C.WrongStage, match="申诉复核中.*整改"):
+    with pytest.raises(C.WrongStage, match=r"申诉复核中.*整改"):
         cases.rectify(item["id"], action="培训", responsible="S023", by="M001")
     r = cases.decide_appeal(item["id"], upheld=False, note="系统当日正常", by="M001")
     assert r.value["stage"] == "rectify"  # back to where the appeal was made
