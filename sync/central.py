@@ -122,6 +122,9 @@ class _Cursor:
         self._cur.execute(self._fix(sql), tuple(args))
         return int(self._cur.rowcount)
 
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._cur.executemany(self._fix(sql), [tuple(r) for r in rows])
+
 
 class CentralStore:
     """What the collector keeps: events once per (hall, seq), hall presence, rejected messages, figures."""

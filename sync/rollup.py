@@ -57,11 +57,13 @@ class DayTotals:
 
     def __init__(self) -> None:
         self.rows: dict[tuple[str, str], list[Any]] = {}  # (hall, day) → [region, *DAY_COLUMNS]
+        self.waits: list[tuple[str, str, str, float]] = []  # hall_waits rows, written in one executemany
 
     def add(self, m: contract.EventMsg, fig: contract.Figures, det: contract.Details) -> None:
         add = {"tickets": int(m.kind == "ticket.issued")}
         if fig.wait_s is not None:
             add.update(waits=1, wait_sum=fig.wait_s)
+            self.waits.append((m.local_date, m.region, m.hall_id, fig.wait_s))
         if fig.level is not None:
             add.update(rated=1, good=int(fig.level in GOOD))
         if det.case_done:
@@ -75,6 +77,9 @@ class DayTotals:
             row[i] += add.get(col, 0)
 
     def write(self, cur: Any) -> None:
+        if self.waits:
+            cur.executemany("INSERT INTO hall_waits(local_date, region, hall_id, wait_s) VALUES (?, ?, ?, ?)",
+                            self.waits)
         cols = ", ".join(DAY_COLUMNS)
         sums = ", ".join(f"{c} = hall_day.{c} + excluded.{c}" for c in DAY_COLUMNS)
         for (hall_id, day), (region, *values) in self.rows.items():
@@ -84,11 +89,9 @@ class DayTotals:
 
 
 def store_details(cur: Any, m: contract.EventMsg, fig: contract.Figures, det: contract.Details) -> None:
-    """The rows a new event adds besides itself (in its transaction): a wait, an evaluation record, an item's
-    progress or card, a calendar version.  Events arrive out of order after a gap repair: each keeps the latest."""
-    if fig.wait_s is not None:
-        cur.execute("INSERT INTO hall_waits(local_date, region, hall_id, wait_s) VALUES (?, ?, ?, ?)",
-                    (m.local_date, m.region, m.hall_id, fig.wait_s))
+    """The rows a new event adds besides itself (in its transaction): an evaluation record, an item's progress or
+    card, a calendar version (its wait goes with the batch's DayTotals).  Events arrive out of order after a gap
+    repair: each keeps the latest."""
     if det.evaluation is not None:
         rec = det.evaluation
         cur.execute(

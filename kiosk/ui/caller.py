@@ -29,6 +29,7 @@ from kiosk.core.errors import HallError, StoreFault
 from kiosk.core.events import Event
 from kiosk.ui.client import HallClient
 from kiosk.ui.inputs import DeviceInputs, WedgeScanner
+from kiosk.ui.rectify import MyRectifications
 from kiosk.ui.theme import PAIRS, dp
 from kiosk.ui.widgets import CARD_PAIR, CARD_TEXT, tag
 
@@ -211,6 +212,8 @@ class CallerScreen(QWidget):
         lists.setColumnStretch(2, 5)
         lists.setRowStretch(1, 1)
         root.addLayout(lists, 1)
+        self.my_rect = MyRectifications(self.client)  # the signed-in clerk's own 差评 and their 申诉
+        root.addWidget(self.my_rect)
 
         self.status = tag(QLabel("就绪"), "status_ok")
         self.status.setWordWrap(True)
@@ -255,6 +258,9 @@ class CallerScreen(QWidget):
 
     # --- state ----------------------------------------------------------------------------------------------
     def on_event(self, e: Event) -> None:
+        if e.kind.startswith("rectification."):
+            self.my_rect.refresh()
+            return
         if e.kind.startswith(CASE_KINDS_PREFIX):
             if self._concerns_cards(e):
                 self.cards_timer.start()
@@ -292,6 +298,7 @@ class CallerScreen(QWidget):
             self.state_label.style().unpolish(self.state_label)
             self.state_label.style().polish(self.state_label)
         self.clerk_label.setText(f"工作人员：{w.get('clerk_name') or '未签到'}")
+        self.my_rect.set_clerk(w.get("clerk_id"))
         cur = w.get("current")
         if cur:
             self.current_label.setText(cur["number"])

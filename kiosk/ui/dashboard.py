@@ -28,6 +28,7 @@ from kiosk.core.events import Event
 from kiosk.core.figures import month_range
 from kiosk.core.rating import LABELS, ORDER
 from kiosk.ui.client import HallClient
+from kiosk.ui.rectify import RectificationPanel
 from kiosk.ui.theme import PAIRS, dp
 from kiosk.ui.widgets import CARD_PAIR, CARD_TEXT, FACE_COLOURS, tag
 
@@ -41,7 +42,7 @@ SYNC_TEXT = {"up": "✔ 已连接", "connected": "✔ 已连接", "online": "✔
 
 CARD_LIMIT = 100  # never the whole backlog on the UI thread: the worst first, and the count says how many more
 FIGURE_GROUPS = [("按部门", "department"), ("按窗口", "window"), ("按经办人", "clerk")]
-SUPERVISION_PREFIXES = ("case.", "rectification.", "rating.")
+SUPERVISION_PREFIXES = ("case.", "rectification.", "rating.", "calendar.")
 
 
 def percent(rate: float | None) -> str:
@@ -145,6 +146,12 @@ class DashboardScreen(QWidget):
         self.updated = tag(QLabel(), "muted")
         top.addWidget(self.updated)
         outer.addLayout(top)
+        # no official holiday data for a day of the next 60: deadlines there are a Mon–Fri guess (kiosk/core/holidays)
+        self.calendar_note = tag(QLabel(), "alert")
+        self.calendar_note.setObjectName("calendar_note")
+        self.calendar_note.setWordWrap(True)
+        self.calendar_note.hide()
+        outer.addWidget(self.calendar_note)
         # two pages, so each keeps the room it needs at 1920×1080: the day's operation, and 电子监察
         self.tabs = QTabWidget()
         self.overview = QWidget()
@@ -256,10 +263,17 @@ class DashboardScreen(QWidget):
         hh.addWidget(self.figures_by)
         hh.addStretch(1)
         grid.addWidget(self._box("办件统计（今日 / 本月，已办结）", head, self.figures_table), 0, 1)
-        self.rect_table = self._table(["监察", "号码", "窗口", "评价", "原因", "办件编号", "整改期限"])
+        self.rect_table = self._table(["监察", "号码", "窗口", "评价", "原因", "办件编号", "整改期限", "阶段"])
         self.rect_table.setObjectName("rect_table")
         self._fit_columns(self.rect_table, keep=4)  # the reason takes what is left
-        grid.addWidget(self._box("差评整改（未办结）", self.rect_table), 1, 1)
+        # a row opens its detail: every step taken and the form for the next (kiosk/ui/rectify.py)
+        self.rect_table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
+        self.rect_table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.rect_table.itemSelectionChanged.connect(self._rect_selected)
+        self.rect_ids: list[str] = []
+        self.rect_panel = RectificationPanel(self.client)
+        self.rect_panel.changed.connect(self.refresh_supervision)
+        grid.addWidget(self._box("差评整改（未办结，点选查看与处理）", self.rect_table, self.rect_panel), 1, 1)
         grid.setColumnStretch(0, 1)
         grid.setColumnStretch(1, 1)
         root.addLayout(grid, 1)
@@ -459,6 +473,7 @@ class DashboardScreen(QWidget):
             log.exception("card counts failed")
             self.cards_note.setText(f"⚠ 电子监察数据读取失败：{exc}")
             return
+        self._calendar_warning()
         alarm = counts["red"] + counts["yellow"]
         self.tabs.setTabText(1, f"电子监察（红牌 {counts['red']} · 黄牌 {counts['yellow']}）" if alarm else "电子监察")
         if self.tabs.currentWidget() is self.supervision:
@@ -536,12 +551,34 @@ class DashboardScreen(QWidget):
                 percent(f.get("satisfaction_rate"))])
 
     def _rectifications(self, rects: list[dict[str, Any]], tz: Any) -> None:
+        chosen = self.rect_panel.item["id"] if self.rect_panel.item else None
+        self.rect_ids = [it["id"] for it in rects]
+        self.rect_table.blockSignals(True)  # redrawing the rows is not the manager choosing one
         self.rect_table.setRowCount(len(rects))
         for r, it in enumerate(rects):
             self._row(self.rect_table, r, ["", it.get("number") or "—", self._window_name(it.get("window")),
                                            it.get("level_label") or "", it.get("reason") or "（待补充原因）",
-                                           it.get("case_no") or "未关联", last_day(it.get("due_at"), tz)])
+                                           it.get("case_no") or "未关联", last_day(it.get("due_at"), tz),
+                                           it.get("stage_label") or ""])
             self._card_cell(self.rect_table, r, it.get("card") or "none")
+        if chosen in self.rect_ids:
+            self.rect_table.selectRow(self.rect_ids.index(chosen))
+        self.rect_table.blockSignals(False)
+        if chosen is not None:
+            self.rect_panel.show_item(chosen)  # its steps may have moved on, or it was closed
+
+    def _rect_selected(self) -> None:
+        rows = {i.row() for i in self.rect_table.selectedIndexes()}
+        self.rect_panel.show_item(self.rect_ids[min(rows)] if rows and min(rows) < len(self.rect_ids) else None)
+
+    def _calendar_warning(self) -> None:
+        try:
+            warning = self.client.cases.calendar_status().get("warning")
+        except Exception:
+            log.exception("calendar status failed")
+            return
+        self.calendar_note.setText(f"⚠ {warning}" if warning else "")
+        self.calendar_note.setVisible(bool(warning))
 
     @staticmethod
     def _row(table: QTableWidget, r: int, values: list[str]) -> None:
