@@ -231,6 +231,29 @@ class HallClient(QObject):
             return None
         return item if isinstance(item, dict) else None
 
+    def catalog_items(self, business: str) -> list[dict[str, Any]]:
+        """Every 办事指南 item of a business (its `guide` item first), so each can be reached; [] without any."""
+        try:
+            from sync.catalog import catalog_items
+            remote = getattr(self.hall, "catalog_items", None)  # a LAN hall asks its server
+            items = remote(business) if remote else catalog_items(self.hall, business)
+        except Exception:
+            log.exception("catalogue items failed for %s", business)
+            return []
+        return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
+
+    def catalog_menu(self) -> dict[str, dict[str, Any]]:
+        """The kiosk's businesses as the catalogue names and offers them (sync.catalog.menu), by code; {} when it
+        cannot be read (the TOML's menu then stands)."""
+        try:
+            from sync.catalog import menu
+            remote = getattr(self.hall, "catalog_menu", None)
+            rows = remote() if remote else menu(self.hall)
+        except Exception:
+            log.exception("catalogue menu failed")
+            return {}
+        return {r["code"]: r for r in rows if isinstance(r, dict) and "code" in r}
+
     @property
     def cases(self) -> Any:
         """The hall's 办件 module (kiosk.core.cases.Cases), made once per client: its queries and commands run in
