@@ -6,6 +6,7 @@ import sqlite3
 from datetime import datetime, tzinfo
 from typing import Any
 
+from kiosk.core.privacy import scrub_text
 from kiosk.core.rating import CHANNEL_LABELS, GB39046_CODE, PF_CODE, Channel, Level
 
 EVALUATION_RECORDED = "evaluation.recorded"  # {record}
@@ -47,7 +48,8 @@ def record(conn: sqlite3.Connection, rating_id: str, region: str, tz: tzinfo, re
                              (r["case_no"], r["rated_at"])).fetchone()[0]
     else:
         count = 1  # 一次一评 on site: one rating per service (ticket)
-    text = "；".join(s for s in (r["reason"], r["text"]) if s)
+    reason, comment = scrub_text(r["reason"] or ""), scrub_text(r["text"] or "")  # a number typed in: masked
+    text = "；".join(s for s in (reason, comment) if s)
     return {
         "id": r["id"], "revision": revision,
         "project_no": (r["case_no"] or r["ticket_id"])[:50], "project_kind": "case" if r["case_no"] else "ticket",
@@ -55,6 +57,6 @@ def record(conn: sqlite3.Connection, rating_id: str, region: str, tz: tzinfo, re
         "evaluator": _evaluator(conn, r), "rated_at": gb_time(r["rated_at"], tz), "rated_at_utc": r["rated_at"],
         "count": int(count),
         "satisfaction": GB39046_CODE[level], "level": level.value, "text": text[:2000],
-        "reason": r["reason"] or "", "comment": r["text"] or "", "region": region,
+        "reason": reason[:500], "comment": comment[:2000], "region": region,
         "number": r["number"], "window": r["window"],
     }

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from kiosk.core.cases import CARD_LABELS, _err, card_for, next_change
+from kiosk.core.privacy import scrub_text
 from kiosk.core.rating import Level
 
 # --- event kinds --------------------------------------------------------------------------------------------------
@@ -48,7 +49,9 @@ NotContacted = _err("NotContacted", "rectification_not_contacted", "未联系上
 
 
 def _text(value: Any, field: str, *, required: bool = True) -> str:
-    s = value.strip() if isinstance(value, str) else ""
+    """A step's free text, ID and mobile numbers masked: a 回访 note naming the citizen's phone is kept (and sent
+    to central) as 138****5678, never in clear."""
+    s = scrub_text(value.strip()) if isinstance(value, str) else ""
     if value is not None and not isinstance(value, str):
         raise FieldRequired(field=field)
     if not s and required:

@@ -157,6 +157,18 @@ def test_revisit_not_contacted_closes_and_records_it(hall: Hall, cases: Cases) -
     assert r.value["contacted"] is False and r.value["satisfied"] is None and r.value["stage"] == "closed"
 
 
+def test_personal_numbers_in_a_step_are_masked(hall: Hall, cases: Cases) -> None:
+    item = open_item(hall, cases)
+    cases.verify_rectification(item["id"], valid=True, note="群众 13812345678（身份证 11010519491231002X）来电",
+                               by="M001")
+    (step,) = cases.rectification(item["id"])["steps"]
+    assert "13812345678" not in step["note"] and "11010519491231002X" not in step["note"]
+    assert "138****5678" in step["note"]
+    rows = hall.store.conn().execute("SELECT detail FROM rectification_steps").fetchall()
+    payloads = hall.store.conn().execute("SELECT payload FROM events WHERE kind = 'rectification.step'").fetchall()
+    assert all("13812345678" not in r[0] for r in rows + payloads)
+
+
 def test_revisit_dissatisfied_is_recorded(hall: Hall, cases: Cases) -> None:
     item = open_item(hall, cases)
     cases.verify_rectification(item["id"], valid=True, note="属实", by="M001")
