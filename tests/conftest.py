@@ -112,9 +112,16 @@ def store(tmp_path: Path) -> Iterator[Store]:
     s.close()
 
 
+def staff(hall: Hall, *windows: int) -> Hall:
+    """Sign a clerk in at each window (default: every window): the hall refuses window commands at an empty desk."""
+    for n in windows or [w.number for w in hall.config.windows]:
+        hall.sign_in(n, f"c{n:02d}", f"测试员{n}")
+    return hall
+
+
 @pytest.fixture
 def hall(config: HallConfig, store: Store, clock: FakeClock) -> Hall:
-    return Hall(config, store, clock=clock)
+    return staff(Hall(config, store, clock=clock))
 
 
 @pytest.fixture
@@ -122,7 +129,7 @@ def demo_hall(tmp_path: Path, clock: FakeClock) -> Iterator[Hall]:
     from kiosk.core.config import load
 
     s = Store(tmp_path / "demo.db")
-    yield Hall(load(DEMO_CONFIG), s, clock=clock)
+    yield staff(Hall(load(DEMO_CONFIG), s, clock=clock))
     s.close()
 
 

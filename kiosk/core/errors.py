@@ -80,6 +80,10 @@ ReasonRequired = _err("ReasonRequired", "reason_required", "差评需要选择�
 ReasonNotNeeded = _err("ReasonNotNeeded", "reason_not_needed", "只有差评（不满意、非常不满意）需要填写原因")
 ReasonAlreadyGiven = _err("ReasonAlreadyGiven", "reason_already_given", "这条差评已经填写过原因：{reason}")
 NotRateable = _err("NotRateable", "not_rateable", "{number} 当前为{status}，开始办理后才能评价")
+NoClerkSignedIn = _err("NoClerkSignedIn", "no_clerk_signed_in", "{window_name}没有工作人员签到，请先签到")
+CalledNotStarted = _err(
+    "CalledNotStarted", "called_not_started", "{number} 已叫号、尚未开始办理：请先选择“过号”或“开始办理”"
+)
 
 
 class ConfigError(ValueError):

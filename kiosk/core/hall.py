@@ -273,8 +273,24 @@ class Hall:
         assert row is not None  # created at start-up for every configured window
         return row
 
-    def _current(self, tx: Tx, number: int) -> sqlite3.Row:
+    def _staffed(self, tx: Tx, number: int) -> sqlite3.Row:
+        """The window's row for a window command, refused while nobody is signed in there: every call, 过号 and
+        办结 lands on a clerk's record (and a caller left open at an empty desk cannot call citizens)."""
         w = self._window_row(tx, number)
+        if not w["clerk_id"]:
+            raise E.NoClerkSignedIn(window=number, window_name=self._window_cfg(number).name)
+        return w
+
+    def _check_started(self, tx: Tx, w: sqlite3.Row) -> None:
+        """呼叫 closes the current ticket as 办结: refused while it is only called, so a no-show is never counted as
+        served; the clerk first says 过号 or 开始办理."""
+        if w["current_ticket"]:
+            t = tx.one("SELECT number, status FROM tickets WHERE id = ?", w["current_ticket"])
+            if t is not None and t["status"] == "called":
+                raise E.CalledNotStarted(number=t["number"])
+
+    def _current(self, tx: Tx, number: int) -> sqlite3.Row:
+        w = self._staffed(tx, number)
         if not w["current_ticket"]:
             raise E.NoCurrentTicket(window=number)
         row = tx.one("SELECT * FROM tickets WHERE id = ?", w["current_ticket"])
@@ -586,12 +602,13 @@ class Hall:
         """呼叫: finish the current ticket (if any) and call the next one this window serves."""
 
         def body(tx: Tx) -> dict[str, Any]:
-            w = self._window_row(tx, window)
+            w = self._staffed(tx, window)
             if w["state"] == "paused":
                 raise E.WindowPaused(window=window)
             t = self._pick_next(tx, window)
             if t is None:
                 raise E.QueueEmpty()
+            self._check_started(tx, w)
             self._finish_current(tx, window, w)
             return self._call(tx, window, t, w, specific=False)
 
@@ -601,7 +618,7 @@ class Hall:
         """Call a specific waiting ticket (by number today, or by id) at this window."""
 
         def body(tx: Tx) -> dict[str, Any]:
-            w = self._window_row(tx, window)
+            w = self._staffed(tx, window)
             if w["state"] == "paused":
                 raise E.WindowPaused(window=window)
             t = tx.one("SELECT * FROM tickets WHERE id = ? OR (number = ? AND local_date = ?)",
@@ -617,6 +634,7 @@ class Hall:
                                                  window_name=to.name if to else f"{t['target_window']}号窗口")
             else:
                 self._check_serves(window, t["business"])
+            self._check_started(tx, w)
             self._finish_current(tx, window, w)
             return self._call(tx, window, t, w, specific=True)
 
@@ -761,7 +779,7 @@ class Hall:
         """Take a held ticket back as this window's current one."""
 
         def body(tx: Tx) -> dict[str, Any]:
-            w = self._window_row(tx, window)
+            w = self._staffed(tx, window)
             if w["state"] == "paused":
                 raise E.WindowPaused(window=window)
             t = tx.one("SELECT * FROM tickets WHERE status = 'held' AND (id = ? OR (number = ? AND local_date = ?))",
@@ -787,7 +805,7 @@ class Hall:
         """暂停: the window stops calling; boards show 暂停服务 and the reason."""
 
         def body(tx: Tx) -> None:
-            w = self._window_row(tx, window)
+            w = self._staffed(tx, window)
             if w["current_ticket"]:
                 cur = tx.one("SELECT number FROM tickets WHERE id = ?", w["current_ticket"])
                 raise E.WindowBusy(window=window, number=cur["number"] if cur else "")
@@ -801,7 +819,7 @@ class Hall:
 
     def resume_window(self, window: int) -> Result[None]:
         def body(tx: Tx) -> None:
-            w = self._window_row(tx, window)
+            w = self._staffed(tx, window)
             if w["state"] != "paused":
                 raise E.WindowNotPaused(window=window)
             tx.exec("UPDATE windows SET state = 'idle', pause_reason = NULL, since = ? WHERE number = ?",
@@ -864,7 +882,7 @@ class Hall:
         """评价: ask the citizen at this window to rate the service just given (or being given)."""
 
         def body(tx: Tx) -> dict[str, Any]:
-            w = self._window_row(tx, window)
+            w = self._staffed(tx, window)
             tid = w["current_ticket"] or w["last_ticket"]
             if not tid:
                 raise E.NoCurrentTicket(window=window)

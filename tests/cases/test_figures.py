@@ -21,7 +21,7 @@ from kiosk.core.figures import COLUMNS, month_range
 from kiosk.core.hall import Hall
 from kiosk.store import Store
 from tests.cases.test_workdays import ref_working_time
-from tests.conftest import SMALL_CONFIG, FakeClock
+from tests.conftest import SMALL_CONFIG, FakeClock, staff
 
 TZ = ZoneInfo("Asia/Shanghai")
 DEPTS = ["社保局", "不动产中心", "市场监管局"]
@@ -178,7 +178,7 @@ def month(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Month]:
     """One simulated month shared by the tests of this module (it is read-only for them)."""
     store = Store(tmp_path_factory.mktemp("month") / "month.db", synchronous="OFF")
     clock = FakeClock()
-    hall = Hall(loads(SMALL_CONFIG, "test.toml"), store, clock=clock)
+    hall = staff(Hall(loads(SMALL_CONFIG, "test.toml"), store, clock=clock), 2)
     cases = Cases(hall)
     yield Month(hall, cases, clock, simulate(hall, cases, clock))
     store.close()

@@ -11,7 +11,7 @@ from kiosk.core.config import loads
 from kiosk.core.errors import DailyCapReached
 from kiosk.core.hall import Hall
 from kiosk.store import Store
-from tests.conftest import SMALL_CONFIG, FakeClock
+from tests.conftest import SMALL_CONFIG, FakeClock, staff
 
 KILLS = 200
 
@@ -24,7 +24,7 @@ def _child(db: Path, wfd: int, day: int) -> None:
         store = Store(db)
         clock = FakeClock()
         clock.advance(days=day)
-        hall = Hall(loads(SMALL_CONFIG), store, clock=clock)
+        hall = staff(Hall(loads(SMALL_CONFIG), store, clock=clock), 2)
         rnd = random.Random(os.getpid())
         while True:
             try:
@@ -35,6 +35,7 @@ def _child(db: Path, wfd: int, day: int) -> None:
             os.write(wfd, f"{t['id']} {t['number']}\n".encode())
             if rnd.random() < 0.5:
                 hall.call_next(2)
+                hall.start_service(2)  # the next call closes it as served (a ticket only called would be refused)
     except Exception as exc:  # reported so the parent fails loudly instead of seeing a quiet child
         os.write(wfd, f"ERR {exc!r}\n".encode())
     finally:

@@ -9,7 +9,7 @@ from kiosk.core import errors as E
 from kiosk.core import events as ev
 from kiosk.core.hall import Hall
 from kiosk.core.rating import Channel, Level
-from tests.conftest import make_id
+from tests.conftest import make_id, staff
 
 VALID_ID = "11010519491231002X"  # GB 11643 example number with a valid check digit
 OTHER_ID = make_id(1)
@@ -137,6 +137,7 @@ def test_appointment_check_in_by_code_goes_first(hall: Hall) -> None:
     r = hall.check_in(code="YY1001")
     assert r.value.ticket["priority"] == "appointment" and r.value.ahead == 0
     assert hall.call_next(1).value["number"] == "A003"
+    hall.start_service(1)
     assert hall.call_next(1).value["number"] == "A002"
     with pytest.raises(E.AppointmentUsed):
         hall.check_in(code="YY1001")
@@ -173,7 +174,9 @@ def test_call_next_order_and_business_preference(hall: Hall) -> None:
     hall.issue_ticket("social")  # A001
     # window 2 serves social first, then tax
     assert hall.call_next(2).value["number"] == "A001"
+    hall.start_service(2)
     assert hall.call_next(2).value["number"] == "C001"
+    hall.start_service(2)
     with pytest.raises(E.QueueEmpty):
         hall.call_next(2)
 
@@ -182,7 +185,10 @@ def test_combined_window_takes_any_business_first_come(hall: Hall) -> None:
     hall.issue_ticket("tax")
     hall.issue_ticket("housing", id_number=VALID_ID)
     hall.issue_ticket("social")
-    got = [hall.call_next(9).value["number"] for _ in range(3)]
+    got = []
+    for _ in range(3):
+        got.append(hall.call_next(9).value["number"])
+        hall.start_service(9)
     assert got == ["C001", "B001", "A001"]
 
 
@@ -194,6 +200,7 @@ def test_call_next_finishes_current_and_emits(hall: Hall, clock) -> None:
     assert kinds(r1) == [ev.TICKET_CALLED]
     p = r1.events[0].payload
     assert (p["window"], p["window_name"], p["clerk"], p["ticket"]["number"]) == (1, "1号窗口", "王芳", "A001")
+    hall.start_service(1)
     clock.advance(minutes=4)
     r2 = hall.call_next(1)
     assert kinds(r2) == [ev.SERVICE_FINISHED, ev.TICKET_CALLED]
@@ -270,6 +277,7 @@ def test_transfer_to_window(hall: Hall) -> None:
     assert hall.call_next(1).value["number"] == "A002"
     assert hall.call_next(2).value["number"] == "A001"
     hall.issue_ticket("social")
+    hall.start_service(1)
     hall.call_next(1)
     with pytest.raises(E.UnknownWindow):
         hall.transfer(1, to_window=77)
@@ -387,7 +395,7 @@ def test_unrated_then_late_rating_and_policy(hall: Hall, clock) -> None:
 
 def test_unrated_as_satisfied_policy_is_visible(config, store, clock) -> None:
     config.rules.unrated_as_satisfied_days = 3
-    hall = Hall(config, store, clock=clock)
+    hall = staff(Hall(config, store, clock=clock), 1)
     hall.mark_unrated(served(hall))
     hall.rate(served(hall), Level.DISSATISFIED, reason="态度差")
     day = hall.today()
@@ -414,18 +422,21 @@ def test_print_report(hall: Hall) -> None:
 # --- events and the bus -------------------------------------------------------------------------------
 def test_events_after_commit_in_order_and_gap_free(hall: Hall) -> None:
     seen: list[int] = []
+    before = hall.store.last_seq()  # the clerks' sign-ins
     unsub = hall.subscribe(lambda e: seen.append(e.seq))
     hall.issue_ticket("social")
     hall.issue_ticket("social")
     hall.call_next(1)
+    hall.start_service(1)
     hall.call_next(1)
+    hall.start_service(1)
     with pytest.raises(E.QueueEmpty):
         hall.call_next(1)
     unsub()
     hall.issue_ticket("social")
     allseq = [e.seq for e in hall.events_after(0)]
     assert allseq == list(range(1, len(allseq) + 1))
-    assert seen == allseq[:-1]
+    assert seen == [s for s in allseq if s > before][:-1]
 
 
 def test_failing_subscriber_does_not_undo(hall: Hall) -> None:

@@ -12,7 +12,7 @@ from kiosk.core.figures import TIME_GROUPS
 from kiosk.core.hall import Hall
 from kiosk.core.rating import Level
 from kiosk.store import Store
-from tests.conftest import SMALL_CONFIG, FakeClock, make_id
+from tests.conftest import SMALL_CONFIG, FakeClock, make_id, staff
 
 VALID_ID = "11010519491231002X"
 
@@ -48,7 +48,7 @@ def config() -> HallConfig:
 
 @pytest.fixture
 def hall(config: HallConfig, store: Store, clock: FakeClock) -> Hall:
-    return Hall(config, store, clock=clock)
+    return staff(Hall(config, store, clock=clock))
 
 
 # --- business days and holidays ---------------------------------------------------------------------------
@@ -243,7 +243,7 @@ def test_transfer_to_a_combined_window_or_a_serving_one(hall: Hall) -> None:
 
 def test_transfer_to_a_business_no_window_serves(config: HallConfig, store: Store, clock) -> None:
     config.windows = [w for w in config.windows if w.number != 9 and w.number != 5]
-    hall = Hall(config, store, clock=clock)
+    hall = staff(Hall(config, store, clock=clock))
     hall.issue_ticket("social")
     hall.call_next(1)
     with pytest.raises(E.NoWindowServes) as exc:

@@ -16,7 +16,7 @@ from kiosk.core.config import HallConfig
 from kiosk.core.errors import StoreFault, StoreFull, StoreLocked, StoreReadOnly, StoreUnavailable
 from kiosk.core.hall import Hall
 from kiosk.store import Store, store_fault
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, staff
 
 MAX_PAGES = 1073741823  # SQLite's default max_page_count: "the disk has room again"
 
@@ -44,7 +44,7 @@ def test_full_store_mid_issue_loses_nothing_and_the_hall_continues(
         tmp_path: Path, config: HallConfig, clock: FakeClock) -> None:
     db = tmp_path / "hall.db"
     store = Store(db)
-    hall = Hall(config, store, clock=clock)
+    hall = staff(Hall(config, store, clock=clock), 2)
     conn = store.conn()
     pages = conn.execute("PRAGMA page_count").fetchone()[0]
     conn.execute(f"PRAGMA max_page_count = {pages + 6}")  # a tiny disk: room for a few tickets only
@@ -60,6 +60,8 @@ def test_full_store_mid_issue_loses_nothing_and_the_hall_continues(
             refused.append(key)
         if i % 3 == 2:
             try:
+                if (hall.window(2)["current"] or {}).get("status") == "called":
+                    hall.start_service(2)  # the citizen came: the next call closes it as served
                 hall.call_next(2)
             except StoreFault:
                 pass

@@ -13,6 +13,7 @@ from devices.evaluator.sim import EvaluatorBusSim
 from kiosk.core import events as k
 from kiosk.core.events import Event
 from kiosk.core.hall import Hall
+from tests.conftest import staff
 from tests.devices.common import wait_for
 
 
@@ -98,7 +99,7 @@ def test_supervisor_wires_keypads_and_voice_to_the_hall(config: Any, clock: Any,
         "voice": {"kind": "voice", "sink": f"file://{out}", "clips_dir": str(tmp_path / "clips")},
     })
     store = Store(tmp_path / "hall.db")
-    hall = Hall(config, store, clock=clock)
+    hall = staff(Hall(config, store, clock=clock))
     seen: list[Event] = []
     hall.subscribe(seen.append)
     sup = Supervisor.from_config(hall)

@@ -40,6 +40,7 @@ def test_hall_drives_window_and_hall_boards(hall: Hall, tmp_path: Path) -> None:
         hall.set_notice("今天16:00停止取号")
         notice = board_sim.area(2) if board_sim.wait_for(lambda s: s.area_text(2) == "今天16:00停止取号") else None
         assert notice is not None and notice.effect == proto.EFFECT_LEFT and notice.y == 64
+        hall.start_service(1)
         second = hall.call_next(1).value["number"]  # finishes the first and calls the next in one commit
         assert sim.wait_for(lambda s: s.area_text(0) == f"{second} 请到1号窗口")
         hall.finish_service(1)

@@ -25,6 +25,7 @@ from sync.lan import LanRefused, LanUnavailable, RemoteHall
 from sync.link import ONLINE
 from sync.service import HallSync
 from sync.settings import SyncSettings
+from tests.conftest import staff
 from tests.packaging.contract import PACKAGING
 from tests.sync.conftest import MOSQUITTO, Broker, Clock, free_port, wait_for
 from tests.sync.test_central import envelope
@@ -139,7 +140,7 @@ def hall(tmp_path: Path) -> Iterator[Hall]:
 
 @pytest.fixture
 def lan(broker: PackagedBroker, hall: Hall) -> Iterator[Lan]:
-    t = Lan(broker, hall)
+    t = Lan(broker, staff(hall))  # the callers' windows have a clerk
     yield t
     t.close()
 

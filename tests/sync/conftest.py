@@ -189,6 +189,8 @@ def drive(hall: Hall, n_events: int) -> None:
     from datetime import timedelta
 
     target = hall.store.last_seq() + n_events
+    if not hall.window(1)["clerk_id"]:
+        hall.sign_in(1, "c01", "测试员1")  # window commands need a clerk (one of the n events)
     i = 0
     while hall.store.last_seq() + 6 <= target:
         hall.clock.t += timedelta(seconds=2)  # type: ignore[attr-defined]

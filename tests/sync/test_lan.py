@@ -25,6 +25,7 @@ from kiosk.core.rating import Channel, Level
 from kiosk.store import Store
 from sync import contract
 from sync.lan import ALLOWED, LanBadRequest, LanRefused, LanServer, LanUnavailable, RemoteHall, error_class
+from tests.conftest import staff
 from tests.sync.conftest import Broker, Clock, wait_for
 
 HALL_ID = "510104-demo"  # the hall of packaging/mosquitto/acl.example's LAN users
@@ -67,7 +68,7 @@ def broker(broker_factory: Callable[..., Broker]) -> Broker:
 @pytest.fixture
 def hall(tmp_path: Path) -> Iterator[Hall]:
     store = Store(tmp_path / "hall.db", synchronous="NORMAL")
-    yield Hall(loads(TOML, "lan.toml"), store, clock=Clock())
+    yield staff(Hall(loads(TOML, "lan.toml"), store, clock=Clock()))  # the callers' windows have a clerk
     store.close()
 
 

@@ -29,6 +29,7 @@ class LinkStatus:
 
 def test_follows_the_hall(qtbot, client, clock, hall: Hall) -> None:
     link = LinkStatus()
+    hall.sign_out(1)
     d = make(qtbot, client, sync=link)
     assert d.kpis["issued"].text() == "0" and "未签到" in cells(d.window_table, 0)[2]
     for _ in range(3):
