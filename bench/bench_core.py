@@ -188,7 +188,9 @@ def main() -> None:
                      f">= {RATE_TARGET:.2f}", "durable commands/s (baseline: raw transactions/s)")
             print(f"{'':34} p50/p99 ms: raw {pct(t['raw'], .5):.2f}/{pct(t['raw'], .99):.2f}, "
                   f"issue {pct(t['issue'], .5):.2f}/{pct(t['issue'], .99):.2f}, "
-                  f"call-next {pct(t['call'], .5):.2f}/{pct(t['call'], .99):.2f}")
+                  f"call-next {pct(t['call'], .5):.2f}/{pct(t['call'], .99):.2f}; ratio of medians: issue "
+                  f"{pct(t['raw'], .5) / pct(t['issue'], .5):.2f}, "
+                  f"call-next {pct(t['raw'], .5) / pct(t['call'], .5):.2f}")
         hall_s, raw_s, n_open = rollover(d)
         h, r = statistics.median(hall_s), statistics.median(raw_s)
         line(f"day rollover, {n_open:,} open", h * 1000, r * 1000, r / h, f"<= {ROLLOVER_TARGET_S * 1000:.0f} ms",
