@@ -1101,25 +1101,32 @@ class Hall:
         return out
 
     def windows(self) -> list[dict[str, Any]]:
+        """Every window with its current ticket: two statements, whatever the number of windows."""
         conn = self.store.conn()
         rows = {r["number"]: r for r in conn.execute("SELECT * FROM windows")}
-        out = []
-        for w in self.config.windows:
-            r = rows[w.number]
-            cur = self._row_ticket(conn.execute("SELECT * FROM tickets WHERE id = ?", (r["current_ticket"],)
-                                                ).fetchone()) if r["current_ticket"] else None
-            out.append({
-                "number": w.number, "name": w.name, "state": r["state"], "clerk_id": r["clerk_id"],
-                "clerk_name": r["clerk_name"], "pause_reason": r["pause_reason"], "since": r["since"],
-                "current": cur, "last_ticket": r["last_ticket"], "businesses": self.config.window_businesses(w.number),
-                "combined": w.combined,
-                "recalls_left": self.config.rules.recall_cap - cur["recalls"] if cur else None,
-            })
-        return out
+        current = {t["id"]: t for t in conn.execute(
+            "SELECT * FROM tickets WHERE id IN (SELECT current_ticket FROM windows)")}
+        return [self._window_dict(w, rows[w.number], current) for w in self.config.windows]
 
     def window(self, number: int) -> dict[str, Any]:
-        self._window_cfg(number)
-        return next(w for w in self.windows() if w["number"] == number)
+        """One window (a caller's, an evaluator's): its own row and ticket, not every window's."""
+        w = self._window_cfg(number)
+        conn = self.store.conn()
+        row = conn.execute("SELECT * FROM windows WHERE number = ?", (number,)).fetchone()
+        current = {t["id"]: t for t in conn.execute(
+            "SELECT * FROM tickets WHERE id = ?", (row["current_ticket"],))} if row["current_ticket"] else {}
+        return self._window_dict(w, row, current)
+
+    def _window_dict(self, w: Any, r: sqlite3.Row, current: dict[str, sqlite3.Row]) -> dict[str, Any]:
+        t = current.get(r["current_ticket"]) if r["current_ticket"] else None
+        cur = self._row_ticket(t) if t is not None else None
+        return {
+            "number": w.number, "name": w.name, "state": r["state"], "clerk_id": r["clerk_id"],
+            "clerk_name": r["clerk_name"], "pause_reason": r["pause_reason"], "since": r["since"],
+            "current": cur, "last_ticket": r["last_ticket"], "businesses": list(self._serves[w.number]),
+            "combined": w.combined,
+            "recalls_left": self.config.rules.recall_cap - cur["recalls"] if cur else None,
+        }
 
     def recent_calls(self, limit: int = 8) -> list[dict[str, Any]]:
         """The latest calls for the hall board: newest first, one line per ticket.  Reads the day's calls from

@@ -98,6 +98,7 @@ HOT: list[tuple[str, Callable[[Hall], Any]]] = [
     ("held", lambda h: h.held(2)),
     ("find a number", lambda h: h.find_ticket("a001")),
     ("windows", lambda h: h.windows()),
+    ("one window", lambda h: h.window(2)),
     ("counts", lambda h: h.counts()),
     ("rating summary", lambda h: (h.rating_summary(), h.bad_ratings())),
 ]
@@ -274,6 +275,15 @@ def test_a_call_carries_the_ticket_as_stored(hall: Hall, clock: FakeClock) -> No
     assert called == hall.ticket(called["id"]) == second.value
     assert finished == hall.ticket(first.value["id"])
     assert finished["status"] == "done" and called["status"] == "called"
+
+
+def test_one_window_is_read_alone(hall: Hall, clock: FakeClock) -> None:
+    """A caller's refresh reads its own window, not every window's row and ticket."""
+    busy_hall(hall, clock)
+    with traced(hall) as statements:
+        one = hall.window(2)
+    assert one == next(w for w in hall.windows() if w["number"] == 2)
+    assert len([s for s in statements if s.startswith("SELECT")]) <= 2
 
 
 def test_find_ticket_by_number(hall: Hall) -> None:
