@@ -99,6 +99,7 @@ HOT: list[tuple[str, Callable[[Hall], Any]]] = [
     ("find a number", lambda h: h.find_ticket("a001")),
     ("windows", lambda h: h.windows()),
     ("one window", lambda h: h.window(2)),
+    ("events after (outbox, LAN)", lambda h: h.events_after(5, 100)),
     ("counts", lambda h: h.counts()),
     ("rating summary", lambda h: (h.rating_summary(), h.bad_ratings())),
 ]
