@@ -1,4 +1,5 @@
-"""The hall board (综合屏, a 1920×1080 TV): latest calls, waiting per business, paused windows, notice, clock."""
+"""The hall board (综合屏, a 1920×1080 TV): the numbers called now and where to go, waiting per business, paused
+windows, notice, clock; stale when the hall stops answering."""
 from __future__ import annotations
 
 import logging
@@ -18,9 +19,32 @@ log = logging.getLogger(__name__)
 
 ROWS = 7
 CALL_KINDS = {ev.TICKET_CALLED, ev.TICKET_RECALLED}
+# Everything that changes which ticket a window has called: the board re-reads the windows at once, so a number that
+# went away (过号, transferred, held, served, voided, expired at midnight) or a window that paused never stays up.
+TRUTH_KINDS = CALL_KINDS | {ev.TICKET_NO_SHOW, ev.TICKET_TRANSFERRED, ev.TICKET_HELD, ev.TICKET_RESUMED,
+                            ev.TICKET_VOIDED, ev.TICKET_EXPIRED, ev.SERVICE_STARTED, ev.SERVICE_FINISHED,
+                            ev.WINDOW_PAUSED, ev.WINDOW_RESUMED, ev.DAY_CLOSED}
 COUNT_KINDS = {ev.TICKET_ISSUED, ev.TICKET_CALLED, ev.TICKET_NO_SHOW, ev.TICKET_TRANSFERRED, ev.TICKET_VOIDED,
                ev.TICKET_EXPIRED, ev.BUSINESS_CLOSED, ev.BUSINESS_OPENED, ev.DAY_CLOSED, ev.WINDOW_PAUSED,
                ev.WINDOW_RESUMED}
+WELCOME = "欢迎光临"
+
+
+def current_calls(windows: list[dict[str, Any]], call_seq: dict[str, int] | None = None) -> list[dict[str, Any]]:
+    """What the board may say now: each open window's current ticket (called, or being served there), the latest
+    call first (`call_seq`: the seq of each number's latest call heard, for calls within one clock tick).  A window
+    holds one ticket at a time, so a number that left its window leaves the board with it."""
+    out = []
+    for w in windows:
+        t = w.get("current")
+        if not t or w["state"] == "paused" or t["status"] not in ("called", "serving"):
+            continue
+        out.append({"number": t["number"], "window": w["number"], "window_name": w["name"],
+                    "business_name": t.get("business_name", ""), "status": t["status"],
+                    "called_at": t.get("called_at") or ""})
+    seqs = call_seq or {}
+    out.sort(key=lambda c: (c["called_at"], seqs.get(c["number"], 0)), reverse=True)
+    return out
 
 
 class BoardScreen(QWidget):
@@ -37,6 +61,8 @@ class BoardScreen(QWidget):
         self.last_heard = time.monotonic()
         self.calls: list[dict[str, Any]] = []
         self.newest_at = 0.0
+        self.newest: str | None = None  # the number of the latest call or recall, highlighted for a few seconds
+        self.call_seq: dict[str, int] = {}
         self.setObjectName("board")
         self.setWindowTitle(f"{client.config.name} · 综合屏")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
@@ -45,8 +71,13 @@ class BoardScreen(QWidget):
         self.second = QTimer(self)
         self.second.timeout.connect(self._every_second)
         self.second.start(1000)
+        self.soon = QTimer(self)  # a burst of events (a catch-up from the store) re-reads the windows once
+        self.soon.setSingleShot(True)
+        self.soon.setInterval(0)
+        self.soon.timeout.connect(self._refresh_calls)
         client.events.connect(self.on_event)
         client.heartbeat.connect(self.heard)
+        client.quiet.connect(self.on_quiet)
         self.refresh()
 
     # --- layout -----------------------------------------------------------------------------------------------
@@ -158,35 +189,43 @@ class BoardScreen(QWidget):
             self.body.setCurrentIndex(0)
             self.refresh()
 
+    def on_quiet(self, why: str | None) -> None:
+        """The store or the server stopped answering: say so at once rather than show numbers that may be old."""
+        if why:
+            self._go_stale(why)
+
     def on_event(self, e: Event) -> None:
         self.heard()
         if e.kind in CALL_KINDS:
-            self._push_call(e.payload)
+            self.newest = str(e.payload["ticket"]["number"])
+            self.newest_at = time.monotonic()
+            self.call_seq[self.newest] = e.seq
+        if e.kind in TRUTH_KINDS:
+            self.soon.start()
         if e.kind in COUNT_KINDS:
             self._refresh_side()
         if e.kind == ev.NOTICE_CHANGED:
             self.notice.setText(str(e.payload.get("notice", "")))
         if e.kind == ev.DAY_CLOSED:
-            self.refresh()
-
-    def _push_call(self, p: dict[str, Any]) -> None:
-        t = p["ticket"]
-        call = {"number": t["number"], "window": p["window"], "window_name": p.get("window_name", ""),
-                "business_name": t.get("business_name", "")}
-        self.calls = [call, *[c for c in self.calls if c["number"] != call["number"]][: ROWS - 1]]
-        self.newest_at = time.monotonic()
-        self._render_calls()
+            self.call_seq.clear()  # numbers start again each day
 
     def refresh(self) -> None:
         try:
-            self.calls = self.client.recent_calls(ROWS)
             self.notice.setText(self.client.notice())
         except Exception:
             log.exception("board refresh failed")
             return
-        self._render_calls()
+        self._refresh_calls()
         self._refresh_side()
         self._every_second()
+
+    def _refresh_calls(self) -> None:
+        try:
+            self.calls = current_calls(self.client.windows(), self.call_seq)[:ROWS]
+        except Exception:
+            log.exception("board calls failed")
+            return
+        self._render_calls()
 
     def _refresh_side(self) -> None:
         try:
@@ -205,36 +244,42 @@ class BoardScreen(QWidget):
         self.paused_label.setVisible(bool(paused))
         self.paused_label.setText("\n".join(paused))
 
+    def _fresh(self) -> bool:
+        return self.newest is not None and time.monotonic() - self.newest_at < self.highlight_s
+
     def _render_calls(self) -> None:
-        fresh = bool(self.calls) and time.monotonic() - self.newest_at < self.highlight_s
+        fresh = self._fresh()
         for i, (frame, n, w, b) in enumerate(self.rows):
             c = self.calls[i] if i < len(self.calls) else None
+            where = (c["window_name"] or f"{c['window']}号窗口") if c else ""
             n.setText(c["number"] if c else "")
-            w.setText(f"→ {c['window_name'] or str(c['window']) + '号窗口'}" if c else "")
+            # a called number is sent to its window; one being served is said so (never colour alone)
+            w.setText(("→ " + where if c["status"] == "called" else f"{where} 办理中") if c else "")
             b.setText(c["business_name"] if c else "")
-            on = fresh and i == 0
+            on = bool(c) and fresh and c["number"] == self.newest and c["status"] == "called"
             if frame.property("fresh") != on:
                 frame.setProperty("fresh", on)
                 for x in (frame, n, w, b):
                     x.style().unpolish(x)
                     x.style().polish(x)
-        if self.calls:
-            c = self.calls[0]
-            marker = "▶ " if fresh else ""
-            where = c["window_name"] or f"{c['window']}号窗口"
-            self.new_banner.setText(f"{marker}请 {c['number']} 号到 {where} 办理")
-            self.new_banner.setVisible(True)
-        else:
-            self.new_banner.setText("欢迎光临")
+        head = next((c for c in self.calls if c["status"] == "called"), None)
+        if head is None:
+            self.new_banner.setText(WELCOME)
+            return
+        marker = "▶ " if fresh and head["number"] == self.newest else ""
+        where = head["window_name"] or f"{head['window']}号窗口"
+        self.new_banner.setText(f"{marker}请 {head['number']} 号到 {where} 办理")
+
+    def _go_stale(self, why: str) -> None:
+        self.stale = True
+        self.stale_label.setText(f"⚠ {why}\n叫号信息暂停显示\n请留意窗口叫号，或到服务台咨询")
+        self.body.setCurrentIndex(1)
 
     def _every_second(self) -> None:
         now = self.client.now().astimezone(self.client.config.tz)
         self.clock.setText(now.strftime("%Y-%m-%d  %H:%M:%S"))
         silent = time.monotonic() - self.last_heard
         if not self.stale and silent > self.stale_after_s:
-            self.stale = True
-            self.stale_label.setText(f"⚠ 综合屏与叫号系统的连接已中断（{int(silent)} 秒无消息）\n"
-                                     "叫号信息暂停显示\n请留意窗口叫号，或到服务台咨询")
-            self.body.setCurrentIndex(1)
-        if self.calls and self.rows[0][0].property("fresh") and time.monotonic() - self.newest_at >= self.highlight_s:
+            self._go_stale(f"综合屏与叫号系统的连接已中断（{int(silent)} 秒无消息）")
+        if any(f.property("fresh") for f, *_ in self.rows) and not self._fresh():
             self._render_calls()

@@ -1,4 +1,5 @@
-"""HallClient: the one doorway from a screen to the hall (in-process now, a LAN client later) and its event signal."""
+"""HallClient: the one doorway from a screen to the hall (in-process, on a store shared with other processes, or a
+LAN client) and its event signal."""
 from __future__ import annotations
 
 import logging
@@ -31,27 +32,100 @@ class HallClient(QObject):
     thread, or the UI itself): the subscriber only emits `_incoming`, whose queued connection hops to the thread
     this object lives in.  Queuing also keeps a screen's slot from running while the hall holds its write lock.
     `heartbeat` is emitted each time the hall answers the periodic tick, so a board can tell "quiet" from "gone".
+
+    A hall on a store (not a LAN proxy) is also followed through the store's events table, every `follow_s`:
+    the events table is the bus between processes on one PC, so a screen sees what a kiosk, caller or server in
+    another process committed.  Both paths meet in `_deliver`, in `seq` order and each event once: an event of
+    this process's bus that arrives after a gap first brings in the events other processes wrote in between.
     """
 
     events = Signal(object)  # Event, in the Qt thread
     heartbeat = Signal()
     store_fault = Signal(object)  # the StoreFault in force, or None once a command commits again
+    quiet = Signal(object)  # why the hall stopped answering (its store or its server), or None once it answers
     _incoming = Signal(object)
 
-    def __init__(self, hall: Any, *, heartbeat_s: float = 5.0, parent: QObject | None = None) -> None:
+    FOLLOW_PAGE = 500  # events per read of the log; a long backlog is read in pages, each delivered in order
+
+    def __init__(self, hall: Any, *, heartbeat_s: float = 5.0, follow_s: float = 0.05,
+                 parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.hall = hall
         self.fault: StoreFault | None = None
+        self.silent: str | None = None  # what `quiet` last said
+        store = getattr(hall, "store", None)
+        self._store = store if hasattr(store, "events_after") else None
+        self.last_seq = self._log_end()  # screens read the state as of now: only later events are news
         self._incoming.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
         self._unsubscribe = hall.subscribe(self._incoming.emit)
         self._beat = QTimer(self)
         self._beat.timeout.connect(self._tick)
         if heartbeat_s > 0:
             self._beat.start(int(heartbeat_s * 1000))
+        self._follow = QTimer(self)
+        self._follow.timeout.connect(self.follow)
+        if self._store is not None and follow_s > 0:
+            self._follow.start(int(follow_s * 1000))
 
     # --- plumbing -----------------------------------------------------------------------------------------
+    def _log_end(self) -> int:
+        """The store's last seq; -1 while it cannot be read (then the first event read sets it, nothing replayed)."""
+        if self._store is None:
+            return 0
+        try:
+            return self._store.last_seq()
+        except StoreFault as fault:
+            self._went_quiet(f"无法读取大厅数据库：{fault.message}")
+            return -1
+
     def _deliver(self, ev: Event) -> None:
+        if self._store is not None:
+            if self.last_seq < 0:
+                self.last_seq = ev.seq - 1
+            if ev.seq <= self.last_seq:
+                return  # already delivered from the log (or from this process's bus)
+            if ev.seq > self.last_seq + 1 and not self._catch_up(ev.seq - 1):
+                return  # the store cannot be read now: the next read of the log delivers all of it in order
+            self.last_seq = ev.seq
         self.events.emit(ev)
+
+    def _catch_up(self, upto: int | None = None) -> bool:
+        """Deliver the log's events after `last_seq` (up to `upto`), in order.  False if the store cannot be read."""
+        assert self._store is not None
+        while upto is None or self.last_seq < upto:
+            try:
+                page = self._store.events_after(self.last_seq, self.FOLLOW_PAGE)
+            except StoreFault as fault:
+                self._went_quiet(f"无法读取大厅数据库：{fault.message}")
+                return False
+            for ev in page:
+                if upto is not None and ev.seq > upto:
+                    return True
+                self.last_seq = ev.seq
+                self.events.emit(ev)
+            if len(page) < self.FOLLOW_PAGE:
+                break
+        return True
+
+    def follow(self) -> None:
+        """One read of the store's event log (a cheap indexed query): what other processes committed."""
+        if self._store is None:
+            return
+        if self.last_seq < 0:  # unreadable when this screen started: begin at the log's end, replay nothing
+            self.last_seq = self._log_end()
+            if self.last_seq < 0:
+                return
+        if not self._catch_up():
+            return
+        self._went_quiet(None)
+        self.heartbeat.emit()  # a store that answers is a live hall
+
+    def _went_quiet(self, why: str | None) -> None:
+        if why != self.silent:
+            self.silent = why
+            if why:
+                log.warning("hall stopped answering: %s", why)
+            self.quiet.emit(why)
 
     def _tick(self) -> None:
         try:
@@ -60,7 +134,7 @@ class HallClient(QObject):
             self._note_fault(fault)
             return
         except HallError as exc:  # the LAN server is away: no heartbeat, so the board shows stale by itself
-            log.warning("hall did not answer the heartbeat tick: %s", exc.message)
+            self._went_quiet(f"大厅服务器没有应答：{exc.message}")
             return
         except Exception:
             log.exception("hall did not answer the heartbeat tick")
@@ -70,7 +144,9 @@ class HallClient(QObject):
         known = getattr(self.hall, "store_fault", False)
         if known is None or isinstance(known, StoreFault):
             self._note_fault(known)
-        self.heartbeat.emit()
+        if not self._follow.isActive():  # a client following the store is heard through its reads of the log
+            self._went_quiet(None)
+            self.heartbeat.emit()
 
     def _command(self, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
         """Run one hall command, keeping `fault` (and the screens showing it) up to date."""
@@ -91,9 +167,11 @@ class HallClient(QObject):
 
     def stop_heartbeat(self) -> None:
         self._beat.stop()
+        self._follow.stop()
 
     def close(self) -> None:
         self._beat.stop()
+        self._follow.stop()
         self._unsubscribe()
 
     @property
