@@ -1,5 +1,6 @@
 """The clerk's caller (窗口叫号): window state, current ticket, call/recall/no-show/transfer/hold/pause/rate/finish,
-this window's 电子监察 cards and linking the served ticket to its case (一事一评)."""
+the citizen's rating as it arrives, this window's 电子监察 cards and linking the served ticket to its case (一事一评).
+Nothing is done at a window nobody has signed in to, and 呼叫 on a number only called asks 过号 or 开始办理."""
 from __future__ import annotations
 
 import logging
@@ -24,8 +25,9 @@ from PySide6.QtWidgets import (
 )
 
 from devices.reads import IdCardRead, Read, ReadRefused, ScanRead
+from kiosk.core import events as ev
 from kiosk.core.codes import Kind, classify, staff_number
-from kiosk.core.errors import HallError, StoreFault
+from kiosk.core.errors import CalledNotStarted, HallError, StoreFault
 from kiosk.core.events import Event
 from kiosk.ui.client import HallClient
 from kiosk.ui.inputs import DeviceInputs, WedgeScanner
@@ -42,6 +44,7 @@ PAUSE_REASONS = ["临时离开", "业务咨询", "系统故障", "会议", "午�
 CARD_LIMIT = 50  # a window's list; the query is bounded so a backlog never stalls the UI thread
 CASE_KINDS_PREFIX = ("case.",)
 CARDS_REREAD_S = 60
+RATING_KINDS = (ev.RATING_REQUESTED, ev.RATING_RECORDED, ev.RATING_REASON_COMPLETED, ev.RATING_UNRATED)
 
 # (key, label, shortcut)
 ACTIONS: list[tuple[str, str, str]] = [
@@ -69,6 +72,8 @@ class CallerScreen(QWidget):
         self.window_no = window
         self.state: dict[str, Any] = {}
         self.cards: list[dict[str, Any]] = []  # this window's yellow/red cases as last shown
+        self.pending_call: str | None = None  # 呼叫 waiting on 过号/开始办理: "" = call next, else a number
+        self.rating_for: str | None = None  # the ticket whose rating this caller shows
         cfg = client.config.window(window)
         if cfg is None:
             raise ValueError(f"no window {window} in the hall configuration")
@@ -94,6 +99,7 @@ class CallerScreen(QWidget):
         self.cards_periodic.start(CARDS_REREAD_S * 1000)
         client.events.connect(self.on_event)
         client.store_fault.connect(self.on_store_fault)
+        client.quiet.connect(self.on_quiet)
         self.on_store_fault(client.fault)
         # a staff badge or card, from this window's scanner or a keyboard-wedge reader, through one doorway
         self.inputs = inputs if inputs is not None else DeviceInputs(parent=self)
@@ -116,6 +122,7 @@ class CallerScreen(QWidget):
         tl = QGridLayout(top)
         self.name_label = tag(QLabel(name), "title")
         self.clerk_label = tag(QLabel(), "body")
+        self.clerk_label.setWordWrap(True)
         self.state_label = tag(QLabel(), "state")
         self.current_label = tag(QLabel("—"), "number")
         self.current_info = tag(QLabel(), "body")
@@ -139,9 +146,31 @@ class CallerScreen(QWidget):
         link.addWidget(self.case_input, 1)
         link.addWidget(self.link_button)
         side.addLayout(link)
+        # the citizen's rating, as the evaluator or keypad records it (never only "asked")
+        self.rating_label = tag(QLabel(), "rating")
+        self.rating_label.setWordWrap(True)
+        self.rating_label.hide()
+        side.addWidget(self.rating_label)
         tl.addLayout(side, 2, 1)
         tl.setColumnStretch(1, 1)
         root.addWidget(top)
+
+        # 呼叫 on a number only called: did the citizen come?  Never closed as 办结 without service.
+        self.choice = tag(QFrame(), "choice")
+        cl = QHBoxLayout(self.choice)
+        self.choice_label = tag(QLabel(), "choice")
+        self.choice_label.setWordWrap(True)
+        cl.addWidget(self.choice_label, 1)
+        self.choice_no_show = tag(QPushButton("没有来：过号\nF3"), "action")
+        self.choice_no_show.clicked.connect(self.no_show)
+        self.choice_start = tag(QPushButton("已到：开始办理\nF4"), "primary")
+        self.choice_start.clicked.connect(self.start)
+        self.choice_cancel = tag(QPushButton("取消\nEsc"), "action")
+        self.choice_cancel.clicked.connect(self.cancel_choice)
+        for b in (self.choice_no_show, self.choice_start, self.choice_cancel):
+            cl.addWidget(b)
+        self.choice.hide()
+        root.addWidget(self.choice)
 
         grid = QGridLayout()
         grid.setSpacing(8)
@@ -231,6 +260,8 @@ class CallerScreen(QWidget):
             QFrame[role="panel"] {{ {pair('ticket')} border-radius: 10px; }}
             QLabel[role="title"] {{ {pair('ticket')} font-size: {dp(self, 30)}px; font-weight: bold; }}
             QLabel[role="body"] {{ color: {P['page'].fg}; background: transparent; }}
+            QLabel[role="body"][unsigned="true"] {{ {pair('warn')} border-radius: 6px; padding: 4px 8px;
+                font-weight: bold; }}
             QLabel[role="number"] {{ {pair('ticket')} font-size: {dp(self, 84)}px; font-weight: bold; }}
             QLabel[role="state"] {{ {pair('header')} border-radius: 8px; padding: 6px 14px;
                 font-size: {dp(self, 26)}px; font-weight: bold; }}
@@ -244,11 +275,18 @@ class CallerScreen(QWidget):
             QListWidget::item:selected {{ {pair('header')} }}
             QListWidget#cards {{ font-size: {dp(self, 20)}px; }}
             QLabel[role="status_ok"] {{ {pair('ok')} padding: 8px; border-radius: 6px; }}
+            QLabel[role="rating"] {{ {pair('ok')} padding: 4px 8px; border-radius: 6px; font-weight: bold; }}
+            QLabel[role="rating"][bad="true"] {{ {pair('error')} }}
+            QFrame[role="choice"], QLabel[role="choice"] {{ {pair('warn')} border-radius: 8px; font-weight: bold; }}
             QLabel[role="status_error"] {{ {pair('error')} padding: 8px; border-radius: 6px; font-weight: bold; }}
         """)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         """F1…F11 from anywhere in the caller (a list or combo box passes function keys up to here)."""
+        if event.key() == Qt.Key.Key_Escape and self.choice.isVisible():
+            self.cancel_choice()
+            event.accept()
+            return
         handler = self._keys.get(Qt.Key(event.key()))
         if handler is None or event.isAutoRepeat():
             super().keyPressEvent(event)
@@ -264,8 +302,45 @@ class CallerScreen(QWidget):
         if e.kind.startswith(CASE_KINDS_PREFIX):
             if self._concerns_cards(e):
                 self.cards_timer.start()
-        else:
-            self.refresh_timer.start()
+            return
+        if e.kind in RATING_KINDS:
+            self._rating_event(e)
+        self.refresh_timer.start()
+
+    def _rating_event(self, e: Event) -> None:
+        """Say what the citizen at this window did with the rating request: asked, rated (with the level, and for a
+        差评 whether its reason is in), or not rated in time."""
+        p = e.payload
+        r = p.get("rating") if isinstance(p.get("rating"), dict) else None
+        t = p.get("ticket") if isinstance(p.get("ticket"), dict) else {}
+        if (r["window"] if r else p.get("window")) != self.window_no:
+            return
+        number = str(r["number"] if r else t.get("number", ""))
+        tid = str(r["ticket_id"] if r else t.get("id", ""))
+        if e.kind == ev.RATING_REQUESTED:
+            self.rating_for = tid
+            self._show_rating(f"⌛ {number} 评价中：请群众在评价器上评价", bad=False)
+            return
+        if tid != self.rating_for and e.kind != ev.RATING_RECORDED:
+            return  # a late reason or timeout for a ticket this caller no longer shows
+        self.rating_for = tid
+        if e.kind == ev.RATING_UNRATED:
+            self._show_rating(f"○ {number} 未评价（评价超时）", bad=False)
+            return
+        assert r is not None
+        bad = r.get("level") in ("dissatisfied", "very_dissatisfied")
+        text = f"{'✖' if bad else '✔'} {number} 已评价：{r.get('level_label', '')}"
+        if bad:
+            text += f"，原因：{r['reason']}" if r.get("reason") else "，原因待群众填写"
+        self._show_rating(text, bad=bad)
+
+    def _show_rating(self, text: str, *, bad: bool) -> None:
+        self.rating_label.setText(text)
+        self.rating_label.show()
+        if self.rating_label.property("bad") != bad:
+            self.rating_label.setProperty("bad", bad)
+            self.rating_label.style().unpolish(self.rating_label)
+            self.rating_label.style().polish(self.rating_label)
 
     def _concerns_cards(self, e: Event) -> bool:
         """A case event for this window, or for a case this window now lists (it may have moved away)."""
@@ -297,7 +372,13 @@ class CallerScreen(QWidget):
             self.state_label.setProperty("paused", paused)
             self.state_label.style().unpolish(self.state_label)
             self.state_label.style().polish(self.state_label)
-        self.clerk_label.setText(f"工作人员：{w.get('clerk_name') or '未签到'}")
+        signed = bool(w.get("clerk_id"))
+        self.clerk_label.setText(f"工作人员：{w['clerk_name']}" if signed else
+                                 "工作人员：未签到 —— 请先填写工号和姓名并按“签到”（或刷工作证），才能叫号")
+        if self.clerk_label.property("unsigned") != (not signed):
+            self.clerk_label.setProperty("unsigned", not signed)
+            self.clerk_label.style().unpolish(self.clerk_label)
+            self.clerk_label.style().polish(self.clerk_label)
         self.my_rect.set_clerk(w.get("clerk_id"))
         cur = w.get("current")
         if cur:
@@ -313,14 +394,17 @@ class CallerScreen(QWidget):
         self.buttons["pause"].setText("恢复服务\nF7" if paused else "暂停\nF7")
         has_cur = cur is not None
         called = has_cur and cur["status"] == "called"
+        serving = has_cur and cur["status"] == "serving"
         enabled = {
             "call": not paused and bool(waiting), "recall": called and (left or 0) > 0, "no_show": called,
             "start": called, "transfer": has_cur, "hold": has_cur, "pause": not has_cur or paused,
-            "rate": has_cur or bool(w.get("last_ticket")), "finish": has_cur,
+            "rate": serving or (not has_cur and bool(w.get("last_ticket"))), "finish": serving,
             "call_selected": not paused and bool(waiting), "resume_held": not paused and bool(held) and not has_cur,
         }
         for key, on in enabled.items():
-            self.buttons[key].setEnabled(on)
+            self.buttons[key].setEnabled(on and signed)  # the hall refuses every window command at an empty desk
+        if self.choice.isVisible() and not called:
+            self._close_choice()  # answered elsewhere (a keypad, another caller): the question is moot
         target = self.ticket_to_link()
         self.link_target.setText(f"关联 {target[1]} 到" if target else "无号码可关联")
         self.link_button.setEnabled(target is not None)
@@ -412,8 +496,21 @@ class CallerScreen(QWidget):
         self._status_role("status_error")
 
     def on_store_fault(self, fault: StoreFault | None) -> None:
-        self.fault_banner.setVisible(fault is not None)
-        self.fault_banner.setText(f"⚠ {fault.message}" if fault is not None else "")
+        self._fault_text = f"⚠ {fault.message}" if fault is not None else ""
+        self._show_banner()
+
+    def on_quiet(self, why: str | None) -> None:
+        """The store or the hall server stopped answering: what this caller shows may be old, and presses may fail."""
+        self._quiet_text = f"⚠ {why}：窗口信息可能不是最新的" if why else ""
+        self._show_banner()
+
+    _fault_text = ""
+    _quiet_text = ""
+
+    def _show_banner(self) -> None:
+        text = "\n".join(t for t in (self._fault_text, self._quiet_text) if t)
+        self.fault_banner.setVisible(bool(text))
+        self.fault_banner.setText(text)
 
     def _status_role(self, role: str) -> None:
         tag(self.status, role)
@@ -437,18 +534,73 @@ class CallerScreen(QWidget):
 
     # --- actions --------------------------------------------------------------------------------------------
     def call_next(self) -> None:
-        self._do("呼叫", lambda: self.client.call_next(self.window_no), lambda t: f"已呼叫 {t['number']}")
+        self._call("")
+
+    def _call(self, number: str) -> None:
+        """呼叫 (number "") or 呼叫选中: first ask about a current number only called — 呼叫 would close it as 办结."""
+        cur = self.state.get("current")
+        if cur and cur["status"] == "called":
+            self._offer_choice(cur["number"], number)
+            return
+        if number:
+            fn = lambda: self.client.call_ticket(self.window_no, number)  # noqa: E731
+        else:
+            fn = lambda: self.client.call_next(self.window_no)  # noqa: E731
+        try:
+            result = fn()
+        except CalledNotStarted as exc:  # this caller's view was behind: ask now
+            self.refresh()
+            self._offer_choice(str(exc.params.get("number", "")), number)
+            return
+        except HallError as exc:
+            self.show_error(exc.message)
+            return
+        except Exception as exc:
+            log.exception("呼叫 failed at window %s", self.window_no)
+            self.show_error(f"呼叫失败：{exc}")
+            return
+        self.show_ok(f"已呼叫 {result.value['number']}")
+        self.refresh()
+
+    def _offer_choice(self, current: str, then: str | None) -> None:
+        """Ask 过号 or 开始办理 for `current`; `then`: what to call after 过号 ("" the next, a number, None nothing)."""
+        self.pending_call = then
+        after = "" if then is None else "，然后呼叫下一位" if then == "" else f"，然后呼叫 {then}"
+        self.choice_label.setText(f"{current} 已叫号，还没有开始办理。群众来了吗？")
+        self.choice_no_show.setText(f"没有来：过号{after}\nF3")
+        self.choice.show()
+        self.choice_start.setFocus()
+        self.show_error(f"{current} 尚未开始办理：请选择“过号”或“开始办理”")
+
+    def _close_choice(self) -> None:
+        self.pending_call = None
+        self.choice.hide()
+
+    def cancel_choice(self) -> None:
+        self._close_choice()
+        self.show_ok("已取消，当前号码不变")
 
     def recall(self) -> None:
         self._do("重呼", lambda: self.client.recall(self.window_no), lambda t: f"已重呼 {t['number']}")
 
     def no_show(self) -> None:
-        self._do("过号", lambda: self.client.no_show(self.window_no), lambda t: f"{t['number']} 已过号")
+        then = self.pending_call
+        if self._do("过号", lambda: self.client.no_show(self.window_no), lambda t: f"{t['number']} 已过号") is None:
+            return
+        self._close_choice()
+        if then is not None:
+            self._call(then)  # the clerk had pressed 呼叫: go on to the next number
 
     def start(self) -> None:
-        self._do("开始办理", lambda: self.client.start_service(self.window_no), lambda t: f"{t['number']} 开始办理")
+        if self._do("开始办理", lambda: self.client.start_service(self.window_no),
+                    lambda t: f"{t['number']} 开始办理") is not None:
+            self._close_choice()
 
     def finish(self) -> None:
+        cur = self.state.get("current")
+        if cur and cur["status"] == "called":  # F9 works even while the button is grey: never 办结 unserved
+            self._offer_choice(cur["number"], None)
+            return
         self._do("完成", lambda: self.client.finish_service(self.window_no), lambda t: f"{t['number']} 办理完成")
 
     def hold(self) -> None:
@@ -456,7 +608,7 @@ class CallerScreen(QWidget):
 
     def request_rating(self) -> None:
         self._do("评价", lambda: self.client.request_rating(self.window_no),
-                 lambda t: f"已请 {t['number']} 在评价器上评价")
+                 lambda t: f"已发出 {t['number']} 的评价请求，评价结果会显示在上方")
 
     def transfer(self) -> None:
         data = self.transfer_target.currentData()
@@ -520,8 +672,7 @@ class CallerScreen(QWidget):
         if item is None:
             self.show_error("请先在等候列表中选中一个号码")
             return
-        number = item.data(Qt.ItemDataRole.UserRole)
-        self._do("呼叫", lambda: self.client.call_ticket(self.window_no, number), lambda t: f"已呼叫 {t['number']}")
+        self._call(str(item.data(Qt.ItemDataRole.UserRole)))
 
     def resume_held(self) -> None:
         item = self.held_list.currentItem() or (self.held_list.item(0) if self.held_list.count() else None)

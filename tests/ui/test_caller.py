@@ -268,3 +268,110 @@ def test_screens_read_cards_bounded_and_only_when_they_concern_them(qtbot, clien
     assert (None, 100) in calls
     assert all(limit is not None for _w, limit in calls)  # a backlog is never read whole on the UI thread
     assert c.cards_list.count() == 0  # a case that has just been registered has no card yet
+
+
+# --- 呼叫 on a number only called, an empty desk, the citizen's rating ------------------------------------------
+def test_call_on_a_number_only_called_asks_and_a_no_show_then_calls_the_next(qtbot, client, hall: Hall) -> None:
+    for _ in range(3):
+        hall.issue_ticket("social")
+    c = make_caller(qtbot, client)
+    click(qtbot, c, "call")
+    assert hall.window(2)["current"]["number"] == "A001"
+    click(qtbot, c, "call")  # nobody came yet, or the clerk forgot 开始办理: ask, change nothing
+    assert c.choice.isVisible() and "A001 已叫号，还没有开始办理" in c.choice_label.text()
+    assert "然后呼叫下一位" in c.choice_no_show.text()
+    assert hall.find_ticket("A001")["status"] == "called" and hall.counts()["_total"].get("done", 0) == 0
+    qtbot.keyClick(c, Qt.Key.Key_F3)  # 没有来：过号, then the call the clerk asked for
+    assert hall.find_ticket("A001")["status"] == "no_show"
+    assert hall.window(2)["current"]["number"] == "A002" and not c.choice.isVisible()
+    assert "已呼叫 A002" in c.status.text()
+    assert hall.counts()["_total"].get("done", 0) == 0  # nobody was counted as served
+
+
+def test_call_on_a_number_only_called_then_start_serves_it(qtbot, client, hall: Hall) -> None:
+    for _ in range(2):
+        hall.issue_ticket("social")
+    c = make_caller(qtbot, client)
+    click(qtbot, c, "call")
+    c.waiting_list.setCurrentRow(0)
+    click(qtbot, c, "call_selected")  # 呼叫选中 asks too
+    assert c.choice.isVisible() and "然后呼叫 A002" in c.choice_no_show.text()
+    qtbot.mouseClick(c.choice_start, Qt.MouseButton.LeftButton)  # 已到：开始办理 — and no call
+    assert hall.find_ticket("A001")["status"] == "serving" and hall.find_ticket("A002")["status"] == "waiting"
+    assert not c.choice.isVisible()
+    click(qtbot, c, "call")  # served now: 呼叫 closes A001 as 办结 and calls A002
+    assert hall.find_ticket("A001")["status"] == "done" and hall.window(2)["current"]["number"] == "A002"
+
+
+def test_finish_and_escape_on_a_number_only_called(qtbot, client, hall: Hall) -> None:
+    hall.issue_ticket("social")
+    c = make_caller(qtbot, client)
+    click(qtbot, c, "call")
+    assert not c.buttons["finish"].isEnabled()  # 完成 is for a service given
+    qtbot.keyClick(c, Qt.Key.Key_F9)  # the shortcut works on a grey button: it asks instead of closing it
+    assert c.choice.isVisible() and "然后" not in c.choice_no_show.text()
+    qtbot.keyClick(c, Qt.Key.Key_Escape)
+    assert not c.choice.isVisible() and hall.find_ticket("A001")["status"] == "called"
+    click(qtbot, c, "call")
+    hall.no_show(2)  # answered elsewhere (a keypad): the question goes away
+    qtbot.waitUntil(lambda: not c.choice.isVisible())
+
+
+def test_an_empty_desk_cannot_call(qtbot, client, hall: Hall) -> None:
+    hall.sign_out(2)
+    hall.issue_ticket("social")
+    c = make_caller(qtbot, client)
+    assert "未签到" in c.clerk_label.text() and c.clerk_label.property("unsigned") is True
+    assert not any(b.isEnabled() for b in c.buttons.values())
+    qtbot.keyClick(c, Qt.Key.Key_F1)  # the shortcut still reaches the hall, which refuses it
+    assert "2号窗口没有工作人员签到，请先签到" in c.status.text() and hall.window(2)["current"] is None
+    c.clerk_id.setText("c02")
+    c.clerk_name.setText("刘芳")
+    qtbot.mouseClick(c.sign_in_button, Qt.MouseButton.LeftButton)
+    assert c.buttons["call"].isEnabled() and c.clerk_label.property("unsigned") is False
+    click(qtbot, c, "call")
+    assert hall.window(2)["current"]["number"] == "A001"
+
+
+def test_the_citizens_rating_shows_when_it_arrives(qtbot, client, hall: Hall) -> None:
+    for _ in range(2):
+        hall.issue_ticket("social")
+    c = make_caller(qtbot, client)
+    assert not c.rating_label.isVisible()
+    click(qtbot, c, "call")
+    assert not c.buttons["rate"].isEnabled()  # a number only called is not rated
+    click(qtbot, c, "start")
+    click(qtbot, c, "rate")
+    qtbot.waitUntil(lambda: "A001 评价中" in c.rating_label.text())
+    t = hall.find_ticket("A001")
+    hall.rate(t["id"], "satisfied")  # on the tablet or the keypad
+    qtbot.waitUntil(lambda: c.rating_label.text() == "✔ A001 已评价：满意")
+    assert c.rating_label.property("bad") is False
+    click(qtbot, c, "call")
+    click(qtbot, c, "start")
+    click(qtbot, c, "rate")
+    t2 = hall.find_ticket("A002")
+    r = hall.rate(t2["id"], "dissatisfied").value  # the level first; the reason follows on the tablet
+    qtbot.waitUntil(lambda: c.rating_label.text() == "✖ A002 已评价：不满意，原因待群众填写")
+    assert c.rating_label.property("bad") is True
+    hall.complete_rating_reason(r["id"], "需要多次跑腿")
+    qtbot.waitUntil(lambda: c.rating_label.text() == "✖ A002 已评价：不满意，原因：需要多次跑腿")
+    hall.finish_service(2)
+    hall.issue_ticket("social")
+    qtbot.waitUntil(lambda: c.buttons["call"].isEnabled())  # the caller redraws from the hall's events
+    click(qtbot, c, "call")
+    click(qtbot, c, "start")
+    click(qtbot, c, "rate")
+    hall.mark_unrated(hall.find_ticket("A003")["id"])  # the prompt timed out
+    qtbot.waitUntil(lambda: c.rating_label.text() == "○ A003 未评价（评价超时）")
+
+
+def test_another_windows_rating_is_not_shown(qtbot, client, hall: Hall) -> None:
+    hall.issue_ticket("social")
+    c = make_caller(qtbot, client, 2)
+    hall.call_next(1)
+    hall.start_service(1)
+    hall.request_rating(1)
+    hall.rate(hall.find_ticket("A001")["id"], "very_satisfied")
+    qtbot.wait(200)
+    assert not c.rating_label.isVisible()
