@@ -145,7 +145,8 @@ def test_catalog_for_prefers_the_business_guide(make_hall: Any) -> None:
     biz.guide = "510104-SB-002"
     guide = catalog.catalog_for(hall, "social")
     assert guide is not None and guide["name"] == "城乡居民养老保险待遇申领"
-    assert [i["code"] for i in catalog.catalog_items(hall, "social")] == ["510104-SB-001", "510104-SB-002"]
+    # every item reachable on the kiosk, the guide item first
+    assert [i["code"] for i in catalog.catalog_items(hall, "social")] == ["510104-SB-002", "510104-SB-001"]
 
 
 CLEAR_ID, CLEAR_PHONE, CLEAR_NAME = "11010519491231002X", "13812345678", "张小三"
