@@ -218,9 +218,16 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
+    from kiosk.core.config import language_gaps
+
     cfg = _config(args.file)  # the very load `hall run server` and every screen do
     print(f"{args.file}: 配置有效 — {cfg.name}（{cfg.hall_id}），{len(cfg.businesses)} 项业务，"
           f"{len(cfg.windows)} 个窗口，{len(cfg.devices)} 台设备")
+    gaps = language_gaps(cfg)  # valid, but a citizen would read Chinese on a screen in their language
+    for gap in gaps:
+        print(f"警告：{gap}")
+    if gaps:
+        print(f"{len(gaps)} 处未翻译：这些文字在对应语言的屏幕上显示为中文")
     return 0
 
 

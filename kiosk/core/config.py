@@ -25,6 +25,7 @@ from kiosk.core.sections import (
     read_text,
     run_check,
 )
+from kiosk.strings import LANGUAGES
 
 __all__ = ["Business", "CalendarSection", "CaseSettings", "ConfigError", "HallConfig", "HallSection", "Rules",
            "Schema", "Window", "load", "loads"]
@@ -47,12 +48,28 @@ class HallSection(Section, kw_only=True):
     secret: Annotated[str, Meta(description=(
         "key for the keyed hash of ID numbers; generated and kept in the store when empty"))] = ""
     notice: Annotated[str, Meta(description="the hall board's scrolling notice (can be changed at run time)")] = ""
+    notices: Annotated[dict[str, str], Meta(description=(
+        "`notice` in the other languages, by language code: `{ bo = \"…\", ug = \"…\", ii = \"…\" }`; the kiosk "
+        "shows the one of the citizen's language while the notice is the configured one"),
+        extra={"expect": "a table of language code = text"})] = \
+        msgspec.field(default_factory=dict)
+    languages: Annotated[list[str], Meta(description=(
+        "the languages the kiosk offers, in button order: `zh` 中文, `bo` Tibetan, `ug` Uyghur (right to left), "
+        "`ii` Yi; `zh` is always among them. `hall check-config` warns of a business name, guide title or notice "
+        "missing in one of them"), extra={"expect": "a list of language codes (zh, bo, ug, ii)"})] = \
+        msgspec.field(default_factory=lambda: list(LANGUAGES))
 
     def check(self, hall: HallConfig | None) -> None:
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise OptionError("timezone", f"is an unknown time zone {self.timezone!r}") from exc
+        for lang in self.languages:
+            if lang not in LANGUAGES:
+                raise OptionError("languages", f"names unknown language {lang!r} (known: {', '.join(LANGUAGES)})")
+        if "zh" not in self.languages:
+            raise OptionError("languages", "must include \"zh\": every text falls back to Chinese")
+        _check_translations(self.notices, "notices", zh=False)
 
 
 class Rules(Section, kw_only=True):
@@ -100,6 +117,22 @@ class Business(Section, kw_only=True):
         "what the central catalogue may do to it on the kiosk's menu, without a restart: `\"always\"` shown, the "
         "catalogue may rename or close it; `\"catalog\"` shown only while the catalogue lists it (it adds the "
         "business); `\"fixed\"` as this file says, whatever the catalogue sends"))] = "always"
+    names: Annotated[dict[str, str], Meta(description=(
+        "`name` in the other languages, by language code: `{ bo = \"…\", ug = \"…\", ii = \"…\" }`; a language "
+        "without one shows `name`"), extra={"expect": "a table of language code = text"})] = \
+        msgspec.field(default_factory=dict)
+    guide_titles: Annotated[dict[str, str], Meta(description=(
+        "the title of its 办事指南 page by language code, `zh` included; a language without one shows the name"),
+        extra={"expect": "a table of language code = text"})] = \
+        msgspec.field(default_factory=dict)
+
+    def name_in(self, lang: str) -> str:
+        """The name a screen in `lang` shows: its translation, else the Chinese name."""
+        return self.names.get(lang) or self.name
+
+    def guide_title_in(self, lang: str) -> str:
+        """Its 办事指南 page's title in `lang`: the guide title, else the name, in that language where given."""
+        return self.guide_titles.get(lang) or self.name_in(lang)
 
     def intervals(self) -> list[tuple[time, time]]:
         return [_parse_interval(h) for h in self.hours]
@@ -121,6 +154,17 @@ class Business(Section, kw_only=True):
             self.intervals()
         except ValueError as exc:
             raise OptionError("hours", str(exc)) from exc
+        _check_translations(self.names, "names", zh=False)
+        _check_translations(self.guide_titles, "guide_titles", zh=True)
+
+
+def _check_translations(table: dict[str, str], option: str, *, zh: bool) -> None:
+    for lang, text in table.items():
+        if lang not in LANGUAGES or (lang == "zh" and not zh):
+            known = [c for c in LANGUAGES if zh or c != "zh"]
+            raise OptionError(option, f"names {lang!r}, which is not a language code here (one of {', '.join(known)})")
+        if not text.strip():
+            raise OptionError(option, f"has an empty text for {lang!r}")
 
 
 class Window(Section, kw_only=True):
@@ -334,3 +378,22 @@ def _read_overrides(cal: CalendarSection, base: Path, where: Where) -> None:
         raise fail(option, f"has a bad line: {exc}", where) from exc
     cal.closed, cal.open_days, cal.complete = sorted(f.closed), sorted(f.open_days), sorted(f.complete)
     cal.names = {d.isoformat(): n for d, n in sorted({**f.closed, **f.open_days}.items()) if n}
+
+
+def language_gaps(cfg: HallConfig) -> list[str]:
+    """What a screen in one of the hall's languages would show in Chinese because the file has no translation:
+    `hall check-config` says each, so a hall sees them before a citizen does."""
+    gaps: list[str] = []
+    for lang in cfg.hall.languages:
+        if lang == "zh":
+            continue
+        said = f"{LANGUAGES[lang][0]} ({lang})"
+        for i, b in enumerate(cfg.businesses, 1):
+            if lang not in b.names:
+                gaps.append(f"[[businesses]] #{i} {b.code!r}: no name in {said} — names.{lang}; "
+                            f"the kiosk shows {b.name!r}")
+            if b.guide_titles and lang not in b.guide_titles:
+                gaps.append(f"[[businesses]] #{i} {b.code!r}: no guide title in {said} — guide_titles.{lang}")
+        if cfg.hall.notice and lang not in cfg.hall.notices:
+            gaps.append(f"[hall]: no notice in {said} — notices.{lang}; the kiosk shows {cfg.hall.notice!r}")
+    return gaps

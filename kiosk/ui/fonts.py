@@ -1,4 +1,5 @@
-"""Font setup: Noto Sans CJK SC first, then Noto Serif Tibetan and Noto Naskh Arabic so Qt falls back per script."""
+"""Font setup: Noto Sans CJK SC first, then Noto Serif Tibetan, Noto Naskh Arabic and Noto Sans Yi so Qt falls back
+per script."""
 from __future__ import annotations
 
 import logging
@@ -9,14 +10,15 @@ from PySide6.QtWidgets import QApplication
 log = logging.getLogger(__name__)
 
 # Order matters: Qt walks this list per character, so Han, Latin and digits come from the CJK face, Tibetan from
-# the Tibetan face and Uyghur (Arabic script, needs shaping) from Naskh.  Generic fallbacks keep a missing face
-# from turning into tofu.
-FAMILIES = ["Noto Sans CJK SC", "Noto Serif Tibetan", "Noto Naskh Arabic", "Noto Sans", "sans-serif"]
+# the Tibetan face, Uyghur (Arabic script, needs shaping) from Naskh and Yi syllables from Noto Sans Yi.  Generic
+# fallbacks keep a missing face from turning into tofu.
+FAMILIES = ["Noto Sans CJK SC", "Noto Serif Tibetan", "Noto Naskh Arabic", "Noto Sans Yi", "Noto Sans", "sans-serif"]
+SCRIPT_FACES = FAMILIES[:4]  # one face per script the screens speak: each must be installed
 
 
 def missing_families() -> list[str]:
     have = set(QFontDatabase.families())
-    return [f for f in FAMILIES[:3] if f not in have]
+    return [f for f in SCRIPT_FACES if f not in have]
 
 
 def ui_font(px: int, *, bold: bool = False) -> QFont:

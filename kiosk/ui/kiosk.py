@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QScrollArea,
+    QScroller,
     QSizePolicy,
     QStackedWidget,
     QVBoxLayout,
@@ -27,22 +28,27 @@ from PySide6.QtWidgets import (
 )
 
 from devices.reads import IdCardRead, Read, ReadRefused, ScanRead
+from kiosk.citizen import business_lines, business_name, case_text, guide_text, ticket_status_text
 from kiosk.core import events as ev
 from kiosk.core.codes import Kind, Scanned, classify, ticket_patterns
 from kiosk.core.errors import AppointmentNotFound, HallError, StoreFault, TicketNotFound
+from kiosk.core.estimate import new_ticket_wait_s, wait_minutes
 from kiosk.core.events import Event
 from kiosk.ui.client import HallClient
 from kiosk.ui.i18n import LANGUAGES, direction, error_text, tr
 from kiosk.ui.inputs import DeviceInputs, WedgeScanner
 from kiosk.ui.theme import PAIRS, dp
-from kiosk.ui.widgets import Keypad, tag
+from kiosk.ui.widgets import Keypad, LabelButton, WrapButton, tag
 
 log = logging.getLogger(__name__)
 
 HOME, ID_ENTRY, RESULT, CHECK_IN, GUIDE, CASE = range(6)
 PRINTED_HOME_S = 20  # a printed ticket: back home soon, the next citizen is waiting
+# what changes a business button: its queue, its state, its windows (paused: 暂停取号), its estimate (a service done)
 REFRESH_KINDS = {ev.TICKET_ISSUED, ev.TICKET_CALLED, ev.TICKET_NO_SHOW, ev.TICKET_TRANSFERRED, ev.TICKET_VOIDED,
-                 ev.TICKET_EXPIRED, ev.BUSINESS_CLOSED, ev.BUSINESS_OPENED, ev.DAY_CLOSED}
+                 ev.TICKET_EXPIRED, ev.BUSINESS_CLOSED, ev.BUSINESS_OPENED, ev.DAY_CLOSED, ev.WINDOW_PAUSED,
+                 ev.WINDOW_RESUMED, ev.SERVICE_FINISHED, ev.NOTICE_CHANGED}
+LTR = Qt.LayoutDirection.LeftToRight
 INPUT_EVENTS = {QEvent.Type.MouseButtonPress, QEvent.Type.TouchBegin, QEvent.Type.KeyPress}
 # what a ReadRefused's key is called in STRINGS (devices/reads.py)
 REFUSAL_KEYS = {"expired": "id_expired", "not_yet_valid": "id_not_yet_valid", "unreadable": "id_unreadable",
@@ -97,6 +103,7 @@ class KioskScreen(QWidget):
         self.green = False  # 绿色通道 chosen for the next ticket
         self.current_ticket: dict[str, Any] | None = None
         self.print_state = ""  # "", printing, printed, failed, screen
+        self._counts: dict[str, dict[str, Any]] = {}  # the last waiting_counts, by business
         self.setObjectName("kiosk")
         self.setWindowTitle(f"{client.config.name} · 自助取号")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
@@ -118,7 +125,7 @@ class KioskScreen(QWidget):
 
         self._orient_boxes: list[QBoxLayout] = []
         self._build()
-        self._columns = 0
+        self._landscape: bool | None = None
         self._tickets = ticket_patterns(str(s.get("qr_url") or "") for s in (client.config.devices or {}).values()
                                         if s.get("kind") == "printer")
         self.inputs.read.connect(self.on_read)
@@ -148,13 +155,14 @@ class KioskScreen(QWidget):
         self.header_grid.setContentsMargins(24, 10, 24, 10)
         self.hall_label = tag(QLabel(self.client.config.name), "header_title")
         self.clock_label = tag(QLabel(), "header_text")
+        self.clock_label.setLayoutDirection(LTR)  # a date and a time, never reordered by a right-to-left language
         self.lang_bar = QWidget()
         hl = QHBoxLayout(self.lang_bar)
         hl.setContentsMargins(0, 0, 0, 0)
         hl.addStretch(1)
         self.lang_buttons: dict[str, QPushButton] = {}
-        for code, (name, _d) in LANGUAGES.items():
-            b = tag(QPushButton(name), "lang")
+        for code in self.client.config.hall.languages:  # the hall's own choice, in its order
+            b = tag(QPushButton(LANGUAGES[code][0]), "lang")
             b.setCheckable(True)
             b.clicked.connect(lambda _=False, c=code: self.set_language(c))
             self.lang_buttons[code] = b
@@ -177,6 +185,12 @@ class KioskScreen(QWidget):
         self.fault_banner.setWordWrap(True)
         self.fault_banner.hide()
         bl.addWidget(self.fault_banner)
+        # a refusal or a hint is said inside the page, where that page has room for it (beside the businesses, in
+        # the form column beside a keypad), never by pushing the page past the bottom of the screen
+        self.message = tag(QLabel(), "error")
+        self.message.setWordWrap(True)
+        self.message.hide()
+        self._message_slots: dict[int, tuple[QBoxLayout, QWidget]] = {}
         self.stack = QStackedWidget()
         self.stack.addWidget(self._home_page())
         self.stack.addWidget(self._id_page())
@@ -185,10 +199,6 @@ class KioskScreen(QWidget):
         self.stack.addWidget(self._guide_page())
         self.stack.addWidget(self._case_page())
         bl.addWidget(self.stack, 1)
-        self.message = tag(QLabel(), "error")
-        self.message.setWordWrap(True)
-        self.message.hide()
-        bl.addWidget(self.message)
         root.addWidget(body, 1)
 
         footer = tag(QFrame(), "footer")
@@ -203,66 +213,98 @@ class KioskScreen(QWidget):
         root.addWidget(footer)
 
     def _home_page(self) -> QWidget:
+        """The businesses under the title; 绿色通道 and the other services below them (portrait) or in a column beside
+        them (landscape).  The businesses scroll when a hall has more than the screen holds at elder size."""
         page = QWidget()
-        v = QVBoxLayout(page)
-        v.setSpacing(18)
+        self.home_box = QBoxLayout(QBoxLayout.Direction.TopToBottom, page)
+        self.home_box.setContentsMargins(0, 0, 0, 0)
+        self.home_box.setSpacing(18)
+        main = QVBoxLayout()
+        main.setSpacing(14)
         self.home_title = tag(QLabel(), "title")
         self.home_title.setWordWrap(True)
-        v.addWidget(self.home_title)
-        self.business_grid = QGridLayout()
+        main.addWidget(self.home_title)
+        self._message_slots[HOME] = (main, self.home_title)
+        self.notice_label = tag(QLabel(), "muted")  # the hall's notice, in the citizen's language where given
+        self.notice_label.setWordWrap(True)
+        self.notice_label.hide()
+        main.addWidget(self.notice_label)
+        grid_host = QWidget()
+        self.business_grid = QGridLayout(grid_host)
+        self.business_grid.setContentsMargins(0, 0, 0, 0)
         self.business_grid.setSpacing(18)
-        self.business_buttons: dict[str, QPushButton] = {}
+        for col in (0, 1):
+            self.business_grid.setColumnStretch(col, 1)
+        self.business_buttons: dict[str, LabelButton] = {}
         for b in self.client.config.businesses:
-            btn = tag(QPushButton(), "business")
+            btn = tag(LabelButton(), "business")
             btn.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
             btn.clicked.connect(lambda _=False, code=b.code: self.choose_business(code))
             self.business_buttons[b.code] = btn
-        v.addLayout(self.business_grid, 1)
-        row = QHBoxLayout()
-        row.setSpacing(18)
-        self.appointment_button = tag(QPushButton(), "action")
-        self.appointment_button.clicked.connect(lambda: self.show_page(CHECK_IN))
-        self.guide_button = tag(QPushButton(), "action")
-        self.guide_button.clicked.connect(lambda: self.show_guide(None))
-        self.case_button = tag(QPushButton(), "action")
-        self.case_button.clicked.connect(lambda: self.show_page(CASE))
-        for b in (self.appointment_button, self.guide_button, self.case_button):
-            b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-            row.addWidget(b)
+        self.business_scroll = QScrollArea()
+        self.business_scroll.setWidgetResizable(True)
+        self.business_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.business_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.business_scroll.setWidget(grid_host)
+        QScroller.grabGesture(self.business_scroll.viewport(), QScroller.ScrollerGestureType.TouchGesture)
+        main.addWidget(self.business_scroll, 1)
+        side = QVBoxLayout()
+        side.setSpacing(14)
         # 绿色通道: a mode the citizen turns on before choosing the business (elderly, disabled, military)
-        self.green_button = tag(QPushButton(), "green")
+        self.green_button = tag(WrapButton(), "green")
         self.green_button.setCheckable(True)
         self.green_button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.green_button.clicked.connect(lambda: self.set_green(self.green_button.isChecked()))
-        self.green_note = tag(QLabel(), "warn")
+        self.green_note = tag(QLabel(), "warn")  # over the businesses it asks the citizen to choose
         self.green_note.setWordWrap(True)
         self.green_note.hide()
-        v.addWidget(self.green_button)
-        v.addWidget(self.green_note)
-        v.addLayout(row)
+        main.insertWidget(2, self.green_note)
+        side.addWidget(self.green_button)
+        self.action_box = QBoxLayout(QBoxLayout.Direction.LeftToRight)
+        self.action_box.setSpacing(14)
+        self.appointment_button = tag(WrapButton(), "action")
+        self.appointment_button.clicked.connect(lambda: self.show_page(CHECK_IN))
+        self.guide_button = tag(WrapButton(), "action")
+        self.guide_button.clicked.connect(lambda: self.show_guide(None))
+        self.case_button = tag(WrapButton(), "action")
+        self.case_button.clicked.connect(lambda: self.show_page(CASE))
+        for b in (self.appointment_button, self.guide_button, self.case_button):
+            b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+            self.action_box.addWidget(b)
+        side.addLayout(self.action_box)
+
+        self.home_box.addLayout(main, 1)
+        self.home_box.addLayout(side, 0)
         return page
 
     def _layout_businesses(self) -> None:
         landscape = self.width() > self.height()
-        cols = 3 if landscape else 2
-        if cols == self._columns:
+        if landscape == self._landscape:
             return
-        self._columns = cols
+        self._landscape = landscape
         self.header_grid.removeWidget(self.lang_bar)
         if landscape:
             self.header_grid.addWidget(self.lang_bar, 0, 2)
         else:
             self.header_grid.addWidget(self.lang_bar, 1, 0, 1, 2)
+        across, down = QBoxLayout.Direction.LeftToRight, QBoxLayout.Direction.TopToBottom
         for box in self._orient_boxes:
-            box.setDirection(QBoxLayout.Direction.LeftToRight if landscape else QBoxLayout.Direction.TopToBottom)
+            box.setDirection(across if landscape else down)
+        # landscape: the other services in a column beside the businesses, a third of the width
+        self.home_box.setDirection(across if landscape else down)
+        self.home_box.setStretch(0, 2 if landscape else 1)
+        self.home_box.setStretch(1, 1 if landscape else 0)
+        self.action_box.setDirection(down if landscape else across)
+
         for btn in self.guide_buttons.values():
             self.guide_grid.removeWidget(btn)
+        cols = 3 if landscape else 2
         for i, btn in enumerate(self.guide_buttons.values()):
             self.guide_grid.addWidget(btn, i // cols, i % cols)
         for btn in self.business_buttons.values():
             self.business_grid.removeWidget(btn)
-        for i, btn in enumerate(self.business_buttons.values()):
-            self.business_grid.addWidget(btn, i // cols, i % cols)
+        for i, btn in enumerate(self.business_buttons.values()):  # two columns: a long name keeps its width
+            self.business_grid.addWidget(btn, i // 2, i % 2)
 
     def _split(self, page: QWidget) -> tuple[QVBoxLayout, QBoxLayout]:
         """A page whose form column and keypad stack in portrait and sit side by side in landscape."""
@@ -274,7 +316,7 @@ class KioskScreen(QWidget):
         self._orient_boxes.append(box)
         return form, box
 
-    def _entry_page(self, extra: str) -> tuple[QWidget, QLabel, QLabel, QLineEdit, Keypad]:
+    def _entry_page(self, index: int, extra: str) -> tuple[QWidget, QLabel, QLabel, QLineEdit, Keypad]:
         page = QWidget()
         form, box = self._split(page)
         title = tag(QLabel(), "title")
@@ -283,6 +325,7 @@ class KioskScreen(QWidget):
         hint.setWordWrap(True)
         field = tag(QLineEdit(), "entry")
         field.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        field.setLayoutDirection(LTR)  # numbers and codes read left to right in every language
         pad = Keypad(extra)
         pad.typed.connect(lambda k: field.insert(k))
         pad.backspace.connect(field.backspace)
@@ -292,39 +335,58 @@ class KioskScreen(QWidget):
         form.addWidget(field)
         form.addStretch(1)
         box.addWidget(pad, 1)
+        self._message_slots[index] = (form, field)
         return page, title, hint, field, pad
 
     def _id_page(self) -> QWidget:
-        page, self.id_title, self.id_hint, self.id_field, self.id_pad = self._entry_page("X")
+        page, self.id_title, self.id_hint, self.id_field, self.id_pad = self._entry_page(ID_ENTRY, "X")
         self.id_field.setMaxLength(18)
         self.id_pad.confirmed.connect(self.submit_id)
         self.id_field.returnPressed.connect(self.submit_id)
         return page
 
     def _check_in_page(self) -> QWidget:
-        page, self.code_title, self.code_hint, self.code_field, self.code_pad = self._entry_page("")
+        page, self.code_title, self.code_hint, self.code_field, self.code_pad = self._entry_page(CHECK_IN, "")
         self.code_field.setMaxLength(20)
         self.code_pad.confirmed.connect(self.submit_code)
         self.code_field.returnPressed.connect(self.submit_code)
         return page
 
     def _result_page(self) -> QWidget:
+        """The ticket on screen: the number (and whose) above what to expect (portrait), or beside it (landscape)."""
         page = tag(QFrame(), "ticket")
-        v = QVBoxLayout(page)
-        v.setSpacing(12)
-        v.addStretch(1)
+        box = QBoxLayout(QBoxLayout.Direction.TopToBottom, page)
+        box.setSpacing(24)
+        self._orient_boxes.append(box)
+        number, status = QVBoxLayout(), QVBoxLayout()
+        number.setSpacing(12)
+        status.setSpacing(12)
         self.result_caption = tag(QLabel(), "ticket_caption")
+        self.result_caption.setWordWrap(True)
         self.result_number = tag(QLabel(), "ticket_number")
+        self.result_number.setLayoutDirection(LTR)
         self.result_ahead = tag(QLabel(), "ticket_caption")
+        self.result_ahead.setWordWrap(True)
+        self.result_wait = tag(QLabel(), "ticket_caption")  # 预计等候约 N 分钟, as the printed ticket says it
+        self.result_wait.setWordWrap(True)
         self.result_print = tag(QLabel(), "ok")
         self.result_print.setWordWrap(True)
-        for w in (self.result_caption, self.result_number, self.result_ahead, self.result_print):
+        number.addStretch(1)
+        for w in (self.result_caption, self.result_number):
             w.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            v.addWidget(w)
-        v.addStretch(1)
+            number.addWidget(w)
+        number.addStretch(1)
+        status.addStretch(1)
+        for w in (self.result_ahead, self.result_wait, self.result_print):
+            w.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            status.addWidget(w)
+        status.addStretch(1)
         self.done_button = tag(QPushButton(), "primary")
         self.done_button.clicked.connect(self.go_home)
-        v.addWidget(self.done_button)
+        status.addWidget(self.done_button)
+        box.addLayout(number, 1)
+        box.addLayout(status, 1)
+        self._message_slots[RESULT] = (status, self.result_print)
         return page
 
     def _guide_page(self) -> QWidget:
@@ -335,11 +397,15 @@ class KioskScreen(QWidget):
         self.guide_grid.setSpacing(12)
         self.guide_buttons: dict[str, QPushButton] = {}
         for b in self.client.config.businesses:
-            btn = tag(QPushButton(b.name), "action")
+            btn = tag(WrapButton(b.name), "action")
             btn.setCheckable(True)
             btn.clicked.connect(lambda _=False, code=b.code: self.show_guide(code))
             self.guide_buttons[b.code] = btn
         v.addLayout(self.guide_grid)
+        self.guide_anchor = QWidget()  # nothing to see: where a message goes on this page
+        self.guide_anchor.setFixedHeight(0)
+        v.addWidget(self.guide_anchor)
+        self._message_slots[GUIDE] = (v, self.guide_anchor)
         self.guide_text = tag(QLabel(), "panel")
         self.guide_text.setWordWrap(True)
         self.guide_text.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeading)
@@ -356,12 +422,17 @@ class KioskScreen(QWidget):
         form, box = self._split(page)
         self.case_title = tag(QLabel(), "title")
         self.case_no_label = tag(QLabel(), "body")
+        self.case_no_label.setWordWrap(True)
+        self.case_title.setWordWrap(True)
         self.case_field = tag(QLineEdit(), "entry")
-        self.case_field.setMaxLength(50)
+        self.case_field.setMaxLength(50)  # GB/T 39046: up to 50 letters, digits, - and _
         self.check_label = tag(QLabel(), "body")
+        self.check_label.setWordWrap(True)
         self.check_field = tag(QLineEdit(), "entry")
         self.check_field.setMaxLength(4)
-        self.case_pad = Keypad("X")
+        for f in (self.case_field, self.check_field):
+            f.setLayoutDirection(LTR)
+        self.case_pad = Keypad("X", letters=True)  # case numbers with letters (SB2026…, 51-…) can be typed
         self.case_pad.typed.connect(lambda k: self._case_target().insert(k))
         self.case_pad.backspace.connect(lambda: self._case_target().backspace())
         self.case_pad.cleared.connect(lambda: self._case_target().clear())
@@ -369,13 +440,23 @@ class KioskScreen(QWidget):
         self.case_result = tag(QLabel(), "panel")
         self.case_result.setWordWrap(True)
         self.case_result.setTextFormat(Qt.TextFormat.PlainText)
+        self.case_result.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeading)
         self.case_result.hide()
+        result = QScrollArea()  # a long result scrolls rather than being cut at elder size
+        result.setWidgetResizable(True)
+        result.setFrameShape(QFrame.Shape.NoFrame)
+        result.setWidget(self.case_result)
+        QScroller.grabGesture(result.viewport(), QScroller.ScrollerGestureType.TouchGesture)
         self._case_into = self.case_field
         for w in (self.case_title, self.case_no_label, self.case_field, self.check_label, self.check_field):
             form.addWidget(w)
-        form.addWidget(self.case_result)
         form.addStretch(1)
-        box.addWidget(self.case_pad, 1)
+        self._message_slots[CASE] = (form, self.check_field)
+        # the keypad, or the answer where the keypad was: tapping a field brings the keypad back
+        self.case_slot = QStackedWidget()
+        self.case_slot.addWidget(self.case_pad)
+        self.case_slot.addWidget(result)
+        box.addWidget(self.case_slot, 1)
         return page
 
     def _case_target(self) -> QLineEdit:
@@ -385,6 +466,7 @@ class KioskScreen(QWidget):
         """The keypad never takes focus: it types into whichever field the citizen tapped last."""
         self._case_into = field
         field.setFocus()
+        self.case_slot.setCurrentIndex(0)
 
     # ================================================================================================
     # style, language, elder mode
@@ -415,6 +497,11 @@ class KioskScreen(QWidget):
                 font-size: {s.business}px; font-weight: bold; min-height: {s.business_h}px; padding: 8px; }}
             QPushButton[role="business"][closed="true"] {{ {pair('business_closed')} border: 3px dashed #6B7078;
                 font-size: {s.count}px; font-weight: normal; }}
+            QPushButton[role="business"] QLabel {{ color: {P['business'].fg}; background: transparent; }}
+            QPushButton[role="business"] QLabel[role="button_title"] {{ font-size: {s.business}px;
+                font-weight: bold; }}
+            QPushButton[role="business"] QLabel[role="button_detail"] {{ font-size: {s.count}px; }}
+            QPushButton[role="business"][closed="true"] QLabel {{ color: {P['business_closed'].fg}; }}
             QPushButton[role="action"] {{ {pair('action')} border: 3px solid {P['action'].fg};
                 border-radius: {radius}px; min-height: {s.button_h}px; padding: 4px 20px; font-weight: bold; }}
             QPushButton[role="action"]:checked {{ {pair('header')} }}
@@ -439,6 +526,10 @@ class KioskScreen(QWidget):
             QLabel[role="ticket_caption"] {{ {pair('ticket')} font-size: {s.title}px; }}
             QLabel[role="ticket_number"] {{ {pair('ticket')} font-size: {s.number}px; font-weight: bold; }}
             QScrollArea, QScrollArea > QWidget > QWidget {{ background: transparent; }}
+            QScrollBar:vertical {{ background: #DADDE2; width: {dp(self, 28)}px; border-radius: {dp(self, 8)}px; }}
+            QScrollBar::handle:vertical {{ background: #0B3D91; min-height: {dp(self, 60)}px;
+                border-radius: {dp(self, 8)}px; }}
+            QScrollBar::add-line, QScrollBar::sub-line {{ height: 0; }}
         """)
 
     def set_elder(self, on: bool) -> None:
@@ -483,6 +574,9 @@ class KioskScreen(QWidget):
         self.case_no_label.setText(self.t("case_no"))
         self.check_label.setText(self.t("check4"))
         self.done_button.setText(self.t("done"))
+        for code, btn in self.guide_buttons.items():
+            btn.setText(business_name(self.client.config, code, self.lang))
+        self._show_notice()
         self.refresh_counts()
         if self.current_ticket is not None:
             self._render_result()
@@ -496,11 +590,33 @@ class KioskScreen(QWidget):
         now: datetime = self.client.now().astimezone(self.client.config.tz)
         self.clock_label.setText(now.strftime("%Y-%m-%d %H:%M"))
 
+    def _show_notice(self) -> None:
+        """The hall's notice: the configured translation while the notice is the configured one; a notice changed
+        at run time exists only as typed (in Chinese)."""
+        try:
+            current = self.client.notice()
+        except Exception:
+            log.exception("notice failed")
+            current = ""
+        hall = self.client.config.hall
+        text = hall.notices.get(self.lang, current) if current == hall.notice else current
+        self.notice_label.setText(f"{self.t('note')}: {text}" if text else "")
+        self.notice_label.setVisible(bool(text))
+
     # ================================================================================================
     # navigation and idle timeout
     # ================================================================================================
+    def _place_message(self, index: int) -> None:
+        layout, after = self._message_slots[index]
+        if layout.indexOf(self.message) >= 0:
+            return
+        for other, _ in self._message_slots.values():
+            other.removeWidget(self.message)
+        layout.insertWidget(layout.indexOf(after) + 1, self.message)
+
     def show_page(self, index: int) -> None:
         self.clear_message()
+        self._place_message(index)
         self.stack.setCurrentIndex(index)
         self.home_button.setVisible(index != HOME)
         if index == CHECK_IN:
@@ -550,6 +666,7 @@ class KioskScreen(QWidget):
             self.touch()
             if obj is self.case_field or obj is self.check_field:
                 self._case_into = obj
+                self.case_slot.setCurrentIndex(0)
         return False
 
     def closeEvent(self, event: Any) -> None:
@@ -581,6 +698,11 @@ class KioskScreen(QWidget):
         if isinstance(exc, StoreFault):  # said by the banner, which outlives this page
             self.on_store_fault(exc)
             return
+        params = getattr(exc, "params", None)
+        if isinstance(params, dict) and "name" in params:  # the core names a business in Chinese: say its name here
+            b = next((b for b in self.client.config.businesses if b.name == params["name"]), None)
+            if b is not None:
+                exc.params = {**params, "name": b.name_in(self.lang)}
         self.say(error_text(self.lang, exc))
 
     def on_store_fault(self, fault: StoreFault | None) -> None:
@@ -598,34 +720,33 @@ class KioskScreen(QWidget):
     # ================================================================================================
     def refresh_counts(self) -> None:
         try:
-            counts = {c["business"]: c for c in self.client.waiting_counts()}
+            rows = self.client.waiting_counts()
         except Exception:
             log.exception("waiting_counts failed")
             self.say(self.t("hall_unreachable"))
             return
+        self._counts = {c["business"]: c for c in rows}
         for code, btn in self.business_buttons.items():
-            c = counts.get(code)
-            if c is None:
+            c, b = self._counts.get(code), self.client.config.business(code)
+            if c is None or b is None:
                 continue
-            closed = bool(c.get("closed"))
-            no_green = self.green and not self._has_green(code)
-            if closed:
-                text = f"{c['name']}\n{self.t('closed')}\n{c.get('message') or ''}".rstrip()
-            elif no_green:
-                text = f"{c['name']}\n{self.t('green_unavailable')}"
-            else:
-                text = f"{c['name']}\n{self.t('waiting_n', n=c['waiting'])}"
+            text, closed, enabled = business_lines(c, b, self.lang, green=self.green)
             btn.setText(text)
-            btn.setEnabled(not no_green)
-            closed = closed or no_green  # drawn like a closed business: dashed and grey
-            if btn.property("closed") != closed:
+            btn.setEnabled(enabled)
+            if btn.property("closed") != closed:  # drawn dashed and grey, and said in words
                 btn.setProperty("closed", closed)
-                btn.style().unpolish(btn)
-                btn.style().polish(btn)
+                btn.restyle()
 
     def on_event(self, e: Event) -> None:
         if e.kind in REFRESH_KINDS:
             self.refresh_timer.start()
+        if e.kind == ev.NOTICE_CHANGED:
+            self._show_notice()
+        if (e.kind == ev.TICKET_ISSUED and self.current_ticket is not None
+                and e.payload.get("ticket", {}).get("id") == self.current_ticket["id"]):
+            self.current_wait = e.payload.get("wait_s")  # the estimate the printed ticket carries
+            self._render_result()
+            return
         if self.current_ticket is None or e.kind not in (ev.PRINT_DONE, ev.PRINT_FAILED):
             return
         if e.payload.get("ticket", {}).get("id") != self.current_ticket["id"]:
@@ -652,7 +773,13 @@ class KioskScreen(QWidget):
         if b is None:
             return
         if self.green and not b.green_channel:
-            self.say(self.t("green_channel_unavailable", name=b.name))
+            self.say(self.t("green_channel_unavailable", name=b.name_in(self.lang)))
+            return
+        row = self._counts.get(code, {})
+        if row.get("windows") and not row.get("open_windows") and not row.get("closed"):
+            # every window for it is paused: say so now, before asking for an ID it could not use
+            reasons = "、".join(row.get("pause_reasons") or [])
+            self.say(self.t("no_open_window", name=b.name_in(self.lang), why=f"（{reasons}）" if reasons else ""))
             return
         if b.id_required or self.client.config.rules.id_required:
             self.pending_business = code
@@ -708,6 +835,7 @@ class KioskScreen(QWidget):
         self.pending_business = None
         self.current_ticket = dict(issued.ticket)
         self.current_ahead = int(issued.ahead)
+        self.current_wait = None  # until the ticket.issued event brings the estimate the ticket was printed with
         if ready is None:
             self.print_state, self.print_reason = "screen", ""
         elif not ready[0]:
@@ -721,24 +849,29 @@ class KioskScreen(QWidget):
 
     print_reason = ""
     current_ahead = 0
+    current_wait: float | None = None
 
     def _render_result(self) -> None:
         t = self.current_ticket
         if t is None:
             return
         green = f" · {self.t('green_channel')}" if t.get("priority") == "green" else ""
-        self.result_caption.setText(f"{self.t('your_number')} · {t.get('business_name', '')}{green}")
+        name = business_name(self.client.config, str(t.get("business", "")), self.lang)
+        self.result_caption.setText(f"{self.t('your_number')} · {name}{green}")
         self.result_number.setText(t["number"])
         waiting = self.print_state != "status" or t.get("status") == "waiting"
         self.result_ahead.setText(self.t("ahead_n", n=self.current_ahead) if waiting else "")
+        wait = self.current_wait if waiting else None
+        self.result_wait.setText(self.t("wait_about", m=wait_minutes(wait)) if wait is not None else "")
+        self.result_wait.setVisible(wait is not None)
         if self.print_state == "status":  # a scanned ticket QR: where that ticket stands now
-            text, role = self._ticket_status(t), "ok"
+            text, role = ticket_status_text(t, self.lang), "ok"
         elif self.print_state == "printing":
             text, role = self.t("printing"), "ok"
         elif self.print_state == "printed":
             text, role = "✔ " + self.t("take_slip"), "ok"
-        elif self.print_state == "failed":
-            reason = f"（{self.print_reason}）" if self.print_reason else ""
+        elif self.print_state == "failed":  # the printer's reason is for staff, in Chinese: said on a Chinese screen
+            reason = f"（{self.print_reason}）" if self.print_reason and self.lang == "zh" else ""
             text, role = f"⚠ {self.t('no_print')}{reason}\n{self.t('note_number')}", "warn"
         else:  # no printer on this kiosk: the screen is the ticket
             text, role = self.t("note_number"), "warn"
@@ -764,19 +897,7 @@ class KioskScreen(QWidget):
         b = self.client.config.business(code)
         if b is None:
             return ""
-        lines = [b.name, ""]
-        item = self.client.catalog_item(code)
-        if item:
-            if item.get("name") and item["name"] != b.name:
-                lines[0] = f"{b.name} · {item['name']}"
-            for key, value in guide_sections(item):
-                lines += [f"【{self.t(key)}】", value, ""]
-        days = {"workdays": "工作日", "all": "每天"}.get(b.days, "") if isinstance(b.days, str) else \
-            "、".join("一二三四五六日"[d - 1] for d in b.days)
-        lines += [f"【{self.t('hours')}】", f"{days} {'、'.join(b.hours)}".strip(), ""]
-        if not item:
-            lines.append(self.t("ask_desk"))
-        return "\n".join(lines).rstrip()
+        return guide_text(b, self.client.catalog_item(code), self.lang)
 
     def submit_case(self) -> None:
         case_no = self.case_field.text().strip()
@@ -802,8 +923,9 @@ class KioskScreen(QWidget):
             self.say(self.t("lookup_unavailable"), "warn")
             return
         self.clear_message()
-        self.case_result.setText(self.case_text(info))
+        self.case_result.setText(case_text(info, self.lang))
         self.case_result.show()
+        self.case_slot.setCurrentIndex(1)
 
     def show_case(self, case_no: str) -> None:
         """Case lookup with the number filled in (scanned), asking for the ID's last 4 or a card on the reader."""
@@ -811,24 +933,6 @@ class KioskScreen(QWidget):
         self.case_field.setText(case_no)
         self.set_case_target(self.check_field)
         self.say(self.t("check4") + ("，" + self.t("swipe_card") if "idcard" in self.inputs.kinds else ""), "warn")
-
-    def case_text(self, info: dict[str, Any]) -> str:
-        """The case's public view (kiosk.core.cases masks the applicant; nothing else personal is shown)."""
-        deadline = info.get("promised_at") or info.get("due_at") or info.get("deadline")
-        rows = [
-            (self.t("case_no"), info.get("case_no")),
-            ("事项", info.get("item_name")),
-            (self.t("applicant"), info.get("applicant") or info.get("name_masked")),
-            (self.t("case_status"), info.get("status_label") or info.get("status")),
-            (self.t("deadline"), deadline),
-        ]
-        card = info.get("card")
-        if card and card != "none":
-            rows.append(("督办", info.get("card_label") or card))
-        left = info.get("working_days_left")
-        if left is not None and left >= 0:
-            rows.append(("剩余", f"{left:g} 个工作日"))
-        return "\n".join(f"{k}：{v}" for k, v in rows if v)
 
     # ================================================================================================
     # ID cards and scans (one doorway: self.inputs.read, in the Qt thread)
@@ -910,53 +1014,18 @@ class KioskScreen(QWidget):
             self.say(self.t("hall_unreachable"))
             return
         self.current_ticket, self.current_ahead = dict(ticket), int(ahead)
+        self.current_wait = self._estimate(ticket, int(ahead)) if ticket.get("status") == "waiting" else None
         self.print_state, self.print_reason = "status", ""
         self.show_page(RESULT)
         self._render_result()
         self.result_timer.start(self.idle.interval())
 
-    def _ticket_status(self, t: dict[str, Any]) -> str:
-        status, window = t.get("status"), t.get("window")
-        if status == "waiting":
-            return self.t("ticket_waiting")
-        if status == "called":
-            return self.t("ticket_called", window=window)
-        if status == "serving":
-            return self.t("ticket_serving", window=window)
-        return self.t("ticket_closed", status=t.get("status_label") or status)
-
-
-def guide_sections(item: dict[str, Any]) -> list[tuple[str, str]]:
-    """A 办事指南 item (sync.contract.CatalogItem as a dict) as titled blocks of plain text."""
-    out: list[tuple[str, str]] = []
-    conditions = item.get("conditions") or []
-    if conditions:
-        out.append(("conditions", "\n".join(f"· {c}" for c in conditions)))
-    materials = []
-    for m in item.get("materials") or []:
-        if isinstance(m, dict):
-            kind = "原件" if m.get("original") else "复印件"
-            note = f"，{m['note']}" if m.get("note") else ""
-            materials.append(f"· {m.get('name', '')}（{kind} {m.get('copies', 1)} 份{note}）")
-        else:
-            materials.append(f"· {m}")
-    if materials:
-        out.append(("materials", "\n".join(materials)))
-    limits = []
-    if item.get("legal_days") is not None:
-        limits.append(f"法定 {item['legal_days']} 个工作日")
-    if item.get("promised_days") is not None:
-        limits.append(f"承诺 {item['promised_days']} 个工作日")
-    if limits:
-        out.append(("time_limit", "，".join(limits)))
-    fees = item.get("fees")
-    if fees is not None:
-        text = "\n".join(f"· {f.get('name', '')} {f.get('amount', '')} 元" if isinstance(f, dict) else f"· {f}"
-                         for f in fees)
-        out.append(("fees", text or "不收费"))
-    basis = item.get("basis") or []
-    if basis:
-        out.append(("basis", "\n".join(f"· {x}" for x in basis)))
-    if item.get("note"):
-        out.append(("note", str(item["note"])))
-    return out
+    def _estimate(self, ticket: dict[str, Any], ahead: int) -> float | None:
+        """A scanned ticket's wait now, by the estimator the printed ticket used (kiosk/core/estimate.py)."""
+        row = self._counts.get(str(ticket.get("business")), {})
+        try:
+            times = self.client.times(by="business")
+        except Exception:
+            log.exception("times failed")
+            return None
+        return new_ticket_wait_s(times, str(ticket.get("business")), ahead, int(row.get("open_windows") or 0))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from math import ceil, hypot
 
 from PySide6.QtWidgets import QWidget
 
@@ -68,3 +69,52 @@ PAIRS: dict[str, Pair] = {
 def qss_pair(name: str) -> str:
     p = PAIRS[name]
     return f"color: {p.fg}; background-color: {p.bg};"
+
+
+# --- the panels each role runs on -----------------------------------------------------------------------------------
+TOUCH_MM = 9.0  # the least a finger hits reliably (ISO 9241-9's 9.6 mm key pitch; Android's 48 dp ≈ 9 mm)
+
+
+@dataclass(frozen=True)
+class Panel:
+    """A screen a role runs on, as its stated size: pixels, diagonal, and whether people touch it.
+
+    The diagonal is the smallest panel sold for that role at that resolution, because the smaller panel has the
+    higher DPI and so needs the most pixels for 9 mm: a layout that holds there holds on the bigger ones."""
+
+    role: str
+    size: tuple[int, int]
+    diagonal_in: float
+    touch: bool
+    why: str
+
+    @property
+    def dpi(self) -> float:
+        return hypot(*self.size) / self.diagonal_in
+
+    @property
+    def min_target_px(self) -> int:
+        return ceil(TOUCH_MM / 25.4 * self.dpi)
+
+    @property
+    def label(self) -> str:
+        return f"{self.size[0]}x{self.size[1]}"
+
+
+PANELS: tuple[Panel, ...] = (
+    Panel("kiosk", (1080, 1920), 21.5, True, "portrait floor kiosk (取号机); 21.5\" ≈ 102 dpi → 9 mm ≈ 37 px "
+          "(32\" and 43\" kiosks have fewer dpi)"),
+    Panel("kiosk", (1920, 1080), 21.5, True, "landscape desk kiosk, the same 21.5\" panel turned"),
+    Panel("evaluator", (800, 480), 7.0, True, "7\" evaluator tablet at the window ≈ 133 dpi → 9 mm ≈ 48 px"),
+    Panel("evaluator", (1280, 800), 10.1, True, "10.1\" evaluator tablet ≈ 149 dpi → 9 mm ≈ 53 px"),
+    Panel("caller", (1366, 768), 15.6, True, "the clerk's 15.6\" touch all-in-one or laptop ≈ 100 dpi → 36 px"),
+    Panel("caller", (1920, 1080), 21.5, True, "the clerk's 21.5\" touch monitor ≈ 102 dpi → 37 px"),
+    Panel("board", (1920, 1080), 55.0, False, "the hall board: a 55\" TV on the wall; nobody touches it"),
+    Panel("board", (1366, 768), 32.0, False, "a 32\" TV over a row of windows; nobody touches it"),
+    Panel("dashboard", (1366, 768), 14.0, False, "the manager's 14\" laptop ≈ 112 dpi, used with a mouse"),
+    Panel("dashboard", (1920, 1080), 23.8, False, "the manager's 23.8\" monitor ≈ 93 dpi, used with a mouse"),
+)
+
+
+def panels(role: str) -> list[Panel]:
+    return [p for p in PANELS if p.role == role]

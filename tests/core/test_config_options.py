@@ -66,6 +66,10 @@ WHERE: dict[str, tuple[tuple[str | int, ...], str]] = {
 # Values of the right type that break a rule only the section's check knows.
 RULES: dict[tuple[str, str], list[Any]] = {
     ("[hall]", "timezone"): ["Mars/Olympus"],
+    ("[hall]", "languages"): [["zh", "fr"], ["bo", "ug"]],  # an unknown code; no 中文 to fall back to
+    ("[hall]", "notices"): [{"fr": "avis"}, {"zh": "公告"}, {"bo": " "}],
+    ("[[businesses]]", "names"): [{"fr": "sécu"}, {"zh": "社保"}, {"ug": ""}],
+    ("[[businesses]]", "guide_titles"): [{"fr": "guide"}, {"ii": " "}],
     ("[[businesses]]", "hours"): [["9-17"], ["12:00-08:00"], []],
     ("[[businesses]]", "days"): [[]],
     ("[[windows]]", "businesses"): [["nope"], []],

@@ -248,9 +248,9 @@ def test_refusals_are_said_in_the_chosen_language(qtbot, client, hall: Hall) -> 
 def test_translation_table_is_complete_and_fonts_cover_it() -> None:
     from PySide6.QtGui import QFont, QFontMetrics
 
-    from kiosk.ui.fonts import FAMILIES
+    from kiosk.ui.fonts import SCRIPT_FACES
 
-    metrics = [QFontMetrics(QFont(f)) for f in FAMILIES[:3]]
+    metrics = [QFontMetrics(QFont(f)) for f in SCRIPT_FACES]
     for key, entry in STRINGS.items():
         assert set(entry) >= set(LANGUAGES), key
         for lang, text in entry.items():
@@ -417,3 +417,138 @@ def test_green_channel_in_elder_mode_keeps_sizes(qtbot, client, size: tuple[int,
         k.set_language(lang)
         assert STRINGS["green_channel"][lang] in k.green_button.text()
         assert k.green_note.text() == STRINGS["green_note"][lang]
+
+
+# --- languages that hold their numbers, every label translated, letters, paused windows, the estimate --------------
+def test_the_keypad_reads_left_to_right_in_uyghur(qtbot, client) -> None:
+    k = make_kiosk(qtbot, client)
+    k.set_language("ug")
+    k.show_page(CHECK_IN)
+    qtbot.wait(20)
+    x = [k.code_pad.keys[d].mapTo(k, k.code_pad.keys[d].rect().center()).x() for d in "123"]
+    assert x == sorted(x)  # 1-2-3, never mirrored to 3-2-1
+    assert k.layoutDirection() == Qt.LayoutDirection.RightToLeft
+    for field in (k.code_field, k.id_field, k.case_field, k.check_field):
+        assert field.layoutDirection() == Qt.LayoutDirection.LeftToRight
+    type_on(qtbot, k.code_pad, "806")
+    assert k.code_field.text() == "806"
+
+
+def test_a_case_number_with_letters_can_be_typed(qtbot, client) -> None:
+    k = make_kiosk(qtbot, client)
+    qtbot.mouseClick(k.case_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(k.case_pad.keys["ABC"], Qt.MouseButton.LeftButton)
+    assert k.case_pad.pages.currentIndex() == 1
+    type_on(qtbot, k.case_pad, "SB-")
+    qtbot.mouseClick(k.case_pad.keys["123"], Qt.MouseButton.LeftButton)
+    type_on(qtbot, k.case_pad, "2026")
+    assert k.case_field.text() == "SB-2026"
+
+
+def test_a_business_whose_windows_are_all_paused_says_so_and_issues_nothing(qtbot, client, hall: Hall) -> None:
+    k = make_kiosk(qtbot, client)
+    hall.pause(3, "午休")  # housing: window 3 and the combined window 9
+    hall.pause(9, "会议")
+    qtbot.waitUntil(lambda: "暂停取号" in k.business_buttons["housing"].text())
+    assert "午休、会议" in k.business_buttons["housing"].text() and k.business_buttons["housing"].property("closed")
+    qtbot.mouseClick(k.business_buttons["housing"], Qt.MouseButton.LeftButton)
+    assert k.stack.currentIndex() == HOME  # no ID asked for a ticket it could not issue
+    assert "办理窗口都已暂停服务（午休、会议）" in k.message.text()
+    assert hall.waiting(business="housing") == []
+    k.set_language("bo")
+    assert STRINGS["windows_paused"]["bo"] in k.business_buttons["housing"].text()
+    assert "午休" not in k.business_buttons["housing"].text()  # the clerks' reasons are Chinese: said in Chinese only
+    hall.resume_window(9)
+    qtbot.waitUntil(lambda: STRINGS["closed"]["bo"] not in k.business_buttons["housing"].text())
+
+
+def test_each_business_and_ticket_shows_the_estimated_wait(qtbot, client, hall: Hall) -> None:
+    for _ in range(2):
+        hall.issue_ticket("social")
+    k = make_kiosk(qtbot, client)
+    # nothing timed today: 5 minutes a service, social served by windows 1, 2 and 9
+    qtbot.waitUntil(lambda: "预计等候约 4 分钟" in k.business_buttons["social"].text())  # (2 + ½) × 300 s ÷ 3
+    qtbot.mouseClick(k.business_buttons["social"], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: k.result_wait.text() == "预计等候约 4 分钟")
+    issued = [e for e in hall.events_after(0) if e.kind == ev.TICKET_ISSUED][-1]
+    assert issued.payload["wait_s"] == pytest.approx(2.5 * 300 / 3)  # the printed ticket's estimate, the same
+
+
+def test_every_label_of_the_case_and_guide_pages_is_translated(qtbot, client, hall: Hall) -> None:
+    from kiosk.core.cases import Cases
+    from tests.ui.layout_audit import HAN
+
+    Cases(hall).register({
+        "case_no": "SB2026112400002", "item_name": "城乡居民养老保险参保登记", "accept_unit": "锦江区社保局",
+        "acceptor": "李四", "case_type": 2, "legal_days": 20, "promise_days": 5, "applicant_name": "张小三",
+        "applicant_id": VALID_ID, "applicant_phone": "13812345678", "department": "社保局", "window": 1,
+        "status": "受理"})
+    k = make_kiosk(qtbot, client)
+    for lang in ("bo", "ug", "ii"):
+        k.set_language(lang)
+        k.show_page(CASE)
+        k.case_field.setText("SB2026112400002")
+        k.check_field.setText("002X")
+        k.submit_case()
+        text = k.case_result.text()
+        for data in ("城乡居民养老保险参保登记", "张*三"):  # the case's own data: the province has it in Chinese only
+            text = text.replace(data, "")
+        assert not HAN.search(text), (lang, text)
+        assert STRINGS["case_accepted"][lang] in k.case_result.text()
+        k.show_guide("tax")
+        assert not HAN.search(k.guide_text.text().replace("税务", "")), (lang, k.guide_text.text())
+
+
+def test_dates_and_numbers_keep_their_order_in_uyghur(qtbot, client, hall: Hall) -> None:
+    from kiosk.citizen import case_text
+
+    text = case_text({"case_no": "SB2026112400002", "status": "accepted", "promised_at": "2026-11-30 17:25",
+                      "working_days_left": 4}, "ug")
+    assert "\u20662026-11-30 17:25\u2069" in text and "\u2066SB2026112400002\u2069" in text
+    k = make_kiosk(qtbot, client)
+    k.set_language("ug")
+    assert k.clock_label.layoutDirection() == Qt.LayoutDirection.LeftToRight
+    assert k.result_number.layoutDirection() == Qt.LayoutDirection.LeftToRight
+
+
+def test_yi_is_offered_and_the_halls_languages_choose_the_buttons(qtbot, client, config, store, clock) -> None:
+    k = make_kiosk(qtbot, client)
+    assert list(k.lang_buttons) == ["zh", "bo", "ug", "ii"]
+    qtbot.mouseClick(k.lang_buttons["ii"], Qt.MouseButton.LeftButton)
+    assert k.home_title.text() == STRINGS["take_ticket"]["ii"]
+    config.hall.languages = ["zh", "bo"]
+    two = make_kiosk(qtbot, HallClient(Hall(config, store, clock=clock), heartbeat_s=0))
+    assert list(two.lang_buttons) == ["zh", "bo"]
+
+
+@pytest.mark.parametrize("page", [HOME, ID_ENTRY, RESULT, CHECK_IN, GUIDE, CASE])
+def test_every_page_takes_a_scan_and_a_card(qtbot, client, hall: Hall, page: int) -> None:
+    """Whatever page is up, a scanned appointment checks in and an ID card is used or said to be not needed here."""
+    from devices.reads import IdCardRead, ScanRead
+
+    hall.book_appointment("806512", "social", date(2026, 11, 24), "09:00", "10:00")
+    k = make_kiosk(qtbot, client)
+    if page == ID_ENTRY:
+        k.choose_business("housing")
+    elif page == RESULT:
+        k.choose_business("tax")
+    elif page == GUIDE:
+        k.show_guide("social")
+    else:
+        k.show_page(page)
+    assert k.stack.currentIndex() == page
+    card = IdCardRead(device="id1", id_number=VALID_ID, name_masked="张*三", valid_from=date(2020, 1, 1),
+                      valid_to=None)
+    k.inputs.post(card)
+    qtbot.waitUntil(lambda: k.message.isVisible() or k.stack.currentIndex() != page or bool(k.check_field.text()))
+    if page == ID_ENTRY:
+        assert k.stack.currentIndex() == RESULT and hall.find_ticket("B001")["id_masked"] == "1101**********002X"
+    elif page == CHECK_IN:
+        assert "预约" in k.message.text() or k.stack.currentIndex() == RESULT  # no booking with this ID: said
+    elif page == CASE:
+        assert k.check_field.text() == "002X"
+    else:
+        assert k.message.text() == tr("zh", "choose_first")
+    k.inputs.post(ScanRead(device="sc1", code="806512"))
+    qtbot.waitUntil(lambda: hall.find_ticket("A001") is not None)
+    assert k.stack.currentIndex() == RESULT and k.result_number.text() == "A001"
