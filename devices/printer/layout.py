@@ -12,6 +12,7 @@ from PIL import Image, ImageDraw, ImageFont, features
 
 from devices.printer import proto
 from devices.printer.proto import Align, Cut
+from kiosk.core.estimate import wait_minutes
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,8 @@ def compose(payload: dict, opts: TicketOptions) -> list[Block]:
     blocks += fit(str(t["number"]), 4, cols, bold=True)
     blocks.append(Gap())
     blocks += fit(f"您前面还有 {int(payload.get('ahead') or 0)} 人等候", 2, cols)
+    if payload.get("wait_s") is not None:  # the kiosk's estimate (docs/events.md "Estimated wait"); none: no window
+        blocks += fit(f"预计等候约 {wait_minutes(float(payload['wait_s']))} 分钟", 1, cols)
     if t.get("appointment_code"):
         blocks += fit(f"预约号：{t['appointment_code']}", 1, cols)
     masked = t.get("id_masked")
