@@ -1,13 +1,25 @@
-"""Sync benchmark: backlog drain through mosquitto to the collector, commit → stored latency, vs a naive loop."""
+"""Sync after an outage: a hall's backlog drained through mosquitto into the collector, against a plain paho publisher.
+
+Figure: a hall whose link was down holds N events; HallSync starts (the default [sync] settings but for the broker
+address and a short reconnect backoff) and the clock stops when the collector (`hall central run`, its own process,
+SQLite) has stored all N.  Baseline, measured in the same run and interleaved round by round (the order swapped each
+round): a plain paho QoS 1 publisher sending the same N events, one message per event as contract 1 has it,
+pre-encoded in memory, pipelined (max_inflight 100, the hall's bound), to the same broker with the same collector
+subscribed; its clock stops at its last PUBACK — it is not made to wait for the collector.  Then the steady state:
+Hall commands one at a time, commit → stored at the collector.  Asserts nothing (tests check correctness); the
+target is the issue's: the drain at least as fast as the plain publisher.
+"""
 from __future__ import annotations
 
 import argparse
 import os
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -67,12 +79,12 @@ def start_broker(d: Path) -> tuple[subprocess.Popen[bytes], int]:
     raise RuntimeError("mosquitto did not start")
 
 
-def wait(pred: Any, timeout: float, what: str) -> None:
+def wait(pred: Any, timeout: float, what: str, step: float = 0.005) -> None:
     deadline = time.monotonic() + timeout
     while not pred():
         if time.monotonic() > deadline:
             raise RuntimeError(f"timed out: {what}")
-        time.sleep(0.005)
+        time.sleep(step)
 
 
 def stored(collector: CentralStore, hall_id: str) -> int:
@@ -80,11 +92,11 @@ def stored(collector: CentralStore, hall_id: str) -> int:
     return int(rows[0][0]) if rows else 0
 
 
-def present(collector: CentralStore) -> bool:
+def present(collector: CentralStore, port: int) -> bool:
     """The collector is subscribed once a probe hall's presence shows up in its store."""
     c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="probe", protocol=MQTTProtocolVersion.MQTTv5)
     try:
-        c.connect("127.0.0.1", PORT[0])
+        c.connect("127.0.0.1", port)
     except OSError:
         return False
     c.loop_start()
@@ -94,9 +106,6 @@ def present(collector: CentralStore) -> bool:
     c.disconnect()
     time.sleep(0.2)
     return bool(collector.db.query("SELECT 1 FROM halls WHERE hall_id = 'probe'"))
-
-
-PORT = [0]
 
 
 def make_hall(d: Path, hall_id: str) -> Hall:
@@ -121,79 +130,137 @@ def synth_events(hall: Hall, n: int, chunk: int = 10_000) -> float:
     return time.perf_counter() - t
 
 
+def drain(d: Path, port: int, collector: CentralStore, hall_id: str, n: int) -> tuple[float, float]:
+    """The hall's outbox: seconds until every event was acknowledged by the broker, and until stored."""
+    hall = make_hall(d, hall_id)
+    synth_events(hall, n)
+    sync = HallSync(hall, SyncSettings(host="127.0.0.1", port=port, backoff_min=0.05, backoff_max=0.5))
+    t0 = time.perf_counter()
+    sync.start()
+    acked = 0.0
+    while stored(collector, hall_id) < n:
+        if not acked and sync.status()["backlog"] == 0:
+            acked = time.perf_counter() - t0
+        if time.perf_counter() - t0 > 600:
+            raise RuntimeError("drain: timed out")
+        time.sleep(0.01)
+    done = time.perf_counter() - t0
+    wait(lambda: sync.status()["backlog"] == 0, 30, "acked")
+    sync.stop()
+    hall.store.close()
+    return acked or done, done
+
+
+def plain(d: Path, port: int, collector: CentralStore, hall_id: str, n: int) -> tuple[float, float]:
+    """A plain paho publisher, one QoS 1 message per event, pipelined: seconds to its last PUBACK, and until the
+    collector stored them all (reported, not its clock)."""
+    hall = make_hall(d, hall_id)
+    synth_events(hall, n)
+    cfg = hall.config
+    msgs = [(contract.event_topic(cfg.hall_id, ev.kind),
+             contract.encode(contract.event_message(ev, cfg.hall_id, cfg.hall.region, cfg.tz)))
+            for ev in hall.store.events_after(0, n)]
+    hall.store.close()
+    done = threading.Event()
+    acks = [0]
+
+    def on_publish(c: Any, u: Any, mid: int, rc: Any, props: Any) -> None:
+        acks[0] += 1
+        if acks[0] == n:
+            done.set()
+
+    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"plain-{hall_id}", protocol=MQTTProtocolVersion.MQTTv5)
+    c.max_inflight_messages_set(100)
+    c.max_queued_messages_set(0)
+    c.on_publish = on_publish
+    c.connect("127.0.0.1", port)
+    c.loop_start()
+    t0 = time.perf_counter()
+    for topic, payload in msgs:
+        c.publish(topic, payload, qos=1)
+    if not done.wait(600):
+        raise RuntimeError("plain publisher: timed out")
+    acked = time.perf_counter() - t0
+    wait(lambda: stored(collector, hall_id) >= n, 600, "plain stored", 0.01)
+    total = time.perf_counter() - t0
+    c.loop_stop()
+    c.disconnect()
+    return acked, total
+
+
+def steady(d: Path, port: int, collector: CentralStore, n: int) -> list[float]:
+    """Hall commands one at a time, commit → stored at the collector, ms."""
+    hall = make_hall(d, "bench-steady")
+    sync = HallSync(hall, SyncSettings(host="127.0.0.1", port=port, backoff_min=0.05, backoff_max=0.5))
+    sync.start()
+    wait(lambda: sync.link.online, 10, "steady link")
+    committed: dict[int, datetime] = {}
+    hall.subscribe(lambda ev: committed.__setitem__(ev.seq, datetime.now(UTC)))
+    state = "ok"
+    for _ in range(n):
+        state = "offline" if state == "ok" else "ok"
+        hall.report_device_health("printer1", "printer", state)
+        time.sleep(0.001)
+    last = hall.store.last_seq()
+    wait(lambda: stored(collector, "bench-steady") >= last, 60, "steady state stored")
+    rows = collector.db.query("SELECT seq, received_at FROM hall_events WHERE hall_id = 'bench-steady'")
+    sync.stop()
+    hall.store.close()
+    return sorted((datetime.fromisoformat(r) - committed[s]).total_seconds() * 1000 for s, r in rows
+                  if s in committed)
+
+
+def pct(xs: list[float], q: float) -> float:
+    s = sorted(xs)
+    return s[min(len(s) - 1, round(q * (len(s) - 1)))]
+
+
+def line(label: str, figure: float, baseline: float, target: str, unit: str) -> None:
+    print(f"{label:44} {figure:>10,.0f} {baseline:>10,.0f} {figure / baseline:>7.2f}  {target:<12} {unit}")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, default=100_000)
-    ap.add_argument("--naive", type=int, default=3_000)
+    ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--latency", type=int, default=2_000)
     a = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
         proc, port = start_broker(d)
-        PORT[0] = port
-        settings = SyncSettings(host="127.0.0.1", port=port, backoff_min=0.05, backoff_max=0.5)
         # the collector runs as its own process (`hall central run`), as on the central side in reality
         central_db = d / "central.db"
         central = subprocess.Popen([sys.executable, "-m", "sync.central", "run", "--db", str(central_db), "--port",
                                     str(port), "--client-id", "bench-central"], cwd=ROOT,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait(lambda: central_db.exists(), 10, "collector db")
-        collector = CentralStore(CentralDB(str(central_db)))
-        wait(lambda: present(collector), 10, "collector subscribed")
         try:
-            # 1. backlog drain: events queued while offline, then connect
-            hall = make_hall(d, "bench-a")
-            gen_s = synth_events(hall, a.events)
-            print(f"synthetic backlog: {a.events} events appended in {gen_s:.1f} s (store.append_event, 10k/txn)")
-            sync = HallSync(hall, settings)
-            t0 = time.perf_counter()
-            sync.start()
-            wait(lambda: stored(collector, "bench-a") >= a.events, 600, "drain")
-            drain_s = time.perf_counter() - t0
-            rate = a.events / drain_s
-            print(f"backlog drain: {a.events} events hall → mosquitto → collector (stored) in {drain_s:.2f} s = "
-                  f"{rate:,.0f} events/s (target ≥ 5,000/s), max_inflight={settings.max_inflight}")
-            wait(lambda: sync.status()["backlog"] == 0, 30, "acked")
-
-            # 2. steady state: commits through Hall commands, latency commit → stored at the collector
-            committed: dict[int, datetime] = {}
-            hall.subscribe(lambda ev: committed.__setitem__(ev.seq, datetime.now(UTC)))
-            state = "ok"
-            for _ in range(a.latency):
-                state = "offline" if state == "ok" else "ok"
-                hall.report_device_health("printer1", "printer", state)
-                time.sleep(0.001)
-            last = hall.store.last_seq()
-            wait(lambda: stored(collector, "bench-a") >= last, 60, "steady state stored")
-            rows = collector.db.query("SELECT seq, received_at FROM hall_events WHERE hall_id = 'bench-a' AND seq > ?",
-                                      (a.events,))
-            lat = sorted((datetime.fromisoformat(r) - committed[s]).total_seconds() * 1000 for s, r in rows
-                         if s in committed)
-            p50, p99 = lat[len(lat) // 2], lat[int(len(lat) * 0.99) - 1]
-            print(f"steady state: {len(lat)} Hall commands (FULL fsync each), commit → stored at collector "
-                  f"p50 {p50:.1f} ms, p99 {p99:.1f} ms")
-            sync.stop()
-
-            # 3. naive: publish one event and wait for its PUBACK before the next
-            naive_hall = make_hall(d, "bench-naive")
-            synth_events(naive_hall, a.naive)
-            c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-naive", protocol=MQTTProtocolVersion.MQTTv5)
-            c.connect("127.0.0.1", port)
-            c.loop_start()
-            cfg = naive_hall.config
-            t0 = time.perf_counter()
-            for ev in naive_hall.store.events_after(0, a.naive):
-                msg = contract.event_message(ev, cfg.hall_id, cfg.hall.region, cfg.tz)
-                c.publish(contract.event_topic(cfg.hall_id, ev.kind), contract.encode(msg), qos=1).wait_for_publish()
-                with naive_hall.store.write() as conn:  # durable progress per event, as the outbox's contract needs
-                    naive_hall.store.meta_set(conn, "sync.acked_seq", str(ev.seq))
-            wait(lambda: stored(collector, "bench-naive") >= a.naive, 120, "naive stored")
-            naive_s = time.perf_counter() - t0
-            naive_rate = a.naive / naive_s
-            c.loop_stop()
-            c.disconnect()
-            print(f"naive publish-and-wait-each: {a.naive} events in {naive_s:.2f} s = {naive_rate:,.0f} events/s")
-            print(f"ratio outbox / naive: {rate / naive_rate:.1f}x")
+            wait(lambda: central_db.exists(), 10, "collector db")
+            collector = CentralStore(CentralDB(str(central_db)))
+            wait(lambda: present(collector, port), 10, "collector subscribed")
+            ours: list[tuple[float, float]] = []
+            base: list[tuple[float, float]] = []
+            for r in range(a.rounds):
+                order = [("ours", ours), ("plain", base)]
+                for name, out in order if r % 2 == 0 else order[::-1]:
+                    fn = drain if name == "ours" else plain
+                    out.append(fn(d, port, collector, f"bench-{name}-{r}", a.events))
+            n = a.events
+            print(f"sync drain after an outage: {n:,} events per run, {a.rounds} rounds interleaved, mosquitto on "
+                  f"loopback, collector in its own process (SQLite)")
+            print(f"{'':44} {'figure':>10} {'baseline':>10} {'ratio':>7}  {'target':<12} unit")
+            drain_rate = statistics.median(n / s for _, s in ours)
+            plain_rate = statistics.median(n / s for s, _ in base)
+            line("drain: hall → broker → collector stored", drain_rate, plain_rate, "≥ 1.00", "events/s")
+            line("  (hall → broker acked, for reference)", statistics.median(n / s for s, _ in ours), plain_rate,
+                 "", "events/s")
+            print(f"  baseline: plain paho QoS 1, one message per event, max_inflight 100, to its last PUBACK; "
+                  f"the same messages reached the collector's store at {statistics.median(n / s for _, s in base):,.0f}"
+                  f" events/s")
+            print("  per round (drain stored / plain PUBACK): "
+                  + ", ".join(f"{n / o[1]:,.0f} / {n / b[0]:,.0f}" for o, b in zip(ours, base, strict=True)))
+            lat = steady(d, port, collector, a.latency)
+            print(f"steady state: {len(lat)} Hall commands (FULL fsync each), commit → stored at the collector: "
+                  f"p50 {pct(lat, 0.5):.1f} ms, p99 {pct(lat, 0.99):.1f} ms")
         finally:
             central.send_signal(signal.SIGINT)
             central.wait(10)

@@ -47,6 +47,7 @@ SCHEMA = [
 GOOD_LEVELS = ("very_satisfied", "satisfied", "basic")
 LEVELS = (*GOOD_LEVELS, "dissatisfied", "very_dissatisfied")
 REJECTED_PAYLOAD_BYTES = 65536  # what the rejected table keeps of a payload
+BATCH_TX_BYTES = 1 << 20  # payload bytes the collector stores in one transaction, at most (about 2,000 events)
 
 
 class CentralDB:
@@ -154,8 +155,10 @@ class CentralStore:
         per_hall: dict[str, list[Any]] = {}  # hall → [new, dup, max_seq, region]
         self._days = rollup.DayTotals()  # what the batch's new events add to their halls' days
         with self.db.tx() as cur:
-            for topic, payload in items:
-                error = (self._try_isolated if isolate else self._try)(cur, topic, payload, now, per_hall, counts)
+            for topic, payload, inner, error in _units(items):
+                if error is None:
+                    error = (self._try_isolated if isolate else self._try)(cur, topic, payload, inner, now, per_hall,
+                                                                           counts)
                 if error is None:
                     continue
                 counts["rejected"] += 1
@@ -179,21 +182,21 @@ class CentralStore:
                 self._check_gap(hall_id)
         return counts
 
-    def _try(self, cur: _Cursor, topic: str, payload: bytes, now: str, per_hall: dict[str, list[Any]],
+    def _try(self, cur: _Cursor, topic: str, payload: bytes, inner: bool, now: str, per_hall: dict[str, list[Any]],
              counts: dict[str, int]) -> str | None:
-        """Store one message; return why the contract refuses it, or None."""
+        """Store one message (or one event of a batch); return why the contract refuses it, or None."""
         try:
-            self._store_one(cur, topic, payload, now, per_hall, counts)
+            self._store_one(cur, topic, payload, inner, now, per_hall, counts)
         except ContractError as e:
             return str(e)
         return None
 
-    def _try_isolated(self, cur: _Cursor, topic: str, payload: bytes, now: str, per_hall: dict[str, list[Any]],
-                      counts: dict[str, int]) -> str | None:
-        """_try inside a savepoint, so that a statement the database refuses undoes only this message."""
+    def _try_isolated(self, cur: _Cursor, topic: str, payload: bytes, inner: bool, now: str,
+                      per_hall: dict[str, list[Any]], counts: dict[str, int]) -> str | None:
+        """_try inside a savepoint, so that a statement the database refuses undoes only this message (or event)."""
         cur.execute("SAVEPOINT one_message")
         try:
-            error = self._try(cur, topic, payload, now, per_hall, counts)
+            error = self._try(cur, topic, payload, inner, now, per_hall, counts)
         except self.db.unavailable:
             raise
         except Exception as e:
@@ -202,8 +205,8 @@ class CentralStore:
         cur.execute("RELEASE SAVEPOINT one_message")
         return error
 
-    def _store_one(self, cur: _Cursor, topic: str, payload: bytes, now: str, per_hall: dict[str, list[Any]],
-                   counts: dict[str, int]) -> None:
+    def _store_one(self, cur: _Cursor, topic: str, payload: bytes, inner: bool, now: str,
+                   per_hall: dict[str, list[Any]], counts: dict[str, int]) -> None:
         hall_id, what, kind = contract.parse_hall_topic(topic)
         if what == "state":
             p = contract.decode_presence(payload)
@@ -219,7 +222,7 @@ class CentralStore:
             counts["state"] += 1
             return
         m = contract.decode_event(payload)
-        if m.hall_id != hall_id or m.kind != kind:
+        if m.hall_id != hall_id or (not inner and m.kind != kind):  # a batch's events may be of any kind
             raise ContractError(f"event {m.hall_id}/{m.kind} published on {topic!r}")
         fig = contract.event_figures(m)
         self._arrival += 1
@@ -307,6 +310,26 @@ class CentralStore:
         return out
 
 
+def _units(items: list[tuple[str, bytes]]) -> Iterator[tuple[str, bytes, bool, str | None]]:
+    """Each message as what is stored or rejected on its own: (topic, payload, inside a batch?, refusal or None).
+    A batch (contract 2) gives one unit per event, so one bad event is rejected alone and each event is deduplicated
+    by (hall_id, seq) like a single one — a repeat within the same batch as well."""
+    for topic, payload in items:
+        try:
+            hall_id, what, _ = contract.parse_hall_topic(topic)
+            if what != "batch":
+                yield topic, payload, False, None
+                continue
+            owner, events = contract.decode_batch(payload)
+            if owner != hall_id:
+                raise ContractError(f"batch of {owner!r} published on {topic!r}")
+        except ContractError as e:
+            yield topic, payload, False, str(e)
+            continue
+        for raw in events:
+            yield topic, raw, True, None
+
+
 def _text(value: str | bytes) -> str:
     """Any topic, payload or error as text both databases take: bytes that are not UTF-8 and NUL (PostgreSQL
     text refuses it) are written as backslash escapes."""
@@ -366,7 +389,9 @@ class Collector:
             if first is None:
                 return
             msgs = [first]
-            while len(msgs) < self.batch:
+            size = len(first.payload)
+            # a transaction of at most `batch` messages or BATCH_TX_BYTES (event batches carry up to 100 events each)
+            while len(msgs) < self.batch and size < BATCH_TX_BYTES:
                 try:
                     m = self._q.get_nowait()
                 except queue.Empty:
@@ -375,6 +400,7 @@ class Collector:
                     self._q.put(None)
                     break
                 msgs.append(m)
+                size += len(m.payload)
             c = self._store(msgs)
             if c is None:  # stopping: not acknowledged, the broker redelivers them on the next session
                 return

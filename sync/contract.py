@@ -17,6 +17,12 @@ from kiosk.core.rating import Level
 # Bump on an incompatible change; receivers reject versions they do not know (they land in dead letters).
 SCHEMA_VERSION = 1
 SUPPORTED_VERSIONS = frozenset({1})
+# Contract 2 adds one message, the event batch: several v1 events in one PUBLISH (a backlog drains at a rate one
+# message per event cannot reach).  Its envelope says v = 2; the events inside are v1 events, unchanged.
+BATCH_VERSION = 2
+BATCH_MAX_EVENTS = 1000  # what a receiver accepts in one batch (the hall sends at most BATCH_EVENTS)
+BATCH_EVENTS = 100  # what the hall puts in one batch, at most
+BATCH_BYTES = 64 * 1024  # … and how big it lets a batch grow (well under MAX_INBOUND_BYTES)
 
 # A payload larger than this is refused before it is parsed (a bad or hostile sender must not exhaust memory).
 MAX_INBOUND_BYTES = 256 * 1024
@@ -34,6 +40,9 @@ QOS = 1  # every topic: at-least-once on the wire; receivers deduplicate
 
 # --- topics -------------------------------------------------------------------------------------------------
 EVENT_TOPIC = "hall/{hall_id}/event/{kind}"  # hall → central, QoS 1, not retained
+# hall → central, QoS 1, not retained: an event batch (contract 2).  hall/+/event/# matches it too, so the ACL, a
+# bridge and collectors' subscriptions for events carry it unchanged.
+EVENTS_TOPIC = "hall/{hall_id}/event"
 STATE_TOPIC = "hall/{hall_id}/state"  # hall → central, QoS 1, retained; LWT "offline"
 CASE_TOPIC = "central/{hall_id}/case/{case_no}"  # central → hall, QoS 1, retained (latest status matters)
 CATALOG_TOPIC = "central/{hall_id}/catalog"  # central → hall, QoS 1, retained
@@ -71,6 +80,10 @@ class ContractError(ValueError):
 
 def event_topic(hall_id: str, kind: str) -> str:
     return EVENT_TOPIC.format(hall_id=_hall(hall_id), kind=kind)
+
+
+def events_topic(hall_id: str) -> str:
+    return EVENTS_TOPIC.format(hall_id=_hall(hall_id))
 
 
 def state_topic(hall_id: str) -> str:
@@ -118,11 +131,14 @@ def parse_inbound_topic(topic: str) -> tuple[str, str, str | None]:
 
 
 def parse_hall_topic(topic: str) -> tuple[str, str, str | None]:
-    """hall/{hall}/event/{kind} → (hall, "event", kind); hall/{hall}/state → (hall, "state", None)."""
+    """hall/{hall}/event/{kind} → (hall, "event", kind); hall/{hall}/event → (hall, "batch", None);
+    hall/{hall}/state → (hall, "state", None)."""
     parts = topic.split("/")
     if len(parts) >= 3 and parts[0] == "hall" and HALL_ID_RE.match(parts[1]):
         if len(parts) == 4 and parts[2] == "event" and KIND_RE.match(parts[3]):
             return parts[1], "event", parts[3]
+        if len(parts) == 3 and parts[2] == "event":
+            return parts[1], "batch", None
         if len(parts) == 3 and parts[2] == "state":
             return parts[1], "state", None
     raise ContractError(f"not a hall → central topic: {topic[:200]!r}")
@@ -352,6 +368,15 @@ def event_details(m: EventMsg) -> Details:
     return Details()
 
 
+class EventBatch(msgspec.Struct, kw_only=True):
+    """Contract 2: several events of one hall in one message, in seq order.  Each element is a v1 event object,
+    exactly as it would be published alone; the receiver checks and deduplicates each by (hall_id, seq)."""
+
+    v: Version = BATCH_VERSION
+    hall_id: HallId
+    events: Annotated[list[msgspec.Raw], msgspec.Meta(min_length=1, max_length=BATCH_MAX_EVENTS)]
+
+
 class PresenceMsg(msgspec.Struct, kw_only=True):
     """Retained on hall/{hall_id}/state: "online" after (re)subscribing, "offline" as the last will."""
 
@@ -527,6 +552,7 @@ _dec_case = msgspec.json.Decoder(CaseUpdate)
 _dec_catalog = msgspec.json.Decoder(CatalogUpdate)
 _dec_resend = msgspec.json.Decoder(ResendRequest)
 _dec_calendar = msgspec.json.Decoder(CalendarUpdate)
+_dec_batch = msgspec.json.Decoder(EventBatch)
 
 
 def encode(msg: msgspec.Struct) -> bytes:
@@ -545,7 +571,8 @@ def nesting(data: bytes) -> int:
     return max(accumulate(array("b", signs)), default=0)
 
 
-def _decode(dec: msgspec.json.Decoder[Any], data: bytes, what: str) -> Any:
+def _decode(dec: msgspec.json.Decoder[Any], data: bytes, what: str,
+            versions: frozenset[int] = SUPPORTED_VERSIONS) -> Any:
     if len(data) > MAX_INBOUND_BYTES:
         raise ContractError(f"{what} payload too big ({len(data)} bytes > {MAX_INBOUND_BYTES})")
     # cheap test first: a document with fewer brackets than the limit cannot nest deeper than it
@@ -556,8 +583,8 @@ def _decode(dec: msgspec.json.Decoder[Any], data: bytes, what: str) -> Any:
     except msgspec.DecodeError as e:
         # a version we do not know is reported as such, not as "bad field"
         raise ContractError(f"bad {what} payload: {e}") from None
-    if msg.v not in SUPPORTED_VERSIONS:
-        raise ContractError(f"{what} schema version {msg.v} not supported (supported: {sorted(SUPPORTED_VERSIONS)})")
+    if msg.v not in versions:
+        raise ContractError(f"{what} schema version {msg.v} not supported (supported: {sorted(versions)})")
     return msg
 
 
@@ -568,6 +595,39 @@ def decode_event(data: bytes) -> EventMsg:
         day_closed(m)  # and so are the tickets a rollover closed
     event_details(m)  # and the records central keeps (evaluations, 整改, case outcomes and cards)
     return m
+
+
+def decode_batch(data: bytes) -> tuple[str, list[bytes]]:
+    """An event batch's hall id and its events' JSON, each still to be decoded with decode_event (a bad one is
+    refused alone, not with its batch)."""
+    m: EventBatch = _decode(_dec_batch, data, "event batch", frozenset({BATCH_VERSION}))
+    return m.hall_id, [bytes(e) for e in m.events]
+
+
+def encode_batch(hall_id: str, events: list[bytes]) -> bytes:
+    """A batch of already encoded v1 events (encode(event_message(...)) each)."""
+    return _enc.encode(EventBatch(hall_id=hall_id, events=[msgspec.Raw(e) for e in events]))
+
+
+def events_in(topic: str, data: bytes) -> list[EventMsg]:
+    """The events one message on hall/{hall}/event… carries, in either form, each checked like decode_event and
+    against the topic's hall (and kind)."""
+    hall_id, what, kind = parse_hall_topic(topic)
+    if what == "state":
+        raise ContractError(f"{topic!r} carries presence, not events")
+    if what == "event":
+        raws = [data]
+    else:
+        owner, raws = decode_batch(data)
+        if owner != hall_id:
+            raise ContractError(f"batch of {owner!r} published on {topic!r}")
+    out = []
+    for raw in raws:
+        m = decode_event(raw)
+        if m.hall_id != hall_id or (kind is not None and m.kind != kind):
+            raise ContractError(f"event {m.hall_id}/{m.kind} published on {topic!r}")
+        out.append(m)
+    return out
 
 
 def decode_presence(data: bytes) -> PresenceMsg:

@@ -3,6 +3,10 @@
 The event log in SQLite is the buffer.  Progress (the acked seq) is kept in the store's meta table and advances
 only over a contiguous prefix of PUBACKs, so a restart or a reconnect resumes at the first unacknowledged event;
 what was in flight is published again (at-least-once) and the receiver deduplicates by (hall id, seq).
+
+Events that are ready together (a backlog after an outage, a burst) go several to a message, as contract 2's event
+batch: a message per event would cap a drain at what paho and the broker do per PUBLISH.  An event ready alone goes
+as it always did, one v1 message on its kind's topic.
 """
 from __future__ import annotations
 
@@ -33,16 +37,17 @@ class AckWindow:
         """Published and not yet part of the acked prefix (out-of-order acks still hold their slot)."""
         return self.next - 1 - self.acked
 
-    def sent(self, seq: int) -> None:
+    def sent(self, seq: int, last: int | None = None) -> None:
+        """seq (through `last`, for a batch) went out."""
         if seq != self.next:
             raise ValueError(f"events must be sent in order: expected {self.next}, got {seq}")
-        self.next += 1
+        self.next = (seq if last is None else last) + 1
 
-    def ack(self, seq: int) -> bool:
-        """Record a PUBACK; True when the acked prefix moved."""
+    def ack(self, seq: int, last: int | None = None) -> bool:
+        """Record a PUBACK for seq (through `last`, for a batch); True when the acked prefix moved."""
         if seq <= self.acked or seq >= self.next:
             return False
-        self._done.add(seq)
+        self._done.update(range(seq, min(seq if last is None else last, self.next - 1) + 1))
         moved = False
         while self.acked + 1 in self._done:
             self._done.remove(self.acked + 1)
@@ -60,23 +65,26 @@ class Outbox:
     """One thread reading the store and publishing; paho's callbacks only append acks and wake it."""
 
     def __init__(self, hall: Any, link: Link, *, window: int | None = None, persist_every: float = 0.05,
-                 idle_wait: float = 0.02) -> None:
+                 idle_wait: float = 0.02, batch_events: int | None = None) -> None:
         self.hall = hall
         self.store = hall.store
         self.link = link
         self.hall_id: str = hall.config.hall_id
         self.region: str = hall.config.hall.region
         self.tz = hall.config.tz
-        self.window_size = window or link.settings.max_inflight
-        self._ack_batch = max(1, self.window_size // 4)
+        self.window_size = window or link.settings.max_inflight  # events in flight, at most
+        # events per message, at most: a quarter window, so that four messages or more are in flight and PUBACKs
+        # keep the pipe full (1 = contract 1 only, one message per event)
+        self.batch_events = batch_events or min(contract.BATCH_EVENTS, max(1, self.window_size // 4))
+        self._ack_batch = max(1, self.window_size // (4 * self.batch_events))  # PUBACKs worth a quarter window
         self.persist_every = persist_every
         self.idle_wait = idle_wait  # bounds how late trailing PUBACKs are counted and new events polled
         self.win = AckWindow(int(self.store.meta_get(ACKED_KEY, "0") or 0))
         self._persisted = self.win.acked
-        self._mids: dict[int, int] = {}  # mid → seq on the current connection
+        self._mids: dict[int, tuple[int, int]] = {}  # mid → (first, last seq) on the current connection
         self._gen = -1
         self._repairs: deque[tuple[int, int]] = deque()  # seq ranges to publish again (gap repair)
-        self._repair_mids: set[int] = set()
+        self._repair_mids: dict[int, int] = {}  # mid → events in that repair message
         self._acks: deque[tuple[int, int, bool]] = deque()  # appended by paho's thread, drained by ours
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -158,7 +166,7 @@ class Outbox:
                 log.exception("sync outbox: iteration failed")
                 self._stop.wait(1.0)
             # short waits only while PUBACKs are outstanding; otherwise a new event or a state change wakes us
-            busy = self.win.outstanding or self._repair_mids or self._repairs
+            busy = self._mids or self._repair_mids or self._repairs
             self._wake.wait(self.idle_wait if busy else 1.0)
         self._drain_acks()
         if self.win.acked != self._persisted:
@@ -169,15 +177,15 @@ class Outbox:
             gen, mid, ok = self._acks.popleft()
             if gen != self._gen:
                 continue  # an ack from a connection we have given up on: its events are being resent
-            seq = self._mids.pop(mid, None)
-            if seq is None:
-                self._repair_mids.discard(mid)
+            seqs = self._mids.pop(mid, None)
+            if seqs is None:
+                self._repair_mids.pop(mid, None)
                 continue  # a repair publish, the birth message, or a mid we never registered
             if ok:
-                self.win.ack(seq)
+                self.win.ack(*seqs)
             else:
                 # refused (e.g. not authorised): never skip an event — resend from here after a reconnect
-                self.last_error = f"broker refused event #{seq}"
+                self.last_error = f"broker refused event #{seqs[0]}" + (f"..#{seqs[1]}" if seqs[1] > seqs[0] else "")
 
     def _persist(self) -> None:
         with self.store.write() as conn:
@@ -194,38 +202,75 @@ class Outbox:
             self._repair_mids.clear()
             self.win.rewind()
         self._repair(gen)
-        room = self.window_size - self.win.outstanding - len(self._repair_mids)
+        inflight = self._inflight()
+        room = self.window_size - inflight
         # refill in batches (one store read per quarter window), not one read per PUBACK
-        if room <= 0 or (self.win.outstanding and room < max(1, self.window_size // 4)):
+        if room <= 0 or (inflight and room < max(1, self.window_size // 4)):
             return
-        for ev in self.store.events_after(self.win.next - 1, room):
-            msg = contract.event_message(ev, self.hall_id, self.region, self.tz)
-            mid = self.link.publish(contract.event_topic(self.hall_id, ev.kind), contract.encode(msg),
-                                    qos=contract.QOS, gen=gen)
-            if mid is None:
-                return  # went offline (or a newer connection): the next round starts over
-            self._mids[mid] = ev.seq
-            self.win.sent(ev.seq)
-            self.published += 1
+        while room > 0:
+            # a few messages per store read: the first PUBLISH goes out at once, not after a whole window's worth
+            ask = min(room, 4 * self.batch_events)
+            msgs = self._messages(self.win.next - 1, ask)
+            for first, last, topic, payload in msgs:
+                mid = self.link.publish(topic, payload, qos=contract.QOS, gen=gen)
+                if mid is None:
+                    return  # went offline (or a newer connection): the next round starts over
+                self._mids[mid] = (first, last)
+                self.win.sent(first, last)
+                self.published += last - first + 1
+            sent = sum(last - first + 1 for first, last, _, _ in msgs)
+            if sent < ask:
+                return  # the store has no more for now
+            room -= sent
+
+    def _inflight(self) -> int:
+        """Events published on this connection and not yet part of the acked prefix, repairs included."""
+        return self.win.outstanding + sum(self._repair_mids.values())
+
+    def _messages(self, after: int, limit: int, upto: int | None = None) -> list[tuple[int, int, str, bytes]]:
+        """At most `limit` events after seq `after` (through `upto`) as messages: (first, last seq, topic,
+        payload).  Events go together up to batch_events or BATCH_BYTES; one alone is a plain v1 event."""
+        if upto is not None:
+            limit = min(limit, upto - after)
+        out: list[tuple[int, int, str, bytes]] = []
+        group: list[tuple[int, str, bytes]] = []  # (seq, kind, encoded v1 event)
+        size = 0
+
+        def flush() -> None:
+            if len(group) == 1:
+                seq, kind, data = group[0]
+                out.append((seq, seq, contract.event_topic(self.hall_id, kind), data))
+            elif group:
+                out.append((group[0][0], group[-1][0], contract.events_topic(self.hall_id),
+                            contract.encode_batch(self.hall_id, [d for _, _, d in group])))
+            group.clear()
+
+        for ev in self.store.events_after(after, limit):
+            data = contract.encode(contract.event_message(ev, self.hall_id, self.region, self.tz))
+            if group and (len(group) >= self.batch_events or size + len(data) > contract.BATCH_BYTES):
+                flush()
+                size = 0
+            group.append((ev.seq, ev.kind, data))
+            size += len(data) + 1
+        flush()
+        return out
 
     def _repair(self, gen: int) -> None:
         """Publish requested old events, within the same in-flight bound as new ones."""
         while self._repairs:
-            room = self.window_size - self.win.outstanding - len(self._repair_mids)
+            room = self.window_size - self._inflight()
             if room <= 0:
                 return
             lo, hi = self._repairs[0]
-            evs = self.store.events_after(lo - 1, min(room, hi - lo + 1))
-            for ev in evs:
-                msg = contract.event_message(ev, self.hall_id, self.region, self.tz)
-                mid = self.link.publish(contract.event_topic(self.hall_id, ev.kind), contract.encode(msg),
-                                        qos=contract.QOS, gen=gen)
+            msgs = self._messages(lo - 1, room, hi)
+            for first, last, topic, payload in msgs:
+                mid = self.link.publish(topic, payload, qos=contract.QOS, gen=gen)
                 if mid is None:
                     return
-                self._repair_mids.add(mid)
-                self.republished += 1
-                lo = ev.seq + 1
-            if not evs or lo > hi:
+                self._repair_mids[mid] = last - first + 1
+                self.republished += last - first + 1
+                lo = last + 1
+            if not msgs or lo > hi:
                 self._repairs.popleft()
             else:
                 self._repairs[0] = (lo, hi)
