@@ -37,6 +37,7 @@ from kiosk.core.events import Event
 from kiosk.ui.client import HallClient
 from kiosk.ui.i18n import LANGUAGES, direction, error_text, tr
 from kiosk.ui.inputs import DeviceInputs, WedgeScanner
+from kiosk.ui.menu import CATALOG_UPDATED, CatalogMenu, GuideItems
 from kiosk.ui.theme import PAIRS, dp
 from kiosk.ui.widgets import Keypad, LabelButton, WrapButton, tag
 
@@ -47,7 +48,7 @@ PRINTED_HOME_S = 20  # a printed ticket: back home soon, the next citizen is wai
 # what changes a business button: its queue, its state, its windows (paused: 暂停取号), its estimate (a service done)
 REFRESH_KINDS = {ev.TICKET_ISSUED, ev.TICKET_CALLED, ev.TICKET_NO_SHOW, ev.TICKET_TRANSFERRED, ev.TICKET_VOIDED,
                  ev.TICKET_EXPIRED, ev.BUSINESS_CLOSED, ev.BUSINESS_OPENED, ev.DAY_CLOSED, ev.WINDOW_PAUSED,
-                 ev.WINDOW_RESUMED, ev.SERVICE_FINISHED, ev.NOTICE_CHANGED}
+                 ev.WINDOW_RESUMED, ev.SERVICE_FINISHED, ev.NOTICE_CHANGED, CATALOG_UPDATED}
 LTR = Qt.LayoutDirection.LeftToRight
 INPUT_EVENTS = {QEvent.Type.MouseButtonPress, QEvent.Type.TouchBegin, QEvent.Type.KeyPress}
 # what a ReadRefused's key is called in STRINGS (devices/reads.py)
@@ -124,6 +125,7 @@ class KioskScreen(QWidget):
         self.clock_timer.start(1000)
 
         self._orient_boxes: list[QBoxLayout] = []
+        self.menu = CatalogMenu(self)  # the catalogue's names and offers (kiosk/ui/menu.py)
         self._build()
         self._landscape: bool | None = None
         self._tickets = ticket_patterns(str(s.get("qr_url") or "") for s in (client.config.devices or {}).values()
@@ -301,10 +303,7 @@ class KioskScreen(QWidget):
         cols = 3 if landscape else 2
         for i, btn in enumerate(self.guide_buttons.values()):
             self.guide_grid.addWidget(btn, i // cols, i % cols)
-        for btn in self.business_buttons.values():
-            self.business_grid.removeWidget(btn)
-        for i, btn in enumerate(self.business_buttons.values()):  # two columns: a long name keeps its width
-            self.business_grid.addWidget(btn, i // 2, i % 2)
+        self.menu.relayout()  # two columns: a long name keeps its width; what the catalogue hides leaves no gap
 
     def _split(self, page: QWidget) -> tuple[QVBoxLayout, QBoxLayout]:
         """A page whose form column and keypad stack in portrait and sit side by side in landscape."""
@@ -402,6 +401,9 @@ class KioskScreen(QWidget):
             btn.clicked.connect(lambda _=False, code=b.code: self.show_guide(code))
             self.guide_buttons[b.code] = btn
         v.addLayout(self.guide_grid)
+        self.guide_items = GuideItems()  # every item of the business, when it has several
+        self.guide_items.currentRowChanged.connect(lambda _row: self._show_guide_item())
+        v.addWidget(self.guide_items)
         self.guide_anchor = QWidget()  # nothing to see: where a message goes on this page
         self.guide_anchor.setFixedHeight(0)
         v.addWidget(self.guide_anchor)
@@ -726,8 +728,9 @@ class KioskScreen(QWidget):
             self.say(self.t("hall_unreachable"))
             return
         self._counts = {c["business"]: c for c in rows}
+        self.menu.apply()
         for code, btn in self.business_buttons.items():
-            c, b = self._counts.get(code), self.client.config.business(code)
+            c, b = self._counts.get(code), self.menu.business(code)
             if c is None or b is None:
                 continue
             text, closed, enabled = business_lines(c, b, self.lang, green=self.green)
@@ -886,18 +889,27 @@ class KioskScreen(QWidget):
     def show_guide(self, code: str | None) -> None:
         if self.stack.currentIndex() != GUIDE:
             self.show_page(GUIDE)
-        code = code or self.client.config.businesses[0].code
+        businesses = self.client.config.businesses
+        code = code or next((b.code for b in businesses if self.menu.shown(b.code)), businesses[0].code)
         self._guide_code = code
         for c, b in self.guide_buttons.items():
             b.setChecked(c == code)
+        self.guide_items.fill(self.client.catalog_items(code))
         self.guide_text.setText(self.guide_for(code))
         self.touch()
 
     def guide_for(self, code: str) -> str:
-        b = self.client.config.business(code)
+        b = self.menu.business(code)
         if b is None:
             return ""
-        return guide_text(b, self.client.catalog_item(code), self.lang)
+        chosen = self.guide_items.current()  # the item touched in the list, when the list is this business's
+        item = chosen if chosen is not None and chosen.get("business") == code else self.client.catalog_item(code)
+        return guide_text(b, item, self.lang)
+
+    def _show_guide_item(self) -> None:
+        if self._guide_code:
+            self.guide_text.setText(self.guide_for(self._guide_code))
+            self.touch()
 
     def submit_case(self) -> None:
         case_no = self.case_field.text().strip()
