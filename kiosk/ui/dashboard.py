@@ -27,6 +27,7 @@ from kiosk.core.errors import StoreFault
 from kiosk.core.events import Event
 from kiosk.core.figures import month_range
 from kiosk.core.rating import LABELS, ORDER
+from kiosk.device_text import by_attention, kind_text, reason_detail, reason_text, state_text
 from kiosk.ui.client import HallClient
 from kiosk.ui.rectify import RectificationPanel
 from kiosk.ui.theme import PAIRS, dp
@@ -35,7 +36,6 @@ from kiosk.ui.widgets import CARD_PAIR, CARD_TEXT, FACE_COLOURS, tag
 log = logging.getLogger(__name__)
 
 STATE_TEXT = {"idle": "○ 空闲", "calling": "◎ 叫号中", "serving": "● 办理中", "paused": "‖ 暂停"}
-HEALTH_TEXT = {"ok": "✔ 正常", "degraded": "▲ 异常", "offline": "✖ 离线"}
 SYNC_TEXT = {"up": "✔ 已连接", "connected": "✔ 已连接", "online": "✔ 已连接", "down": "✖ 断开",
              "offline": "✖ 断开", "connecting": "… 连接中", "disconnected": "✖ 断开"}
 
@@ -433,6 +433,7 @@ class DashboardScreen(QWidget):
                                           b.get("text") or ""])
 
     def _devices(self, devices: list[dict[str, Any]]) -> None:
+        devices = by_attention(devices)  # what needs a person first, said in Chinese
         self.device_table.setRowCount(len(devices))
         tz = self.client.config.tz
         for r, d in enumerate(devices):
@@ -440,8 +441,9 @@ class DashboardScreen(QWidget):
                 since = datetime.fromisoformat(str(d.get("since"))).astimezone(tz).strftime("%H:%M:%S")
             except ValueError:
                 since = ""
-            self._row(self.device_table, r, [d["name"], d.get("kind", ""), HEALTH_TEXT.get(d["state"], d["state"]),
-                                             d.get("reason") or "", since])
+            self._row(self.device_table, r, [d["name"], kind_text(str(d.get("kind", ""))),
+                                             state_text(str(d["state"])), reason_text(d.get("reason")), since])
+            self.device_table.item(r, 3).setToolTip(reason_detail(d.get("reason")))
 
     def on_store_fault(self, fault: StoreFault | None) -> None:
         self.store_label.setVisible(fault is not None)

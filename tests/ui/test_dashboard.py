@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from kiosk.core.hall import Hall
 from kiosk.ui.dashboard import DashboardScreen
 from kiosk.ui.theme import PAIRS
@@ -49,7 +51,7 @@ def test_follows_the_hall(qtbot, client, clock, hall: Hall) -> None:
     assert cells(d.queue_table, 0)[:2] == ["社保", "2"]
     assert cells(d.window_table, 0)[:6] == ["1号窗口", "○ 空闲", "王晓明", "—", "1", "6.0 分钟"]
     assert cells(d.bad_table, 0) == ["A001", "1号窗口", "非常不满意", "办事流程繁琐", "材料要交三次"]
-    assert cells(d.device_table, 0)[:4] == ["printer1", "printer", "▲ 异常", "缺纸"]
+    assert cells(d.device_table, 0)[:4] == ["printer1", "打印机", "▲ 异常", "缺纸"]
     assert d.kpis["sync"].text() == "✖ 断开" and "待上传 17 条" in d.sync_label.text()
     # charts carry the same numbers
     bars = d.queue_chart.series()[0].barSets()[0]
@@ -68,6 +70,52 @@ def test_paused_window_and_closed_business(qtbot, client, hall: Hall) -> None:
     qtbot.waitUntil(lambda: "暂停（系统故障）" in cells(d.window_table, 1)[1])
     assert "暂停取号" in cells(d.queue_table, 2)[0]
     assert d.kpis["sync"].text() == "未配置"
+
+
+def test_devices_that_need_a_person_come_first_with_chinese_reasons(qtbot, client, hall: Hall) -> None:
+    hall.report_device_health("evaluator1", "evaluator", "ok")
+    hall.report_device_health("led-w1", "led", "ok")
+    hall.report_device_health("printer1", "printer", "degraded", "打印纸将用完")
+    hall.report_device_health("voice", "voice", "offline", "audio player 'paplay' not found")
+    hall.report_device_health("led-hall", "led", "offline",
+                              "cannot connect to 192.168.20.31:5005: [Errno 111] Connection refused")
+    d = make(qtbot, client, refresh_s=3600)
+    rows = [cells(d.device_table, r)[:4] for r in range(d.device_table.rowCount())]
+    assert rows == [
+        ["led-hall", "LED 屏", "✖ 离线", "无法连接 192.168.20.31:5005：对方拒绝连接（设备没有开机，或端口不对）"],
+        ["voice", "语音播报", "✖ 离线", "找不到音频播放器 paplay"],
+        ["printer1", "打印机", "▲ 异常", "打印纸将用完"],
+        ["evaluator1", "评价器", "✔ 正常", ""],
+        ["led-w1", "LED 屏", "✔ 正常", ""],
+    ]
+    assert "Connection refused" in d.device_table.item(0, 3).toolTip()  # the OS's words stay for the technician
+
+
+REASONS = [  # (what a driver reported, what the dashboard says) — devices/base.py and devices/voice/announcer.py
+    ("打印机缺纸", "打印机缺纸"),
+    ("", ""),
+    ("cannot open /dev/ttyUSB0: [Errno 2] No such file or directory: '/dev/ttyUSB0'",
+     "无法打开 /dev/ttyUSB0：设备不存在（没有接上，或配置的路径不对）"),
+    ("cannot open /dev/serial/by-id/usb-LED: [Errno 13] Permission denied",
+     "无法打开 /dev/serial/by-id/usb-LED：没有权限（检查 udev 规则和 dialout 组）"),
+    ("cannot open /dev/ttyS1: [Errno 16] Device or resource busy", "无法打开 /dev/ttyS1：设备被其他程序占用"),
+    ("cannot connect to 10.0.0.9:9100: timed out", "无法连接 10.0.0.9:9100：连接超时（设备没有开机，或地址不对）"),
+    ("cannot connect to 10.0.0.9:9100: [Errno 113] No route to host",
+     "无法连接 10.0.0.9:9100：网络不通（检查网线和交换机）"),
+    ("write to /dev/ttyUSB0 failed: [Errno 5] Input/output error",
+     "向 /dev/ttyUSB0 发送失败：输入输出错误（线缆或设备故障）"),
+    ("10.0.0.9:5005 closed the connection", "10.0.0.9:5005 断开了连接"),
+    ("cannot run paplay: [Errno 8] Exec format error", "无法运行 paplay"),
+    ("something nobody foresaw", "通信故障"),
+]
+
+
+@pytest.mark.parametrize("raw,said", REASONS, ids=[f"r{i}" for i in range(len(REASONS))])
+def test_a_device_reason_is_said_in_chinese(raw: str, said: str) -> None:
+    from kiosk.device_text import reason_detail, reason_text
+
+    assert reason_text(raw) == said
+    assert reason_detail(raw) == (raw if said == raw else f"{said}（{raw}）")
 
 
 def test_screenshot(qtbot, demo_client, demo_hall: Hall, clock, shoot) -> None:
