@@ -60,6 +60,12 @@ def last_day(due_at: str | None, tz: Any) -> str:
     return (d.astimezone(tz) - timedelta(microseconds=1)).date().isoformat()
 
 
+def due_text(case: dict[str, Any]) -> str:
+    """A case's last day, saying when it is the law's limit (a 法定时限 without a promise has its own cards)."""
+    day = case.get("due_day") or "—"
+    return f"{day}（法定时限）" if case.get("deadline_basis") == "legal" else day
+
+
 class SyncStatus(Protocol):
     def status(self) -> dict[str, Any]: ...
 
@@ -530,7 +536,7 @@ class DashboardScreen(QWidget):
             left = c.get("working_days_left")
             self._row(self.cards_table, r, ["", c["case_no"], c.get("item_name") or "", c.get("applicant") or "—",
                                             c["status_label"], self._window_name(c.get("window")),
-                                            c.get("clerk") or "—", c.get("due_day") or "—",
+                                            c.get("clerk") or "—", due_text(c),
                                             "—" if left is None else f"{left:g}"])
             self._card_cell(self.cards_table, r, c["card"])
         total = counts["red"] + counts["yellow"]

@@ -98,3 +98,14 @@ def test_dashboard_warns_without_official_holiday_data(qtbot, client, hall: Hall
     hall.calendar.set_published(Published(3, [2027], {date(2027, 1, 1): "元旦"}, {}))
     d.refresh_supervision()
     assert not d.calendar_note.isVisible()
+
+
+def test_a_legal_limit_card_says_so(qtbot, client, hall: Hall, clock) -> None:
+    clock.set_local(2026, 10, 9)
+    Cases(hall).register({"case_no": "L-1", "case_type": 9, "legal_days": 20, "status": "受理", "window": 1})
+    clock.set_local(2026, 11, 24)
+    Cases(hall).evaluate_cards()
+    d = shown(qtbot, DashboardScreen(client), 1920, 1080)
+    d.tabs.setCurrentIndex(1)
+    qtbot.waitUntil(lambda: d.cards_table.rowCount() == 1)
+    assert d.cards_table.item(0, 0).text() == "红牌 ⊘" and d.cards_table.item(0, 7).text().endswith("（法定时限）")
