@@ -288,12 +288,13 @@ class RectificationItem(msgspec.Struct, kw_only=True):
     """A 差评 整改 item as the hall's rectification.* events carry it (`item`): what central keeps of its progress."""
 
     id: ItemId
-    stage: Literal["verify", "rectify", "revisit", "appeal", "closed"]
     status: Literal["open", "closed"]
     level: Level
     opened_at: UtcTime
     opened_date: Day
     due_at: UtcTime
+    # absent from halls older than the 整改 loop (open → closed only): central takes it from `status`
+    stage: Literal["verify", "rectify", "revisit", "appeal", "closed"] | None = None
     outcome: Literal["rectified", "invalid", "appeal_upheld", "responded"] | None = None
     card: Card = "none"
     closed_at: UtcTime | None = None

@@ -103,7 +103,8 @@ def store_details(cur: Any, m: contract.EventMsg, fig: contract.Figures, det: co
              json.dumps(contract.to_builtins(rec), ensure_ascii=False)))
     if det.rectification is not None:
         it = det.rectification
-        values = (it.stage, it.status, it.outcome, it.level.value, it.opened_date, it.due_at.isoformat(),
+        stage = it.stage or ("closed" if it.status == "closed" else "verify")
+        values = (stage, it.status, it.outcome, it.level.value, it.opened_date, it.due_at.isoformat(),
                   it.closed_at.isoformat() if it.closed_at else None,
                   None if it.closed_on_time is None else int(it.closed_on_time), it.window, it.clerk_id, it.case_no)
         step = int(m.kind == "rectification.step")

@@ -146,6 +146,14 @@ def test_rectification_progress_survives_reordering(store: CentralStore) -> None
     assert (stage, card_now, steps) == ("rectify", "yellow", 1)
 
 
+def test_an_item_from_a_hall_before_the_loop_is_kept(store: CentralStore) -> None:
+    f = Feed()
+    old = {k: v for k, v in item("r7", "closed").items() if k not in ("stage", "outcome")}  # open → closed only
+    f.add("county", "rectification.closed", {"item": {**old, "response": "已答复"}})
+    assert store.store_batch(f.msgs)["rejected"] == 0
+    assert store.db.query("SELECT stage, status FROM rect_items WHERE id = 'r7'") == [("closed", "closed")]
+
+
 def test_calendar_version_per_hall(store: CentralStore) -> None:
     fill(store)
     f = Feed()
