@@ -41,7 +41,7 @@ class HallMachine(RuleBasedStateMachine):
         id_number = make_id(self.ids) if (with_id or business == "housing") else None
         try:
             r = self.hall.issue_ticket(business, priority="green" if green else "normal", id_number=id_number)
-        except (E.GreenChannelUnavailable, E.DailyCapReached, E.OutsideTicketHours):
+        except (E.GreenChannelUnavailable, E.DailyCapReached, E.OutsideTicketHours, E.NoOpenWindow):
             return
         # the answer given to the citizen matches the queue at that moment
         assert r.value.ahead == self.hall.ahead_of(r.value.ticket["id"])
