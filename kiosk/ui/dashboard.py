@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 from PySide6.QtCharts import QBarCategoryAxis, QBarSet, QChart, QChartView, QHorizontalBarSeries, QPieSeries, QValueAxis
 from PySide6.QtCore import QMargins, Qt, QTimer
-from PySide6.QtGui import QBrush, QColor, QPainter
+from PySide6.QtGui import QBrush, QColor, QPainter, QResizeEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
@@ -186,12 +186,15 @@ class DashboardScreen(QWidget):
         self.queue_view.setRenderHint(QPainter.RenderHint.Antialiasing)
         self.queue_view.setMinimumHeight(260)
         self.queue_table = self._table(["业务", "等候", "最长等候", "今日取号", "平均等候", "平均办理"])
-        grid.addWidget(self._box("排队", self._pair(self.queue_view, self.queue_table)), 0, 0)
+        self._fit_columns(self.queue_table, keep=5)  # a business's name and state are read whole
+        self.queue_box = self._box("排队", self._pair(self.queue_view, self.queue_table))
+        grid.addWidget(self.queue_box, 0, 0)
 
         self.window_table = self._table(["窗口", "状态", "工作人员", "当前号码", "今日办结", "平均办理", "业务"])
         for col in range(6):  # the business list takes what is left
             self.window_table.horizontalHeader().setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
-        grid.addWidget(self._box("窗口与工作人员", self.window_table), 0, 1)
+        self.window_box = self._box("窗口与工作人员", self.window_table)
+        grid.addWidget(self.window_box, 0, 1)
 
         self.rating_chart = QChart()
         self.rating_chart.setTitle("好差评分布（今日）")
@@ -208,7 +211,8 @@ class DashboardScreen(QWidget):
         lv.setContentsMargins(0, 0, 0, 0)
         lv.addWidget(self.rating_view, 1)
         lv.addWidget(self.rating_note)
-        grid.addWidget(self._box("好差评（差评及原因）", self._pair(left, self.bad_table)), 1, 0)
+        self.rating_box = self._box("好差评（差评及原因）", self._pair(left, self.bad_table))
+        grid.addWidget(self.rating_box, 1, 0)
 
         self.device_table = self._table(["设备", "类型", "状态", "原因", "时间"])
         self.sync_label = tag(QLabel(), "body")
@@ -217,10 +221,71 @@ class DashboardScreen(QWidget):
         self.store_label = tag(QLabel(), "alert")
         self.store_label.setWordWrap(True)
         self.store_label.hide()
-        grid.addWidget(self._box("设备与同步", self.device_table, self.sync_label, self.store_label), 1, 1)
+        self.device_box = self._box("设备与同步", self.device_table, self.sync_label, self.store_label)
+        grid.addWidget(self.device_box, 1, 1)
         grid.setColumnStretch(0, 3)
         grid.setColumnStretch(1, 2)
         root.addLayout(grid, 1)
+        self.overview_grid = grid
+        self._arrange(compact=True)  # until the first resize says the screen is big: a window never grows past it
+
+    # --- arrangement: a 1920×1080 monitor shows two pages of four boxes; a 1366×768 laptop one box a page ------------
+    COMPACT_BELOW = (1600, 900)  # narrower or lower than this: one box a page, so every column and label fits
+
+    _compact: bool | None = None
+    _supervision_pages: tuple[QWidget, ...] = ()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        compact = self.width() < self.COMPACT_BELOW[0] or self.height() < self.COMPACT_BELOW[1]
+        if compact != self._compact:
+            self._arrange(compact)
+
+    def _page(self, *boxes: QWidget) -> QWidget:
+        page = QWidget()
+        v = QVBoxLayout(page)
+        v.setContentsMargins(4, 8, 4, 4)
+        for box in boxes:
+            v.addWidget(box, 1)
+        return page
+
+    def _arrange(self, compact: bool) -> None:
+        """Wide: 运行概况 with its four boxes in a grid, 电子监察 with its three.  Compact: the first box of each under
+        its key figures, every other box on a page of its own (tables keep whole columns, charts whole labels)."""
+        self._compact = compact
+        current = self.tabs.currentWidget()
+        dropped = []
+        for i in reversed(range(self.tabs.count())):
+            if self.tabs.widget(i) not in (self.overview, self.supervision):
+                dropped.append(self.tabs.widget(i))
+                self.tabs.removeTab(i)
+        grids = ((self.overview_grid, ((self.queue_box, 0, 0, 1, 1), (self.window_box, 0, 1, 1, 1),
+                                       (self.rating_box, 1, 0, 1, 1), (self.device_box, 1, 1, 1, 1))),
+                 (self.supervision_grid, ((self.cards_box, 0, 0, 2, 1), (self.figures_box, 0, 1, 1, 1),
+                                          (self.rect_box, 1, 1, 1, 1))))
+        for grid, places in grids:
+            for box, *_ in places:
+                grid.removeWidget(box)
+            for box, r, c, rs, cs in places if not compact else places[:1]:
+                grid.addWidget(box, r, c, rs, cs)
+            for col in (0, 1):
+                grid.setColumnStretch(col, (3 if col == 0 else 2) if not compact and grid is self.overview_grid
+                                      else (1 if not compact or col == 0 else 0))
+        for page in dropped:  # their boxes are back in the grids
+            page.deleteLater()
+        self._supervision_pages = ()
+        if compact:
+            after = self.tabs.indexOf(self.overview) + 1
+            for title, box in (("窗口与工作人员", self.window_box), ("好差评", self.rating_box),
+                               ("设备与同步", self.device_box)):
+                self.tabs.insertTab(after, self._page(box), title)
+                after += 1
+            figures, rect = self._page(self.figures_box), self._page(self.rect_box)
+            self.tabs.addTab(figures, "办件统计")
+            self.tabs.addTab(rect, "差评整改")
+            self._supervision_pages = (figures, rect)
+        index = self.tabs.indexOf(current)
+        self.tabs.setCurrentIndex(index if index >= 0 else 0)
 
     @staticmethod
     def _kpi_row(into: dict[str, QLabel], tiles: tuple[tuple[str, str], ...]) -> QHBoxLayout:
@@ -252,7 +317,8 @@ class DashboardScreen(QWidget):
         self.cards_table.setObjectName("cards_table")
         self._fit_columns(self.cards_table, keep=2)  # the item name takes what is left
         self.cards_note = tag(QLabel(), "muted")
-        grid.addWidget(self._box("黄牌/红牌办件（红牌在前，按期限）", self.cards_table, self.cards_note), 0, 0, 2, 1)
+        self.cards_box = self._box("黄牌/红牌办件（红牌在前，按期限）", self.cards_table, self.cards_note)
+        grid.addWidget(self.cards_box, 0, 0, 2, 1)
         self.figures_by = QComboBox()
         for label, key in FIGURE_GROUPS:
             self.figures_by.addItem(label, key)
@@ -268,7 +334,8 @@ class DashboardScreen(QWidget):
         hh.addWidget(tag(QLabel("分组"), "body"))
         hh.addWidget(self.figures_by)
         hh.addStretch(1)
-        grid.addWidget(self._box("办件统计（今日 / 本月，已办结）", head, self.figures_table), 0, 1)
+        self.figures_box = self._box("办件统计（今日 / 本月，已办结）", head, self.figures_table)
+        grid.addWidget(self.figures_box, 0, 1)
         self.rect_table = self._table(["监察", "号码", "窗口", "评价", "原因", "办件编号", "整改期限", "阶段"])
         self.rect_table.setObjectName("rect_table")
         self._fit_columns(self.rect_table, keep=4)  # the reason takes what is left
@@ -279,10 +346,12 @@ class DashboardScreen(QWidget):
         self.rect_ids: list[str] = []
         self.rect_panel = RectificationPanel(self.client)
         self.rect_panel.changed.connect(self.refresh_supervision)
-        grid.addWidget(self._box("差评整改（未办结，点选查看与处理）", self.rect_table, self.rect_panel), 1, 1)
+        self.rect_box = self._box("差评整改（未办结，点选查看与处理）", self.rect_table, self.rect_panel)
+        grid.addWidget(self.rect_box, 1, 1)
         grid.setColumnStretch(0, 1)
         grid.setColumnStretch(1, 1)
         root.addLayout(grid, 1)
+        self.supervision_grid = grid
 
     @staticmethod
     def _fit_columns(table: QTableWidget, keep: int) -> None:
@@ -483,8 +552,9 @@ class DashboardScreen(QWidget):
             return
         self._calendar_warning()
         alarm = counts["red"] + counts["yellow"]
-        self.tabs.setTabText(1, f"电子监察（红牌 {counts['red']} · 黄牌 {counts['yellow']}）" if alarm else "电子监察")
-        if self.tabs.currentWidget() is self.supervision:
+        self.tabs.setTabText(self.tabs.indexOf(self.supervision),
+                             f"电子监察（红牌 {counts['red']} · 黄牌 {counts['yellow']}）" if alarm else "电子监察")
+        if self.tabs.currentWidget() in (self.supervision, *self._supervision_pages):
             self._refresh_supervision_page(counts)
 
     def _refresh_supervision_page(self, counts: dict[str, int]) -> None:
