@@ -52,15 +52,14 @@ def next_queue_pos(conn: sqlite3.Connection) -> int:
 def ahead(conn: sqlite3.Connection, t: sqlite3.Row | dict[str, Any]) -> int:
     """Waiting tickets that call-next would take before `t` in its own queue: an index range over exactly them."""
     if t["target_window"]:
-        sql = (f"SELECT COUNT(*) FROM tickets WHERE {WAITING} AND target_window = ? AND local_date = ? "
-               "AND (rank, queue_pos) < (?, ?)")
-        key: Any = t["target_window"]
+        sql = (f"SELECT COUNT(*) FROM tickets WHERE {WAITING} AND target_window = :key AND local_date = :day "
+               "AND (rank, queue_pos) < (:rank, :pos)")
     else:
-        sql = (f"SELECT COUNT(*) FROM tickets WHERE {WAITING} AND local_date = ? AND business = ? "
-               "AND target_window IS NULL AND (rank, queue_pos) < (?, ?)")
-        key = t["business"]
-    first, second = (key, t["local_date"]) if t["target_window"] else (t["local_date"], key)
-    return int(conn.execute(sql, (first, second, t["rank"], t["queue_pos"])).fetchone()[0])
+        sql = (f"SELECT COUNT(*) FROM tickets WHERE {WAITING} AND local_date = :day AND business = :key "
+               "AND target_window IS NULL AND (rank, queue_pos) < (:rank, :pos)")
+    args = {"key": t["target_window"] or t["business"], "day": t["local_date"], "rank": t["rank"],
+            "pos": t["queue_pos"]}
+    return int(conn.execute(sql, args).fetchone()[0])
 
 
 def ahead_of_new(counts: sqlite3.Row | dict[str, Any], rank: int) -> int:
@@ -74,8 +73,8 @@ def ahead_of_new(counts: sqlite3.Row | dict[str, Any], rank: int) -> int:
 def _oldest_sql(n_codes: int) -> str:
     """Per business, the earliest issued_at among its waiting tickets, by at most five index steps plus the few
     transferred ones: within an issued rank (appointment, green, normal) the queue position follows the issue, so
-    the rank's head is its oldest; transferred tickets (rank 0, or sent to a window) keep their first issue time
-    and are read one by one."""
+    the rank's head is its oldest (while the clock does not step back); transferred tickets (rank 0, or sent to a
+    window) keep their first issue time and are read one by one."""
     parts = []
     for i in range(n_codes):
         b = f"?{i + 2}"
