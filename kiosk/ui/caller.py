@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QBrush, QColor, QKeyEvent, QKeySequence
+from PySide6.QtGui import QBrush, QColor, QKeyEvent, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
@@ -44,6 +44,7 @@ PAUSE_REASONS = ["临时离开", "业务咨询", "系统故障", "会议", "午�
 CARD_LIMIT = 50  # a window's list; the query is bounded so a backlog never stalls the UI thread
 CASE_KINDS_PREFIX = ("case.",)
 CARDS_REREAD_S = 60
+COMPACT_HEIGHT = 900  # a 1366×768 all-in-one: smaller type and spacing so that everything fits
 RATING_KINDS = (ev.RATING_REQUESTED, ev.RATING_RECORDED, ev.RATING_REASON_COMPLETED, ev.RATING_UNRATED)
 
 # (key, label, shortcut)
@@ -72,6 +73,7 @@ class CallerScreen(QWidget):
         self.window_no = window
         self.state: dict[str, Any] = {}
         self.cards: list[dict[str, Any]] = []  # this window's yellow/red cases as last shown
+        self.compact = True  # until the first resize says the screen is tall: a window never starts taller than it
         self.pending_call: str | None = None  # 呼叫 waiting on 过号/开始办理: "" = call next, else a number
         self.rating_for: str | None = None  # the ticket whose rating this caller shows
         cfg = client.config.window(window)
@@ -86,7 +88,7 @@ class CallerScreen(QWidget):
         self._style()
         self.refresh_timer = QTimer(self)
         self.refresh_timer.setSingleShot(True)
-        self.refresh_timer.setInterval(100)
+        self.refresh_timer.setInterval(40)  # one redraw per burst of events, soon enough to feel at once
         self.refresh_timer.timeout.connect(self.refresh)
         self.cards_timer = QTimer(self)  # a pass may change many cards at once: one redraw per burst
         self.cards_timer.setSingleShot(True)
@@ -248,30 +250,44 @@ class CallerScreen(QWidget):
         self.status.setWordWrap(True)
         root.addWidget(self.status)
 
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        compact = event.size().height() < COMPACT_HEIGHT
+        if compact != self.compact:
+            self.compact = compact
+            self._style()
+        super().resizeEvent(event)
+
     def _style(self) -> None:
         P = PAIRS
+        c = bool(self.compact)
 
         def pair(name: str) -> str:
             return f"color: {P[name].fg}; background-color: {P[name].bg};"
 
+        def size(normal: float, compact: float) -> int:
+            return dp(self, compact if c else normal)
+
+        margin = 8 if c else 16
+        self.layout().setContentsMargins(margin, margin, margin, margin)
+        self.layout().setSpacing(6 if c else 12)
         self.setStyleSheet(f"""
             #caller {{ {pair('page')} }}
-            QWidget {{ font-size: {dp(self, 20)}px; }}
+            QWidget {{ font-size: {size(20, 18)}px; }}
             QFrame[role="panel"] {{ {pair('ticket')} border-radius: 10px; }}
-            QLabel[role="title"] {{ {pair('ticket')} font-size: {dp(self, 30)}px; font-weight: bold; }}
+            QLabel[role="title"] {{ {pair('ticket')} font-size: {size(30, 24)}px; font-weight: bold; }}
             QLabel[role="body"] {{ color: {P['page'].fg}; background: transparent; }}
             QLabel[role="body"][unsigned="true"] {{ {pair('warn')} border-radius: 6px; padding: 4px 8px;
                 font-weight: bold; }}
-            QLabel[role="number"] {{ {pair('ticket')} font-size: {dp(self, 84)}px; font-weight: bold; }}
+            QLabel[role="number"] {{ {pair('ticket')} font-size: {size(84, 60)}px; font-weight: bold; }}
             QLabel[role="state"] {{ {pair('header')} border-radius: 8px; padding: 6px 14px;
-                font-size: {dp(self, 26)}px; font-weight: bold; }}
+                font-size: {size(26, 22)}px; font-weight: bold; }}
             QLabel[role="state"][paused="true"] {{ {pair('danger')} }}
             QPushButton[role="action"] {{ {pair('action')} border: 2px solid {P['action'].fg}; border-radius: 8px;
-                min-height: {dp(self, 64)}px; min-width: {dp(self, 96)}px; font-weight: bold; }}
+                min-height: {size(64, 48)}px; min-width: {dp(self, 96)}px; font-weight: bold; }}
             QPushButton[role="primary"] {{ {pair('primary')} border: 2px solid #0F4D14; border-radius: 8px;
-                min-height: {dp(self, 64)}px; min-width: {dp(self, 96)}px; font-weight: bold; }}
+                min-height: {size(64, 48)}px; min-width: {dp(self, 96)}px; font-weight: bold; }}
             QPushButton:disabled {{ color: #5F6670; background-color: #E4E7EB; border-color: #A0A7B0; }}
-            QListWidget {{ {pair('ticket')} font-size: {dp(self, 22)}px; }}
+            QListWidget {{ {pair('ticket')} font-size: {size(22, 19)}px; }}
             QListWidget::item:selected {{ {pair('header')} }}
             QListWidget#cards {{ font-size: {dp(self, 20)}px; }}
             QLabel[role="status_ok"] {{ {pair('ok')} padding: 8px; border-radius: 6px; }}
@@ -374,7 +390,7 @@ class CallerScreen(QWidget):
             self.state_label.style().polish(self.state_label)
         signed = bool(w.get("clerk_id"))
         self.clerk_label.setText(f"工作人员：{w['clerk_name']}" if signed else
-                                 "工作人员：未签到 —— 请先填写工号和姓名并按“签到”（或刷工作证），才能叫号")
+                                 "工作人员：未签到 —— 请先签到（下方填工号和姓名，或刷工作证）")
         if self.clerk_label.property("unsigned") != (not signed):
             self.clerk_label.setProperty("unsigned", not signed)
             self.clerk_label.style().unpolish(self.clerk_label)
