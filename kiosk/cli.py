@@ -20,6 +20,8 @@ from kiosk.store import Store, StoreError
 
 DEMO_CONFIG = Path(__file__).with_name("demo_hall.toml")
 DEFAULT_DB = Path(os.environ.get("HALL_DB", "var/hall.db"))
+DEMO_DB = "var/demo.db"  # `hall demo` and `hall simulate` start these afresh each run (unless --db is given)
+SIMULATE_DB = Path("var/simulate.db")
 ROLES = ("server", "kiosk", "caller", "board", "dashboard", "evaluator")
 
 # Every subcommand with its one-line help; tests check each is documented in docs/cli.md.
@@ -34,6 +36,11 @@ COMMANDS = {
     "voice-clips": "render the offline voice clips with espeak-ng (done at install)",
     "web-poster": "today's 扫码取号 door poster: its URL, and its QR code as PNG, SVG or PDF",
 }
+
+
+def fresh_db(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 def wall_clock() -> datetime:
@@ -58,10 +65,13 @@ def _has_display() -> bool:
 
 # ----------------------------------------------------------------------------------------------------
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from kiosk.simulate import DaySimulator, SimClock, board_text, figures_text, local_start
+    from kiosk.simulate import DaySimulator, SimClock, board_text, figures_text, local_start, refusal_name
 
     cfg = _config(args.config)
-    db = Path(args.db) if args.db else Path(f"var/simulate-{datetime.now():%Y%m%d-%H%M%S}.db")
+    db = Path(args.db) if args.db else SIMULATE_DB
+    if not args.db:  # the default file is a fresh day each run, not one more database in var/
+        fresh_db(db)
+    db.parent.mkdir(parents=True, exist_ok=True)
     probe_clock = SimClock(wall_clock())
     hall = open_hall(cfg, db, probe_clock)
     start = local_start(hall)
@@ -73,8 +83,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     print()
     print(figures_text(hall))
     if sim.stats.refused:
-        print("拒绝取号: " + ", ".join(f"{k} {v}" for k, v in sim.stats.refused.items()))
-    print(f"事件 {hall.store.last_seq()} 条，序号连续")
+        print("拒绝取号: " + "，".join(f"{refusal_name(k)} {v} 次" for k, v in sim.stats.refused.items()))
+    n, last = hall.store.conn().execute("SELECT COUNT(*), COALESCE(MAX(seq), 0) FROM events").fetchone()
+    print(f"事件 {last} 条，" + ("序号连续" if n == last else f"序号有 {last - n} 处缺口"))
     if getattr(args, "showcase", False) and hall.config.devices:
         _device_showcase(hall, db.parent)
     return 0
@@ -85,6 +96,8 @@ def _device_showcase(hall: Hall, out_dir: Path) -> None:
     import time
 
     from devices.supervisor import Supervisor, build_drivers
+    from kiosk.core.rating import Level
+    from kiosk.device_text import by_attention, kind_text, reason_text, state_text
     from kiosk.simulate import local_start
 
     cfg = hall.config
@@ -106,8 +119,9 @@ def _device_showcase(hall: Hall, out_dir: Path) -> None:
             "SELECT 1 FROM ratings WHERE ticket_id = ?", (issued[0]["id"],)).fetchone():
         time.sleep(0.2)
     print("\n== 模拟设备 ==")
-    for st in sup.status():
-        print(f"  {st['device']:<12} {st['kind']:<10} {st['state']:<8} {st.get('reason', '')}")
+    for st in by_attention([{**st, "name": st["device"]} for st in sup.status()]):
+        print(f"  {st['device']:<12} {kind_text(st['kind'])}  {state_text(st['state'])}  "
+              f"{reason_text(st.get('reason'))}".rstrip())
     for name, d in sup.drivers.items():
         if hasattr(d, "shown"):
             print(f"  {name} 显示: " + " | ".join(t for t in d.shown().values() if t))
@@ -122,7 +136,7 @@ def _device_showcase(hall: Hall, out_dir: Path) -> None:
     except (ImportError, OSError) as exc:
         print(f"  打印机模拟不可用: {exc}")
     rated = hall.store.conn().execute("SELECT level FROM ratings WHERE ticket_id = ?", (issued[0]["id"],)).fetchone()
-    print(f"  评价器: {issued[0]['number']} → {rated[0] if rated else '未评价'}")
+    print(f"  评价器: {issued[0]['number']} → {Level(rated[0]).label if rated and rated[0] else '未评价'}")
     wavs = sorted((out_dir / "voice").glob("*.wav")) if (out_dir / "voice").exists() else []
     print(f"  语音播报: {len(wavs)} 段 → {out_dir / 'voice'}")
     sup.stop()
@@ -132,15 +146,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.headless or not _has_display():
         if not args.headless:
             print("没有显示器（DISPLAY 未设置）：运行无界面的模拟营业日。"
-                  "有显示器时会打开取号机、叫号器、大屏和管理看板。")
+                  "有显示器时会打开取号机、叫号器、评价器、大屏和管理看板。")
         args.showcase = True
+        logging.getLogger().setLevel(logging.WARNING)  # the printed board and figures are the output, in Chinese
         return cmd_simulate(args)
     try:
         from kiosk.ui.app import run_demo
     except ImportError as exc:
         print(f"界面模块不可用（{exc}）：运行无界面的模拟营业日。")
         return cmd_simulate(args)
-    return int(run_demo(args.config or str(DEMO_CONFIG), args.db or "var/demo.db", speed=args.speed) or 0)
+    # the default demo database starts empty each run; a --db given is used as it is
+    return int(run_demo(args.config or str(DEMO_CONFIG), args.db or DEMO_DB, speed=args.speed, scale=args.scale,
+                        clean=not args.db) or 0)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -308,6 +325,9 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("--seed", type=int, default=7)
         s.add_argument("--arrivals", type=float, default=55.0, help="citizens arriving per hour")
         s.add_argument("--headless", action="store_true", help="no screens: print the board and figures")
+        if name == "demo":
+            s.add_argument("--scale", type=float, help="how large the screens are drawn (default 0.5: all five at "
+                                                       "their real sizes fit one 1920×1080 monitor)")
     s = add("run")
     s.add_argument("role", choices=ROLES)
     s.add_argument("--config")
@@ -352,7 +372,7 @@ HANDLERS = {
 
 
 # The long-running commands log what they do; one-shot commands only their warnings.
-_CHATTY = frozenset({"run", "demo", "central", "simulate"})
+_CHATTY = frozenset({"run", "demo", "central"})
 
 
 def setup_logging(level: int) -> None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from kiosk.calls import current_calls
 from kiosk.core import errors as E
 from kiosk.core.calendar import WorkCalendar
 from kiosk.core.config import HallConfig
@@ -18,6 +19,17 @@ SERVICE_MINUTES = {"social": 6, "housing": 14, "market": 12, "tax": 8, "residenc
 RATING_MIX = [(Level.VERY_SATISFIED, 0.62), (Level.SATISFIED, 0.27), (Level.BASIC, 0.07),
               (Level.DISSATISFIED, 0.03), (Level.VERY_DISSATISFIED, 0.01)]
 BAD_REASONS = ["等候时间太长", "工作人员态度不好", "一次告知不清楚", "材料要求反复"]
+# why the kiosk refused a simulated citizen, by the refusal's stable key (kiosk.core.errors), for the printed summary
+REFUSAL_NAMES = {
+    "outside_ticket_hours": "不在取号时间", "not_working_day": "非工作日", "not_business_day": "该业务当天不办理",
+    "daily_cap_reached": "当日号已取完", "business_closed": "暂停取号", "no_open_window": "办理窗口都已暂停服务",
+    "duplicate_open_ticket": "已有未办完的号", "id_required": "需要身份证", "invalid_id_number": "身份证号不正确",
+    "green_channel_unavailable": "没有开通绿色通道",
+}
+
+
+def refusal_name(key: str) -> str:
+    return REFUSAL_NAMES.get(key, "其他原因")
 
 
 class SimClock:
@@ -172,11 +184,12 @@ def local_start(hall: Hall, day: datetime | None = None) -> datetime:
 
 
 def board_text(hall: Hall) -> str:
-    """The hall board as text: latest calls, waiting per business, window states."""
+    """The hall board as text: the numbers called now (as the board screen shows them), waiting per business,
+    window states."""
     now = hall.now().astimezone(hall.config.tz)
     lines = [f"━━ {hall.config.name}  {now:%Y-%m-%d %H:%M} ━━"]
-    calls = hall.recent_calls(6)
-    lines.append("最新叫号: " + ("  ".join(f"{c['number']}→{c['window']}号窗口" for c in calls) or "（暂无）"))
+    calls = [c for c in current_calls(hall.windows()) if c["status"] == "called"][:6]
+    lines.append("正在叫号: " + ("  ".join(f"{c['number']}→{c['window_name']}" for c in calls) or "（暂无）"))
     lines.append("等候人数: " + "  ".join(f"{w['name']} {w['waiting']}" for w in hall.waiting_counts()))
     states = {"idle": "空闲", "calling": "叫号中", "serving": "办理中", "paused": "暂停"}
     cells = []

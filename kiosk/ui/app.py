@@ -1,5 +1,6 @@
-"""Desktop entry points: `run_demo` (all screens plus a simulated day on a scaled clock, with 办件 whose deadlines
-fall during the day) and `run_role`."""
+"""Desktop entry points: `run_demo` (all screens on one 1920×1080 monitor, a simulated hall around the window a
+person drives, on a clock that keeps the hall open while they use it, with 办件 whose deadlines fall during the day)
+and `run_role` (one screen; on the hall's own store it follows the events other processes write)."""
 from __future__ import annotations
 
 import logging
@@ -9,11 +10,11 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, QRect, Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QWidget
 
 from kiosk.core.calendar import WorkCalendar
@@ -32,6 +33,7 @@ from kiosk.ui.dashboard import DashboardScreen
 from kiosk.ui.evaluator import EvaluatorScreen
 from kiosk.ui.fonts import setup_fonts
 from kiosk.ui.inputs import DeviceInputs
+from kiosk.ui.keyboard import use_touch_keyboard
 from kiosk.ui.kiosk import KioskScreen
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,10 @@ CLERKS = ["王晓明", "李娜", "张伟", "刘芳", "陈静", "杨洋", "赵磊
 RATING_WEIGHTS = (55, 30, 9, 4, 2)
 DEMO_APPLICANTS = ["张建华", "李秀英", "王志强", "刘桂兰", "陈国平", "杨丽娟", "赵德明", "黄淑珍", "周永刚", "吴海燕"]
 CASE_PASS_S = 60.0  # the evaluate pass runs once a minute of hall time (and at once after a 差评)
+DEMO_OPEN_H = 2.0  # the demo starts in an open period with at least this much left (hall time) …
+DEMO_REAL_H = 1.0  # … and its last hour runs at real time, so the hall stays open while a person uses it
+DEMO_SCALE = "0.5"  # the five screens at their real sizes, drawn at half size, fit one 1920×1080 monitor
+DEMO_CLERK = ("c01", "王晓明")  # who is signed in at the window on screen (a person may sign in as someone else)
 
 
 # =====================================================================================================================
@@ -53,16 +59,56 @@ def scaled_clock(start: datetime, speed: float) -> Callable[[], datetime]:
     return lambda: start + timedelta(seconds=(time.monotonic() - m0) * speed)
 
 
-def demo_start(config: HallConfig, now: datetime | None = None, calendar: WorkCalendar | None = None) -> datetime:
-    """Now, if the hall is open now; otherwise 08:30 local on the next working day (or today, if still ahead)."""
+def demo_clock(start: datetime, speed: float, slow_from: datetime) -> Callable[[], datetime]:
+    """Hall time from `start`, `speed` times faster than the wall until `slow_from`, then at the wall's pace."""
+    m0 = time.monotonic()
+    fast_s = max(0.0, (slow_from - start).total_seconds()) / max(speed, 1e-9)
+
+    def now() -> datetime:
+        wall = time.monotonic() - m0
+        if wall <= fast_s:
+            return start + timedelta(seconds=wall * speed)
+        return start + timedelta(seconds=fast_s * speed + (wall - fast_s))
+
+    return now
+
+
+def open_periods(config: HallConfig, day: date) -> list[tuple[datetime, datetime]]:
+    """The day's ticket hours of all businesses together (overlaps merged), as UTC: when the hall is open."""
+    spans = sorted((s, e) for b in config.businesses for s, e in b.intervals())
+    merged: list[list[Any]] = []
+    for s, e in spans:
+        if merged and s <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], e)
+        else:
+            merged.append([s, e])
+    return [(datetime.combine(day, s, config.tz).astimezone(UTC), datetime.combine(day, e, config.tz).astimezone(UTC))
+            for s, e in merged]
+
+
+def demo_period(config: HallConfig, now: datetime | None = None,
+                calendar: WorkCalendar | None = None) -> tuple[datetime, datetime]:
+    """(start, close) of the demo: now, if the hall is open with at least DEMO_OPEN_H left in this period; else the
+    next open period that long (today's afternoon, or the next working day's morning)."""
     cal = calendar or config.work_calendar()
-    tz = config.tz
-    local = (now or datetime.now(UTC)).astimezone(tz)
-    first = min(s for b in config.businesses for s, _e in b.intervals())
-    last = max(e for b in config.businesses for _s, e in b.intervals())
-    if cal.is_working_day(local.date()) and first <= local.time() < last:
-        return local.astimezone(UTC)
-    return opening(config, cal, local.date() if local.time() < first else local.date() + timedelta(days=1))
+    now = now or datetime.now(UTC)
+    day = now.astimezone(config.tz).date()
+    least = timedelta(hours=DEMO_OPEN_H)
+    for _ in range(30):
+        if cal.is_working_day(day):
+            for s, e in open_periods(config, day):
+                if s <= now < e and e - now >= least:
+                    return now, e
+                if s > now and e - s >= least:
+                    return s, e
+        day += timedelta(days=1)
+    start = opening(config, cal, now.astimezone(config.tz).date())
+    return start, start + least
+
+
+def demo_start(config: HallConfig, now: datetime | None = None, calendar: WorkCalendar | None = None) -> datetime:
+    """When the demo's hall clock starts (see `demo_period`)."""
+    return demo_period(config, now, calendar)[0]
 
 
 # =====================================================================================================================
@@ -223,24 +269,24 @@ class _Clerk:
 class Simulation(QObject):
     """Citizens arrive (Poisson, `arrivals_per_hour` of hall time) and simulated clerks press the caller's buttons.
 
-    Runs on a QTimer in the Qt thread and goes through the HallClient like a screen does.  A window that has an
-    EvaluatorScreen is rated by tapping its faces, so the tablet is seen working."""
+    Runs on a QTimer in the Qt thread and goes through the HallClient like a screen does.  The windows in `on_screen`
+    are a person's: no simulated clerk signs in, calls or rates there (their caller and evaluator are on screen)."""
 
     def __init__(self, client: HallClient, *, arrivals_per_hour: float = 90.0, seed: int | None = None,
-                 evaluators: dict[int, EvaluatorScreen] | None = None, kiosk: KioskScreen | None = None,
-                 rated_elsewhere: set[int] | None = None, tick_ms: int = 200, case_share: float = 0.3,
+                 kiosk: KioskScreen | None = None, rated_elsewhere: set[int] | None = None,
+                 on_screen: set[int] | None = None, tick_ms: int = 200, case_share: float = 0.3,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.client = client
         self.rng = random.Random(seed)
         self.rate = arrivals_per_hour
-        self.evaluators = evaluators or {}
-        self.rated_elsewhere = (rated_elsewhere or set()) - set(self.evaluators)  # keypad sims rate these
+        self.on_screen = set(on_screen or ())
+        self.rated_elsewhere = (rated_elsewhere or set()) - self.on_screen  # keypad sims rate these
         self.kiosk = kiosk
         now = client.now()
         self.last = now
         self.clerks = {w.number: _Clerk(w.number, CLERKS[i % len(CLERKS)], now + timedelta(seconds=5 * i))
-                       for i, w in enumerate(client.config.windows)}
+                       for i, w in enumerate(client.config.windows) if w.number not in self.on_screen}
         for c in self.clerks.values():
             self._try(lambda c=c: client.sign_in(c.window, f"c{c.window:02d}", c.name))
         self.issued = 0
@@ -352,13 +398,6 @@ class Simulation(QObject):
     def _rate(self, c: _Clerk) -> None:
         tid, c.rating_for = c.rating_for, None
         level: Level = self.rng.choices(ORDER, weights=RATING_WEIGHTS)[0]
-        screen = self.evaluators.get(c.window)
-        if screen is not None and screen.ticket is not None and screen.ticket["id"] == tid:
-            screen.choose(level)  # the tablet records it, exactly as a citizen's tap does
-            if level.is_bad:
-                self.rng.choice(screen.reason_buttons).setChecked(True)
-                screen.submit_reason()
-            return
         reason = self.rng.choice(["办事效率低、等候时间长", "需要多次跑腿"]) if level.is_bad else None
         self._try(lambda: self.client.rate(tid, level, reason=reason, idem_key=uuid.uuid4().hex))
 
@@ -416,58 +455,124 @@ def keypad_windows(sections: dict[str, dict[str, Any]]) -> set[int]:
     return out
 
 
+def for_the_person(sections: dict[str, dict[str, Any]], window: int) -> dict[str, dict[str, Any]]:
+    """The demo's devices without a simulated keypad at the window a person rates on (its tablet is on screen)."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, sec in sections.items():
+        if sec.get("kind") == "evaluator" and sec.get("keypads"):
+            sec = {**sec, "keypads": {a: w for a, w in dict(sec["keypads"]).items() if int(w) != window}}
+        out[name] = sec
+    return out
+
+
+# the real size of each demo window (kiosk/ui/theme.py PANELS): laid out once, then drawn at the demo's scale
+DEMO_SIZES = {"kiosk": (1080, 1920), "board": (1920, 1080), "evaluator": (800, 480), "dashboard": (1366, 768),
+              "caller": (1366, 768)}
+
+
+def demo_layout(avail: QRect, title: int = 64, border: int = 4) -> dict[str, QRect]:
+    """Where each demo window's inside goes on `avail` (logical px; each window's frame adds `title` above and
+    `border` on its other sides): the kiosk down the left, the board and the tablet along the top, the dashboard and
+    the caller under the board.  At their real sizes when they fit (a 1920×1080 monitor at the demo's half scale);
+    else all shrunk alike.  Frames may touch, never overlap."""
+    (kw, kh), (bw, bh), (ew, eh), (dw, dh), (cw, ch) = (DEMO_SIZES[n] for n in
+                                                        ("kiosk", "board", "evaluator", "dashboard", "caller"))
+    side, top = 2 * border, title + border
+    need_w = max(kw + bw + ew, kw + dw + cw) + 3 * side
+    need_h = max(kh + top, bh + top + dh + top)
+    f = min(1.0, avail.width() / need_w, avail.height() / need_h)
+
+    def at(x: int, y: int, w: int, h: int) -> QRect:
+        return QRect(avail.left() + int(x * f) + border, avail.top() + int(y * f) + title, int(w * f), int(h * f))
+
+    col2, col3 = kw + side, kw + side + bw + side
+    row2 = bh + top
+    return {
+        "kiosk": at(0, 0, kw, kh),
+        "board": at(col2, 0, bw, bh),
+        "evaluator": at(col3, 0, ew, eh),
+        "dashboard": at(col2, row2, dw, dh),
+        "caller": at(col2 + dw + side, row2, cw, ch),
+    }
+
+
 def build_demo(config_path: str | Path, db_path: str | Path, speed: float = 60.0, *, start: datetime | None = None,
                seed: int | None = None, caller_window: int = 1, evaluator: bool = True, devices: bool = True,
                device_sections: dict[str, dict[str, Any]] | None = None, arrivals_per_hour: float = 90.0,
-               show: bool = True) -> Demo:
+               show: bool = True, keep_open: bool = True) -> Demo:
     """Everything `run_demo` shows, without entering the event loop (tests and the benchmark use this).
 
+    Window `caller_window` is the person's: its caller and tablet are on screen, a demo clerk is signed in there,
+    and no simulated clerk or keypad touches it.  With `keep_open` the hall clock runs at `speed` until an hour
+    before the open period ends, then at the wall's pace (`demo_clock`), so the hall does not close on the person.
     Devices: `device_sections` if given, else the config's [devices.*], else a simulated printer and LED."""
     app = _app()
     config = load(config_path)
-    begin = start or demo_start(config)
+    begin, close = demo_period(config, start) if start is None else (start, _period_end(config, start))
+    clock = demo_clock(begin, speed, close - timedelta(hours=DEMO_REAL_H)) if keep_open else scaled_clock(begin, speed)
     store = Store(Path(db_path))
-    hall = Hall(config, store, clock=scaled_clock(begin, speed))
+    hall = Hall(config, store, clock=clock)
     sections = device_sections if device_sections is not None else (config.devices or DEFAULT_DEMO_DEVICES)
+    sections = for_the_person(sections, caller_window)
     supervisor = start_devices(hall, sections) if devices else None
     client = HallClient(hall, heartbeat_s=5.0)
+    try:
+        client.sign_in(caller_window, *DEMO_CLERK)
+    except HallError as exc:
+        log.warning("demo clerk not signed in at window %s: %s", caller_window, exc.message)
     kiosk = KioskScreen(client, printer=_printer(supervisor), inputs=screen_inputs(supervisor, "kiosk"))
     caller = CallerScreen(client, caller_window, inputs=screen_inputs(supervisor, "caller", caller_window))
     board = BoardScreen(client)
     dashboard = DashboardScreen(client)
-    ev_screen = EvaluatorScreen(client, caller_window, timeout_s=max(5.0, 60.0 / max(speed, 1.0) * 10)) \
-        if evaluator else None
-    sim = Simulation(client, arrivals_per_hour=arrivals_per_hour, seed=seed,
-                     evaluators={caller_window: ev_screen} if ev_screen else {}, kiosk=kiosk,
+    ev_screen = EvaluatorScreen(client, caller_window) if evaluator else None
+    sim = Simulation(client, arrivals_per_hour=arrivals_per_hour, seed=seed, kiosk=kiosk, on_screen={caller_window},
                      rated_elsewhere=keypad_windows(sections) if devices else set())
     seed_demo_cases(client, random.Random(seed))
     supervision = Supervision(client, speed=speed)
     supervision.start()
     demo = Demo(hall, store, client, kiosk, caller, board, dashboard, ev_screen, sim, supervisor, supervision)
     if show:
-        screen = app.primaryScreen().availableGeometry()
-        kiosk.resize(min(620, screen.width() // 3), min(1040, screen.height() - 40))
-        kiosk.move(screen.left(), screen.top())
-        board.resize(960, 540)
-        board.move(screen.left() + kiosk.width() + 10, screen.top())
-        dashboard.resize(1280, 760)
-        dashboard.move(screen.left() + kiosk.width() + 10, screen.top() + 580)
-        caller.resize(900, 700)
-        caller.move(screen.right() - 900, screen.top())
-        if ev_screen is not None:
-            ev_screen.resize(800, 480)
-            ev_screen.move(screen.right() - 800, screen.top() + 740)
-        for s in demo.screens:
-            s.show()
+        tiles = demo_layout(app.primaryScreen().availableGeometry())
+        for name, screen in (("kiosk", kiosk), ("board", board), ("dashboard", dashboard), ("caller", caller),
+                             ("evaluator", ev_screen)):
+            if screen is not None:
+                screen.setGeometry(tiles[name])
+                screen.show()
     return demo
+
+
+def _period_end(config: HallConfig, at: datetime) -> datetime:
+    """The end of the open period `at` falls in (or DEMO_OPEN_H later, if the hall is closed then)."""
+    day = at.astimezone(config.tz).date()
+    return next((e for s, e in open_periods(config, day) if s <= at < e), at + timedelta(hours=DEMO_OPEN_H))
+
+
+def fresh_store(path: str | Path) -> None:
+    """A new demo day: the demo's database and its WAL files go (each run starts clean rather than pile up)."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def demo_app(scale: float | None = None) -> QApplication:
+    """The demo's QApplication, drawn at `scale` (default DEMO_SCALE; QT_SCALE_FACTOR, if set, wins) and with the
+    tablet's on-screen keyboard: both are chosen before the QApplication exists."""
+    os.environ.setdefault("QT_SCALE_FACTOR", str(scale) if scale else DEMO_SCALE)
+    use_touch_keyboard()
+    return _app()
 
 
 def run_demo(config_path: str | Path, db_path: str | Path, speed: float = 60.0, *, start: datetime | None = None,
              seed: int | None = None, caller_window: int = 1, evaluator: bool = True, devices: bool = True,
-             arrivals_per_hour: float = 90.0, duration_s: float | None = None) -> int:
+             arrivals_per_hour: float = 90.0, duration_s: float | None = None, scale: float | None = None,
+             clean: bool = True) -> int:
     """Open the kiosk, a caller, the evaluator, the board and the dashboard on one desktop over the embedded store,
-    with simulated citizens and clerks; `speed` scales the hall clock (60 → an hour a minute)."""
-    app = _app()
+    with simulated citizens and clerks at the other windows; `speed` scales the hall clock (60 → an hour a minute)
+    until the last hour of the open period.  `scale`: how large Qt draws (default DEMO_SCALE, so that the five
+    screens at their real sizes fit one 1920×1080 monitor); `clean`: start from an empty database."""
+    app = demo_app(scale)
+    if clean:
+        fresh_store(db_path)
+    Path(db_path).parent.mkdir(parents=True, exist_ok=True)
     demo = build_demo(config_path, db_path, speed, start=start, seed=seed, caller_window=caller_window,
                       evaluator=evaluator, devices=devices, arrivals_per_hour=arrivals_per_hour)
     demo.simulation.start()
@@ -494,18 +599,33 @@ def build_role(role: str, client: HallClient, *, window: int | None = None, prin
     raise ValueError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
 
 
-def run_role(role: str, config_path: str | Path, db_path: str | Path, *, window: int | None = None,
-             fullscreen: bool = False, devices: bool | None = None, sync: Any = None,
-             clock: Callable[[], datetime] | None = None, lan: str | Path | None = None) -> int:
-    """One screen in this process: on the hall's own store, or — with `lan` (a client file: hall_id, client_id,
-    [lan]) — as a LAN client of `hall run server` through the hall broker (sync/lan.py RemoteHall).
+@dataclass
+class RoleRun:
+    """One role's screen and what it runs on, until `close()`."""
 
-    Devices are the hall server's job; by default a kiosk drives only its own printers, ID card readers and
-    scanners, and a caller its window's badge scanner (`screen_drives`), so that two role processes never drive
-    the same device (devices=True starts every configured device here)."""
+    screen: QWidget
+    client: HallClient
+    hall: Any
+    store: Store | None
+    supervisor: Any = None
+
+    def close(self) -> None:
+        stop_devices(self.supervisor)
+        self.client.close()
+        if self.store is not None:
+            self.store.close()
+        else:
+            self.hall.close()
+
+
+def open_role(role: str, config_path: str | Path, db_path: str | Path, *, window: int | None = None,
+              devices: bool | None = None, sync: Any = None, clock: Callable[[], datetime] | None = None,
+              lan: str | Path | None = None) -> RoleRun:
+    """Build one role's screen (a QApplication must exist): on the hall's own store — its HallClient follows the
+    store's event log, so it sees what the other role processes and `hall run server` commit — or, with `lan`,
+    as a LAN client.  See `run_role` for the devices."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
-    app = _app()
     store: Store | None = None
     if lan is not None:
         from sync.lan import RemoteHall
@@ -528,17 +648,32 @@ def run_role(role: str, config_path: str | Path, db_path: str | Path, *, window:
     client = HallClient(hall)
     inputs = screen_inputs(supervisor, role, window or config.windows[0].number)
     screen = build_role(role, client, window=window, printer=_printer(supervisor), sync=sync, inputs=inputs)
+    return RoleRun(screen, client, hall, store, supervisor)
+
+
+def run_role(role: str, config_path: str | Path, db_path: str | Path, *, window: int | None = None,
+             fullscreen: bool = False, devices: bool | None = None, sync: Any = None,
+             clock: Callable[[], datetime] | None = None, lan: str | Path | None = None) -> int:
+    """One screen in this process: on the hall's own store, or — with `lan` (a client file: hall_id, client_id,
+    [lan]) — as a LAN client of `hall run server` through the hall broker (sync/lan.py RemoteHall).
+
+    Devices are the hall server's job; by default a kiosk drives only its own printers, ID card readers and
+    scanners, and a caller its window's badge scanner (`screen_drives`), so that two role processes never drive
+    the same device (devices=True starts every configured device here).  The evaluator types its comment on Qt
+    Virtual Keyboard, chosen here before the QApplication exists."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
+    if role == "evaluator":
+        use_touch_keyboard()
+    app = _app()
+    run = open_role(role, config_path, db_path, window=window, devices=devices, sync=sync, clock=clock, lan=lan)
     if fullscreen:
-        screen.showFullScreen()
+        run.screen.showFullScreen()
     else:
-        screen.resize(1080, 1920) if role == "kiosk" else screen.resize(1920, 1080)
-        screen.show()
+        w, h = (1080, 1920) if role == "kiosk" else (800, 480) if role == "evaluator" else (1920, 1080)
+        run.screen.resize(w, h)
+        run.screen.show()
     try:
         return app.exec()
     finally:
-        stop_devices(supervisor)
-        client.close()
-        if store is not None:
-            store.close()
-        else:
-            hall.close()
+        run.close()

@@ -9,6 +9,7 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
+from kiosk.calls import current_calls
 from kiosk.core import events as ev
 from kiosk.core.events import Event
 from kiosk.ui.client import HallClient
@@ -28,23 +29,6 @@ COUNT_KINDS = {ev.TICKET_ISSUED, ev.TICKET_CALLED, ev.TICKET_NO_SHOW, ev.TICKET_
                ev.TICKET_EXPIRED, ev.BUSINESS_CLOSED, ev.BUSINESS_OPENED, ev.DAY_CLOSED, ev.WINDOW_PAUSED,
                ev.WINDOW_RESUMED}
 WELCOME = "欢迎光临"
-
-
-def current_calls(windows: list[dict[str, Any]], call_seq: dict[str, int] | None = None) -> list[dict[str, Any]]:
-    """What the board may say now: each open window's current ticket (called, or being served there), the latest
-    call first (`call_seq`: the seq of each number's latest call heard, for calls within one clock tick).  A window
-    holds one ticket at a time, so a number that left its window leaves the board with it."""
-    out = []
-    for w in windows:
-        t = w.get("current")
-        if not t or w["state"] == "paused" or t["status"] not in ("called", "serving"):
-            continue
-        out.append({"number": t["number"], "window": w["number"], "window_name": w["name"],
-                    "business_name": t.get("business_name", ""), "status": t["status"],
-                    "called_at": t.get("called_at") or ""})
-    seqs = call_seq or {}
-    out.sort(key=lambda c: (c["called_at"], seqs.get(c["number"], 0)), reverse=True)
-    return out
 
 
 class BoardScreen(QWidget):

@@ -13,7 +13,7 @@ def test_simulate_prints_board_and_figures(tmp_path: Path, capsys) -> None:
     db = tmp_path / "sim.db"
     assert main(["simulate", "--db", str(db), "--hours", "3", "--seed", "3"]) == 0
     out = capsys.readouterr().out
-    assert "最新叫号" in out and "今日统计" in out and "好差评" in out and "序号连续" in out
+    assert "正在叫号" in out and "今日统计" in out and "好差评" in out and "序号连续" in out
     from kiosk.store import Store
 
     c = Store(db).conn()
@@ -50,6 +50,22 @@ def test_demo_without_display_runs_headless(tmp_path: Path, capsys, monkeypatch)
     monkeypatch.setenv("QT_QPA_PLATFORM", "xcb")
     assert main(["demo", "--db", str(tmp_path / "d.db"), "--hours", "1"]) == 0
     assert "没有显示器" in capsys.readouterr().out
+
+
+def test_the_headless_demo_speaks_chinese_and_reuses_its_database(tmp_path: Path, capsys, monkeypatch) -> None:
+    import re
+
+    monkeypatch.chdir(tmp_path)  # the default database and the showcase's files go under ./var
+    for _ in range(2):
+        assert main(["demo", "--headless", "--hours", "2", "--seed", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "== 模拟设备 ==" in out and "评价器:" in out
+    # no raw keys or English states: a refusal, a level, a device kind or state is said in Chinese
+    english = ("ok", "offline", "degraded", "printer", "evaluator", "led")  # states and kinds (not device names)
+    words = set(re.findall(r"\b[a-z]+(?:_[a-z]+)+\b", out))
+    words |= {w for w in english if re.search(rf"(?<![\w/-]){w}(?![\w-])", out)}
+    assert not words, words
+    assert sorted(p.name for p in (tmp_path / "var").glob("*.db")) == ["simulate.db"]  # not one more per run
 
 
 def test_every_log_line_is_masked_whichever_module_logged_it() -> None:
