@@ -187,7 +187,7 @@ def test_demo_cases_turn_red_during_the_day_and_ratings_belong_to_cases(qtbot, t
         qtbot.waitUntil(lambda: conn.execute("SELECT COUNT(*) FROM ratings WHERE case_no LIKE 'W%'").fetchone()[0]
                         >= 1, timeout=15000)
         assert demo.simulation.linked and demo.supervision.passes >= 2
-        demo.dashboard.tabs.setCurrentIndex(1)  # the page is read when it is shown
+        demo.dashboard.tabs.setCurrentIndex(demo.dashboard.tabs.indexOf(demo.dashboard.supervision))  # read when shown
         assert demo.dashboard.sup_kpis["red"].text() == str(cases.card_counts()["red"])
     finally:
         demo.close()

@@ -264,7 +264,7 @@ def test_screens_read_cards_bounded_and_only_when_they_concern_them(qtbot, clien
     assert calls == []  # neither the caller of window 2 nor a dashboard on its overview page reads the list
     register_case(hall, "MINE", window=2)
     qtbot.waitUntil(lambda: (2, 50) in calls)
-    d.tabs.setCurrentIndex(1)
+    d.tabs.setCurrentIndex(d.tabs.indexOf(d.supervision))
     assert (None, 100) in calls
     assert all(limit is not None for _w, limit in calls)  # a backlog is never read whole on the UI thread
     assert c.cards_list.count() == 0  # a case that has just been registered has no card yet
