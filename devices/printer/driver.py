@@ -261,27 +261,34 @@ class PrinterDriver(DeviceWorker):
         return st
 
     def _query(self, transport: Transport) -> PrinterStatus | None:
-        offline = self._ask(transport, 2)
-        paper = self._ask(transport, 4) if offline is not None else None
-        if offline is None or paper is None:
+        # both requests in one write, one round trip: DLE EOT is real-time, answered in the order asked, and the
+        # status asked before every ticket is on the way from tap to paper
+        replies = self._ask(transport, 2, 4)
+        if replies is None:
             return None
+        offline, paper = replies
         error = self._ask(transport, 3) if offline & 0x40 else None
-        return proto.parse_status(offline, paper, error)
+        return proto.parse_status(offline, paper, error[0] if error else None)
 
-    def _ask(self, transport: Transport, n: int) -> int | None:
-        """One DLE EOT round trip.  No reply is None — never "paper ok", the python-escpos trap."""
+    def _ask(self, transport: Transport, *ns: int) -> list[int] | None:
+        """DLE EOT n for each n, sent together; the replies in that order.  A missing reply is None — never
+        "paper ok", the python-escpos trap."""
         if self._reply_lost:
             self._drain(transport)  # a late reply to an earlier request would answer this one wrongly
-        transport.write(proto.status_request(n))
+        transport.write(b"".join(proto.status_request(n) for n in ns))
         deadline = time.monotonic() + self.config.status_timeout
+        replies: list[int] = []
         while time.monotonic() < deadline:
             data = transport.read(1)
             if not data:
                 time.sleep(0.005)  # links whose read never blocks (files) must not spin
                 continue
             if proto.is_status_byte(data[0]):
-                self._reply_lost = False
-                return data[0]
+                replies.append(data[0])
+                if len(replies) == len(ns):
+                    self._reply_lost = False
+                    return replies
+                continue
             self.noise_bytes += 1
         self._reply_lost = True
         return None

@@ -49,6 +49,7 @@ class Item:
 class SimTicket:
     items: list[Item]
     cut: str  # "partial" | "full" | "" (not cut yet)
+    at: float = field(default_factory=time.monotonic)  # when the cut was received (after its wire time, with baud)
 
     def lines(self) -> list[str]:
         """Printed lines as text; raster and QR show as placeholders so tests can read the layout."""
