@@ -118,7 +118,7 @@ class KioskScreen(QWidget):
         self.result_timer.timeout.connect(self.go_home)
         self.refresh_timer = QTimer(self)  # coalesce bursts of events into one redraw
         self.refresh_timer.setSingleShot(True)
-        self.refresh_timer.setInterval(150)
+        self.refresh_timer.setInterval(50)  # soon enough that a call made at a window shows at once
         self.refresh_timer.timeout.connect(self.refresh_counts)
         self.clock_timer = QTimer(self)
         self.clock_timer.timeout.connect(self._update_clock)
