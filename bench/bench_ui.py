@@ -311,6 +311,33 @@ def demo_memory(seconds: float = 8.0) -> None:
           f"RSS {r['rss_kb'] / 1024:.0f} MB, peak {r['hwm_kb'] / 1024:.0f} MB")
 
 
+def cross_process(rounds: int = 8) -> None:
+    """Roles as separate processes on one store (tests/ui/roles.py: a kiosk, a board, a caller and an evaluator, each
+    built as `hall run ROLE` builds it): a press in one process → the other process's screen showing it, read every
+    5 ms.  The store's event log is the bus; the target is 200 ms for every step."""
+    sys.path.insert(0, str(ROOT))
+    from tests.ui.roles import hall_round, start_roles
+
+    with tempfile.TemporaryDirectory() as d:
+        procs = start_roles(Path(d) / "hall.db", CONFIG, home=Path(d))
+        steps: dict[str, list[float]] = {}
+        try:
+            for i in range(rounds):
+                for step, s in hall_round(procs, sign_in=i == 0).items():
+                    steps.setdefault(step, []).append(s * 1000)
+                time.sleep(0.3)
+        finally:
+            for p in procs.values():
+                p.close()
+    every = [x for xs in steps.values() for x in xs]
+    print(f"roles as processes on one store ({len(procs)} processes, follow every 50 ms; {rounds} citizens): "
+          f"press in one → shown in another")
+    for step, ms in steps.items():
+        print(f"  {step:<14} median {statistics.median(ms):6.1f} ms  max {max(ms):6.1f} ms  ({len(ms)})")
+    print(f"  every step: p95 {pct(every, 0.95):.1f} ms, max {max(every):.1f} ms "
+          f"(target ≤ 200 ms: {'met' if max(every) <= 200 else 'NOT MET'})")
+
+
 def main() -> None:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     sys.path.insert(0, str(ROOT))
@@ -326,6 +353,7 @@ def main() -> None:
     tap_to_print(app)
     call_to_board(app)
     demo_memory()
+    cross_process()
 
 
 if __name__ == "__main__":
