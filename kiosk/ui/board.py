@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
 from kiosk.calls import current_calls
@@ -29,6 +30,8 @@ COUNT_KINDS = {ev.TICKET_ISSUED, ev.TICKET_CALLED, ev.TICKET_NO_SHOW, ev.TICKET_
                ev.TICKET_EXPIRED, ev.BUSINESS_CLOSED, ev.BUSINESS_OPENED, ev.DAY_CLOSED, ev.WINDOW_PAUSED,
                ev.WINDOW_RESUMED}
 WELCOME = "欢迎光临"
+SERVING = "正在办理"
+COMPACT_HEIGHT = 900  # a 32" TV at 1366×768 over a row of windows
 
 
 class BoardScreen(QWidget):
@@ -45,6 +48,7 @@ class BoardScreen(QWidget):
         self.last_heard = time.monotonic()
         self.calls: list[dict[str, Any]] = []
         self.newest_at = 0.0
+        self.compact = True  # until the first resize says the screen is tall: never forced taller than the TV
         self.newest: str | None = None  # the number of the latest call or recall, highlighted for a few seconds
         self.call_seq: dict[str, int] = {}
         self.setObjectName("board")
@@ -80,11 +84,9 @@ class BoardScreen(QWidget):
 
         self.body = QStackedWidget()
         live = QWidget()
-        ll = QHBoxLayout(live)
-        ll.setContentsMargins(32, 20, 32, 12)
+        self.live_box = ll = QHBoxLayout(live)
         ll.setSpacing(32)
-        calls = QVBoxLayout()
-        calls.setSpacing(8)
+        self.calls_box = calls = QVBoxLayout()
         self.new_banner = tag(QLabel(), "new")
         self.new_banner.setAlignment(Qt.AlignmentFlag.AlignCenter)
         calls.addWidget(self.new_banner)
@@ -137,33 +139,46 @@ class BoardScreen(QWidget):
         tag(self.notice, "notice")
         root.addWidget(self.notice)
 
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        compact = event.size().height() < COMPACT_HEIGHT
+        if compact != self.compact:
+            self.compact = compact
+            self._style()
+        super().resizeEvent(event)
+
     def _style(self) -> None:
         P = PAIRS
+        c = self.compact
 
         def pair(name: str) -> str:
             return f"color: {P[name].fg}; background-color: {P[name].bg};"
 
+        def size(normal: float) -> int:  # a 32" TV at 1366×768 is read from as far: the same text, 0.7 times
+            return dp(self, normal * (0.7 if c else 1.0))
+
         self.setStyleSheet(f"""
             #board {{ {pair('board')} }}
-            QWidget {{ font-size: {dp(self, 40)}px; }}
-            QFrame[role="header"], QLabel[role="header"] {{ {pair('header')} font-size: {dp(self, 48)}px;
+            QWidget {{ font-size: {size(40)}px; }}
+            QFrame[role="header"], QLabel[role="header"] {{ {pair('header')} font-size: {size(48)}px;
                 font-weight: bold; }}
-            QLabel[role="colhead"] {{ {pair('board_accent')} font-size: {dp(self, 36)}px; }}
+            QLabel[role="colhead"] {{ {pair('board_accent')} font-size: {size(36)}px; }}
             QFrame[role="row"] {{ {pair('board')} border-bottom: 1px solid #3A4756; }}
             QFrame[role="row"][fresh="true"] {{ {pair('board_new')} border-radius: 8px; }}
-            QLabel[role="num"] {{ background: transparent; font-size: {dp(self, 60)}px;
+            QLabel[role="num"] {{ background: transparent; font-size: {size(60)}px;
                 font-weight: bold; }}
-            QLabel[role="win"], QLabel[role="biz"] {{ background: transparent; font-size: {dp(self, 48)}px; }}
+            QLabel[role="win"], QLabel[role="biz"] {{ background: transparent; font-size: {size(48)}px; }}
             QFrame[role="row"] QLabel {{ color: {P['board'].fg}; }}
             QFrame[role="row"][fresh="true"] QLabel {{ color: {P['board_new'].fg}; }}
-            QLabel[role="new"] {{ {pair('board_new')} border-radius: 12px; font-size: {dp(self, 64)}px;
-                font-weight: bold; padding: 10px; }}
-            QLabel[role="count"] {{ {pair('board')} font-size: {dp(self, 40)}px; }}
-            QLabel[role="stale"] {{ {pair('board_stale')} font-size: {dp(self, 56)}px; font-weight: bold;
-                padding: 40px; }}
-            QWidget[role="notice"] {{ {pair('board_accent')} font-size: {dp(self, 40)}px; }}
+            QLabel[role="new"] {{ {pair('board_new')} border-radius: 12px; font-size: {size(64)}px;
+                font-weight: bold; padding: {size(10)}px; }}
+            QLabel[role="count"] {{ {pair('board')} font-size: {size(40)}px; }}
+            QLabel[role="stale"] {{ {pair('board_stale')} font-size: {size(56)}px; font-weight: bold;
+                padding: {size(40)}px; }}
+            QWidget[role="notice"] {{ {pair('board_accent')} font-size: {size(40)}px; }}
         """)
-        self.notice.setFixedHeight(dp(self, 72))
+        self.notice.setFixedHeight(size(72))
+        self.live_box.setContentsMargins(32, 8 if c else 20, 32, 4 if c else 12)
+        self.calls_box.setSpacing(2 if c else 8)
 
     # --- data ---------------------------------------------------------------------------------------------------
     def heard(self) -> None:
@@ -237,9 +252,10 @@ class BoardScreen(QWidget):
             c = self.calls[i] if i < len(self.calls) else None
             where = (c["window_name"] or f"{c['window']}号窗口") if c else ""
             n.setText(c["number"] if c else "")
-            # a called number is sent to its window; one being served is said so (never colour alone)
-            w.setText(("→ " + where if c["status"] == "called" else f"{where} 办理中") if c else "")
-            b.setText(c["business_name"] if c else "")
+            # a called number is sent to its window; one being served is said so, in words (never colour alone)
+            called = bool(c) and c["status"] == "called"
+            w.setText(("→ " + where if called else where) if c else "")
+            b.setText((c["business_name"] if called else SERVING) if c else "")
             on = bool(c) and fresh and c["number"] == self.newest and c["status"] == "called"
             if frame.property("fresh") != on:
                 frame.setProperty("fresh", on)

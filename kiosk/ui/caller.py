@@ -131,7 +131,12 @@ class CallerScreen(QWidget):
         self.current_info.setWordWrap(True)
         tl.addWidget(self.name_label, 0, 0)
         tl.addWidget(self.state_label, 0, 1, alignment=Qt.AlignmentFlag.AlignRight)
-        tl.addWidget(self.clerk_label, 1, 0, 1, 2)
+        tl.addWidget(self.clerk_label, 1, 0)
+        # the citizen's rating, as the evaluator or keypad records it (never only "asked"), beside the clerk
+        self.rating_label = tag(QLabel(), "rating")
+        self.rating_label.setWordWrap(True)
+        self.rating_label.hide()
+        tl.addWidget(self.rating_label, 1, 1)
         tl.addWidget(self.current_label, 2, 0)
         # 关联办件 beside the ticket it links (the current one, else the one just served): 一事一评
         side = QVBoxLayout()
@@ -148,11 +153,6 @@ class CallerScreen(QWidget):
         link.addWidget(self.case_input, 1)
         link.addWidget(self.link_button)
         side.addLayout(link)
-        # the citizen's rating, as the evaluator or keypad records it (never only "asked")
-        self.rating_label = tag(QLabel(), "rating")
-        self.rating_label.setWordWrap(True)
-        self.rating_label.hide()
-        side.addWidget(self.rating_label)
         tl.addLayout(side, 2, 1)
         tl.setColumnStretch(1, 1)
         root.addWidget(top)
@@ -160,6 +160,7 @@ class CallerScreen(QWidget):
         # 呼叫 on a number only called: did the citizen come?  Never closed as 办结 without service.
         self.choice = tag(QFrame(), "choice")
         cl = QHBoxLayout(self.choice)
+        cl.setContentsMargins(8, 4, 8, 4)
         self.choice_label = tag(QLabel(), "choice")
         self.choice_label.setWordWrap(True)
         cl.addWidget(self.choice_label, 1)

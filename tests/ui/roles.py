@@ -30,7 +30,8 @@ def _view(role: str, s: Any) -> dict[str, Any]:
     if role == "kiosk":
         return {"social": s.business_buttons["social"].text()}
     if role == "board":
-        return {"headline": s.new_banner.text(), "rows": [[n.text(), w.text()] for _f, n, w, _b in s.rows if n.text()],
+        return {"headline": s.new_banner.text(), "rows": [[n.text(), w.text(), b.text()] for _f, n, w, b in s.rows
+                                                           if n.text()],
                 "social": s.count_labels["social"].text(), "stale": s.stale}
     if role == "caller":
         return {"clerk": s.clerk_label.text(), "current": s.current_label.text(), "waiting": s.waiting_list.count(),
@@ -252,7 +253,7 @@ def hall_round(p: dict[str, Role], sign_in: bool = True) -> dict[str, float]:
     lat["呼叫 → 取号机"] = p["kiosk"].seen(lambda v: waiting(v) == before, t) - t  # one fewer waiting
     assert called["n"]
     t = p["caller"].send("start")
-    lat["开始办理 → 综合屏"] = p["board"].seen(lambda v: [called["n"], "1号窗口 办理中"] in v["rows"], t) - t
+    lat["开始办理 → 综合屏"] = p["board"].seen(lambda v: [called["n"], "1号窗口", "正在办理"] in v["rows"], t) - t
     t = p["caller"].send("rate")
     lat["评价 → 评价器"] = p["evaluator"].seen(lambda v: v["page"] == 1 and called["n"] in v["prompt"], t) - t
     t = p["evaluator"].send("face satisfied")

@@ -129,7 +129,8 @@ def test_a_served_number_says_so_and_the_headline_moves_on(qtbot, client, hall: 
     qtbot.waitUntil(lambda: rows(b) == [("A001", "→ 1号窗口")])
     assert "请 A001 号到 1号窗口 办理" in b.new_banner.text()
     hall.start_service(1)  # the citizen is at the window: nobody needs sending there any more
-    qtbot.waitUntil(lambda: rows(b) == [("A001", "1号窗口 办理中")])
+    qtbot.waitUntil(lambda: rows(b) == [("A001", "1号窗口")])
+    assert b.rows[0][3].text() == "正在办理"
     assert b.new_banner.text() == "欢迎光临"
     hall.finish_service(1)
     qtbot.waitUntil(lambda: rows(b) == [])
@@ -177,7 +178,25 @@ def test_screenshot(qtbot, demo_client, demo_hall: Hall, shoot) -> None:
     qtbot.waitUntil(lambda: len(rows(b)) == 7)
     demo_hall.issue_ticket("social")
     shoot(b, "board")
+    demo_client.stop_heartbeat()  # nothing heard from here on: not the tick, not the store's log
     b.last_heard -= 45  # as if the hall had been silent for 45 s
     b._every_second()
     assert b.stale
-    shoot(b, "board_stale")
+    img = shoot(b, "board_stale")
+    assert b.stale and img.pixelColor(img.width() // 2, img.height() // 2).name().upper() == "#8E1B1B"
+
+
+def test_screenshot_1366x768(qtbot, demo_client, demo_hall: Hall, shoot) -> None:
+    from tests.ui.checks import cut_off
+
+    for code in ("social", "social", "tax", "market", "residence", "fund", "social"):
+        demo_hall.issue_ticket(code)
+    for w in (1, 2, 5, 6, 7):
+        demo_hall.call_next(w)
+    demo_hall.start_service(5)
+    b = shown(qtbot, BoardScreen(demo_client), 1366, 768)
+    qtbot.waitUntil(lambda: len(rows(b)) == 5)
+    qtbot.wait(50)
+    assert b.height() == 768  # a 32" TV: nothing forced the board taller than the screen
+    assert cut_off(b) == []
+    shoot(b, "board_1366x768")

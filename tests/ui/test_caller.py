@@ -1,6 +1,7 @@
 """The clerk's caller against a real Hall: buttons and shortcuts change the hall; hall changes redraw the caller."""
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import Qt
 
 from kiosk.core.hall import Hall
@@ -375,3 +376,27 @@ def test_another_windows_rating_is_not_shown(qtbot, client, hall: Hall) -> None:
     hall.rate(hall.find_ticket("A001")["id"], "very_satisfied")
     qtbot.wait(200)
     assert not c.rating_label.isVisible()
+
+
+@pytest.mark.parametrize("size", [(1366, 768), (1920, 1080)], ids=["1366x768", "1920x1080"])
+def test_screenshot_the_question_and_the_rating(qtbot, demo_client, demo_hall: Hall, shoot, size) -> None:
+    from tests.ui.checks import cut_off
+
+    for code in ("social", "social", "fund", "social"):
+        demo_hall.issue_ticket(code)
+    c = shown(qtbot, CallerScreen(demo_client, 2), *size)
+    click(qtbot, c, "call")
+    click(qtbot, c, "start")
+    click(qtbot, c, "rate")
+    demo_hall.rate(demo_hall.find_ticket("A001")["id"], "dissatisfied")
+    qtbot.waitUntil(lambda: "A001 已评价：不满意" in c.rating_label.text())
+    click(qtbot, c, "call")
+    click(qtbot, c, "call")  # A002 only called: 过号 or 开始办理?
+    assert c.choice.isVisible()
+    qtbot.wait(50)
+    root = c.window()
+    for w in (c.choice_no_show, c.choice_start, c.choice_cancel, c.rating_label, c.status):
+        assert root.rect().contains(w.rect().translated(w.mapTo(root, w.rect().topLeft()))), w
+    assert c.height() == size[1]  # nothing forced the window taller than its screen
+    assert cut_off(c) == []
+    shoot(c, f"caller_choice_{size[0]}x{size[1]}")
