@@ -207,8 +207,8 @@ def _m030_queue_indexes(db: sqlite_utils.Database) -> None:
 WAITING_COLUMNS = ("waiting_transfer", "waiting_appointment", "waiting_green", "waiting_normal", "waiting_window")
 _WAITING_OF = {  # the SQL saying whether a row (NEW or OLD) counts under that column
     "waiting_transfer": "{r}.target_window IS NULL AND {r}.rank = 0",
-    "waiting_appointment": "{r}.target_window IS NULL AND {r}.rank = 1",
-    "waiting_green": "{r}.target_window IS NULL AND {r}.rank = 2",
+    "waiting_appointment": "{r}.target_window IS NULL AND {r}.rank = 2",
+    "waiting_green": "{r}.target_window IS NULL AND {r}.rank = 1",
     "waiting_normal": "{r}.target_window IS NULL AND {r}.rank = 3",
     "waiting_window": "{r}.target_window IS NOT NULL",
 }
@@ -243,6 +243,16 @@ def _m040_queue_summary(db: sqlite_utils.Database) -> None:
     # daily number), so the kiosk, board, dashboard and LED board read one row per business, never the queue
     for col in WAITING_COLUMNS:
         db.execute(f"ALTER TABLE counters ADD COLUMN {col} INTEGER NOT NULL DEFAULT 0")
+    upsert = _queue_triggers(db)
+    cols = ", ".join(WAITING_COLUMNS)
+    sums = ", ".join(f"SUM({_WAITING_OF[c].format(r='tickets')})" for c in WAITING_COLUMNS)
+    db.execute(f"INSERT INTO counters(business, local_date, last_seq, {cols}) "
+               f"SELECT business, local_date, 0, {sums} FROM tickets WHERE status = 'waiting' "
+               f"GROUP BY business, local_date {upsert}")
+
+
+def _queue_triggers(db: sqlite_utils.Database) -> str:
+    """The triggers keeping the counters' waiting counts by rank (_WAITING_OF); returns the upsert clause."""
     cols = ", ".join(WAITING_COLUMNS)
     add = ", ".join(f"{c} = {c} + excluded.{c}" for c in WAITING_COLUMNS)
     new = ", ".join(_WAITING_OF[c].format(r="NEW") for c in WAITING_COLUMNS)
@@ -260,10 +270,7 @@ def _m040_queue_summary(db: sqlite_utils.Database) -> None:
         "AND local_date = OLD.local_date; "
         f"INSERT INTO counters(business, local_date, last_seq, {cols}) "
         f"SELECT NEW.business, NEW.local_date, 0, {new} WHERE NEW.status = 'waiting' {upsert}; END")
-    sums = ", ".join(f"SUM({_WAITING_OF[c].format(r='tickets')})" for c in WAITING_COLUMNS)
-    db.execute(f"INSERT INTO counters(business, local_date, last_seq, {cols}) "
-               f"SELECT business, local_date, 0, {sums} FROM tickets WHERE status = 'waiting' "
-               f"GROUP BY business, local_date {upsert}")
+    return upsert
 
 
 # --- owned by kiosk/core/rectify.py (cases engineer): the 差评 整改 loop (核实 → 整改 → 回访, 申诉 → 复核). ---------
@@ -291,6 +298,32 @@ def _m060_catalog_businesses(db: sqlite_utils.Database) -> None:
 # --- end of the catalogue businesses' migration -------------------------------------------------------------------
 
 
+# --- owned by kiosk/core/appointments.py: slots, their capacity, the fair order and no-shows. ---------------------
+def _m070_appointments(db: sqlite_utils.Database) -> None:
+    """Bookable slots and the fair order (docs/events.md "Queue order").
+
+    The green channel now ranks before due appointments: green 1, appointment 2 (they were 2 and 1).  The counters
+    keep their columns by name, so only the triggers that map a rank to its column and the waiting tickets' ranks
+    change, with the triggers off meanwhile so the counts are not moved twice."""
+    for trig in ("tickets_waiting_insert", "tickets_waiting_delete", "tickets_waiting_update"):
+        db.execute(f"DROP TRIGGER IF EXISTS {trig}")
+    db.execute("UPDATE tickets SET rank = 3 - rank WHERE rank IN (1, 2) AND status = 'waiting'")
+    _queue_triggers(db)
+    # when an appointment checked in early gains its priority (UTC); NULL for every other ticket
+    db.execute("ALTER TABLE tickets ADD COLUMN due_at TEXT")
+    # the early ones still waiting for their time: a handful, read by every command (kiosk/core/appointments.py)
+    db.execute("CREATE INDEX tickets_due ON tickets(due_at) WHERE status = 'waiting' AND rank = 3 "
+               "AND due_at IS NOT NULL")
+    for col in ("source TEXT", "message_id TEXT", "closed_at TEXT"):
+        db.execute(f"ALTER TABLE appointments ADD COLUMN {col}")
+    # a slot's capacity is counted inside the booking transaction: by index, whatever a year of bookings holds
+    db.execute("CREATE INDEX appointments_slot ON appointments(business, date, slot_start, status)")
+    # bookings not used yet, by when their slot ends: the no-show sweep and its next due time
+    db.execute("CREATE INDEX appointments_open ON appointments(date, slot_end) WHERE status = 'booked'")
+    db.execute("CREATE INDEX appointments_id_open ON appointments(id_hash, business) WHERE status = 'booked'")
+# --- end of the appointments' migration ---------------------------------------------------------------------------
+
+
 # Each schema change is one named migration, applied once, in order, inside one transaction.
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("001_core", _m001_core),
@@ -300,6 +333,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("040_queue_summary", _m040_queue_summary),
     ("050_rectification_loop", _m050_rectification_loop),  # cases: 整改 stages and steps
     ("060_catalog_businesses", _m060_catalog_businesses),  # sync: the catalogue's business names and states
+    ("070_appointments", _m070_appointments),  # appointments: slots, green before due appointments, no-shows
 ]
 
 

@@ -85,6 +85,17 @@ class Rules(Section, kw_only=True):
     checkin_grace_minutes: Annotated[int, Meta(ge=0, le=120, description=(
         "预约 check-in is open from this long before a business's ticket hours begin to this long after they "
         "end (each interval; the slot's own grace still applies)"))] = 30
+    appointment_early_minutes: Annotated[int, Meta(ge=0, le=240, description=(
+        "an appointment checked in longer than this before its slot starts waits in the walk-in order until then, "
+        "and goes ahead of walk-ins from then on (docs/events.md \"Queue order\")"))] = 15
+    appointment_late: Annotated[Literal["walk-in", "refuse"], Meta(description=(
+        "a check-in later than `appointment_grace_minutes` after the slot ends: `\"walk-in\"` takes a ticket in the "
+        "walk-in order, `\"refuse\"` refuses it (预约时段已过，请取普通号)"))] = "walk-in"
+    appointments_per_id: Annotated[int, Meta(ge=1, le=20, description=(
+        "open (booked, not yet used) appointments one ID number may hold per business"))] = 1
+    appointment_id_required: Annotated[bool, Meta(description=(
+        "every booking needs an ID number, so `appointments_per_id` binds every booking (else only those given "
+        "one; a business's `id_required` asks for it too)"))] = False
     unrated_as_satisfied_days: Annotated[int, Meta(ge=0, le=365, description=(
         "some regions count an unrated service as 满意 after N days; 0 = off. Figures always show such ratings "
         "on their own line"))] = 0
@@ -109,7 +120,21 @@ class Business(Section, kw_only=True):
         "`\"all\"`: every day, holidays and closures included"))] = "workdays"
     daily_cap: Annotated[int, Meta(ge=1, le=999, description="tickets per day (numbers have three digits)")] = 200
     green_channel: Annotated[bool, Meta(description="绿色通道 offered (elderly, disabled, military)")] = True
-    appointments: Annotated[bool, Meta(description="预约 check-in offered")] = True
+    appointments: Annotated[bool, Meta(description="预约 booking and check-in offered")] = True
+    slot_minutes: Annotated[int, Meta(ge=10, le=240, description=(
+        "the length of an appointment slot; slots are cut from `booking_hours`"))] = 30
+    slot_capacity: Annotated[int, Meta(ge=1, le=999, description=(
+        "appointments per slot, from the kiosk, the phone, the province's platform and the service desk together"))] \
+        = 4
+    book_days: Annotated[int, Meta(ge=1, le=60, description=(
+        "the booking horizon: the next N days the business takes bookings (today included while slots remain); "
+        "holidays and days it does not open are not counted"))] = 5
+    booking_hours: Annotated[list[str], Meta(description=(
+        "the hours slots are cut from, e.g. `[\"09:00-11:30\"]`; empty: the ticket `hours`"))] = \
+        msgspec.field(default_factory=list)
+    booking_days: Annotated[Literal["same"] | list[Weekday], Meta(description=(
+        "the ISO weekdays it takes bookings for (`[2, 4]`); `\"same\"`: every day it opens. Either way only days "
+        "it opens (`days` and the working-day calendar)"))] = "same"
     id_required: Annotated[bool, Meta(description=(
         "an ID number is needed; one open ticket per ID per business"))] = False
     guide: Annotated[str, Meta(description="catalogue item id of the business's 办事指南")] = ""
@@ -137,6 +162,10 @@ class Business(Section, kw_only=True):
     def intervals(self) -> list[tuple[time, time]]:
         return [_parse_interval(h) for h in self.hours]
 
+    def booking_intervals(self) -> list[tuple[time, time]]:
+        """The hours appointment slots are cut from: `booking_hours`, else the ticket hours."""
+        return [_parse_interval(h) for h in self.booking_hours] if self.booking_hours else self.intervals()
+
     def weekdays(self) -> frozenset[int]:
         """The ISO weekdays of its week ("all": every day, the calendar aside — see the Hall's day rule)."""
         if self.days == "workdays":
@@ -154,6 +183,13 @@ class Business(Section, kw_only=True):
             self.intervals()
         except ValueError as exc:
             raise OptionError("hours", str(exc)) from exc
+        try:
+            self.booking_intervals()
+        except ValueError as exc:
+            raise OptionError("booking_hours", str(exc)) from exc
+        if isinstance(self.booking_days, list) and not self.booking_days:
+            raise OptionError("booking_days", "lists no weekdays: say \"same\" or list the days, or set "
+                              "appointments = false")
         _check_translations(self.names, "names", zh=False)
         _check_translations(self.guide_titles, "guide_titles", zh=True)
 

@@ -59,6 +59,13 @@ AppointmentsNotOffered = _err("AppointmentsNotOffered", "appointments_not_offere
 AppointmentCodeUsed = _err(
     "AppointmentCodeUsed", "appointment_code_used", "预约号 {code} 已经签到使用过（{number}），不能再次预约"
 )
+# Booking (kiosk/core/appointments.py): the slot grid, its capacity, the horizon and the per-ID limit
+SlotNotOffered = _err("SlotNotOffered", "slot_not_offered", "{name}在 {date} 没有 {slot} 这个预约时段，请重新选择")
+SlotFull = _err("SlotFull", "slot_full", "{name} {date} {slot} 的预约已满，请选择其他时段")
+BookingTooFar = _err("BookingTooFar", "booking_too_far", "{name}只能预约最近 {days} 个办理日（至 {last}）")
+TooManyAppointments = _err(
+    "TooManyAppointments", "too_many_appointments", "该身份证已有 {n} 个{name}的预约尚未使用，请先签到或取消"
+)
 UnknownWindow = _err("UnknownWindow", "unknown_window", "没有 {window} 号窗口")
 WindowPaused = _err("WindowPaused", "window_paused", "{window}号窗口已暂停服务，请先恢复")
 WindowNotPaused = _err("WindowNotPaused", "window_not_paused", "{window}号窗口没有暂停")

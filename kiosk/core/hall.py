@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, Generic, TypeVar
 
+from kiosk.core import appointments as A
 from kiosk.core import errors as E
 from kiosk.core import events as ev
 from kiosk.core import holidays
@@ -22,7 +23,7 @@ from kiosk.core.estimate import ServiceTimes, new_ticket_wait_s
 from kiosk.core.events import Event, EventBus, Subscriber
 from kiosk.core.figures import compute_times
 from kiosk.core.phone import Tokens
-from kiosk.core.privacy import id_hash, mask_id, mask_name, valid_id
+from kiosk.core.privacy import id_hash, mask_id, valid_id
 from kiosk.core.rating import Channel, Level
 from kiosk.store import Store
 
@@ -34,9 +35,10 @@ STATUS_LABELS = {
     "waiting": "等候中", "called": "已叫号", "serving": "办理中", "held": "挂起", "done": "已办结",
     "no_show": "过号", "voided": "已作废", "expired": "已过期",
 }
-# Queue order inside a business: transferred-in first ("goes to the front there"), then checked-in
-# appointments, then the green channel, then walk-ins; first come first served within a rank.
-RANK = {"transfer": 0, "appointment": 1, "green": 2, "normal": 3}
+# Queue order inside a business: transferred-in first ("goes to the front there"), then the green channel
+# (依法优先), then appointments whose time has come, then walk-ins — and appointments checked in early, until their
+# time (kiosk/core/appointments.py); first come first served within a rank (docs/events.md "Queue order").
+RANK = {"transfer": 0, "green": 1, "appointment": 2, "normal": 3}
 RATEABLE = ("serving", "done")  # 一次一评 rates a service given: never a ticket only called (or gone, or held)
 
 
@@ -107,6 +109,7 @@ class Hall:
         # today's service times for the estimated wait, counted as services finish (never a scan per ticket)
         self.service_times = ServiceTimes(self.today(), self.times(by="business"))
         self.subscribe(self._service_finished, {ev.SERVICE_FINISHED})
+        self.appointment_clock = A.Clockwork()  # the next early appointment's turn, the next no-show
 
     # ================================================================================================
     # plumbing
@@ -143,6 +146,7 @@ class Hall:
                 with self.store.write() as conn:
                     tx = Tx(self, conn, now)
                     self._rollover(tx)
+                    A.housekeep(tx)  # appointments whose time came, bookings nobody came for: before anything else
                     yield tx
             except E.StoreFault as fault:  # rolled back, not acknowledged; screens show it until a write commits
                 self.store_fault = fault
@@ -224,9 +228,14 @@ class Hall:
     def tick(self) -> list[Event]:
         """Called by a timer: rolls the day over at local midnight even when nobody touches the hall."""
         with self._lock:
-            today = self.clock().astimezone(self.config.tz).date().isoformat()
+            now = self.clock()
+            today = now.astimezone(self.config.tz).date().isoformat()
             if self._day_open >= today:
-                return []
+                if not A.pending(self, now):  # an early appointment's turn, a no-show: else nothing to do, no SQL
+                    return []
+                with self._command() as tx:
+                    pass
+                return tx.events
             row = self.store.conn().execute("SELECT value FROM meta WHERE key = 'business_date'").fetchone()
             if row is not None and row[0] >= today:
                 self._day_open = row[0]
@@ -256,7 +265,7 @@ class Hall:
             "business_name": b.name if b else row["business"], "prefix": row["prefix"],
             "priority": row["priority"], "status": row["status"], "status_label": STATUS_LABELS[row["status"]],
             "issued_at": row["issued_at"], "local_date": row["local_date"], "id_masked": row["id_masked"],
-            "appointment_code": row["appointment_code"], "window": row["window"],
+            "appointment_code": row["appointment_code"], "due_at": row["due_at"], "window": row["window"],
             "target_window": row["target_window"], "recalls": row["recalls"],
             "called_at": row["called_at"], "started_at": row["started_at"], "finished_at": row["finished_at"],
         }
@@ -366,13 +375,15 @@ class Hall:
         return self.run("issue_ticket", idem_key, body, lambda v: ("issued", v.ticket["id"]))
 
     def _issue(self, tx: Tx, b: Any, *, id_number: str | None, priority: str,
-               appointment: sqlite3.Row | None, terminal: str | None = None) -> Issued:
+               appointment: sqlite3.Row | None, terminal: str | None = None, due_at: str | None = None) -> Issued:
+        """`priority`: normal or green for a walk-in; appointment (or normal, late) for a check-in; `due_at`: an
+        early check-in waits in the walk-in rank until then (kiosk/core/appointments.py placement)."""
         state = tx.one("SELECT closed, message FROM business_state WHERE code = ?", b.code)
         if state is not None and state["closed"]:
             raise E.BusinessClosed(name=b.name, message=state["message"] or "请咨询服务台")
         open_windows = self._check_open_window(tx, b)
         self._check_day(b, tx.local.date(), "今天")
-        if appointment is None:
+        if appointment is None or priority == "normal":  # a late check-in is a walk-in: the ticket hours
             self._check_hours(tx, b)
         else:
             self._check_checkin_hours(tx, b)
@@ -404,20 +415,21 @@ class Hall:
         seq = int(counts["last_seq"])
         if seq > b.daily_cap:
             raise E.DailyCapReached(name=b.name, cap=b.daily_cap)
-        prio = "appointment" if appointment is not None else priority
+        prio = priority
         t = {"id": Store.new_id(), "number": f"{b.prefix}{seq:03d}", "business": b.code, "prefix": b.prefix,
-             "seq": seq, "local_date": tx.today, "priority": prio, "rank": RANK[prio],
+             "seq": seq, "local_date": tx.today, "priority": prio, "rank": RANK["normal" if due_at else prio],
+             "due_at": due_at,
              "status": "waiting", "id_hash": h, "id_masked": masked,
              "appointment_code": appointment["code"] if appointment is not None else None, "issued_at": tx.at,
              "window": None, "target_window": None, "recalls": 0, "called_at": None, "started_at": None,
              "finished_at": None}
         t["queue_pos"] = tx.one(
             "INSERT INTO tickets(id, number, business, prefix, seq, local_date, priority, rank, queue_pos, status, "
-            "id_hash, id_masked, appointment_code, issued_at, recalls, transfers, printed) "
-            f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ({Q.NEXT_QUEUE_POS}), 'waiting', ?, ?, ?, ?, 0, 0, 0) "
+            "id_hash, id_masked, appointment_code, issued_at, recalls, transfers, printed, due_at) "
+            f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ({Q.NEXT_QUEUE_POS}), 'waiting', ?, ?, ?, ?, 0, 0, 0, ?) "
             "RETURNING queue_pos",
             t["id"], t["number"], b.code, b.prefix, seq, tx.today, prio, t["rank"],
-            h, masked, t["appointment_code"], tx.at,
+            h, masked, t["appointment_code"], tx.at, due_at,
         )[0]  # type: ignore[index]
         ahead = Q.ahead_of_new(counts, t["rank"])  # the counts before it joined: all of its rank or better
         tdict = self._row_ticket(t)
@@ -501,7 +513,9 @@ class Hall:
         name: str | None = None,
         idem_key: str | None = None,
     ) -> Result[dict[str, Any]]:
-        """Record an appointment (from the central platform's booking system, or the demo)."""
+        """Record an appointment at a slot the caller chose (the demo, tests): the rules every booking obeys — the
+        business opens that day, slot capacity, the per-ID limit — apply, the slot grid and horizon do not.  Screens,
+        the phone, the province and the service desk book through kiosk.core.appointments.book instead."""
 
         def body(tx: Tx) -> dict[str, Any]:
             b = self.config.business(business)
@@ -509,24 +523,8 @@ class Hall:
                 raise E.UnknownBusiness(business=business)
             if not b.appointments:
                 raise E.AppointmentsNotOffered(name=b.name)
-            self._check_day(b, day, day.isoformat())
-            if id_number and not valid_id(id_number):
-                raise E.InvalidIdNumber()
-            old = tx.one("SELECT status, ticket_id FROM appointments WHERE code = ?", code)
-            if old is not None and old["status"] != "booked":  # a booked code may be moved; a used one stays used
-                t = tx.one("SELECT number FROM tickets WHERE id = ?", old["ticket_id"])
-                raise E.AppointmentCodeUsed(code=code, number=t["number"] if t else "")
-            h = id_hash(self._key, id_number) if id_number else None
-            tx.exec(
-                "INSERT OR REPLACE INTO appointments(code, business, date, slot_start, slot_end, id_hash, id_masked, "
-                "name_masked, status, booked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'booked', ?)",
-                code, business, day.isoformat(), slot_start, slot_end, h,
-                mask_id(id_number) if id_number else None, mask_name(name) if name else None, tx.at,
-            )
-            appt = {"code": code, "business": business, "date": day.isoformat(), "slot_start": slot_start,
-                    "slot_end": slot_end, "name_masked": mask_name(name) if name else None}
-            tx.emit(ev.APPOINTMENT_BOOKED, {"appointment": appt})
-            return appt
+            return A.record(tx, b, day, slot_start, slot_end, code=code, id_number=id_number, name=name,
+                            source="desk")
 
         return self.run("book_appointment", idem_key, body)
 
@@ -534,7 +532,8 @@ class Hall:
         self, *, code: str | None = None, id_number: str | None = None, terminal: str | None = None,
         idem_key: str | None = None,
     ) -> Result[Issued]:
-        """预约签到: by appointment code or ID number; the ticket goes ahead of walk-ins."""
+        """预约签到: by appointment code or ID number; where the ticket stands depends on when (appointments.placement):
+        ahead of walk-ins from slot start − appointment_early_minutes to slot end + appointment_grace_minutes."""
         if not code and not id_number:
             raise E.AppointmentNotFound()
 
@@ -546,7 +545,7 @@ class Hall:
                     raise E.InvalidIdNumber()
                 a = tx.one(
                     "SELECT * FROM appointments WHERE id_hash = ? AND date = ? ORDER BY status = 'booked' DESC, "
-                    "slot_start LIMIT 1", id_hash(self._key, id_number or ""), tx.today,
+                    "status = 'no_show' DESC, slot_start LIMIT 1", id_hash(self._key, id_number or ""), tx.today,
                 )
             if a is None:
                 raise E.AppointmentNotFound()
@@ -558,14 +557,13 @@ class Hall:
             if a["status"] == "checked_in":
                 t = tx.one("SELECT number FROM tickets WHERE id = ?", a["ticket_id"])
                 raise E.AppointmentUsed(number=t["number"] if t else "")
-            if a["status"] != "booked":
+            if a["status"] not in ("booked", "no_show"):  # a no-show may still come late: a walk-in, or refused
                 raise E.AppointmentNotFound()
             if a["date"] != tx.today:
                 raise E.AppointmentNotToday(date=a["date"])
-            end = datetime.combine(tx.local.date(), _hm(a["slot_end"]), tx.local.tzinfo)
-            if tx.local > end + timedelta(minutes=self.config.rules.appointment_grace_minutes):
-                raise E.AppointmentExpired(until=a["slot_end"])
-            issued = self._issue(tx, b, id_number=id_number, priority="appointment", appointment=a, terminal=terminal)
+            priority, due_at = A.placement(tx, a)  # early, on time or late: docs/events.md "Queue order"
+            issued = self._issue(tx, b, id_number=id_number, priority=priority, appointment=a, terminal=terminal,
+                                 due_at=due_at)
             tx.exec("UPDATE appointments SET status = 'checked_in', ticket_id = ? WHERE code = ?",
                     issued.ticket["id"], a["code"])
             return issued
@@ -1239,7 +1237,3 @@ def _secs(a: str | None, b: str | None) -> float:
 def _weekday_names(days: frozenset[int]) -> str:
     return "、".join("周" + "一二三四五六日"[d - 1] for d in sorted(days))
 
-
-def _hm(text: str) -> Any:
-    h, m = text.split(":")
-    return datetime.min.replace(hour=int(h), minute=int(m)).time()

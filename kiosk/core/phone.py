@@ -1,5 +1,6 @@
 """What the citizen's phone may reach: unguessable tokens (a ticket's, the door poster's, an appointment's), the
-estimated wait, and the appointment reads and the cancel command the phone pages use.  Pure: no web, no clock.
+estimated wait, and the appointment read the phone pages use (booking and cancelling: kiosk/core/appointments.py).
+Pure: no web, no clock.
 
 Tokens are keyed hashes, never stored: the hall's secret key (the one behind the ID hash) is first narrowed to a
 key of their own, so a token says nothing about an ID hash and the other way round.  A ticket's token carries the
@@ -11,14 +12,12 @@ import base64
 import hashlib
 import hmac
 import re
-from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from kiosk.core import errors as E
-from kiosk.core import events as ev
+from kiosk.core import appointments
 
 if TYPE_CHECKING:
-    from kiosk.core.hall import Hall, Result, Tx
+    from kiosk.core.hall import Hall
 
 _CONTEXT = b"hall-edge phone pages v1"
 _MAC_CHARS = 16  # 12 bytes, 96 bits, in base64url: out of reach of guessing over a hall's Wi-Fi
@@ -91,41 +90,4 @@ def service_time(rows: list[dict[str, Any]], business: str, default: float = DEF
 # --- appointments, as the phone sees them ---------------------------------------------------------------------------
 def appointment(hall: Hall, code: str) -> dict[str, Any] | None:
     """An appointment without its personal fields (no ID hash, no masked ID or name): what its page may show."""
-    row = hall.store.conn().execute(
-        "SELECT code, business, date, slot_start, slot_end, status, ticket_id FROM appointments WHERE code = ?",
-        (code,)).fetchone()
-    return dict(row) if row is not None else None
-
-
-def business_opens(hall: Hall, business: Any, day: date) -> bool:
-    """Whether a business opens on `day`: the rule issuing and booking apply (docs/events.md "Business days")."""
-    try:
-        hall._check_day(business, day, day.isoformat())
-    except E.OutsideTicketHours:
-        return False
-    return True
-
-
-def code_taken(hall: Hall, code: str) -> bool:
-    """Whether a code is already used: booking a taken code would move that booking (Hall.book_appointment)."""
-    return hall.store.conn().execute("SELECT 1 FROM appointments WHERE code = ?", (code,)).fetchone() is not None
-
-
-def cancel_appointment(hall: Hall, code: str, *, idem_key: str | None = None) -> Result[dict[str, Any]]:
-    """Cancel a booking not yet used; a checked-in one keeps its ticket (AppointmentUsed), a cancelled or unknown
-    one is AppointmentNotFound.  Emits appointment.cancelled."""
-
-    def body(tx: Tx) -> dict[str, Any]:
-        a = tx.one("SELECT * FROM appointments WHERE code = ?", code)
-        if a is None or a["status"] == "cancelled":
-            raise E.AppointmentNotFound()
-        if a["status"] != "booked":
-            t = tx.one("SELECT number FROM tickets WHERE id = ?", a["ticket_id"])
-            raise E.AppointmentUsed(number=t["number"] if t else "")
-        tx.exec("UPDATE appointments SET status = 'cancelled' WHERE code = ?", code)
-        appt = {"code": code, "business": a["business"], "date": a["date"], "slot_start": a["slot_start"],
-                "slot_end": a["slot_end"]}
-        tx.emit(ev.APPOINTMENT_CANCELLED, {"appointment": appt})
-        return appt
-
-    return hall.run("cancel_appointment", idem_key, body)
+    return appointments.get(hall, code)

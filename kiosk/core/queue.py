@@ -14,9 +14,9 @@ from typing import Any
 WAITING = "status = 'waiting'"  # tickets_waiting (and tickets_targeted with a target window)
 HELD = "status = 'held'"  # tickets_held
 CALLS = "kind IN ('ticket.called', 'ticket.recalled')"  # events_calls
-# counters columns per rank (kiosk.core.hall.RANK: transfer 0, appointment 1, green 2, normal 3), then the tickets
-# sent to one window (kiosk/store.py WAITING_COLUMNS)
-RANK_COLUMNS = ("waiting_transfer", "waiting_appointment", "waiting_green", "waiting_normal")
+# counters columns in rank order (kiosk.core.hall.RANK: transfer 0, green 1, appointment 2, normal 3), then the
+# tickets sent to one window (kiosk/store.py WAITING_COLUMNS)
+RANK_COLUMNS = ("waiting_transfer", "waiting_green", "waiting_appointment", "waiting_normal")
 ALL_WAITING = " + ".join((*RANK_COLUMNS, "waiting_window"))
 SEQ_MAX = 2**63 - 1
 
@@ -72,9 +72,10 @@ def ahead_of_new(counts: sqlite3.Row | dict[str, Any], rank: int) -> int:
 @lru_cache(maxsize=64)
 def _oldest_sql(n_codes: int) -> str:
     """Per business, the earliest issued_at among its waiting tickets, by at most five index steps plus the few
-    transferred ones: within an issued rank (appointment, green, normal) the queue position follows the issue, so
+    transferred ones: within an issued rank (green, appointment, normal) the queue position follows the issue, so
     the rank's head is its oldest (while the clock does not step back); transferred tickets (rank 0, or sent to a
-    window) keep their first issue time and are read one by one."""
+    window) keep their first issue time and are read one by one, and so are appointments checked in early, whose
+    queue position is the moment their slot came (kiosk/core/appointments.py): at most a slot's capacity each."""
     parts = []
     for i in range(n_codes):
         b = f"?{i + 2}"
@@ -82,6 +83,7 @@ def _oldest_sql(n_codes: int) -> str:
         parts += [f"SELECT {b} AS k, issued_at FROM (SELECT issued_at {base} AND target_window IS NULL "
                   f"AND rank = {r} ORDER BY queue_pos LIMIT 1)" for r in (1, 2, 3)]
         parts.append(f"SELECT {b}, issued_at {base} AND target_window IS NULL AND rank = 0")
+        parts.append(f"SELECT {b}, issued_at {base} AND target_window IS NULL AND rank = 2 AND due_at IS NOT NULL")
         parts.append(f"SELECT {b}, issued_at {base} AND target_window > 0")
     return f"SELECT k, MIN(issued_at) FROM ({' UNION ALL '.join(parts)}) GROUP BY k"
 

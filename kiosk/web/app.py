@@ -22,8 +22,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from kiosk.core import appointments, phone
 from kiosk.core import errors as E
-from kiosk.core import phone
 from kiosk.core.errors import HallError
 from kiosk.core.privacy import ScrubLogFilter
 from kiosk.web import booking, pages
@@ -226,12 +226,11 @@ def create_app(hall: Any, settings: WebSettings, hub: Hub) -> Starlette:
             elif day is None or slot not in offered.get(day, []):
                 error = t(c.lang, "appt_no_days")
             else:
-                start, _, end = slot.partition("-")
+                start, _, _end = slot.partition("-")
                 try:
                     result = await run_in_threadpool(
-                        hall.book_appointment, booking.new_code(hall), chosen["code"], day, start, end,
-                        id_number=f.get("id_number") or None,
-                        idem_key=f"phone-book:{f.get('nonce') or secrets.token_hex(8)}")
+                        appointments.book, hall, chosen["code"], day, start, id_number=f.get("id_number") or None,
+                        source="phone", idem_key=f"phone-book:{f.get('nonce') or secrets.token_hex(8)}")
                 except HallError as exc:
                     error = error_text(c.lang, exc)
                 else:
@@ -251,7 +250,7 @@ def create_app(hall: Any, settings: WebSettings, hub: Hub) -> Starlette:
             f = await form(request)
             if f.get("action") == "cancel":
                 try:
-                    await run_in_threadpool(phone.cancel_appointment, hall, a["code"])
+                    await run_in_threadpool(appointments.cancel, hall, a["code"], source="phone")
                 except HallError as exc:
                     error = error_text(c.lang, exc)
                 else:

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 from msgspec import Meta
 
@@ -18,6 +19,11 @@ _BASE_URL = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+(/[A-Za-z0-9._~/-]*)?$")
 
 class WebSettings(Section, frozen=True, kw_only=True):
     """[web]: the citizen's phone pages (docs/web.md), served by `hall run server` on the hall's own network."""
+
+    # slots are the business's now: the kiosk, the phone, the province and the service desk book the same ones
+    MOVED: ClassVar[Mapping[str, str]] = {
+        "book_days": "the booking horizon is [[businesses]] book_days now, per business",
+        "slot_minutes": "the slot length is [[businesses]] slot_minutes now, per business"}
 
     public_base_url: Annotated[str, Meta(min_length=1, description=(
         "the address phones open, as printed in every QR code: `http://192.168.20.2:8080` (the hall Wi-Fi side of "
@@ -39,10 +45,6 @@ class WebSettings(Section, frozen=True, kw_only=True):
     take_per_address: Annotated[int, Meta(ge=1, le=10000, description=(
         "扫码取号 and booking: requests one network address may make per hour (phones behind one NAT share it)"))] \
         = 60
-    book_days: Annotated[int, Meta(ge=1, le=30, description=(
-        "how many days ahead a phone may book an appointment (days the business opens)"))] = 5
-    slot_minutes: Annotated[int, Meta(ge=10, le=240, description=(
-        "the length of an appointment slot offered on the phone"))] = 30
     max_streams: Annotated[int, Meta(ge=1, le=100000, description=(
         "live ticket pages connected at once; past it a page polls instead"))] = 5000
     enabled: Annotated[bool, Meta(description="false keeps the table but serves no pages")] = True

@@ -130,15 +130,17 @@ def test_idempotent_issue(hall: Hall) -> None:
 
 
 # --- appointments -------------------------------------------------------------------------------------
-def test_appointment_check_in_by_code_goes_first(hall: Hall) -> None:
+def test_appointment_check_in_by_code_goes_ahead_of_walk_ins(hall: Hall) -> None:
     hall.issue_ticket("social")
     hall.issue_ticket("social", priority="green")
     hall.book_appointment("YY1001", "social", date(2026, 11, 24), "09:00", "09:30", name="张小三")
     r = hall.check_in(code="YY1001")
-    assert r.value.ticket["priority"] == "appointment" and r.value.ahead == 0
+    assert r.value.ticket["priority"] == "appointment" and r.value.ahead == 1  # the green channel goes first
+    assert hall.call_next(1).value["number"] == "A002"
+    hall.start_service(1)
     assert hall.call_next(1).value["number"] == "A003"
     hall.start_service(1)
-    assert hall.call_next(1).value["number"] == "A002"
+    assert hall.call_next(1).value["number"] == "A001"
     with pytest.raises(E.AppointmentUsed):
         hall.check_in(code="YY1001")
 
@@ -152,8 +154,12 @@ def test_appointment_check_in_by_id_and_refusals(hall: Hall, clock) -> None:
     with pytest.raises(E.AppointmentNotToday):
         hall.check_in(code="YY3")
     clock.set_local(2026, 11, 24, 9, 0)
+    hall.config.rules.appointment_late = "refuse"
     with pytest.raises(E.AppointmentExpired):
         hall.check_in(code="YY4")  # slot ended 08:20, grace 30 min
+    hall.config.rules.appointment_late = "walk-in"  # the default: a late citizen gets a walk-in ticket at once
+    late = hall.check_in(code="YY4").value.ticket
+    assert late["priority"] == "normal" and late["appointment_code"] == "YY4"
     r = hall.issue_ticket("housing", appointment_code="YY2")  # the same path from the ticket button
     assert r.value.ticket["number"] == "B001"
     with pytest.raises(E.AppointmentUsed):

@@ -291,15 +291,19 @@ def test_booking_refuses_a_slot_not_offered_and_keeps_id_private(web_hall: Hall,
     assert http.get("/a/" + "A" * 16 + "12345678").status_code == 404
 
 
-def test_booked_then_checked_in_takes_an_appointment_ticket(web_hall: Hall, http: httpx.Client) -> None:
+def test_booked_then_checked_in_takes_an_appointment_ticket(web_hall: Hall, http: httpx.Client,
+                                                            clock: FakeClock) -> None:
     web_hall.issue_ticket("social")
     web_hall.issue_ticket("social", priority="green")
     r = book(http, "social", "2026-11-24 09:30-10:00")
     code = re.search(r'class="number">(\d{8})<', http.get(r.headers["location"]).text).group(1)  # type: ignore[union-attr]
+    clock.set_local(2026, 11, 24, 9, 20)  # within the slot's grace (from 09:15): ahead of walk-ins
     issued = web_hall.check_in(code=code)
-    assert issued.value.ticket["priority"] == "appointment" and issued.value.ahead == 0  # ahead of green, walk-in
+    assert issued.value.ticket["priority"] == "appointment" and issued.value.ahead == 1  # behind the green channel
     page = http.get(r.headers["location"]).text
     assert "已签到" in page and f"/t/{token_of(issued)}" in page
+    assert web_hall.call_next(1).value["priority"] == "green"
+    web_hall.start_service(1)
     assert web_hall.call_next(1).value["id"] == issued.value.ticket["id"]
 
 
