@@ -288,6 +288,7 @@ class CallerScreen(QWidget):
             QPushButton[role="primary"] {{ {pair('primary')} border: 2px solid #0F4D14; border-radius: 8px;
                 min-height: {size(64, 48)}px; min-width: {dp(self, 96)}px; font-weight: bold; }}
             QPushButton:disabled {{ color: #5F6670; background-color: #E4E7EB; border-color: #A0A7B0; }}
+            QLineEdit, QComboBox {{ min-height: {dp(self, 40)}px; }}
             QListWidget {{ {pair('ticket')} font-size: {size(22, 19)}px; }}
             QListWidget::item:selected {{ {pair('header')} }}
             QListWidget#cards {{ font-size: {dp(self, 20)}px; }}

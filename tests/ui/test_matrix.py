@@ -226,24 +226,11 @@ def cells(role: str, *, elder: bool) -> list[Any]:
 # Cells that fail today, each with why; the owner of the screen removes its line with the fix (strict: a cell
 # that starts passing while listed fails the run, so the list never goes stale).
 NO_LANGUAGE = "{role} has no set_language yet: its labels stay Chinese on a {lang} screen"
-CALLER_SMALL = ("caller at 1366x768: its content needs 837 px of height (the window grows past the panel), and the "
-                "pause-reason field is 33 px tall, under 9 mm (36 px at 100 dpi)")
-CALLER_FIELD = "caller: the pause-reason field is 33 px tall, under 9 mm (37 px at 102 dpi)"
-BOARD_SMALL = "board at 1366x768: its content needs 1065 px of height (the window grows past the panel)"
 KNOWN: dict[str, str] = {
-    **{f"{role}-{size}-{lang}": NO_LANGUAGE.format(role=role, lang=lang)
-       for role, sizes in (("evaluator", ("800x480", "1280x800")), ("board", ("1920x1080",)),
-                           ("dashboard", ("1366x768", "1920x1080")))
-       for size in sizes for lang in ("bo", "ug", "ii")},
-    "caller-1366x768-zh": CALLER_SMALL,
-    "caller-1920x1080-zh": CALLER_FIELD,
-    "board-1366x768-zh": BOARD_SMALL,
-    **{f"caller-1366x768-{lang}": f"{NO_LANGUAGE.format(role='caller', lang=lang)}; {CALLER_SMALL}"
-       for lang in ("bo", "ug", "ii")},
-    **{f"caller-1920x1080-{lang}": f"{NO_LANGUAGE.format(role='caller', lang=lang)}; {CALLER_FIELD}"
-       for lang in ("bo", "ug", "ii")},
-    **{f"board-1366x768-{lang}": f"{NO_LANGUAGE.format(role='board', lang=lang)}; {BOARD_SMALL}"
-       for lang in ("bo", "ug", "ii")},
+    f"{role}-{size}-{lang}": NO_LANGUAGE.format(role=role, lang=lang)
+    for role, sizes in (("evaluator", ("800x480", "1280x800")), ("board", ("1920x1080", "1366x768")),
+                        ("caller", ("1366x768", "1920x1080")), ("dashboard", ("1366x768", "1920x1080")))
+    for size in sizes for lang in ("bo", "ug", "ii")
 }
 
 
