@@ -102,6 +102,7 @@ class DashboardScreen(QWidget):
         self.periodic.start(int(refresh_s * 1000))
         client.events.connect(self.on_event)
         client.store_fault.connect(self.on_store_fault)
+        client.quiet.connect(self.on_quiet)
         self.on_store_fault(client.fault)
         self.refresh()
         self.refresh_supervision()
@@ -521,8 +522,21 @@ class DashboardScreen(QWidget):
             self.device_table.item(r, 3).setToolTip(reason_detail(d.get("reason")))
 
     def on_store_fault(self, fault: StoreFault | None) -> None:
-        self.store_label.setVisible(fault is not None)
-        self.store_label.setText(f"⚠ {fault.message}" if fault is not None else "")
+        self._fault_text = f"⚠ {fault.message}" if fault is not None else ""
+        self._show_alert()
+
+    def on_quiet(self, why: str | None) -> None:
+        """The store or the hall server stopped answering: the figures shown may be old."""
+        self._quiet_text = f"⚠ {why}：看板上的数据可能不是最新的" if why else ""
+        self._show_alert()
+
+    _fault_text = ""
+    _quiet_text = ""
+
+    def _show_alert(self) -> None:
+        text = "\n".join(t for t in (self._fault_text, self._quiet_text) if t)
+        self.store_label.setVisible(bool(text))
+        self.store_label.setText(text)
 
     def _sync(self) -> None:
         if self.sync is None:

@@ -270,3 +270,24 @@ def test_supervision_list_is_bounded(qtbot, client, hall: Hall, monkeypatch) -> 
     d = make(qtbot, client)
     d.tabs.setCurrentIndex(1)
     assert d.cards_table.rowCount() == 3 and "共 5 件，显示最紧急的 3 件" in d.cards_note.text()
+
+
+def test_a_store_that_cannot_be_read_is_said(qtbot, hall: Hall, store, monkeypatch) -> None:
+    from kiosk.core.errors import StoreUnavailable
+    from kiosk.ui.client import HallClient
+
+    client = HallClient(hall, heartbeat_s=0, follow_s=0.02)
+    try:
+        d = make(qtbot, client, refresh_s=3600)
+        assert not d.store_label.isVisible()
+
+        def unreadable(*_a: Any, **_k: Any) -> Any:
+            raise StoreUnavailable(path=store.path, reason="磁盘已卸载")
+
+        monkeypatch.setattr(store, "events_after", unreadable)
+        qtbot.waitUntil(lambda: d.store_label.isVisible())
+        assert "无法读取大厅数据库" in d.store_label.text() and "可能不是最新的" in d.store_label.text()
+        monkeypatch.undo()
+        qtbot.waitUntil(lambda: not d.store_label.isVisible())
+    finally:
+        client.close()

@@ -328,3 +328,26 @@ def test_the_comment_is_typed_in_pinyin_on_the_touch_keyboard(tmp_path, size) ->
     shutil.copy(tmp_path / "evaluator_keyboard.png", tmp_path / f"{name}.png")
     if os.environ.get("HALL_UPDATE_SCREENS") == "1":
         shutil.copy(tmp_path / "evaluator_keyboard.png", root / "docs" / "screens" / f"{name}.png")
+
+
+def test_the_tablet_and_the_caller_say_when_the_store_cannot_be_read(qtbot, hall: Hall, store, monkeypatch) -> None:
+    from typing import Any
+
+    from kiosk.core.errors import StoreUnavailable
+    from kiosk.ui.client import HallClient
+
+    client = HallClient(hall, heartbeat_s=0, follow_s=0.02)
+    try:
+        e = make(qtbot, client, width=800, height=480)
+        c = shown(qtbot, CallerScreen(client, 1), 1366, 768)
+
+        def unreadable(*_a: Any, **_k: Any) -> Any:
+            raise StoreUnavailable(path=store.path, reason="磁盘已卸载")
+
+        monkeypatch.setattr(store, "events_after", unreadable)
+        qtbot.waitUntil(lambda: e.quiet_label.isVisible() and c.fault_banner.isVisible())
+        assert "连不上大厅系统" in e.quiet_label.text() and "可能不是最新的" in c.fault_banner.text()
+        monkeypatch.undo()
+        qtbot.waitUntil(lambda: not e.quiet_label.isVisible() and not c.fault_banner.isVisible())
+    finally:
+        client.close()
