@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -34,7 +34,8 @@ CODE_DIGITS = 8  # what the kiosk's keypad and the phone page give out: digits o
 # One statement at the start of every command: when the next early appointment gains priority (UTC) and which
 # booking ends first — each one step of a partial index that holds only those rows (kiosk/store.py 070).
 _PROBE = ("SELECT (SELECT MIN(due_at) FROM tickets WHERE status = 'waiting' AND rank = 3 AND due_at IS NOT NULL), "
-          "(SELECT date || ' ' || slot_end FROM appointments WHERE status = 'booked' ORDER BY date, slot_end LIMIT 1)")
+          "(SELECT date || ' ' || MIN(slot_end) FROM appointments WHERE status = 'booked' AND date = "
+          "(SELECT MIN(date) FROM appointments WHERE status = 'booked'))")
 _WALK_IN_RANK = 3  # kiosk.core.hall.RANK["normal"]: where an early appointment waits until its time
 _DUE_RANK = 2  # kiosk.core.hall.RANK["appointment"] (tests/core/test_appointments.py checks both)
 
@@ -224,8 +225,16 @@ def book(hall: Hall, business: str, day: date, slot_start: str, *, id_number: st
     """Book a slot of the business's grid within its horizon.  Refusals: UnknownBusiness, AppointmentsNotOffered,
     NotWorkingDay/NotBusinessDay, SlotNotOffered, BookingTooFar, IdRequired, InvalidIdNumber, TooManyAppointments,
     SlotFull, AppointmentCodeUsed.  Emits appointment.booked."""
-    return hall.run("book_appointment", idem_key, lambda tx: _book(
-        tx, business, day, slot_start, code=code, id_number=id_number, name=name, source=source))
+    return _answer(hall.run("book_appointment", idem_key, lambda tx: _book(
+        tx, business, day, slot_start, code=code, id_number=id_number, name=name, source=source)))
+
+
+def _answer(r: Result[Any]) -> Result[Any]:
+    """A retried idem_key gives back the first command's events, not its value: the value is in them."""
+    if r.value is None and r.events:
+        p = r.events[0].payload
+        return replace(r, value=p.get("appointment", p) if r.events[0].kind != ev.APPOINTMENT_REFUSED else p)
+    return r
 
 
 def _cancel(tx: Tx, code: str, *, source: str, message_id: str | None = None) -> dict[str, Any]:
@@ -248,7 +257,7 @@ def _cancel(tx: Tx, code: str, *, source: str, message_id: str | None = None) ->
 def cancel(hall: Hall, code: str, *, source: str = "desk", idem_key: str | None = None) -> Result[dict[str, Any]]:
     """Cancel a booking not yet used: its place is free again.  A checked-in one keeps its ticket (AppointmentUsed);
     a cancelled or unknown one is AppointmentNotFound.  Emits appointment.cancelled."""
-    return hall.run("cancel_appointment", idem_key, lambda tx: _cancel(tx, code, source=source))
+    return _answer(hall.run("cancel_appointment", idem_key, lambda tx: _cancel(tx, code, source=source)))
 
 
 def apply_central(hall: Hall, *, message_id: str, action: str, code: str, business: str | None = None,
@@ -273,7 +282,7 @@ def apply_central(hall: Hall, *, message_id: str, action: str, code: str, busine
             tx.emit(ev.APPOINTMENT_REFUSED, refusal)
             return refusal
 
-    return hall.run("central_appointment", idem_key, body)
+    return _answer(hall.run("central_appointment", idem_key, body))
 
 
 # --- check-in ---------------------------------------------------------------------------------------------------------
