@@ -35,6 +35,7 @@ COMMANDS = {
     "central": "run the central collector (the province side) that stores every hall's events",
     "voice-clips": "render the offline voice clips with espeak-ng (done at install)",
     "web-poster": "today's 扫码取号 door poster: its URL, and its QR code as PNG, SVG or PDF",
+    "appointments": "the service desk's appointments: list a day's, show free slots, book, cancel",
 }
 
 
@@ -309,6 +310,70 @@ def cmd_web_poster(args: argparse.Namespace) -> int:
     return 0
 
 
+APPOINTMENT_STATUS = {"booked": "已预约", "checked_in": "已签到", "cancelled": "已取消", "no_show": "爽约"}
+APPOINTMENT_SOURCE = {"kiosk": "自助终端", "phone": "手机", "central": "省平台", "desk": "服务台"}
+
+
+def cmd_appointments(args: argparse.Namespace) -> int:
+    """The service desk's view and commands (kiosk/core/appointments.py), on the hall's store like the server."""
+    from datetime import date
+
+    from kiosk.core import appointments as A
+    from kiosk.core.errors import HallError
+
+    cfg = _config(args.config)
+    hall = open_hall(cfg, Path(args.db or DEFAULT_DB))
+    try:
+        if args.action == "list":
+            day = date.fromisoformat(args.date) if args.date else None
+            rows = A.listing(hall, day, args.business, args.status)
+            print(f"{cfg.name} {(day or date.fromisoformat(hall.today())).isoformat()} 预约 {len(rows)} 个")
+            for r in rows:
+                b = cfg.business(r["business"])
+                print(f"{r['slot_start']}-{r['slot_end']}  {b.name if b else r['business']}  {r['code']}  "
+                      f"{APPOINTMENT_STATUS.get(r['status'], r['status'])}"
+                      f"{'  ' + r['number'] if r['number'] else ''}  {r['id_masked'] or '-'}  "
+                      f"{r['name_masked'] or '-'}  {APPOINTMENT_SOURCE.get(r['source'] or '', r['source'] or '-')}")
+        elif args.action == "slots":
+            b = cfg.business(args.business)
+            if b is None:
+                print(f"没有这项业务：{args.business}", file=sys.stderr)
+                return 2
+            for day, slots in A.offer(hall, b):
+                cells = "  ".join(f"{s.start}({s.free}/{s.capacity})" if s.free else f"{s.start}(满)" for s in slots)
+                print(f"{day.isoformat()}  {cells}")
+        elif args.action == "book":
+            id_number = _read_id(args.id_number)
+            r = A.book(hall, args.business, date.fromisoformat(args.date), args.slot, id_number=id_number,
+                       name=args.name, source="desk")
+            a = r.value
+            print(f"已预约 {a['code']}：{cfg.business(a['business']).name} {a['date']} "  # type: ignore[union-attr]
+                  f"{a['slot_start']}-{a['slot_end']}")
+        else:
+            a = A.cancel(hall, args.code, source="desk").value
+            print(f"已取消 {a['code']}：{a['date']} {a['slot_start']}-{a['slot_end']}")
+    except ValueError as exc:
+        print(f"参数不正确：{exc}", file=sys.stderr)
+        return 2
+    except HallError as exc:  # refused: said as the kiosk says it; nothing changed
+        print(exc.message, file=sys.stderr)
+        return 1
+    finally:
+        hall.store.close()
+    return 0
+
+
+def _read_id(value: str | None) -> str | None:
+    """`--id-number -` reads it from the terminal without echo (or one line of stdin): never in the shell history."""
+    if value != "-":
+        return value
+    if sys.stdin.isatty():
+        import getpass
+
+        return getpass.getpass("身份证号：").strip() or None
+    return sys.stdin.readline().strip() or None
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hall", description="政务服务大厅边缘系统 — hall edge")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -359,6 +424,28 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--db")
     s.add_argument("--out", help="poster.png, poster.svg or poster.pdf (the QR code); without it only the URL")
     s.add_argument("--scale", type=int, default=12, help="pixels (PNG) or points (PDF) per QR module")
+    s = add("appointments")
+    acts = s.add_subparsers(dest="action", required=True)
+    for name, text in (("list", "a day's appointments by slot (default today)"),
+                       ("slots", "a business's bookable days and slots with the free places"),
+                       ("book", "book a slot at the service desk"), ("cancel", "cancel a booking not yet used")):
+        a = acts.add_parser(name, help=text, description=text)
+        a.add_argument("--config")
+        a.add_argument("--db")
+        if name == "list":
+            a.add_argument("--date", help="YYYY-MM-DD (default today)")
+            a.add_argument("--business", help="a business code")
+            a.add_argument("--status", choices=tuple(APPOINTMENT_STATUS))
+        elif name == "slots":
+            a.add_argument("business")
+        elif name == "book":
+            a.add_argument("business")
+            a.add_argument("date", help="YYYY-MM-DD")
+            a.add_argument("slot", help="the slot's start, HH:MM")
+            a.add_argument("--id-number", help="the citizen's ID number; - asks for it without echo")
+            a.add_argument("--name", help="the citizen's name (kept masked)")
+        else:
+            a.add_argument("code")
     s = add("voice-clips")
     s.add_argument("--dir", default=os.path.expanduser("~/.cache/hall/voice"))
     return p
@@ -367,7 +454,7 @@ def build_parser() -> argparse.ArgumentParser:
 HANDLERS = {
     "demo": cmd_demo, "simulate": cmd_simulate, "run": cmd_run, "doctor": cmd_doctor,
     "check-config": cmd_check_config, "export": cmd_export, "central": cmd_central, "voice-clips": cmd_voice_clips,
-    "web-poster": cmd_web_poster,
+    "web-poster": cmd_web_poster, "appointments": cmd_appointments,
 }
 
 
