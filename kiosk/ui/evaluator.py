@@ -276,7 +276,7 @@ class EvaluatorScreen(QWidget):
     def _page_changed(self, index: int) -> None:
         # the comment page needs its height for the keyboard, and a small tablet's reason page for the reasons;
         # the window and its clerk are on every other page
-        self.header.setVisible(not (index == COMMENT or index == REASON and self.compact))
+        self.header.setVisible(not (index == COMMENT or (index == REASON and bool(self.compact))))
         if index == COMMENT:
             self.reason_text.setFocus()
 
