@@ -48,6 +48,9 @@ CASE_TOPIC = "central/{hall_id}/case/{case_no}"  # central → hall, QoS 1, reta
 CATALOG_TOPIC = "central/{hall_id}/catalog"  # central → hall, QoS 1, retained
 RESEND_TOPIC = "central/{hall_id}/resend"  # central → hall, QoS 1, not retained: "publish these seqs again"
 CALENDAR_TOPIC = "central/{hall_id}/calendar"  # central → hall, QoS 1, retained: the province's holiday calendar
+# central → hall, QoS 1, not retained: a booking or cancellation from the province's platform, answered by an event
+APPOINTMENT_TOPIC = "central/{hall_id}/appointment"
+SLOTS_TOPIC = "hall/{hall_id}/slots"  # hall → central, QoS 1, retained: each business's bookable slots, free places
 HALL_INBOX_FILTER = "central/{hall_id}/#"  # what a hall subscribes to
 COLLECTOR_EVENT_FILTER = "$share/{group}/hall/+/event/#"  # MQTT 5 shared subscription: collectors share load
 COLLECTOR_STATE_FILTER = "$share/{group}/hall/+/state"
@@ -108,6 +111,14 @@ def calendar_topic(hall_id: str) -> str:
     return CALENDAR_TOPIC.format(hall_id=_hall(hall_id))
 
 
+def appointment_topic(hall_id: str) -> str:
+    return APPOINTMENT_TOPIC.format(hall_id=_hall(hall_id))
+
+
+def slots_topic(hall_id: str) -> str:
+    return SLOTS_TOPIC.format(hall_id=_hall(hall_id))
+
+
 def hall_inbox_filter(hall_id: str) -> str:
     return HALL_INBOX_FILTER.format(hall_id=_hall(hall_id))
 
@@ -125,7 +136,7 @@ def parse_inbound_topic(topic: str) -> tuple[str, str, str | None]:
     if len(parts) >= 3 and parts[0] == "central" and HALL_ID_RE.match(parts[1]):
         if len(parts) == 4 and parts[2] == "case" and CASE_NO_RE.match(parts[3]):
             return parts[1], "case", parts[3]
-        if len(parts) == 3 and parts[2] in ("catalog", "resend", "calendar"):
+        if len(parts) == 3 and parts[2] in ("catalog", "resend", "calendar", "appointment"):
             return parts[1], parts[2], None
     raise ContractError(f"not a central → hall topic: {topic[:200]!r}")
 
@@ -531,6 +542,60 @@ class ResendRequest(msgspec.Struct, kw_only=True):
     to_seq: Seq
 
 
+# --- appointments: the province's platform books the hall's slots (kiosk/core/appointments.py) ------------------------
+AppointmentCode = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{4,50}\Z")]  # 预约号 (kiosk.core.codes.CODE_RE)
+SlotTime = Annotated[str, msgspec.Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]\Z")]  # local HH:MM
+BusinessCode = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
+class AppointmentRequest(msgspec.Struct, kw_only=True):
+    """A booking or a cancellation from the province's platform (central/{hall_id}/appointment).  Applied once per
+    message_id and always answered by one hall event carrying it: appointment.booked, appointment.cancelled or
+    appointment.refused (with the refusal's key)."""
+
+    v: Version
+    message_id: MessageId
+    hall_id: HallId
+    at_utc: UtcTime
+    action: Literal["book", "cancel"]
+    code: AppointmentCode  # the platform's own 预约号, what the citizen shows at the kiosk
+    business: BusinessCode | None = None  # book: the hall's [[businesses]] code
+    date: date | None = None  # book: the local day
+    slot_start: SlotTime | None = None  # book: a slot start of the hall's grid (hall/{hall_id}/slots)
+    # Personal data, only over TLS: the hall keeps the ID number's keyed hash and mask and the masked name only.
+    id_number: Annotated[str, msgspec.Meta(max_length=40)] | None = None
+    name: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+
+
+class SlotFree(msgspec.Struct, kw_only=True):
+    start: SlotTime
+    end: Annotated[str, msgspec.Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]\Z")]
+    capacity: Annotated[int, msgspec.Meta(ge=1, le=999)]
+    free: Annotated[int, msgspec.Meta(ge=0, le=999)]
+
+
+class SlotsDay(msgspec.Struct, kw_only=True):
+    date: date
+    slots: list[SlotFree]
+
+
+class SlotsBusiness(msgspec.Struct, kw_only=True):
+    business: BusinessCode
+    name: Label
+    slot_minutes: Annotated[int, msgspec.Meta(ge=10, le=240)]
+    days: list[SlotsDay]
+
+
+class SlotsMsg(msgspec.Struct, kw_only=True):
+    """Retained on hall/{hall_id}/slots: every business that takes bookings, its horizon's days and each slot's free
+    places, as the hall counts them now (the hall is the one place capacity is counted)."""
+
+    v: Version = SCHEMA_VERSION
+    hall_id: HallId
+    at_utc: UtcTime
+    businesses: list[SlotsBusiness]
+
+
 # --- provincial 好差评 upload record (an HTTP format, not MQTT; mapped in sync.provincial) --------------------------
 class ProvincialRating(msgspec.Struct, kw_only=True):
     """Zhejiang-style upload record: satisfaction 1 = 非常不满意 … 5 = 非常满意, pf = channel code."""
@@ -554,6 +619,8 @@ _dec_catalog = msgspec.json.Decoder(CatalogUpdate)
 _dec_resend = msgspec.json.Decoder(ResendRequest)
 _dec_calendar = msgspec.json.Decoder(CalendarUpdate)
 _dec_batch = msgspec.json.Decoder(EventBatch)
+_dec_appointment = msgspec.json.Decoder(AppointmentRequest)
+_dec_slots = msgspec.json.Decoder(SlotsMsg)
 
 
 def encode(msg: msgspec.Struct) -> bytes:
@@ -648,6 +715,18 @@ def decode_catalog(data: bytes) -> CatalogUpdate:
 
 def decode_calendar(data: bytes) -> CalendarUpdate:
     m: CalendarUpdate = _decode(_dec_calendar, data, "calendar")
+    return m
+
+
+def decode_appointment(data: bytes) -> AppointmentRequest:
+    m: AppointmentRequest = _decode(_dec_appointment, data, "appointment")
+    if m.action == "book" and (m.business is None or m.date is None or m.slot_start is None):
+        raise ContractError("a booking needs business, date and slot_start")
+    return m
+
+
+def decode_slots(data: bytes) -> SlotsMsg:
+    m: SlotsMsg = _decode(_dec_slots, data, "slots")
     return m
 
 

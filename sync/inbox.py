@@ -77,12 +77,27 @@ def handle_calendar(hall: Any, topic: str, _key: str | None, payload: bytes) -> 
     return f"calendar v{msg.version}: " + ("applied" if res["applied"] else f"not newer than v{kept} in use")
 
 
+def handle_appointment(hall: Any, topic: str, _key: str | None, payload: bytes) -> str:
+    """A booking or cancellation from the province's platform: applied once by its message id and answered by an
+    event carrying that id (booked, cancelled, or refused with why) — a refusal is an answer, not a dead letter."""
+    from kiosk.core import appointments
+
+    msg = contract.decode_appointment(payload)
+    _own(hall, msg.hall_id)
+    r = appointments.apply_central(
+        hall, message_id=msg.message_id, action=msg.action, code=msg.code, business=msg.business, day=msg.date,
+        slot_start=msg.slot_start, id_number=msg.id_number, name=msg.name, idem_key=idem_key(msg.message_id))
+    answer = r.events[0].kind if r.events else "nothing"
+    return f"appointment {msg.action} {msg.code}: {answer}"
+
+
 def _own(hall: Any, hall_id: str) -> None:
     if hall_id != hall.config.hall_id:
         raise ContractError(f"message for hall {hall_id!r} delivered to hall {hall.config.hall_id!r}")
 
 
-HANDLERS: dict[str, Handler] = {"case": handle_case, "catalog": handle_catalog, "calendar": handle_calendar}
+HANDLERS: dict[str, Handler] = {"case": handle_case, "catalog": handle_catalog, "calendar": handle_calendar,
+                                 "appointment": handle_appointment}
 
 
 class Inbox:

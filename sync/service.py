@@ -9,6 +9,7 @@ from sync.inbox import Inbox
 from sync.link import InMessage, Link
 from sync.outbox import Outbox
 from sync.settings import SyncSettings, parse_settings
+from sync.slots import SlotsPublisher
 
 
 class HallSync:
@@ -33,6 +34,7 @@ class HallSync:
             on_state=self._on_state,
         )
         self.outbox = Outbox(hall, self.link)
+        self.slots = SlotsPublisher(hall, self.link)  # retained hall/{hall_id}/slots for the province's bookings
         self.inbox.handlers["resend"] = self._handle_resend
 
     def _handle_resend(self, hall: Any, topic: str, _key: str | None, payload: bytes) -> str:
@@ -65,14 +67,17 @@ class HallSync:
 
     def _on_state(self, state: str, gen: int) -> None:
         self.outbox.on_state(state, gen)
+        self.slots.on_state(state, gen)
 
     def start(self) -> None:
         self.inbox.start()
         self.outbox.start()
+        self.slots.start()
         self.link.start()
 
     def stop(self) -> None:
         self.link.stop()
+        self.slots.stop()
         self.outbox.stop()
         self.inbox.stop()
 
@@ -81,5 +86,6 @@ class HallSync:
         link = self.link.status()
         out = self.outbox.status()
         inbox = self.inbox.status()
-        errors = [e for e in (link["last_error"], out["outbox_error"], inbox["inbox_error"]) if e]
-        return {**link, **out, **inbox, "last_error": errors[0] if errors else ""}
+        slots = self.slots.status()
+        errors = [e for e in (link["last_error"], out["outbox_error"], inbox["inbox_error"], slots["slots_error"]) if e]
+        return {**link, **out, **inbox, **slots, "last_error": errors[0] if errors else ""}
