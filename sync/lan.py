@@ -30,6 +30,7 @@ from typing import Any
 
 import msgspec
 
+from kiosk.core import appointments as core_appointments
 from kiosk.core import cases as core_cases
 from kiosk.core import errors as core_errors
 from kiosk.core import holidays as core_holidays
@@ -68,15 +69,21 @@ RECTIFY_MANAGER = frozenset({"cases.verify_rectification", "cases.rectify", "cas
 RECTIFY_CLERK = frozenset({"cases.appeal_rectification"})
 CASES_COMMANDS = frozenset({"cases.lookup", "cases.link_ticket"}) | RECTIFY_MANAGER | RECTIFY_CLERK
 SERVER_QUERIES = frozenset({"hello", "config", "catalog_for", "catalog_items", "catalog_menu"})
-QUERIES = HALL_QUERIES | CASES_QUERIES | SERVER_QUERIES
-ALLOWED = QUERIES | HALL_COMMANDS | CASES_COMMANDS
+# 预约 (kiosk/core/appointments.py): the slots and one booking's public view for anyone; the desk's list (masked IDs
+# and names) for staff screens only; booking and cancelling take an idem_key like issuing
+APPOINTMENTS_QUERIES = frozenset({"appointments.offer", "appointments.get"})
+APPOINTMENTS_DESK = frozenset({"appointments.listing"})
+APPOINTMENTS_COMMANDS = frozenset({"appointments.book", "appointments.cancel"})
+QUERIES = HALL_QUERIES | CASES_QUERIES | SERVER_QUERIES | APPOINTMENTS_QUERIES
+ALLOWED = QUERIES | HALL_COMMANDS | CASES_COMMANDS | APPOINTMENTS_DESK | APPOINTMENTS_COMMANDS
 # Safe to send again after a timeout: reads, idem_key commands, and the two whose repeat changes nothing.
-RETRYABLE = QUERIES | HALL_IDEMPOTENT | {"tick", "report_device_health"}
+RETRYABLE = QUERIES | HALL_IDEMPOTENT | APPOINTMENTS_DESK | APPOINTMENTS_COMMANDS | {"tick", "report_device_health"}
 # What each kind of screen may do, when the server is given a client → role map (a board in the public area
 # cannot void a ticket even with its own credentials stolen).  Without a map every client may call ALLOWED.
 ROLE_METHODS: dict[str, frozenset[str]] = {
     "board": QUERIES,
-    "kiosk": QUERIES | {"issue_ticket", "check_in", "report_print", "report_device_health", "cases.lookup", "tick"},
+    "kiosk": QUERIES | APPOINTMENTS_COMMANDS | {"issue_ticket", "check_in", "report_print", "report_device_health",
+                                                "cases.lookup", "tick"},
     "evaluator": QUERIES | {"rate", "complete_rating_reason", "mark_unrated", "report_device_health", "tick"},
     "caller": ALLOWED - {"close_business", "open_business", "set_notice"} - RECTIFY_MANAGER,
     "dashboard": ALLOWED,
@@ -383,6 +390,10 @@ class LanServer:
                 self._cases = core_cases.Cases(self.hall)
             return self._cases
 
+    @property
+    def appointments(self) -> core_appointments.Appointments:
+        return core_appointments.Appointments(self.hall)  # stateless: a view of the hall
+
     def _birth(self) -> tuple[str, bytes, bool]:
         cfg = self.hall.config
         msg = contract.PresenceMsg(hall_id=self.hall_id, state="online", at_utc=datetime.now(UTC),
@@ -499,6 +510,9 @@ class LanServer:
             return own[method]
         if method.startswith("cases."):
             fn: Callable[..., Any] = getattr(self.cases, method.removeprefix("cases."))
+            return fn
+        if method.startswith("appointments."):  # only the allow-listed names reach here
+            fn = getattr(self.appointments, method.removeprefix("appointments."))
             return fn
         fn = getattr(self.hall, method)
         return fn
@@ -617,6 +631,7 @@ class RemoteHall:
         self._down_since: float | None = None
         self._dispatcher: threading.Thread | None = None
         self.cases = RemoteCases(self)
+        self.appointments = RemoteAppointments(self)
         self.link = _LanLink(
             self.settings,
             client_id=settings.client_id or f"lan-{hall_id}-{client_id}",
@@ -883,6 +898,43 @@ def _proxy(name: str) -> Callable[..., Any]:
 
 for _name in sorted((HALL_QUERIES | HALL_COMMANDS) - {"tick", "events_after"}):
     setattr(RemoteHall, _name, _proxy(_name))
+
+
+class RemoteAppointments:
+    """kiosk.core.appointments.Appointments on the hall server (`remote.appointments.book(...)`): the same
+    names, values and refusals; book and cancel carry an idem_key, made here when the caller gives none, so a retry
+    after a lost reply books once."""
+
+    def __init__(self, remote: RemoteHall) -> None:
+        self.remote = remote
+
+    def offer(self, business: str) -> list[dict[str, Any]]:
+        value: list[dict[str, Any]] = self.remote._call("appointments.offer", [business])
+        return value
+
+    def get(self, code: str) -> dict[str, Any] | None:
+        value: dict[str, Any] | None = self.remote._call("appointments.get", [code])
+        return value
+
+    def listing(self, day: str | None = None, business: str | None = None, status: str | None = None
+                ) -> list[dict[str, Any]]:
+        value: list[dict[str, Any]] = self.remote._call("appointments.listing", [],
+                                                        {"day": day, "business": business, "status": status})
+        return value
+
+    def book(self, business: str, day: str, slot_start: str, *, id_number: str | None = None,
+             name: str | None = None, source: str = "kiosk", idem_key: str | None = None) -> Result[dict[str, Any]]:
+        value: Result[dict[str, Any]] = self.remote._call(
+            "appointments.book", [business, day, slot_start],
+            {"id_number": id_number, "name": name, "source": source,
+             "idem_key": idem_key or f"lan:{self.remote.client_id}:{uuid.uuid4().hex}"})
+        return value
+
+    def cancel(self, code: str, *, source: str = "kiosk", idem_key: str | None = None) -> Result[dict[str, Any]]:
+        value: Result[dict[str, Any]] = self.remote._call(
+            "appointments.cancel", [code],
+            {"source": source, "idem_key": idem_key or f"lan:{self.remote.client_id}:{uuid.uuid4().hex}"})
+        return value
 
 
 class RemoteCases:

@@ -436,12 +436,14 @@ class Appointments:
             raise E.UnknownBusiness(business=business)
         return [{"date": d.isoformat(), "slots": [s.to_dict() for s in slots]} for d, slots in offer(self.hall, b)]
 
+    # Returns are Result(value, events): annotated Any, as kiosk.core.hall (which imports this module) cannot be
+    # imported here at run time, and the LAN checks arguments by the annotations it can resolve.
     def book(self, business: str, day: str, slot_start: str, *, id_number: str | None = None,
-             name: str | None = None, source: str = "kiosk", idem_key: str | None = None) -> Result[dict[str, Any]]:
+             name: str | None = None, source: str = "kiosk", idem_key: str | None = None) -> Any:
         return book(self.hall, business, _day(day), slot_start, id_number=id_number, name=name, source=source,
                     idem_key=idem_key)
 
-    def cancel(self, code: str, *, source: str = "kiosk", idem_key: str | None = None) -> Result[dict[str, Any]]:
+    def cancel(self, code: str, *, source: str = "kiosk", idem_key: str | None = None) -> Any:
         return cancel(self.hall, code, source=source, idem_key=idem_key)
 
     def get(self, code: str) -> dict[str, Any] | None:
