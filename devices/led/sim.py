@@ -237,12 +237,17 @@ def open_sim(url: DeviceUrl) -> SimTransport:
 # --- pty link: serial://<path> -------------------------------------------------------------------------------
 class PtyLink:
     """The controller on a real pty.  `path` is a stable symlink to the current slave (like /dev/serial/by-id),
-    so the driver's URL survives an unplug/replug that creates a new pty."""
+    so the driver's URL survives an unplug/replug that creates a new pty.
 
-    def __init__(self, sim: LedSim, path: str, baud: int = 9600) -> None:
+    A pty moves bytes at memory speed.  `paced=True` gives them the line's time: each byte the host writes reaches
+    the controller 10 bits' time after the one before (8N1 at `baud`), and each answer byte reaches the host the
+    same way, both directions at once (RS-232).  The bench measures 9600-baud latencies with it."""
+
+    def __init__(self, sim: LedSim, path: str, baud: int = 9600, *, paced: bool = False) -> None:
         self.sim = sim
         self.path = path
         self.baud = baud
+        self.paced = paced
         self.bytes_in = 0
         self._master = -1
         self._slave = -1
@@ -271,7 +276,8 @@ class PtyLink:
         os.symlink(os.ttyname(slave), tmp)
         os.replace(tmp, self.path)
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, args=(master, self._stop), daemon=True, name="led-pty")
+        serve = self._serve_paced if self.paced else self._serve
+        self._thread = threading.Thread(target=serve, args=(master, self._stop), daemon=True, name="led-pty")
         self._thread.start()
 
     def unplug(self) -> None:
@@ -313,6 +319,37 @@ class PtyLink:
             if answer:
                 with self._wlock, contextlib.suppress(OSError):
                     os.write(master, answer)
+
+    def _serve_paced(self, master: int, stop: threading.Event) -> None:
+        byte_s = 10 / self.baud
+        inbound: deque[tuple[float, bytes, float]] = deque()  # (last byte arrives, bytes, first byte arrives)
+        outbound: deque[tuple[float, bytes]] = deque()  # (last answer byte reaches the host, bytes)
+        line_in = line_out = 0.0  # when each direction of the line is free again
+        while not stop.is_set():
+            now = time.monotonic()
+            while inbound and inbound[0][0] <= now:
+                _, data, first = inbound.popleft()
+                answer = self.sim.feed(data, first)
+                if answer:
+                    line_out = max(line_out, now) + len(answer) * byte_s
+                    outbound.append((line_out, answer))
+            while outbound and outbound[0][0] <= now:
+                with self._wlock, contextlib.suppress(OSError):
+                    os.write(master, outbound.popleft()[1])
+            due = [q[0][0] for q in (inbound, outbound) if q]
+            try:
+                ready, _, _ = select.select([master], [], [], max(0.0, min(due) - now) if due else 0.05)
+                if not ready:
+                    continue
+                data = os.read(master, 4096)
+                at = time.monotonic()
+            except OSError:
+                stop.wait(0.02)
+                continue
+            self.bytes_in += len(data)
+            start = max(line_in, at)
+            line_in = start + len(data) * byte_s
+            inbound.append((line_in, data, start + byte_s))
 
 
 # --- TCP link: tcp://127.0.0.1:<port> ------------------------------------------------------------------------
