@@ -1,11 +1,11 @@
 """What each LED area should show, as a pure function of hall events: window boards and the hall board."""
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from kiosk.calls import current_calls
 from kiosk.core import events as ek
 from kiosk.core.events import Event
 
@@ -172,9 +172,23 @@ class _Waiting:
     waiting: int
 
 
+# A number that left its window leaves the hall board at once (过号, transferred, held, served, voided, expired), and
+# a paused window shows no number: the same rule as the Qt board (kiosk/calls.py)
+_GONE_BY_NUMBER = frozenset({ek.SERVICE_FINISHED, ek.TICKET_NO_SHOW, ek.TICKET_HELD, ek.TICKET_VOIDED,
+                             ek.TICKET_EXPIRED, ek.TICKET_TRANSFERRED})
+_GONE_BY_WINDOW = frozenset({ek.WINDOW_PAUSED})
+# events after which only the hall knows what a window holds now (a held ticket resumed, a window back in service)
+TRUTH_KINDS = frozenset({ek.TICKET_CALLED, ek.TICKET_RECALLED, ek.SERVICE_STARTED, ek.TICKET_RESUMED,
+                         ek.WINDOW_RESUMED, ek.DAY_CLOSED}) | _GONE_BY_NUMBER | _GONE_BY_WINDOW
+
+
 class HallBoard:
-    """The hall board: area 0 the latest calls ("A001 → 3号窗口", newest first), area 1 waiting counts, and
-    optionally area 2, a scrolling notice line (`notice` not None)."""
+    """The hall board: area 0 the numbers at their windows now ("A001 → 3号窗口", the latest call first), area 1
+    waiting counts, and optionally area 2, a scrolling notice line (`notice` not None).
+
+    Only what is true now: each event moves the calls at once (a call goes to the top, a number that left its window
+    goes), and `set_calls` with the hall's windows replaces them with the store's truth (kiosk/calls.py, shared with
+    the Qt board and the headless board), which wins."""
 
     CALLS, WAITING, NOTICE = 0, 1, 2
 
@@ -192,7 +206,8 @@ class HallBoard:
         self.flash_s = flash_s
         self.title = title
         self.notice = notice
-        self.calls: deque[tuple[str, int]] = deque(maxlen=self.lines)
+        self.calls: list[tuple[str, int]] = []  # every window's current number, newest call first
+        self.call_seq: dict[str, int] = {}  # each number's latest call heard, to order calls within one clock tick
         self.waiting: dict[str, _Waiting] = {}
 
     def layout(self) -> dict[int, Rect]:
@@ -211,7 +226,37 @@ class HallBoard:
         return [AreaContent(self.NOTICE, text.replace("\n", " "), scroll=True)]
 
     def calls_text(self) -> str:
-        return "\n".join(f"{num} → {win}号窗口" for num, win in self.calls) or "欢迎光临"
+        return "\n".join(f"{num} → {win}号窗口" for num, win in self.calls[:self.lines]) or "欢迎光临"
+
+    def set_calls(self, windows: list[dict[str, Any]]) -> list[AreaContent]:
+        """Replace the calls with the hall's truth (`Hall.windows()` rows): what the store says wins."""
+        before = self.calls_text()
+        self.calls = [(str(c["number"]), int(c["window"])) for c in current_calls(windows, self.call_seq)]
+        after = self.calls_text()
+        return [] if after == before else [AreaContent(self.CALLS, after)]
+
+    def _calls_from(self, ev: Event) -> list[AreaContent]:
+        p = ev.payload or {}
+        before = self.calls_text()
+        if ev.kind in (ek.TICKET_CALLED, ek.TICKET_RECALLED):
+            number, window = _number(p), _window_of(p)
+            if not number or window is None:
+                return []
+            self.call_seq[number] = ev.seq
+            # a window holds one ticket and a ticket is at one window: whatever either showed before goes
+            self.calls = [(number, window), *((n, w) for n, w in self.calls if n != number and w != window)]
+            return [AreaContent(self.CALLS, self.calls_text(), self.flash_s)]
+        if ev.kind in _GONE_BY_NUMBER:
+            number = _number(p)
+            self.calls = [(n, w) for n, w in self.calls if n != number]
+        elif ev.kind in _GONE_BY_WINDOW:
+            window = _window_of(p)
+            self.calls = [(n, w) for n, w in self.calls if w != window]
+        elif ev.kind == ek.DAY_CLOSED:
+            self.calls.clear()
+            self.call_seq.clear()  # numbers start again each day
+        after = self.calls_text()
+        return [] if after == before else [AreaContent(self.CALLS, after)]
 
     def waiting_text(self) -> str:
         rows = [w for w in self.waiting.values() if w.waiting > 0]
@@ -244,16 +289,8 @@ class HallBoard:
         p = ev.payload or {}
         if ev.kind == ek.NOTICE_CHANGED:
             return self.set_notice(str(p.get("notice") or ""))
-        out: list[AreaContent] = []
+        out = self._calls_from(ev)
         ticket = p.get("ticket") or {}
-        if ev.kind in (ek.TICKET_CALLED, ek.TICKET_RECALLED):
-            number, window = _number(p), _window_of(p)
-            if number and window is not None:
-                entry = (number, window)
-                if entry in self.calls:
-                    self.calls.remove(entry)
-                self.calls.appendleft(entry)
-                out.append(AreaContent(self.CALLS, self.calls_text(), self.flash_s))
         before = self.waiting_text()
         # Estimates between refreshes from the hall: issued carries how many are ahead, a first call takes one off
         if ev.kind == ek.TICKET_ISSUED and ticket.get("business"):
@@ -268,8 +305,6 @@ class HallBoard:
             w.waiting += 1
         elif ev.kind == ek.DAY_CLOSED:
             self.waiting.clear()
-            self.calls.clear()
-            out.append(AreaContent(self.CALLS, self.calls_text()))
         after = self.waiting_text()
         if after != before:
             out.append(AreaContent(self.WAITING, after))

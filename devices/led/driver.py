@@ -10,7 +10,7 @@ from typing import Any
 from devices.base import DeviceUrl, DeviceWorker, Transport, TransportError, open_transport, parse_url
 from devices.led import proto
 from devices.led.config import LedSection
-from devices.led.content import AreaContent, HallBoard, Rect, WindowBoard
+from devices.led.content import TRUTH_KINDS, AreaContent, HallBoard, Rect, WindowBoard
 from devices.led.schedule import AreaScheduler, Batch, ReplyHealth
 from kiosk.core import events as ek
 from kiosk.core.events import Event
@@ -48,7 +48,7 @@ _WINDOW_KINDS = frozenset(
         ek.DAY_CLOSED,
     }
 )
-_HALL_KINDS = frozenset({ek.TICKET_CALLED, ek.TICKET_RECALLED, ek.NOTICE_CHANGED}) | _WAITING_KINDS
+_HALL_KINDS = frozenset({ek.NOTICE_CHANGED}) | _WAITING_KINDS | TRUTH_KINDS
 _RETRY_ERRORS = {proto.ERR_CHECKSUM, proto.ERR_BUSY}  # a NACK worth sending the same content again for
 
 
@@ -79,7 +79,7 @@ class LedBoard(DeviceWorker):
         lines: int = 3,
         notice: str | None = None,
         reply_timeout: float = 0.5,
-        keepalive: float = 2.0,
+        keepalive: float = 20.0,
         max_misses: int = 2,
         max_backoff: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
@@ -107,6 +107,9 @@ class LedBoard(DeviceWorker):
             raise ValueError(f"unknown LED role {role!r}")
         self.layout: dict[int, Rect] = self.content.layout()
         self.waiting_source: Callable[[], list[dict[str, Any]]] | None = None
+        # the hall board's calls: each event moves them at once; the hall's windows, re-read after it, win
+        self.windows_source: Callable[[], list[dict[str, Any]]] | None = None
+        self._refresh_calls = False
         self._lock = threading.Lock()  # guards content model + area states; held for microseconds only
         self._sched = AreaScheduler(
             self.content.initial(), min_interval=min_interval, keepalive=keepalive, now=clock()
@@ -157,6 +160,8 @@ class LedBoard(DeviceWorker):
                 refresh = self.role == "hall" and self.waiting_source is not None and ev.kind in _WAITING_KINDS
                 if refresh:
                     self._refresh_waiting = True
+                if self.role == "hall" and self.windows_source is not None and ev.kind in TRUTH_KINDS:
+                    self._refresh_calls = refresh = True
         except Exception:
             self.log.exception("%s: cannot map %s #%s", self.name, ev.kind, ev.seq)
             return
@@ -168,6 +173,13 @@ class LedBoard(DeviceWorker):
         if isinstance(self.content, HallBoard):
             with self._lock:
                 changes = self.content.set_waiting(counts)
+            self._apply(changes)
+
+    def set_calls(self, windows: list[dict[str, Any]]) -> None:
+        """Hall board: show the numbers these windows hold now (rows as from `Hall.windows()`)."""
+        if isinstance(self.content, HallBoard):
+            with self._lock:
+                changes = self.content.set_calls(windows)
             self._apply(changes)
 
     def _apply(self, changes: list[AreaContent]) -> None:
@@ -206,6 +218,9 @@ class LedBoard(DeviceWorker):
         if self.role == "hall" and hasattr(hall, "waiting_counts"):
             self.waiting_source = hall.waiting_counts
             self._refresh_waiting = True
+        if self.role == "hall" and hasattr(hall, "windows"):
+            self.windows_source = hall.windows
+            self._refresh_calls = True  # a board started mid-day shows the calls standing now
         if isinstance(self.content, HallBoard) and self.content.notice is not None and hasattr(hall, "notice"):
             self._apply(self.content.set_notice(hall.notice()))
         return hall.subscribe(self.handle_event, self.kinds())
@@ -234,6 +249,8 @@ class LedBoard(DeviceWorker):
             self._sched.resend_all()  # dynamic areas are RAM only: whatever was there may be gone
             if self.role == "hall" and self.waiting_source is not None:
                 self._refresh_waiting = True
+            if self.role == "hall" and self.windows_source is not None:
+                self._refresh_calls = True
         return transport
 
     def _handle(self, job: Any, transport: Transport) -> None:
@@ -259,10 +276,24 @@ class LedBoard(DeviceWorker):
             return
         self.set_waiting(counts)
 
+    def _fetch_calls(self) -> None:
+        self._refresh_calls = False
+        source = self.windows_source
+        if source is None:
+            return
+        try:
+            windows = source()
+        except Exception as exc:  # the events' own picture stands until the hall answers again
+            self.log.warning("%s: windows unavailable: %s", self.name, exc)
+            return
+        self.set_calls(windows)
+
     def _pump(self, transport: Transport) -> None:
         """Send at most one frame (content if any is due, else a keepalive PING when the line has been idle)."""
         if self._refresh_waiting and self._clock() >= self._sched.next_content:
             self._fetch_waiting()  # once per free frame slot, however many events asked for it
+        if self._refresh_calls and self._clock() >= self._sched.next_content:
+            self._fetch_calls()
         with self._lock:
             batch = self._sched.take(self._clock())
         if batch is not None:
@@ -349,6 +380,8 @@ class LedBoard(DeviceWorker):
         return None
 
     def _judge(self, reply: proto.Reply | None, batch: Batch) -> None:
+        with self._lock:
+            self._sched.doubt = reply is None
         if reply is None:
             with self._lock:
                 self._sched.failed(batch, keep_flash=False)

@@ -177,14 +177,68 @@ def test_capacity(rect: Rect, cells: int) -> None:
             "A001 → 3号窗口\nB001 → 5号窗口",  # a recall moves the call back to the top, not twice
         ),
         ([called("A001", 3), ev(ek.DAY_CLOSED, date="2026-11-23", expired=0)], "欢迎光临"),
+        # only what is true now: a number that left its window leaves the board, the other calls stay
+        ([called("A001", 3), called("B001", 5), ev(ek.TICKET_NO_SHOW, ticket=ticket("A001"), window=3)],
+         "B001 → 5号窗口"),
+        ([called("A001", 3), called("B001", 5),
+          ev(ek.TICKET_TRANSFERRED, ticket=ticket("A001"), from_window=3, to_business="tax", to_window=None)],
+         "B001 → 5号窗口"),
+        ([called("A001", 3), called("B001", 5), ev(ek.SERVICE_FINISHED, ticket=ticket("A001"), window=3)],
+         "B001 → 5号窗口"),
+        ([called("A001", 3), called("B001", 5), ev(ek.TICKET_HELD, ticket=ticket("A001"), window=3)],
+         "B001 → 5号窗口"),
+        ([called("A001", 3), ev(ek.TICKET_VOIDED, ticket=ticket("A001"), window=3, reason="")], "欢迎光临"),
+        ([called("A001", 3), ev(ek.SERVICE_FINISHED, ticket=ticket("A001"), window=3),
+          ev(ek.WINDOW_PAUSED, window=3, reason="午休")], "欢迎光临"),
+        ([called("A001", 3), ev(ek.WINDOW_PAUSED, window=3, reason="午休")], "欢迎光临"),
+        ([called("A001", 3), ev(ek.SERVICE_STARTED, ticket=ticket("A001"), window=3)], "A001 → 3号窗口"),
+        ([called("A001", 3), called("A002", 3)], "A002 → 3号窗口"),  # a window holds one ticket
+        ([called("A001", 3), called("A001", 5)], "A001 → 5号窗口"),  # a ticket is at one window
+        (
+            [called("A001", 3), called("B001", 5), called("A002", 1), called("C001", 2),
+             ev(ek.TICKET_NO_SHOW, ticket=ticket("C001"), window=2)],
+            "A002 → 1号窗口\nB001 → 5号窗口\nA001 → 3号窗口",  # the line that fell off comes back: still true
+        ),
     ],
-    ids=["initial", "one", "two", "three-lines", "recall-to-top", "day-closed"],
+    ids=["initial", "one", "two", "three-lines", "recall-to-top", "day-closed", "no-show", "transferred",
+         "finished", "held", "voided", "finished-then-paused", "paused", "serving-stays", "next-at-same-window",
+         "same-number-elsewhere", "fallen-off-returns"],
 )
 def test_hall_board_calls(events: list[Event], calls: str) -> None:
     board = HallBoard(lines=3)
     for e in events:
         board.apply(e)
     assert board.calls_text() == calls
+
+
+def window(number: int, current: str | None = None, *, status: str = "called", state: str = "calling",
+           called_at: str = "2026-11-23T02:00:00+00:00") -> dict[str, Any]:
+    cur = {"number": current, "status": status, "business_name": "社保", "called_at": called_at} if current else None
+    return {"number": number, "name": f"{number}号窗口", "state": state if current else "idle", "current": cur}
+
+
+def test_hall_board_set_calls_is_the_hall_truth() -> None:
+    """The hall's windows replace what the events said (kiosk/calls.py): a number resumed from 挂起 appears, one the
+    events missed leaves, a paused window shows nothing, and the latest call comes first."""
+    board = HallBoard(lines=3)
+    board.apply(called("A001", 3))
+    board.apply(called("B001", 5))
+    out = board.set_calls([window(1, "A002", status="serving", state="serving", called_at="2026-11-23T01:50:00+00:00"),
+                           window(3), window(5, "B001", called_at="2026-11-23T02:01:00+00:00"),
+                           window(6, "C001", state="paused")])
+    assert out == [AreaContent(HallBoard.CALLS, "B001 → 5号窗口\nA002 → 1号窗口")]
+    assert board.set_calls([window(1, "A002", status="serving", state="serving",
+                                   called_at="2026-11-23T01:50:00+00:00"),
+                            window(5, "B001", called_at="2026-11-23T02:01:00+00:00")]) == []  # unchanged: no frame
+    assert board.set_calls([window(1), window(5)]) == [AreaContent(HallBoard.CALLS, "欢迎光临")]
+
+
+def test_hall_board_calls_within_one_clock_tick_keep_the_event_order() -> None:
+    board = HallBoard(lines=3)
+    board.apply(called("A001", 3))
+    board.apply(called("B001", 5))  # the same called_at: the later event is the later call
+    board.set_calls([window(3, "A001"), window(5, "B001")])
+    assert board.calls_text() == "B001 → 5号窗口\nA001 → 3号窗口"
 
 
 def test_hall_board_waiting_from_events() -> None:
