@@ -344,6 +344,27 @@ class HallClient(QObject):
 
     _cases: Any = None
 
+    @property
+    def appointments(self) -> Any:
+        """Booking (kiosk.core.appointments.Appointments), or a LAN hall's RemoteAppointments: the same calls."""
+        if self._appointments is None:
+            from kiosk.core.appointments import Appointments
+
+            self._appointments = getattr(self.hall, "appointments", None) or Appointments(self.hall)
+        return self._appointments
+
+    _appointments: Any = None
+
+    def appointment_offer(self, business: str) -> list[dict[str, Any]]:
+        """[{date, slots: [{start, end, capacity, free}]}] a business takes bookings for."""
+        return self.appointments.offer(business)  # type: ignore[no-any-return]
+
+    def book_appointment(self, business: str, day: str, slot_start: str, **kw: Any) -> Any:
+        return self._command(self.appointments.book, business, day, slot_start, **kw)
+
+    def cancel_appointment(self, code: str, **kw: Any) -> Any:
+        return self._command(self.appointments.cancel, code, **kw)
+
     def case_lookup(self, case_no: str, check: str) -> dict[str, Any] | None:
         """A case's public view from kiosk.core.cases, or None when case lookup is not available here.
 

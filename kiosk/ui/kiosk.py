@@ -1,12 +1,12 @@
-"""The citizen kiosk (取号机): take a ticket, appointment check-in, 办事指南, case lookup — by keypad, ID card
-or scanned code; elder mode and languages."""
+"""The citizen kiosk (取号机): take a ticket, appointment check-in and booking, 办事指南, case lookup — by keypad,
+ID card or scanned code; elder mode and languages."""
 from __future__ import annotations
 
 import logging
 import time
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
@@ -28,12 +28,13 @@ from PySide6.QtWidgets import (
 )
 
 from devices.reads import IdCardRead, Read, ReadRefused, ScanRead
-from kiosk.citizen import business_lines, business_name, case_text, guide_text, ticket_status_text
+from kiosk.citizen import business_lines, business_name, case_text, guide_text, ticket_status_text, value
 from kiosk.core import events as ev
 from kiosk.core.codes import Kind, Scanned, classify, ticket_patterns
-from kiosk.core.errors import AppointmentNotFound, HallError, StoreFault, TicketNotFound
+from kiosk.core.errors import AppointmentNotFound, DailyCapReached, HallError, SlotFull, StoreFault, TicketNotFound
 from kiosk.core.estimate import new_ticket_wait_s, wait_minutes
 from kiosk.core.events import Event
+from kiosk.core.privacy import valid_id
 from kiosk.ui.client import HallClient
 from kiosk.ui.i18n import LANGUAGES, direction, error_text, tr
 from kiosk.ui.inputs import DeviceInputs, WedgeScanner
@@ -43,12 +44,13 @@ from kiosk.ui.widgets import Keypad, LabelButton, WrapButton, tag
 
 log = logging.getLogger(__name__)
 
-HOME, ID_ENTRY, RESULT, CHECK_IN, GUIDE, CASE = range(6)
+HOME, ID_ENTRY, RESULT, CHECK_IN, GUIDE, CASE, BOOK = range(7)
 PRINTED_HOME_S = 20  # a printed ticket: back home soon, the next citizen is waiting
 # what changes a business button: its queue, its state, its windows (paused: 暂停取号), its estimate (a service done)
 REFRESH_KINDS = {ev.TICKET_ISSUED, ev.TICKET_CALLED, ev.TICKET_NO_SHOW, ev.TICKET_TRANSFERRED, ev.TICKET_VOIDED,
                  ev.TICKET_EXPIRED, ev.BUSINESS_CLOSED, ev.BUSINESS_OPENED, ev.DAY_CLOSED, ev.WINDOW_PAUSED,
                  ev.WINDOW_RESUMED, ev.SERVICE_FINISHED, ev.NOTICE_CHANGED, CATALOG_UPDATED}
+BOOKING_KINDS = {ev.APPOINTMENT_BOOKED, ev.APPOINTMENT_CANCELLED, ev.DAY_CLOSED}
 LTR = Qt.LayoutDirection.LeftToRight
 INPUT_EVENTS = {QEvent.Type.MouseButtonPress, QEvent.Type.TouchBegin, QEvent.Type.KeyPress}
 # what a ReadRefused's key is called in STRINGS (devices/reads.py)
@@ -103,6 +105,11 @@ class KioskScreen(QWidget):
         self.pending_business: str | None = None
         self.green = False  # 绿色通道 chosen for the next ticket
         self.current_ticket: dict[str, Any] | None = None
+        self.pending_booking: tuple[str, str, str] | None = None  # (business, day, slot start) waiting for an ID
+        self.current_booking: dict[str, Any] | None = None  # the booking just made, shown on the result page
+        self._book_code: str | None = None  # the business, day and slots on the booking page
+        self._book_day: str | None = None
+        self._book_days: list[dict[str, Any]] = []
         self.print_state = ""  # "", printing, printed, failed, screen
         self._counts: dict[str, dict[str, Any]] = {}  # the last waiting_counts, by business
         self.setObjectName("kiosk")
@@ -120,6 +127,10 @@ class KioskScreen(QWidget):
         self.refresh_timer.setSingleShot(True)
         self.refresh_timer.setInterval(50)  # soon enough that a call made at a window shows at once
         self.refresh_timer.timeout.connect(self.refresh_counts)
+        self.book_timer = QTimer(self)  # the booking page's free places, redrawn once per burst of bookings
+        self.book_timer.setSingleShot(True)
+        self.book_timer.setInterval(150)
+        self.book_timer.timeout.connect(self._load_book_days)
         self.clock_timer = QTimer(self)
         self.clock_timer.timeout.connect(self._update_clock)
         self.clock_timer.start(1000)
@@ -200,6 +211,7 @@ class KioskScreen(QWidget):
         self.stack.addWidget(self._check_in_page())
         self.stack.addWidget(self._guide_page())
         self.stack.addWidget(self._case_page())
+        self.stack.addWidget(self._book_page())
         bl.addWidget(self.stack, 1)
         root.addWidget(body, 1)
 
@@ -345,10 +357,64 @@ class KioskScreen(QWidget):
         return page
 
     def _check_in_page(self) -> QWidget:
-        page, self.code_title, self.code_hint, self.code_field, self.code_pad = self._entry_page(CHECK_IN, "")
+        """预约签到 by the code typed (or an ID number: the X key), an ID card on the reader, or a scanned QR; and the
+        way to book when the citizen has no appointment."""
+        page, self.code_title, self.code_hint, self.code_field, self.code_pad = self._entry_page(CHECK_IN, "X")
         self.code_field.setMaxLength(20)
         self.code_pad.confirmed.connect(self.submit_code)
         self.code_field.returnPressed.connect(self.submit_code)
+        form = self._message_slots[CHECK_IN][0]
+        self.book_button = tag(WrapButton(), "action")
+        self.book_button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.book_button.clicked.connect(lambda: self.show_book(None))
+        form.addWidget(self.book_button)
+        return page
+
+    def _book_page(self) -> QWidget:
+        """预约办理: the business, then a day of its horizon, then a slot with a free place; an ID is asked on the ID
+        page where the business or the rules need one.  Opened from the check-in page, and on the business when
+        today's numbers are all taken."""
+        page = QWidget()
+        v = QVBoxLayout(page)
+        v.setSpacing(14)
+        self.book_title = tag(QLabel(), "title")
+        self.book_title.setWordWrap(True)
+        self.book_hint = tag(QLabel(), "muted")
+        self.book_hint.setWordWrap(True)
+        v.addWidget(self.book_title)
+        v.addWidget(self.book_hint)
+        self._message_slots[BOOK] = (v, self.book_hint)
+        # the businesses above the days and slots (portrait) or beside them (landscape); both scroll, so a long
+        # Tibetan name at elder size or a day of short slots never pushes the page past the screen
+        box = QBoxLayout(QBoxLayout.Direction.TopToBottom)
+        box.setSpacing(18)
+        self._orient_boxes.append(box)
+        businesses = QWidget()
+        self.book_business_grid = QGridLayout(businesses)
+        self.book_business_grid.setContentsMargins(0, 0, 0, 0)
+        self.book_business_grid.setSpacing(12)
+        self.book_business_buttons: dict[str, QPushButton] = {}
+        for i, b in enumerate(b for b in self.client.config.businesses if b.appointments):
+            btn = tag(WrapButton(), "action")
+            btn.setCheckable(True)
+            btn.clicked.connect(lambda _=False, code=b.code: self.choose_book_business(code))
+            self.book_business_buttons[b.code] = btn
+            self.book_business_grid.addWidget(btn, i // 2, i % 2)  # two across, as on the home page
+        right = QVBoxLayout()
+        right.setSpacing(12)
+        self.book_day_grid = QGridLayout()
+        self.book_day_grid.setSpacing(12)
+        right.addLayout(self.book_day_grid)
+        slots = QWidget()
+        self.book_slot_grid = QGridLayout(slots)
+        self.book_slot_grid.setContentsMargins(0, 0, 0, 0)
+        self.book_slot_grid.setSpacing(12)
+        right.addWidget(_scrolling(slots), 1)
+        box.addWidget(_scrolling(businesses), 1)
+        box.addLayout(right, 2)
+        v.addLayout(box, 1)
+        self.book_day_buttons: dict[str, QPushButton] = {}
+        self.book_slot_buttons: dict[str, QPushButton] = {}
         return page
 
     def _result_page(self) -> QWidget:
@@ -566,6 +632,12 @@ class KioskScreen(QWidget):
         self.id_title.setText(self.t("enter_id"))
         self.id_hint.setText(self.t("id_hint") + (f"\n{swipe}" if swipe else ""))
         self.code_title.setText(self.t("enter_code"))
+        self.book_button.setText(self.t("book"))
+        self.book_title.setText(self.t("book"))
+        self.book_hint.setText(self.t("book_hint"))
+        for code, btn in self.book_business_buttons.items():
+            btn.setText(business_name(self.client.config, code, self.lang))
+        self._fill_book_days()
         self.code_hint.setText(swipe)
         self.code_hint.setVisible(reader)
         labels = {k: self.t(k) for k in ("delete", "clear", "confirm")}
@@ -582,6 +654,8 @@ class KioskScreen(QWidget):
         self.refresh_counts()
         if self.current_ticket is not None:
             self._render_result()
+        elif self.current_booking is not None:
+            self._render_booking()
         if self.stack.currentIndex() == GUIDE and self._guide_code:
             self.show_guide(self._guide_code)
         self._update_clock()
@@ -647,6 +721,8 @@ class KioskScreen(QWidget):
         if self.green:
             self.set_green(False)  # the next citizen starts from an ordinary ticket
         self.current_ticket = None
+        self.current_booking = None
+        self.pending_booking = None
         self.print_state = ""
         self.id_field.clear()  # an ID number never lingers on screen for the next citizen
         self.show_page(HOME)
@@ -743,6 +819,8 @@ class KioskScreen(QWidget):
     def on_event(self, e: Event) -> None:
         if e.kind in REFRESH_KINDS:
             self.refresh_timer.start()
+        if e.kind in BOOKING_KINDS and self.stack.currentIndex() == BOOK:
+            self.book_timer.start()  # another kiosk, a phone or the province took or freed a place
         if e.kind == ev.NOTICE_CHANGED:
             self._show_notice()
         if (e.kind == ev.TICKET_ISSUED and self.current_ticket is not None
@@ -791,24 +869,37 @@ class KioskScreen(QWidget):
         self.issue(code)
 
     def submit_id(self) -> None:
+        number = self.id_field.text().strip().upper()
+        if self.pending_booking is not None:
+            self.book(id_number=number)
+            return
         if self.pending_business is None:
             self.go_home()
             return
-        number = self.id_field.text().strip().upper()
         self.issue(self.pending_business, id_number=number)
 
     def submit_code(self) -> None:
-        code = self.code_field.text().strip()
+        code = self.code_field.text().strip().upper()
         if not code:
             self.say(self.t("enter_code"), "warn")
             return
+        if valid_id(code):  # an ID number typed on the check-in keypad: the booking made with it (else a code)
+            self.code_field.clear()  # an ID number never lingers on screen
+            self.check_in(id_number=code, or_code=code)
+            return
         self.check_in(code=code)
 
-    def check_in(self, *, code: str | None = None, id_number: str | None = None) -> bool:
-        """预约签到 by appointment code or by the ID card on the reader; True when a ticket came of it."""
+    def check_in(self, *, code: str | None = None, id_number: str | None = None, or_code: str | None = None) -> bool:
+        """预约签到 by appointment code or by an ID number (the card on the reader, or typed); `or_code`: tried as a
+        code when no booking has that ID.  True when a ticket came of it."""
         ready = printer_ready(self.printer)
         try:
-            result = self.client.check_in(code=code, id_number=id_number, idem_key=uuid.uuid4().hex)
+            try:
+                result = self.client.check_in(code=code, id_number=id_number, idem_key=uuid.uuid4().hex)
+            except AppointmentNotFound:
+                if not or_code:
+                    raise
+                result = self.client.check_in(code=or_code, idem_key=uuid.uuid4().hex)
         except HallError as exc:
             self.say_error(exc)
             return False
@@ -824,6 +915,13 @@ class KioskScreen(QWidget):
         try:
             result = self.client.issue_ticket(code, id_number=id_number or None, idem_key=uuid.uuid4().hex,
                                               priority="green" if self.green else "normal")
+        except DailyCapReached as exc:
+            b = self.client.config.business(code)
+            if b is not None and b.appointments:  # today's numbers are gone: a later slot instead
+                self.show_book(code, note=self.t("book_cap", name=b.name_in(self.lang)))
+            else:
+                self.say_error(exc)
+            return
         except HallError as exc:
             self.say_error(exc)
             return
@@ -865,8 +963,13 @@ class KioskScreen(QWidget):
         waiting = self.print_state != "status" or t.get("status") == "waiting"
         self.result_ahead.setText(self.t("ahead_n", n=self.current_ahead) if waiting else "")
         wait = self.current_wait if waiting else None
-        self.result_wait.setText(self.t("wait_about", m=wait_minutes(wait)) if wait is not None else "")
-        self.result_wait.setVisible(wait is not None)
+        lines = [self.t("wait_about", m=wait_minutes(wait))] if wait is not None else []
+        due = t.get("due_at") if t.get("status") == "waiting" and t.get("priority") == "appointment" else None
+        if due and datetime.fromisoformat(due) > self.client.now():  # checked in early: when it goes ahead
+            local = datetime.fromisoformat(due).astimezone(self.client.config.tz)
+            lines.append(self.t("appt_due", time=value(self.lang, f"{local:%H:%M}")))
+        self.result_wait.setText("\n".join(lines))
+        self.result_wait.setVisible(bool(lines))
         if self.print_state == "status":  # a scanned ticket QR: where that ticket stands now
             text, role = ticket_status_text(t, self.lang), "ok"
         elif self.print_state == "printing":
@@ -880,6 +983,132 @@ class KioskScreen(QWidget):
             text, role = self.t("note_number"), "warn"
         self.result_print.setText(text)
         tag(self.result_print, role)
+        self.result_print.style().unpolish(self.result_print)
+        self.result_print.style().polish(self.result_print)
+
+    # ================================================================================================
+    # 预约办理: booking a slot (kiosk/core/appointments.py decides which and whether)
+    # ================================================================================================
+    def show_book(self, code: str | None, note: str = "") -> None:
+        """The booking page on a business (the first that takes bookings when none is given)."""
+        self.show_page(BOOK)
+        codes = list(self.book_business_buttons)
+        if not codes:
+            self.say(self.t("book_none"), "warn")
+            return
+        self.choose_book_business(code if code in codes else codes[0])
+        if note:
+            self.say(note, "warn")
+
+    def choose_book_business(self, code: str) -> None:
+        self.touch()
+        self._book_code, self._book_day = code, None
+        for c, btn in self.book_business_buttons.items():
+            btn.setChecked(c == code)
+        self.clear_message()
+        self._load_book_days()
+
+    def _load_book_days(self) -> None:
+        if self._book_code is None:
+            return
+        try:
+            self._book_days = self.client.appointment_offer(self._book_code)
+        except HallError as exc:
+            self.say_error(exc)
+            self._book_days = []
+        except Exception:
+            log.exception("appointment offer failed")
+            self.say(self.t("hall_unreachable"))
+            self._book_days = []
+        days = [d["date"] for d in self._book_days if any(s["free"] for s in d["slots"])]
+        if self._book_day not in days:
+            self._book_day = days[0] if days else None
+        if not days:
+            self.say(self.t("book_none"), "warn")
+        self._fill_book_days()
+
+    def _fill_book_days(self) -> None:
+        """The day buttons and the chosen day's slots, in the kiosk's language: a full slot is said, not hidden."""
+        _clear(self.book_day_grid, self.book_day_buttons)
+        for i, d in enumerate(self._book_days):
+            day = date.fromisoformat(d["date"])
+            free = any(s["free"] for s in d["slots"])
+            btn = tag(WrapButton(f"{value(self.lang, f'{day:%m-%d}')}\n{self.t(f'weekday_{day.isoweekday()}')}"),
+                      "action")
+            btn.setCheckable(True)
+            btn.setChecked(d["date"] == self._book_day)
+            btn.setEnabled(free)
+            btn.clicked.connect(lambda _=False, key=d["date"]: self.choose_book_day(key))
+            self.book_day_buttons[d["date"]] = btn
+            self.book_day_grid.addWidget(btn, i // 4, i % 4)
+        _clear(self.book_slot_grid, self.book_slot_buttons)
+        chosen = next((d for d in self._book_days if d["date"] == self._book_day), None)
+        for i, slot in enumerate(chosen["slots"] if chosen else []):
+            left = self.t("book_free", n=slot["free"]) if slot["free"] else self.t("book_full")
+            btn = tag(WrapButton(f"{value(self.lang, slot['start'] + '-' + slot['end'])}\n{left}"), "action")
+            btn.setEnabled(slot["free"] > 0)
+            btn.clicked.connect(lambda _=False, start=slot["start"]: self.choose_slot(start))
+            self.book_slot_buttons[slot["start"]] = btn
+            self.book_slot_grid.addWidget(btn, i // 3, i % 3)
+
+    def choose_book_day(self, day: str) -> None:
+        self.touch()
+        self._book_day = day
+        self._fill_book_days()
+
+    def choose_slot(self, start: str) -> None:
+        """A slot touched: booked at once, or after the ID where one is needed (a card on the reader, or typed)."""
+        self.touch()
+        if self._book_code is None or self._book_day is None:
+            return
+        self.pending_booking = (self._book_code, self._book_day, start)
+        b = self.client.config.business(self._book_code)
+        rules = self.client.config.rules
+        if b is not None and (b.id_required or rules.id_required or rules.appointment_id_required):
+            self.show_page(ID_ENTRY)
+            return
+        self.book()
+
+    def book(self, id_number: str | None = None) -> None:
+        if self.pending_booking is None:
+            return
+        code, day, start = self.pending_booking
+        try:
+            result = self.client.book_appointment(code, day, start, id_number=id_number or None, source="kiosk",
+                                                  idem_key=uuid.uuid4().hex)
+        except SlotFull as exc:  # another kiosk or a phone took the last place meanwhile
+            self.pending_booking = None
+            self.show_book(code)
+            self.say_error(exc)
+            return
+        except HallError as exc:
+            self.say_error(exc)
+            return
+        except Exception:
+            log.exception("booking failed")
+            self.say(self.t("hall_unreachable"))
+            return
+        self.id_field.clear()
+        self.pending_booking = None
+        self.current_ticket = None
+        self.current_booking = dict(result.value)
+        self.show_page(RESULT)
+        self._render_booking()
+        self.result_timer.start(self.idle.interval())
+
+    def _render_booking(self) -> None:
+        a = self.current_booking
+        if a is None:
+            return
+        day = date.fromisoformat(a["date"])
+        name = business_name(self.client.config, str(a["business"]), self.lang)
+        self.result_caption.setText(f"{self.t('booked_caption')} · {name}")
+        self.result_number.setText(a["code"])
+        self.result_ahead.setText(f"{value(self.lang, a['date'])} {self.t(f'weekday_{day.isoweekday()}')} "
+                                  f"{value(self.lang, a['slot_start'] + '-' + a['slot_end'])}")
+        self.result_wait.hide()
+        self.result_print.setText(self.t("booked_note", m=self.client.config.rules.appointment_early_minutes))
+        tag(self.result_print, "warn")
         self.result_print.style().unpolish(self.result_print)
         self.result_print.style().polish(self.result_print)
 
@@ -964,7 +1193,9 @@ class KioskScreen(QWidget):
         """The ID wherever the kiosk asks for one: a ticket (green channel too), a check-in, a case lookup's last 4.
         The number goes straight to the hall and is never shown."""
         page = self.stack.currentIndex()
-        if page == ID_ENTRY and self.pending_business is not None:
+        if page == ID_ENTRY and self.pending_booking is not None:
+            self.book(id_number=card.id_number)
+        elif page == ID_ENTRY and self.pending_business is not None:
             self.issue(self.pending_business, id_number=card.id_number)
         elif page == CHECK_IN:
             self.check_in(id_number=card.id_number)
@@ -1041,3 +1272,22 @@ class KioskScreen(QWidget):
             log.exception("times failed")
             return None
         return new_ticket_wait_s(times, str(ticket.get("business")), ahead, int(row.get("open_windows") or 0))
+
+
+def _scrolling(content: QWidget) -> QScrollArea:
+    """`content` in a touch-scrolled area as wide as the page: it may be taller than the room it gets."""
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.Shape.NoFrame)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    scroll.setWidget(content)
+    QScroller.grabGesture(scroll.viewport(), QScroller.ScrollerGestureType.TouchGesture)
+    return scroll
+
+
+def _clear(grid: QGridLayout, buttons: dict[str, QPushButton]) -> None:
+    """Take the buttons a page made for its last content out of its grid."""
+    for btn in buttons.values():
+        grid.removeWidget(btn)
+        btn.deleteLater()
+    buttons.clear()

@@ -280,6 +280,12 @@ def kiosk_states(k: Any, hall: Hall) -> Iterator[str]:
     k.submit_case()
     assert k.case_result.isVisible(), k.message.text()
     yield "case_result"
+    k.show_book("social")  # 预约办理: businesses, the horizon's days, the day's slots with their free places
+    assert k.book_slot_buttons, k.message.text()
+    yield "book"
+    k.choose_slot(next(s for s, b in k.book_slot_buttons.items() if b.isEnabled()))
+    assert k.current_booking is not None, k.message.text()
+    yield "booked"
     k.go_home()
 
 
