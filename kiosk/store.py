@@ -324,6 +324,16 @@ def _m070_appointments(db: sqlite_utils.Database) -> None:
 # --- end of the appointments' migration ---------------------------------------------------------------------------
 
 
+# --- owned by kiosk/core/report.py: the report's window events. ------------------------------------------------------
+def _m080_window_events(db: sqlite_utils.Database) -> None:
+    # a report starts with who was signed in at each window and whether it was paused (a clerk may stay signed in
+    # for days): the last such events before the range, read backwards from an index of only those few events, not
+    # by scanning the whole log back for a window nobody used
+    db.execute("CREATE INDEX events_window ON events(seq) WHERE kind IN ('window.signed_in', 'window.signed_out', "
+               "'window.paused', 'window.resumed')")
+# --- end of the report's migration --------------------------------------------------------------------------------
+
+
 # Each schema change is one named migration, applied once, in order, inside one transaction.
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("001_core", _m001_core),
@@ -334,6 +344,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("050_rectification_loop", _m050_rectification_loop),  # cases: 整改 stages and steps
     ("060_catalog_businesses", _m060_catalog_businesses),  # sync: the catalogue's business names and states
     ("070_appointments", _m070_appointments),  # appointments: slots, green before due appointments, no-shows
+    ("080_window_events", _m080_window_events),  # report: sign-in and pause events by seq
 ]
 
 
