@@ -32,6 +32,7 @@ COMMANDS = {
     "doctor": "list configured devices with their state; print a test ticket; send a test frame; read a card or scan",
     "check-config": "validate a hall configuration file and say what is wrong, with the line",
     "export": "export tickets and ratings for a date range to CSV or XLSX",
+    "report": "the hall's figures for a date range by business, window, clerk or day, as PDF, XLSX or CSV",
     "central": "run the central collector (the province side) that stores every hall's events",
     "voice-clips": "render the offline voice clips with espeak-ng (done at install)",
     "web-poster": "today's 扫码取号 door poster: its URL, and its QR code as PNG, SVG or PDF",
@@ -278,6 +279,51 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """The report a manager prints or sends (kiosk/core/report.py): figures, not rows."""
+    from datetime import date
+
+    from kiosk.core.report import build_report
+    from kiosk.core.report_files import FORMATS, write
+
+    try:
+        d1 = date.fromisoformat(args.date_from)
+        d2 = date.fromisoformat(args.date_to) if args.date_to else d1
+    except ValueError as exc:
+        print(f"日期不正确（应为 YYYY-MM-DD）：{exc}", file=sys.stderr)
+        return 2
+    if d2 < d1:
+        print(f"日期范围不正确：--to {d2} 早于 --from {d1}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    fmt = args.format or out.suffix.lower().lstrip(".")
+    if fmt not in FORMATS:
+        print(f"请用 --format pdf、xlsx 或 csv（或以 .pdf、.xlsx、.csv 结尾的 --out），不是 {fmt or out.name!r}",
+              file=sys.stderr)
+        return 2
+    cfg = _config(args.config)
+    store = Store(Path(args.db or DEFAULT_DB))
+    try:
+        report = build_report(store.conn(), cfg, d1, d2, args.by, wall_clock())
+    finally:
+        store.close()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "pdf":
+        try:
+            from kiosk.ui.report_pdf import write_pdf
+        except ImportError as exc:  # the PDF is drawn with Qt (PySide6, installed with the screens)
+            print(f"无法生成 PDF（{exc}）：请用 --format xlsx 或 csv", file=sys.stderr)
+            return 2
+        write_pdf(report, out)
+    else:
+        write(report, out, fmt)
+    t = report.total
+    rate = "—" if t.satisfaction_rate is None else f"{t.satisfaction_rate * 100:.1f}%"
+    print(f"{report.title} {report.span}（按{report.by_label}，{len(report.rows)} 行）：取号 {t.issued}，"
+          f"办结 {t.served}，满意率 {rate} → {out}")
+    return 0
+
+
 def cmd_central(args: argparse.Namespace) -> int:
     from sync.central import main as central_main
 
@@ -417,6 +463,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--to", dest="date_to", help="YYYY-MM-DD (default: same day)")
     s.add_argument("--format", choices=("csv", "xlsx"), default="csv")
     s.add_argument("--out", required=True)
+    s = add("report")
+    s.add_argument("--config")
+    s.add_argument("--db")
+    s.add_argument("--from", dest="date_from", required=True, help="YYYY-MM-DD (the hall's local date)")
+    s.add_argument("--to", dest="date_to", help="YYYY-MM-DD (default: same day)")
+    s.add_argument("--by", choices=("business", "window", "clerk", "day"), default="business",
+                   help="one row per business (default), window, clerk or day, and the hall's total")
+    s.add_argument("--format", choices=("pdf", "xlsx", "csv"), help="default: from the --out suffix")
+    s.add_argument("--out", required=True, help="report.pdf, report.xlsx or report.csv")
     s = add("central")
     s.add_argument("rest", nargs=argparse.REMAINDER, help="arguments for the collector")
     s = add("web-poster")
@@ -453,7 +508,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 HANDLERS = {
     "demo": cmd_demo, "simulate": cmd_simulate, "run": cmd_run, "doctor": cmd_doctor,
-    "check-config": cmd_check_config, "export": cmd_export, "central": cmd_central, "voice-clips": cmd_voice_clips,
+    "check-config": cmd_check_config, "export": cmd_export, "report": cmd_report, "central": cmd_central,
+    "voice-clips": cmd_voice_clips,
     "web-poster": cmd_web_poster, "appointments": cmd_appointments,
 }
 
