@@ -37,6 +37,9 @@ COMMANDS = {
     "voice-clips": "render the offline voice clips with espeak-ng (done at install)",
     "web-poster": "today's 扫码取号 door poster: its URL, and its QR code as PNG, SVG or PDF",
     "appointments": "the service desk's appointments: list a day's, show free slots, book, cancel",
+    "backup": "copy the store while the hall runs, checked; --dir DIR --keep N keeps the last N nightly copies",
+    "restore": "replace a stopped hall's store with a backup, checked first; refused while the store is open",
+    "purge": "clear personal data older than [retention] personal_days (the server does it nightly); --dry-run counts",
 }
 
 
@@ -202,11 +205,15 @@ def _run_server(cfg: HallConfig, db: Path) -> int:
     from kiosk.core.cases import Cases
 
     cases = Cases(hall)
+    from kiosk.core.retention import Retention
+
+    retention = Retention(hall)  # personal data past [retention] personal_days: at start, then after each midnight
     wake = threading.Event()
     stoppers.append(cases.attach(wake.set))  # a 差评 opens its rectification item within a second
     logging.info("hall %s serving from %s", cfg.hall_id, db)
     next_pass = 0.0
     fault = ""
+    purge_fault = ""
     while not stop.wait(1.0):
         try:
             hall.tick()
@@ -223,6 +230,18 @@ def _run_server(cfg: HallConfig, db: Path) -> int:
                 cases.evaluate_cards()
             except Exception:  # a bad case row must not stop the hall; it is logged with its trace
                 logging.exception("cases: evaluate pass failed")
+        try:
+            purged = retention.step()
+            purge_fault = ""
+            if purged is not None and any(purged.counts.values()):
+                logging.info("retention: cleared personal data before %s: %s", purged.before, purged.counts)
+        except StoreFault as exc:  # retried next second, like the rollover; said once
+            if exc.message != purge_fault:
+                logging.error("%s", exc.message)
+            purge_fault = exc.message
+        except Exception:  # a purge that fails must not stop the hall: logged with its trace, tried again tomorrow
+            logging.exception("retention: purge failed")
+            retention.postpone()
     for s in reversed(stoppers):
         s()
     return 0
@@ -409,6 +428,63 @@ def cmd_appointments(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from kiosk.backup import BackupError, backup, backup_to_dir
+
+    db = Path(args.db or DEFAULT_DB)
+    try:
+        if args.out:
+            copy = backup(db, Path(args.out))
+            print(f"备份完成：{copy.text()}")
+        else:
+            copy, gone = backup_to_dir(db, Path(args.dir), args.keep, datetime.now().astimezone())
+            print(f"备份完成：{copy.text()}" + (f"；删除较早的备份 {len(gone)} 份，保留最近 {args.keep} 份"
+                                              if gone else ""))
+    except BackupError as exc:
+        print(exc.message, file=sys.stderr)
+        return exc.code
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from kiosk.backup import BackupError, restore
+
+    db = Path(args.db or DEFAULT_DB)
+    try:
+        done = restore(Path(args.file), db, datetime.now().astimezone())
+    except BackupError as exc:
+        print(exc.message, file=sys.stderr)
+        return exc.code
+    print(f"已恢复：{done.copy.text()}")
+    if done.kept is not None:
+        print(f"原数据库保留在 {done.kept}（确认无误后可删除）")
+    print(f"下一个事件序号 {done.copy.last_seq + 1}；现在可以启动：systemctl start hall-server")
+    if done.reused_seqs is not None:  # central keeps one event per (hall, seq): the new ones would be dropped there
+        first, last = done.reused_seqs
+        print(f"注意：被替换的数据库已把事件发送到省中心至序号 {last}。恢复后序号 {first}–{last} 的新事件与中心已有的"
+              f"序号重复，中心按（大厅, 序号）去重会丢弃它们：请告知省中心运维", file=sys.stderr)
+    return 0
+
+
+PURGE_LABELS = {"tickets": "号票", "appointments": "预约", "cases": "办件", "ratings": "评价留言",
+                "dead_letters": "死信（删除）", "events": "事件"}
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    from kiosk.core import retention
+
+    cfg = _config(args.config)
+    hall = open_hall(cfg, Path(args.db or DEFAULT_DB))
+    try:
+        p = retention.preview(hall) if args.dry_run else retention.purge(hall)
+    finally:
+        hall.store.close()
+    said = "，".join(f"{PURGE_LABELS[k]} {n}" for k, n in p.counts.items())
+    verb = "将清除（试运行，未改动）" if args.dry_run else "已清除"
+    print(f"个人信息保留 {cfg.retention.personal_days} 天：{verb} {p.before} 之前的 {said}")
+    return 0
+
+
 def _read_id(value: str | None) -> str | None:
     """`--id-number -` reads it from the terminal without echo (or one line of stdin): never in the shell history."""
     if value != "-":
@@ -501,6 +577,19 @@ def build_parser() -> argparse.ArgumentParser:
             a.add_argument("--name", help="the citizen's name (kept masked)")
         else:
             a.add_argument("code")
+    s = add("backup")
+    s.add_argument("--db", help="the store (default var/hall.db or $HALL_DB)")
+    where = s.add_mutually_exclusive_group(required=True)
+    where.add_argument("--out", help="the backup file to write")
+    where.add_argument("--dir", help="a directory for dated copies hall-YYYYMMDD-HHMMSS.db (the nightly timer)")
+    s.add_argument("--keep", type=int, default=14, help="with --dir: how many copies to keep (default 14)")
+    s = add("restore")
+    s.add_argument("file", help="a backup made by hall backup")
+    s.add_argument("--db", help="the store to replace (default var/hall.db or $HALL_DB)")
+    s = add("purge")
+    s.add_argument("--config")
+    s.add_argument("--db")
+    s.add_argument("--dry-run", action="store_true", help="only count what would be cleared")
     s = add("voice-clips")
     s.add_argument("--dir", default=os.path.expanduser("~/.cache/hall/voice"))
     return p
@@ -510,7 +599,8 @@ HANDLERS = {
     "demo": cmd_demo, "simulate": cmd_simulate, "run": cmd_run, "doctor": cmd_doctor,
     "check-config": cmd_check_config, "export": cmd_export, "report": cmd_report, "central": cmd_central,
     "voice-clips": cmd_voice_clips,
-    "web-poster": cmd_web_poster, "appointments": cmd_appointments,
+    "web-poster": cmd_web_poster, "appointments": cmd_appointments, "backup": cmd_backup, "restore": cmd_restore,
+    "purge": cmd_purge,
 }
 
 

@@ -59,6 +59,8 @@ def tables() -> list[Table]:
            Table("[[windows]]", core.Window, _own(core.Window)),
            Table("[calendar]", core.CalendarSection, _own(core.CalendarSection)),
            Table("[cases]", core.CaseSettings, _own(core.CaseSettings), "See docs/cases.md."),
+           Table("[retention]", core.RetentionSection, _own(core.RetentionSection),
+                 "Personal data after the day it was taken (packaging/README.md \"Retention of personal data\")."),
            Table("[sync]", SyncSettings, _own(SyncSettings),
                  "The link to the province (docs/sync-contract.md). No [sync], or `enabled = false`: an island hall."),
            Table("[lan]", LanSettings, _own(LanSettings, SyncSettings),

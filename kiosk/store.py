@@ -19,6 +19,7 @@ import sqlite_utils
 from kiosk.core.errors import StoreFault, StoreFull, StoreLocked, StoreReadOnly, StoreUnavailable
 from kiosk.core.events import Event
 from kiosk.core.privacy import scrub_payload, scrub_text
+from kiosk.storelock import SharedLock
 
 log = logging.getLogger(__name__)
 
@@ -362,6 +363,7 @@ class Store:
         self._conns: list[sqlite3.Connection] = []
         self._conns_lock = threading.Lock()
         self._last_fault = ""  # logged once per fault, not once per refused command
+        self._in_use = SharedLock(self.path)  # held while open: `hall restore` refuses an open store
         with self.faults(os_errors=True):
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -387,6 +389,7 @@ class Store:
     def conn(self) -> sqlite3.Connection:
         c: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if c is None:
+            self._in_use.hold()
             with self.faults():
                 c = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
                                     timeout=self.busy_timeout)
@@ -430,6 +433,7 @@ class Store:
                     c.close()
             self._conns.clear()
         self._local = threading.local()
+        self._in_use.release()
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:

@@ -98,7 +98,8 @@ EOF
 install -d "$PKG/lib/systemd/system" "$PKG/etc/hall" "$PKG/etc/default" "$PKG/etc/pam.d" "$PKG/usr/bin" \
     "$PKG/usr/share/doc/hall-edge" "$PKG/DEBIAN"
 install -m 0644 "$HERE"/systemd/hall-server.service "$HERE"/systemd/hall-central.service \
-    "$HERE"/systemd/hall-voice-clips.service "$HERE"/kiosk-session/hall-screen@.service "$PKG/lib/systemd/system/"
+    "$HERE"/systemd/hall-voice-clips.service "$HERE"/systemd/hall-backup.service "$HERE"/systemd/hall-backup.timer \
+    "$HERE"/kiosk-session/hall-screen@.service "$PKG/lib/systemd/system/"
 cat "$HERE/debian/hall.toml.header" "$ROOT/kiosk/demo_hall.toml" > "$PKG/etc/hall/hall.toml"
 install -m 0644 "$HERE/debian/hall-central.default" "$PKG/etc/default/hall-central"
 install -m 0644 "$HERE/debian/hall-screen.default" "$PKG/etc/default/hall-screen"

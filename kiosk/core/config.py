@@ -27,8 +27,8 @@ from kiosk.core.sections import (
 )
 from kiosk.strings import LANGUAGES
 
-__all__ = ["Business", "CalendarSection", "CaseSettings", "ConfigError", "HallConfig", "HallSection", "Rules",
-           "Schema", "Window", "load", "loads"]
+__all__ = ["Business", "CalendarSection", "CaseSettings", "ConfigError", "HallConfig", "HallSection",
+           "RetentionSection", "Rules", "Schema", "Window", "load", "loads"]
 
 
 class HallSection(Section, kw_only=True):
@@ -241,6 +241,17 @@ class CalendarSection(Section, kw_only=True):
     complete: list[int] = msgspec.field(default_factory=list)  # years the file declares complete
 
 
+class RetentionSection(Section, kw_only=True):
+    """[retention]: how long the hall keeps personal data (kiosk/core/retention.py)."""
+
+    personal_days: Annotated[int, Meta(ge=30, le=3650, description=(
+        "days the hall keeps personal data: ID hashes and masked ID numbers (tickets, appointments), masked names "
+        "(appointments, cases), the applicant's name and check digests of concluded cases, citizens' rating "
+        "comments, the same fields in the event log, and refused messages (dead letters). Older ones are cleared "
+        "each night by `hall run server` (and `hall purge`); counts, times and ratings stay, so figures and exports "
+        "do not change. At least 30: the booking rules look back that far by ID"))] = 180
+
+
 class HallConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     hall: HallSection
     rules: Rules = msgspec.field(default_factory=Rules)
@@ -248,6 +259,7 @@ class HallConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     windows: list[Window]
     cases: CaseSettings = msgspec.field(default_factory=CaseSettings)
     calendar: CalendarSection = msgspec.field(default_factory=CalendarSection)
+    retention: RetentionSection = msgspec.field(default_factory=RetentionSection)
     # Tables whose Structs live in devices/ and sync/ (the core cannot import them): kept as written, checked at
     # load through the Schema that kiosk.schema assembles, and read by their owners through the same Structs.
     devices: dict[str, dict[str, Any]] = msgspec.field(default_factory=dict)
@@ -307,6 +319,7 @@ def _parse_interval(text: str) -> tuple[time, time]:
 # --- loading -----------------------------------------------------------------------------------------------------
 CORE_SECTIONS: dict[str, type[Section]] = {
     "hall": HallSection, "rules": Rules, "cases": CaseSettings, "calendar": CalendarSection,
+    "retention": RetentionSection,
 }
 CORE_ARRAYS: dict[str, type[Section]] = {"businesses": Business, "windows": Window}
 # top-level tables read through Schema.sections; [devices.*] through .devices
@@ -378,7 +391,7 @@ def _check(cfg: HallConfig, owned: list[tuple[tuple[str | int, ...], Section]], 
         (("hall",), cfg.hall), (("rules",), cfg.rules),
         *((("businesses", i), b) for i, b in enumerate(cfg.businesses)),
         *((("windows", i), w) for i, w in enumerate(cfg.windows)),
-        (("cases",), cfg.cases), (("calendar",), cfg.calendar), *owned,
+        (("cases",), cfg.cases), (("calendar",), cfg.calendar), (("retention",), cfg.retention), *owned,
     ]
     for path, section in sections:
         run_check(section, path, cfg, where)

@@ -14,6 +14,7 @@ CACHE_DIR = "/var/cache/hall"
 VOICE_DIR = "/var/cache/hall/voice"
 DB = "/var/lib/hall/hall.db"
 CENTRAL_DB = "/var/lib/hall-central/central.db"
+BACKUP_DIR = "/var/backups/hall"  # made by postinst; the nightly copies
 
 # Roles of `hall run <role>`: the server is the single writer; the rest are screens (LAN clients).
 SERVER_ROLE = "server"
@@ -29,6 +30,7 @@ SUBCOMMANDS: dict[str, tuple[tuple[tuple[str, ...], ...], frozenset[str]]] = {
     "voice-clips": ((), frozenset({"--dir"})),
     "check-config": ((ANY,), frozenset()),  # postinst
     "doctor": ((), frozenset({"--config"})),  # README
+    "backup": ((), frozenset({"--db", "--dir", "--keep"})),  # hall-backup.service
 }
 
 # Where each unit lives in the tree and in the package.
@@ -36,6 +38,11 @@ UNIT_SOURCES = {
     "hall-server.service": PACKAGING / "systemd" / "hall-server.service",
     "hall-central.service": PACKAGING / "systemd" / "hall-central.service",
     "hall-voice-clips.service": PACKAGING / "systemd" / "hall-voice-clips.service",
+    "hall-backup.service": PACKAGING / "systemd" / "hall-backup.service",
     "hall-screen@.service": PACKAGING / "kiosk-session" / "hall-screen@.service",
+}
+# Timers, each with the service it starts.
+TIMER_SOURCES = {
+    "hall-backup.timer": PACKAGING / "systemd" / "hall-backup.timer",
 }
 UNIT_DIR_IN_DEB = "/lib/systemd/system"

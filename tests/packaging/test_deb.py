@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.core.config import loads
-from tests.packaging.contract import CONFIG, HALL_BIN, PACKAGING, REPO, UNIT_DIR_IN_DEB, UNIT_SOURCES
+from tests.packaging.contract import CONFIG, HALL_BIN, PACKAGING, REPO, TIMER_SOURCES, UNIT_DIR_IN_DEB, UNIT_SOURCES
 
 BUILD = PACKAGING / "build-deb.sh"
 # pip may use local file:// indexes and find-links, never the network: the index URL points at a closed port.
@@ -106,12 +106,12 @@ def test_shipped_config_is_a_valid_hall_config_with_a_header(built: Built) -> No
 
 
 def test_units_are_shipped_unchanged(built: Built) -> None:
-    for name, src in UNIT_SOURCES.items():
+    for name, src in {**UNIT_SOURCES, **TIMER_SOURCES}.items():
         shipped = built.root / UNIT_DIR_IN_DEB.lstrip("/") / name
         assert shipped.read_bytes() == src.read_bytes(), name
         assert stat.S_IMODE(shipped.stat().st_mode) == 0o644
     # As dpkg-deb --contents lists them: mode, owner and path of every unit and the conffile.
-    for path in [f"{UNIT_DIR_IN_DEB}/{name}" for name in UNIT_SOURCES] + [CONFIG]:
+    for path in [f"{UNIT_DIR_IN_DEB}/{name}" for name in {**UNIT_SOURCES, **TIMER_SOURCES}] + [CONFIG]:
         assert re.search(rf"^-rw-r--r-- root/root\s+\d+ \S+ \S+ \.{re.escape(path)}$", built.contents, re.M), path
 
 

@@ -5,13 +5,13 @@ import re
 
 import pytest
 
-from tests.packaging.contract import PACKAGING, SCREEN_ROLES, UNIT_SOURCES
+from tests.packaging.contract import PACKAGING, SCREEN_ROLES, TIMER_SOURCES, UNIT_SOURCES
 
 README = (PACKAGING / "README.md").read_text(encoding="utf-8")
 SESSION_README = (PACKAGING / "kiosk-session" / "README.md").read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("unit", sorted(UNIT_SOURCES))
+@pytest.mark.parametrize("unit", sorted({**UNIT_SOURCES, **TIMER_SOURCES}))
 def test_every_unit_is_documented(unit: str) -> None:
     assert unit in README
 

@@ -140,3 +140,24 @@ def test_postinst_builds_the_venv_on_debians_python() -> None:
 
 def test_build_script_is_executable() -> None:
     assert os.access(PACKAGING / "build-deb.sh", os.X_OK)
+
+
+def test_postinst_enables_the_backup_timer_and_makes_its_directory() -> None:
+    """Enabled like the server (an admin's disable respected) and started: a timer only waits for the night."""
+    text = MAINTAINER["postinst"].read_text()
+    assert re.search(r"^\s+install -d -o hall -g hall -m 0750 /var/backups/hall$", text, re.M)
+    assert "deb-systemd-helper --quiet was-enabled hall-backup.timer" in text
+    assert re.search(r"^\s+deb-systemd-invoke start hall-backup.timer\b", text, re.M)
+    assert "hall-backup.timer" in MAINTAINER["prerm"].read_text()
+
+
+def test_remove_masks_and_purge_forgets_the_backup_timer_but_keeps_the_backups(tmp_path: Path) -> None:
+    root, env, log = _sandbox(tmp_path)
+    (root / "var/backups/hall").mkdir(parents=True)
+    (root / "var/backups/hall/hall-20261124-023000.db").write_bytes(b"SQLite format 3\x00")
+    assert _run("postrm", env, "remove").returncode == 0
+    assert _run("postrm", env, "purge").returncode == 0
+    calls = log.read_text()
+    assert re.search(r"deb-systemd-helper mask .*hall-backup\.timer", calls)
+    assert re.search(r"deb-systemd-helper purge .*hall-backup\.timer", calls)
+    assert (root / "var/backups/hall/hall-20261124-023000.db").exists()

@@ -4,11 +4,13 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from tests.packaging.contract import (
+    BACKUP_DIR,
     CACHE_DIR,
     CENTRAL_DB,
     CONFIG,
@@ -16,19 +18,22 @@ from tests.packaging.contract import (
     PACKAGING,
     SCREEN_ROLES,
     STATE_DIR,
+    TIMER_SOURCES,
     UNIT_SOURCES,
     VOICE_DIR,
 )
 from tests.packaging.unitfile import Unit, UnitSyntaxError, hall_call, load_unit, parse_unit
 
 UNITS = {name: load_unit(path) for name, path in UNIT_SOURCES.items()}
+TIMERS = {name: load_unit(path) for name, path in TIMER_SOURCES.items()}
 DAEMONS = ("hall-server.service", "hall-central.service")
-HARDENED = ("hall-server.service", "hall-central.service", "hall-voice-clips.service")
+HARDENED = ("hall-server.service", "hall-central.service", "hall-voice-clips.service", "hall-backup.service")
 
 
 def test_every_unit_file_in_the_tree_is_listed_in_the_contract() -> None:
     on_disk = {p.name for p in PACKAGING.rglob("*.service") if "mosquitto" not in p.parts}
     assert on_disk == set(UNIT_SOURCES)
+    assert {p.name for p in PACKAGING.rglob("*.timer")} == set(TIMER_SOURCES)
 
 
 @pytest.mark.parametrize("name", sorted(UNIT_SOURCES))
@@ -93,6 +98,37 @@ def test_central_takes_site_options_from_its_environment_file() -> None:
     assert central.get("Service", "KillSignal") == "SIGINT"
     assert central.get("Service", "EnvironmentFile") == "-/etc/default/hall-central"
     assert "$HALL_CENTRAL_OPTS" in (central.get("Service", "ExecStart") or "")
+
+
+def test_backup_copies_the_servers_store_nightly_and_keeps_n() -> None:
+    service, timer = UNITS["hall-backup.service"], TIMERS["hall-backup.timer"]
+    call = hall_call(service.get("Service", "ExecStart") or "")
+    assert call.subcommand == "backup"
+    assert (call.options["--db"], call.options["--dir"]) == (DB, BACKUP_DIR)
+    assert int(call.options["--keep"]) >= 7, "a week of nights at least"
+    assert service.get("Service", "Type") == "oneshot"
+    assert service.get("Service", "User") == "hall", "the store's owner: SQLite writes its -shm even to read"
+    assert set(service.words("Service", "ReadWritePaths")) == {STATE_DIR, BACKUP_DIR}
+    assert service.get("Service", "UMask") == "0077", "a copy holds personal data and the ID-hash key"
+    # a screen PC (no store) skips the night instead of failing it
+    assert service.get("Unit", "ConditionPathExists") == DB
+    assert "Install" not in service.sections, "started by its timer only"
+    assert timer.get("Timer", "Unit") == "hall-backup.service"
+    assert timer.get("Timer", "Persistent") == "true", "a night the PC was off is made up at the next boot"
+    assert timer.get("Timer", "OnCalendar")
+    assert timer.get("Install", "WantedBy") == "timers.target"
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
+def test_backup_runs_once_a_night() -> None:
+    spec = TIMERS["hall-backup.timer"].get("Timer", "OnCalendar") or ""
+    proc = subprocess.run(["systemd-analyze", "calendar", "--iterations=2", spec], capture_output=True, text=True,
+                          timeout=30, check=False)
+    assert proc.returncode == 0, proc.stderr
+    nexts = re.findall(r"(?:Next elapse|Iter\. #2): \w+ (\S+ \S+)", proc.stdout)
+    assert len(nexts) == 2, proc.stdout
+    first, second = (datetime.fromisoformat(n) for n in nexts)
+    assert second - first == timedelta(days=1)
 
 
 @pytest.mark.parametrize("role", SCREEN_ROLES)
@@ -189,6 +225,9 @@ def test_systemd_analyze_verify_accepts_every_unit(tmp_path: Path) -> None:
         else:
             _analyzable_copy(UNITS[name], path, tmp_path / name)
             names.append(name)
+    for name, path in TIMER_SOURCES.items():  # verify checks the service each timer starts is there too
+        (tmp_path / name).write_bytes(path.read_bytes())
+        names.append(name)
     proc = subprocess.run(
         ["systemd-analyze", "verify", "--man=no", *(str(tmp_path / n) for n in names)],
         capture_output=True, text=True, timeout=60, check=False,

@@ -1,0 +1,217 @@
+"""`hall backup` and `hall restore`: a checked copy of the store taken while the hall runs (SQLite's online backup),
+kept N nights in a directory, and a restore that refuses an open store, a damaged copy and one from a newer version."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sqlite3
+from contextlib import closing, suppress
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from kiosk.store import MIGRATIONS
+from kiosk.storelock import StoreInUse, exclusive, lock_path
+
+# what `--dir` names its copies (local time, so a hall person finds last night's), and all rotation ever deletes
+BACKUP_NAME = re.compile(r"^hall-\d{8}-\d{6}\.db\Z")
+
+
+class BackupError(Exception):
+    """Refused or failed, said for the hall person (Chinese); nothing was replaced."""
+
+    def __init__(self, message: str, code: int = 2) -> None:
+        super().__init__(message)
+        self.message, self.code = message, code
+
+
+@dataclass(frozen=True, slots=True)
+class Copy:
+    """A checked copy of a store: what it holds and how far its event log goes."""
+
+    path: Path
+    size: int
+    last_seq: int
+    tickets: int
+    migration: str  # the store's schema version: its last migration
+
+    def text(self) -> str:
+        return (f"{self.path}（{self.size / 1_048_576:.1f} MB，事件序号至 {self.last_seq}，号票 {self.tickets} 张，"
+                f"数据库版本 {self.migration}）")
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _private_file(path: Path) -> None:
+    """An empty file only its owner can read: a copy holds the ID-hash key and personal data like the store."""
+    path.unlink(missing_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_CLOEXEC, 0o600))
+
+
+def check(conn: sqlite3.Connection, path: Path) -> Copy:
+    """The copy is whole (PRAGMA integrity_check) and a hall store this version can open (no newer migration)."""
+    try:
+        problems = [r[0] for r in conn.execute("PRAGMA integrity_check(5)")]
+        names = [r[0] for r in conn.execute("SELECT name FROM _migrations ORDER BY rowid")]
+    except sqlite3.DatabaseError as exc:
+        if "no such table" in str(exc):
+            raise BackupError(f"{path} 不是大厅数据库（没有 _migrations 表）") from exc
+        raise BackupError(f"{path} 无法读取（{exc}）：文件已损坏或不是数据库") from exc
+    if problems != ["ok"]:
+        raise BackupError(f"{path} 已损坏（integrity_check：{'；'.join(problems)}）")
+    newer = sorted(set(names) - {name for name, _ in MIGRATIONS})
+    if newer:
+        raise BackupError(f"{path} 来自更新版本的程序（数据库迁移 {', '.join(newer)}），"
+                          "本版本无法使用：请先升级 hall-edge")
+    last_seq, = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
+    tickets, = conn.execute("SELECT COUNT(*) FROM tickets").fetchone()
+    return Copy(path, path.stat().st_size, int(last_seq), int(tickets), names[-1] if names else "")
+
+
+def backup(db: Path, out: Path) -> Copy:
+    """Copy the store to `out` while the hall keeps running; `out` appears only once the copy is checked.
+
+    One backup step inside one read transaction: in WAL mode a reader never blocks the writer, so the hall keeps
+    issuing and calling meanwhile, and the copy is the store as of one commit.  A copy in several steps would start
+    over at every write of the running hall (sqlite3_backup_step restarts when another connection writes) and might
+    never finish in a busy hall."""
+    if not db.is_file():
+        raise BackupError(f"数据库不存在：{db}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    try:
+        try:  # mode=rw: never create an empty store where the real one is missing
+            src = sqlite3.connect(f"file:{db}?mode=rw", uri=True, timeout=30.0)
+        except sqlite3.Error as exc:
+            raise BackupError(f"无法打开数据库 {db}：{exc}") from exc
+        with closing(src):
+            try:
+                src.execute("SELECT name FROM _migrations LIMIT 1")
+            except sqlite3.DatabaseError as exc:
+                raise BackupError(f"{db} 不是大厅数据库（{exc}）") from exc
+            _private_file(tmp)
+            with closing(sqlite3.connect(tmp)) as dst:
+                src.backup(dst)
+                dst.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal beside it
+                copy = check(dst, tmp)
+        _fsync(tmp)
+        os.replace(tmp, out)
+        _fsync(out.parent)
+    except BackupError:
+        tmp.unlink(missing_ok=True)
+        raise
+    except (OSError, sqlite3.Error) as exc:
+        tmp.unlink(missing_ok=True)
+        raise BackupError(f"备份失败：{exc}") from exc
+    return Copy(out, copy.size, copy.last_seq, copy.tickets, copy.migration)
+
+
+def backup_to_dir(db: Path, folder: Path, keep: int, now: datetime) -> tuple[Copy, list[Path]]:
+    """Tonight's copy as `hall-YYYYMMDD-HHMMSS.db` in `folder`, then the oldest deleted until `keep` are left; only
+    files named like that are ever deleted, and only after the new copy is checked."""
+    if keep < 1:
+        raise BackupError(f"--keep 至少为 1（现为 {keep}）")
+    copy = backup(db, folder / f"hall-{now:%Y%m%d-%H%M%S}.db")
+    ours = sorted(p for p in folder.iterdir() if BACKUP_NAME.match(p.name) and p.is_file())
+    gone = ours[:-keep]
+    for p in gone:
+        p.unlink(missing_ok=True)
+    return copy, gone
+
+
+# sync/outbox.py's progress in the meta table (kiosk may not import sync): the last seq central acknowledged
+ACKED_KEY = "sync.acked_seq"
+
+
+@dataclass(frozen=True, slots=True)
+class Restored:
+    copy: Copy
+    kept: Path | None  # where the store it replaced now is
+    central_acked: int  # how far central had acknowledged the replaced store's events (0: unknown or none)
+
+    @property
+    def reused_seqs(self) -> tuple[int, int] | None:
+        """Seqs the restored hall will give again although central already holds events under them."""
+        first = self.copy.last_seq + 1
+        return (first, self.central_acked) if self.central_acked >= first else None
+
+
+def _central_acked(db: Path) -> int:
+    """The replaced store's acknowledged seq; 0 when it cannot be read (a damaged store is why one restores)."""
+    try:
+        with closing(sqlite3.connect(f"file:{db}?mode=rw", uri=True, timeout=5.0)) as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (ACKED_KEY,)).fetchone()
+    except sqlite3.Error:
+        return 0
+    try:
+        return int(row[0]) if row else 0
+    except ValueError:
+        return 0
+
+
+def _owner_like(path: Path, like: Path) -> None:
+    """Root restores for the `hall` user: the restored files get the owner and group of what they replace."""
+    if os.geteuid() != 0:
+        return
+    st = like.stat()
+    os.chown(path, st.st_uid, st.st_gid)
+
+
+def restore(src: Path, db: Path, now: datetime) -> Restored:
+    """Replace the store at `db` with the backup `src`, checked first; the store it replaces is kept beside it as
+    `<db>.before-restore-YYYYMMDD-HHMMSS` (with its -wal), never deleted.
+
+    Refused (StoreInUse → BackupError) while any process has the store open: every Store holds `<db>.lock` shared
+    and any SQLite connection holds the -shm file's lock.  Held exclusive until the new file is in place, so a hall
+    starting meanwhile waits and then opens the restored store."""
+    if not src.is_file():
+        raise BackupError(f"备份文件不存在：{src}")
+    if Path(f"{src}-wal").exists() and Path(f"{src}-wal").stat().st_size:
+        raise BackupError(f"{src} 旁有未合并的 {src.name}-wal：这是正在使用的数据库，不是 hall backup 生成的备份")
+    if src.resolve() == db.resolve():
+        raise BackupError(f"备份文件就是数据库本身：{db}")
+    tmp = db.with_name(f".{db.name}.restoring")
+    kept: Path | None = None
+    try:
+        with exclusive(db):
+            _private_file(tmp)
+            shutil.copyfile(src, tmp)
+            with closing(sqlite3.connect(tmp)) as conn:
+                copy = check(conn, src)
+                conn.execute("PRAGMA journal_mode=DELETE")  # the hall turns WAL on again when it opens it
+            owner = db if db.exists() else db.parent
+            _owner_like(tmp, owner)
+            _owner_like(lock_path(db), owner)
+            if db.exists():
+                os.chmod(tmp, db.stat().st_mode & 0o777)
+            _fsync(tmp)
+            acked = _central_acked(db) if db.exists() else 0  # also merges its -wal: the kept file is whole
+            if db.exists():
+                kept = db.with_name(f"{db.name}.before-restore-{now:%Y%m%d-%H%M%S}")
+                os.replace(db, kept)
+                if Path(f"{db}-wal").exists():  # its last commits, not yet checkpointed: part of the kept store
+                    os.replace(f"{db}-wal", f"{kept}-wal")
+            # a -wal left beside a store belongs to that store: SQLite would replay it into the restored one
+            for stale in (Path(f"{db}-wal"), Path(f"{db}-shm"), Path(f"{db}-journal")):
+                stale.unlink(missing_ok=True)
+            os.replace(tmp, db)
+            _fsync(db.parent)
+    except StoreInUse as exc:
+        how = ("hall 程序（hall-server、屏幕或其他 hall 命令）" if exc.how == "hall"
+               else "另一个程序（如 sqlite3）")
+        raise BackupError(f"数据库正在使用中：{db} 被{how}打开。请先停止它（systemctl stop hall-server，"
+                          f"并关闭本机用这个数据库的屏幕），再恢复") from exc
+    except (OSError, sqlite3.Error) as exc:
+        moved = f"原数据库已移到 {kept}" if kept is not None and not db.exists() else "数据库未改动"
+        raise BackupError(f"恢复失败（{moved}）：{exc}") from exc
+    finally:
+        with suppress(OSError):
+            tmp.unlink(missing_ok=True)
+    return Restored(Copy(db, copy.size, copy.last_seq, copy.tickets, copy.migration), kept, acked)
