@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from kiosk.core.phone import DEFAULT_SERVICE_S, estimate_wait_s, service_time
+from kiosk.core.phone import DEFAULT_SERVICE_S, MIN_SERVED_FOR_AVERAGE, estimate_wait_s, service_time
 
 __all__ = ["DEFAULT_SERVICE_S", "ServiceTimes", "estimate_wait_s", "new_ticket_wait_s", "wait_minutes"]
 
@@ -43,6 +43,22 @@ class ServiceTimes:
                 return []
             return [{"business": b, "served": int(n), "avg_service_s": total / n if n else 0.0}
                     for b, (n, total) in self._sums.items()]
+
+
+    def average(self, day: str, business: str, default: float = DEFAULT_SERVICE_S) -> float:
+        """phone.service_time(self.rows(day), business, default) without building the rows: every ticket issued
+        asks it."""
+        with self._lock:
+            if day != self._day:
+                return default
+            own = self._sums.get(business)
+            if own is not None and own[0] >= MIN_SERVED_FOR_AVERAGE and own[1]:
+                return own[1] / own[0]
+            done = [(n, total / n) for n, total in self._sums.values() if n and total]
+        served = sum(int(n) for n, _avg in done)
+        if served >= MIN_SERVED_FOR_AVERAGE:
+            return sum(avg * int(n) for n, avg in done) / served
+        return default
 
 
 def new_ticket_wait_s(rows: list[dict[str, Any]], business: str, ahead: int, open_windows: int) -> float | None:

@@ -19,7 +19,7 @@ from kiosk.core import holidays
 from kiosk.core import queue as Q
 from kiosk.core.calendar import WorkCalendar
 from kiosk.core.config import HallConfig
-from kiosk.core.estimate import ServiceTimes, new_ticket_wait_s
+from kiosk.core.estimate import ServiceTimes, estimate_wait_s, new_ticket_wait_s
 from kiosk.core.events import Event, EventBus, Subscriber
 from kiosk.core.figures import compute_times
 from kiosk.core.phone import Tokens
@@ -40,6 +40,14 @@ STATUS_LABELS = {
 # time (kiosk/core/appointments.py); first come first served within a rank (docs/events.md "Queue order").
 RANK = {"transfer": 0, "green": 1, "appointment": 2, "normal": 3}
 RATEABLE = ("serving", "done")  # 一次一评 rates a service given: never a ticket only called (or gone, or held)
+# issuing's two writes, spelled once (not formatted again for every ticket)
+_NEXT_NUMBER = (
+    "INSERT INTO counters(business, local_date, last_seq) VALUES (?, ?, 1) ON CONFLICT(business, local_date) "
+    f"DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq, {', '.join(Q.RANK_COLUMNS)}")
+_INSERT_TICKET = (
+    "INSERT INTO tickets(id, number, business, prefix, seq, local_date, priority, rank, queue_pos, status, "
+    "id_hash, id_masked, appointment_code, issued_at, recalls, transfers, printed, due_at) "
+    f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ({Q.NEXT_QUEUE_POS}), 'waiting', ?, ?, ?, ?, 0, 0, 0, ?) RETURNING queue_pos")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +70,7 @@ class Tx:
     def __init__(self, hall: Hall, conn: sqlite3.Connection, now: datetime) -> None:
         self.hall, self.conn, self.now = hall, conn, now
         self.at = now.isoformat()
-        self.local = now.astimezone(hall.config.tz)
+        self.local = now.astimezone(hall.tz)
         self.today = self.local.date().isoformat()
         self.events: list[Event] = []
 
@@ -95,6 +103,7 @@ class Hall:
         self.clock = clock
         self.calendar = calendar or config.work_calendar()  # with the hall's [calendar] overrides
         self.bus = EventBus()
+        self.tz = config.tz  # HallConfig.tz makes a ZoneInfo on each call, and every command needs it
         self._lock = threading.RLock()
         self.store_fault: E.StoreFault | None = None  # the last command's store fault, until a command commits
         # a business date the store is known to have reached: it only moves forward, so while today is not past it
@@ -104,6 +113,11 @@ class Hall:
         self._businesses = {b.code: b for b in config.businesses}
         self._windows = {w.number: w for w in config.windows}
         self._serves = {w.number: config.window_businesses(w.number) for w in config.windows}
+        # issuing reads only the windows serving the business, by key (never every window's row)
+        self._serving = {b.code: tuple(n for n, codes in self._serves.items() if b.code in codes)
+                         for b in config.businesses}
+        self._state_sqls: dict[str, str] = {}
+        self._hours = {b.code: b.intervals() for b in config.businesses}  # parsed once, not per ticket
         self._init_state()
         holidays.restore(self)  # the province's published holiday calendar, kept in the store
         # today's service times for the estimated wait, counted as services finish (never a scan per ticket)
@@ -257,8 +271,10 @@ class Hall:
     def _row_ticket(self, row: sqlite3.Row | dict[str, Any], **changes: Any) -> dict[str, Any]:
         """The ticket dict events and screens carry; `changes`: columns the command has just updated, so that it
         need not read the row again."""
+        if not isinstance(row, dict):  # a Row finds a column by name in a scan of its names: once, not 18 times
+            row = dict(zip(row.keys(), row, strict=True))
         if changes:
-            row = {**dict(row), **changes}
+            row = {**row, **changes}
         b = self._businesses.get(row["business"])
         return {
             "id": row["id"], "number": row["number"], "business": row["business"],
@@ -290,13 +306,16 @@ class Hall:
             raise E.NoClerkSignedIn(window=number, window_name=self._window_cfg(number).name)
         return w
 
-    def _check_started(self, tx: Tx, w: sqlite3.Row) -> None:
+    def _check_started(self, tx: Tx, w: sqlite3.Row) -> sqlite3.Row | None:
         """呼叫 closes the current ticket as 办结: refused while it is only called, so a no-show is never counted as
-        served; the clerk first says 过号 or 开始办理."""
-        if w["current_ticket"]:
-            t = tx.one("SELECT number, status FROM tickets WHERE id = ?", w["current_ticket"])
-            if t is not None and t["status"] == "called":
-                raise E.CalledNotStarted(number=t["number"])
+        served; the clerk first says 过号 or 开始办理.  Returns the current ticket's row (None: none), which the
+        command then finishes without reading it again."""
+        if not w["current_ticket"]:
+            return None
+        t: sqlite3.Row | None = tx.one("SELECT * FROM tickets WHERE id = ?", w["current_ticket"])
+        if t is not None and t["status"] == "called":
+            raise E.CalledNotStarted(number=t["number"])
+        return t
 
     def _current(self, tx: Tx, number: int) -> sqlite3.Row:
         w = self._staffed(tx, number)
@@ -327,17 +346,22 @@ class Hall:
     def _next_queue_pos(self, tx: Tx) -> int:
         return Q.next_queue_pos(tx.conn)
 
-    def _finish_current(self, tx: Tx, number: int, w: sqlite3.Row | None = None) -> None:
+    def _finish_current(self, tx: Tx, number: int, w: sqlite3.Row | None = None,
+                        t: sqlite3.Row | None = None, *, calling: bool = False) -> None:
+        """办结 the window's current ticket.  `t`: its row when the command has read it; `calling`: the command
+        calls the next one at once, and its one UPDATE of the window row also records this one as the last."""
         if w is None:
             w = self._window_row(tx, number)
         if not w["current_ticket"]:
             return
-        t = tx.one("SELECT * FROM tickets WHERE id = ?", w["current_ticket"])
+        if t is None:
+            t = tx.one("SELECT * FROM tickets WHERE id = ?", w["current_ticket"])
         assert t is not None
         began = t["started_at"] or t["called_at"]
         tx.exec("UPDATE tickets SET status = 'done', finished_at = ? WHERE id = ?", tx.at, t["id"])
-        tx.exec("UPDATE windows SET current_ticket = NULL, last_ticket = ?, state = 'idle', since = ? "
-                "WHERE number = ?", t["id"], tx.at, number)
+        if not calling:
+            tx.exec("UPDATE windows SET current_ticket = NULL, last_ticket = ?, state = 'idle', since = ? "
+                    "WHERE number = ?", t["id"], tx.at, number)
         p = self._window_payload(tx, number, w=w, ticket=self._row_ticket(t, status="done", finished_at=tx.at))
         p["wait_s"] = _secs(t["issued_at"], t["first_called_at"])
         p["service_s"] = _secs(began, tx.at)
@@ -365,7 +389,7 @@ class Hall:
             raise ValueError(f"priority must be 'normal' or 'green', not {priority!r}")
 
         def body(tx: Tx) -> Issued:
-            b = self.config.business(business)
+            b = self._businesses.get(business)
             if b is None:
                 raise E.UnknownBusiness(business=business)
             if priority == "green" and not b.green_channel:
@@ -378,10 +402,11 @@ class Hall:
                appointment: sqlite3.Row | None, terminal: str | None = None, due_at: str | None = None) -> Issued:
         """`priority`: normal or green for a walk-in; appointment (or normal, late) for a check-in; `due_at`: an
         early check-in waits in the walk-in rank until then (kiosk/core/appointments.py placement)."""
-        state = tx.one("SELECT closed, message FROM business_state WHERE code = ?", b.code)
-        if state is not None and state["closed"]:
+        state = tx.one(self._state_sql(b.code), b.code)
+        assert state is not None
+        if state["closed"]:
             raise E.BusinessClosed(name=b.name, message=state["message"] or "请咨询服务台")
-        open_windows = self._check_open_window(tx, b)
+        open_windows = self._check_open_window(tx, b, state["open_windows"])
         self._check_day(b, tx.local.date(), "今天")
         if appointment is None or priority == "normal":  # a late check-in is a walk-in: the ticket hours
             self._check_hours(tx, b)
@@ -407,10 +432,7 @@ class Hall:
                 raise E.DuplicateOpenTicket(name=b.name, number=dup["number"])
         # one statement takes the day's next number and reads the waiting counts the ticket joins (an upsert, not
         # REPLACE: the row also holds those counts); past the cap the command raises and the increment rolls back
-        counts = tx.one(
-            "INSERT INTO counters(business, local_date, last_seq) VALUES (?, ?, 1) ON CONFLICT(business, local_date) "
-            f"DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq, {', '.join(Q.RANK_COLUMNS)}",
-            b.code, tx.today)
+        counts = tx.one(_NEXT_NUMBER, b.code, tx.today)
         assert counts is not None
         seq = int(counts["last_seq"])
         if seq > b.daily_cap:
@@ -424,11 +446,7 @@ class Hall:
              "window": None, "target_window": None, "recalls": 0, "called_at": None, "started_at": None,
              "finished_at": None}
         t["queue_pos"] = tx.one(
-            "INSERT INTO tickets(id, number, business, prefix, seq, local_date, priority, rank, queue_pos, status, "
-            "id_hash, id_masked, appointment_code, issued_at, recalls, transfers, printed, due_at) "
-            f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ({Q.NEXT_QUEUE_POS}), 'waiting', ?, ?, ?, ?, 0, 0, 0, ?) "
-            "RETURNING queue_pos",
-            t["id"], t["number"], b.code, b.prefix, seq, tx.today, prio, t["rank"],
+            _INSERT_TICKET, t["id"], t["number"], b.code, b.prefix, seq, tx.today, prio, t["rank"],
             h, masked, t["appointment_code"], tx.at, due_at,
         )[0]  # type: ignore[index]
         ahead = Q.ahead_of_new(counts, t["rank"])  # the counts before it joined: all of its rank or better
@@ -437,7 +455,7 @@ class Hall:
         # wait_s: the estimated wait printed and shown with it (kiosk/core/estimate.py; None: not estimable)
         payload = {"ticket": tdict, "ahead": ahead, "hall_name": self.config.name,
                    "token": self.tokens.ticket(t["id"]),
-                   "wait_s": new_ticket_wait_s(self.service_times.rows(tx.today), b.code, ahead, open_windows)}
+                   "wait_s": estimate_wait_s(ahead, self.service_times.average(tx.today, b.code), open_windows)}
         if terminal:
             payload["terminal"] = terminal
         tx.emit(ev.TICKET_ISSUED, payload)
@@ -453,14 +471,27 @@ class Hall:
         reasons = list(dict.fromkeys(str(r["pause_reason"]) for r in paused if r["pause_reason"]))
         return len(serving), len(serving) - len(paused), reasons
 
-    def _check_open_window(self, tx: Tx, b: Any) -> int:
+    def _state_sql(self, code: str) -> str:
+        """The business's state and how many of the windows serving it are open (not paused), in one statement
+        that reads those windows by key — never every window's row.  Nothing is kept in step with the pauses: a
+        ticket is issued far more often than a window pauses, and the windows' rows stay the one record."""
+        sql = self._state_sqls.get(code)
+        if sql is None:
+            windows = ",".join(str(int(n)) for n in self._serving.get(code, ()))
+            sql = ("SELECT s.closed AS closed, s.message AS message, (SELECT COUNT(*) FROM windows WHERE number "
+                   f"IN ({windows}) AND state IS NOT 'paused') AS open_windows "
+                   "FROM (SELECT ? AS code) AS k LEFT JOIN business_state AS s ON s.code = k.code")
+            self._state_sqls[code] = sql
+        return sql
+
+    def _check_open_window(self, tx: Tx, b: Any, open_windows: int) -> int:
         """No ticket while every window serving the business is paused: nobody would call it, and the citizen
-        would wait with no word of it.  Returns how many open windows serve it."""
-        serving, open_windows, reasons = self._open_for(self._window_states(tx.conn), b.code)
-        if serving and not open_windows:
-            raise E.NoOpenWindow(name=b.name, reasons="、".join(reasons),
-                                 why=f"（{'、'.join(reasons)}）" if reasons else "")
-        return open_windows
+        would wait with no word of it.  `open_windows`: how many of them are open; returned when some are."""
+        if open_windows or not self._serving.get(b.code):
+            return open_windows
+        _serving, _open, reasons = self._open_for(self._window_states(tx.conn), b.code)
+        raise E.NoOpenWindow(name=b.name, reasons="、".join(reasons),
+                             why=f"（{'、'.join(reasons)}）" if reasons else "")
 
     def _check_day(self, b: Any, day: date, label: str) -> None:
         """Whether the business opens on `day` (docs/events.md, "Business days"): its weekdays, never on a public
@@ -485,7 +516,7 @@ class Hall:
 
     def _check_hours(self, tx: Tx, b: Any) -> None:
         now_t = tx.local.time()
-        if not any(s <= now_t <= e for s, e in b.intervals()):
+        if not any(s <= now_t <= e for s, e in self._hours.get(b.code) or b.intervals()):
             raise E.OutsideTicketHours(name=b.name, hours="、".join(b.hours))
 
     def _check_checkin_hours(self, tx: Tx, b: Any) -> None:
@@ -606,9 +637,9 @@ class Hall:
             t = self._pick_next(tx, window)
             if t is None:
                 raise E.QueueEmpty()
-            self._check_started(tx, w)
-            self._finish_current(tx, window, w)
-            return self._call(tx, window, t, w, specific=False)
+            cur = self._check_started(tx, w)
+            self._finish_current(tx, window, w, cur, calling=True)
+            return self._call(tx, window, t, w, specific=False, finished=cur)
 
         return self.run("call_next", idem_key, body, lambda v: ("ticket", v["id"]))
 
@@ -632,9 +663,9 @@ class Hall:
                                                  window_name=to.name if to else f"{t['target_window']}号窗口")
             else:
                 self._check_serves(window, t["business"])
-            self._check_started(tx, w)
-            self._finish_current(tx, window, w)
-            return self._call(tx, window, t, w, specific=True)
+            cur = self._check_started(tx, w)
+            self._finish_current(tx, window, w, cur, calling=True)
+            return self._call(tx, window, t, w, specific=True, finished=cur)
 
         return self.run("call_ticket", idem_key, body, lambda v: ("ticket", v["id"]))
 
@@ -658,14 +689,17 @@ class Hall:
 
         return min(Q.heads(tx.conn, tx.today, window, codes), key=key, default=None)
 
-    def _call(self, tx: Tx, window: int, t: sqlite3.Row, w: sqlite3.Row, *, specific: bool) -> dict[str, Any]:
+    def _call(self, tx: Tx, window: int, t: sqlite3.Row, w: sqlite3.Row, *, specific: bool,
+              finished: sqlite3.Row | None = None) -> dict[str, Any]:
+        """`finished`: the ticket _finish_current(calling=True) has just closed, recorded as the window's last."""
         tx.exec(
             "UPDATE tickets SET status = 'called', window = ?, clerk_id = ?, called_at = ?, "
             "first_called_at = COALESCE(first_called_at, ?), recalls = 0, target_window = NULL WHERE id = ?",
             window, w["clerk_id"], tx.at, tx.at, t["id"],
         )
-        tx.exec("UPDATE windows SET current_ticket = ?, state = 'calling', since = ? WHERE number = ?",
-                t["id"], tx.at, window)
+        tx.exec("UPDATE windows SET current_ticket = ?, last_ticket = COALESCE(?, last_ticket), state = 'calling', "
+                "since = ? WHERE number = ?", t["id"], finished["id"] if finished is not None else None, tx.at,
+                window)
         # the row as the UPDATE above left it (tests/core/test_queries.py compares it with the store)
         called = self._row_ticket(t, status="called", window=window, called_at=tx.at, recalls=0, target_window=None)
         p = self._window_payload(tx, window, w=w, ticket=called)
