@@ -190,8 +190,11 @@ def _board_calls(idx: int, name: str, far: FarEnd, d: str, calls: int, rnd: rand
         while board.health.state != "ok":
             time.sleep(0.05)
         time.sleep(4.0)  # the welcome frame is out
+        # a call comes after the previous one's flash, its steady frame 3 s later and the 1-s slot, then anywhere
+        # in one whole keepalive cycle: every moment of it is as likely (PINGs restart counting after any frame)
+        cycle = board.keepalive + 2 * ACK_BYTES * MS_PER_BYTE / 1000
         for n in range(1, calls + 1):
-            time.sleep(rnd.uniform(4.2, 8.0))  # after the flash, its steady frame 3 s later and the 1-s slot
+            time.sleep(rnd.uniform(4.2, 4.2 + cycle))
             seq = idx * 1000 + n
             ev = call(seq)
             text = f"A{seq % 1000:03d}"
@@ -220,12 +223,13 @@ def _raw_writes(far: FarEnd, d: str, stop: threading.Event, rnd: random.Random, 
         port.close()
 
 
-def call_to_first_byte(boards: int = 20, calls: int = 26, seed: int = 9) -> None:
+def call_to_first_byte(boards: int = 52, calls: int = 10, seed: int = 9) -> None:
     """Call event → first byte of its frame at the controller, 9600 baud, default config, against raw pty writes.
 
     Each board is the default [devices] LED window board on its own pty, paced at 9600 baud at the far end (a
-    controller in another process).  Each call comes 4.2–8 s after the previous one on its board — after the flash,
-    its steady frame and the 1-s slot — so calls land at random moments of the keepalive cycle."""
+    controller in another process).  Each call comes 4.2 s to 4.2 s + one keepalive cycle after the previous one on
+    its board — after the flash, its steady frame and the 1-s slot — so calls land at random moments of the
+    keepalive cycle."""
     rnd = random.Random(seed)
     lat: list[tuple[str, float, float]] = []
     base: list[float] = []
@@ -270,7 +274,7 @@ def main() -> None:
     throughput("pty")
     throughput("tcp")
     ap = argparse.ArgumentParser()
-    ap.add_argument("--led-calls", type=int, default=26, help="calls per board (20 boards)")
+    ap.add_argument("--led-calls", type=int, default=10, help="calls per board (52 boards)")
     call_to_first_byte(calls=ap.parse_known_args()[0].led_calls)
 
 

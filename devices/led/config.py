@@ -38,7 +38,8 @@ class LedSection(DeviceSection, kw_only=True):
         "pixels (default: window 32; hall 16 per call line plus the waiting line)"))] | None = None
     lines: Annotated[int, Meta(ge=1, le=16, description="call lines of a hall board (default 3)")] | None = None
     reply_timeout: Annotated[float, Meta(ge=0.05, le=10, description="seconds to wait for the controller")] = 0.5
-    keepalive: Annotated[float, Meta(ge=0, le=3600, description="idle PING period, seconds (0 = off)")] = 2.0
+    keepalive: Annotated[float, Meta(ge=0, le=3600, description=(
+        "idle PING period, seconds (0 = off); after a missed reply the next PING goes within 1 s"))] = 20.0
     notice: Annotated[bool, Meta(description=(
         "a hall board adds the hall's scrolling notice as a last 16-px line"))] | None = None
 

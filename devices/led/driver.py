@@ -79,7 +79,7 @@ class LedBoard(DeviceWorker):
         lines: int = 3,
         notice: str | None = None,
         reply_timeout: float = 0.5,
-        keepalive: float = 2.0,
+        keepalive: float = 20.0,
         max_misses: int = 2,
         max_backoff: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
@@ -380,6 +380,8 @@ class LedBoard(DeviceWorker):
         return None
 
     def _judge(self, reply: proto.Reply | None, batch: Batch) -> None:
+        with self._lock:
+            self._sched.doubt = reply is None
         if reply is None:
             with self._lock:
                 self._sched.failed(batch, keep_flash=False)

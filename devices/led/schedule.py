@@ -10,6 +10,7 @@ from devices.led.content import AreaContent
 NO_ANSWER = "控制器无应答"  # offline: max_misses replies in a row missed
 LATE_ANSWER = "控制器应答超时"  # degraded: one reply missed
 REFUSED = "控制器拒绝："  # degraded: + the error names of the frames it refused
+RECHECK_S = 1.0  # after a missed reply the next PING goes this soon, so a dead controller is offline in seconds
 
 
 @dataclass
@@ -45,7 +46,11 @@ class AreaScheduler:
     A keepalive PING is not a dynamic-area update, so it never takes the content slot: a call that arrives just
     after a PING goes out as soon as the PING's answer is in.  PINGs go only when the line has been idle for
     `keepalive` and no content frame is waiting or due within that time (such a frame probes the controller
-    anyway).  Newer content for an area replaces older content not yet sent and cancels a steady frame still
+    anyway).  A call that lands while a PING is out still waits for its round trip (≈ 63 ms at 9600 baud): PINGs
+    are rare while the controller answers (`keepalive`, 20 s by default: 0.3 % of calls meet one) and come every
+    RECHECK_S once a reply went missing (`doubt`), so a silent controller is still found out quickly.
+
+    Newer content for an area replaces older content not yet sent and cancels a steady frame still
     waiting to follow an older flash, so the board always ends on the latest truth.  The driver calls it under
     its lock.
     """
@@ -56,6 +61,7 @@ class AreaScheduler:
         self.min_interval = min_interval
         self.keepalive = keepalive
         self.slow = False  # a silent controller is probed at most once a second
+        self.doubt = False  # a reply went missing: PING again after RECHECK_S, not after `keepalive`
         self.next_content = 0.0  # earliest moment for the next content frame
         self.last_io = now  # when the last frame or PING went on the wire
         self.areas: dict[int, _AreaState] = {}
@@ -96,7 +102,8 @@ class AreaScheduler:
         dirty = [(a, st) for a, st in sorted(self.areas.items()) if st.dirty]
         if not dirty:
             idle = now - self.last_io
-            if self.keepalive and idle >= self.keepalive and not self._frame_due_within(now, self.keepalive):
+            period = min(self.keepalive, RECHECK_S) if self.doubt else self.keepalive
+            if self.keepalive and idle >= period and not self._frame_due_within(now, period):
                 return Batch(())
             return None
         if now < self.next_content:

@@ -265,7 +265,7 @@ class LineBoard(LedBoard):
 def test_call_right_after_a_ping_is_sent_at_once_on_fake_time() -> None:
     line = FakeLine(LedSim(), Clock())
     board = LineBoard(line)
-    board.turn(10.0)
+    board.turn(30.0)  # one keepalive (20 s) of idle line
     assert line.sent[0] == (0.0, "欢迎光临") and line.sent[-1][1] == "PING"
     t_ping = line.sent[-1][0]
     board.line.clock.t = t_ping  # the call arrives the moment the PING's answer is in
@@ -301,7 +301,7 @@ def test_refused_text_stays_degraded_through_answered_pings_on_fake_time() -> No
     line = FakeLine(sim, Clock())
     board = LineBoard(line)
     board.handle_event(ev(ek.WINDOW_PAUSED, window=3, reason="系统升级"))  # 暂停服务\n系统升级: 17 bytes > 8
-    board.turn(10.0)
+    board.turn(70.0)
     assert [what for _, what in line.sent].count("PING") >= 3  # the controller answers its PINGs meanwhile
     assert board.changes == [(HealthState.OK, ""), (HealthState.DEGRADED, "控制器拒绝：ERR_MEMORYVOLUME")]
     board.handle_event(ev(ek.WINDOW_RESUMED, window=3))
@@ -328,17 +328,17 @@ def test_ping_never_takes_a_calls_slot(kind: str, tmp_path: Path) -> None:
     board.start()
     try:
         assert sim.wait_for(lambda s: s.area_text(0) == "欢迎光临") and wait_until(settled)
-        clock.t = 10.0  # idle long enough: a PING goes, then time stands still
+        clock.t = 30.0  # idle long enough (keepalive 20 s): a PING goes, then time stands still
         assert sim.wait_for(lambda s: any(not r.areas for r in s.received))
         board.handle_event(called("A001", 3))
         assert sim.wait_for(lambda s: s.area_text(0) == "A001 请到3号窗口")
         for i in range(2, 21):
             board.handle_event(called(f"A{i:03d}", 3))
         assert board.shown() == {0: "A020 请到3号窗口"} and wait_until(settled)
-        clock.t = 11.0  # the next slot
+        clock.t = 31.0  # the next slot
         assert sim.wait_for(lambda s: s.area_text(0) == "A020 请到3号窗口") and wait_until(settled)
         assert len(sim.update_times()) == 3  # welcome, A001 at once, A002..A020 as one frame
-        clock.t = 14.0
+        clock.t = 34.0
         assert sim.wait_for(lambda s: (a := s.area(0)) is not None and a.effect == proto.EFFECT_STATIC)
         assert [h.state for h in health] == [HealthState.OK]
     finally:
@@ -502,7 +502,7 @@ def test_config_errors_name_option_and_section(section: dict[str, Any], option: 
 
 def test_config_defaults_and_values() -> None:
     b = from_config("led1", {"kind": "led", "url": "serial:///dev/ttyUSB0?baud=57600", "window": 1}, _HallCfg())
-    assert (b.role, b.address, b.min_interval, b.baud, b.keepalive) == ("window", 1, 1.0, 57600, 2.0)
+    assert (b.role, b.address, b.min_interval, b.baud, b.keepalive) == ("window", 1, 1.0, 57600, 20.0)
     assert b.shown() == {0: "欢迎光临"}
     h = from_config(
         "big", {"kind": "led", "url": "tcp://127.0.0.1:5005", "role": "hall", "address": 0x8000, "height": 80}, None
