@@ -212,6 +212,7 @@ def _raw_writes(far: FarEnd, d: str, stop: threading.Event, rnd: random.Random, 
     port = SerialTransport(f"{d}/raw", BAUD, timeout=0.2)
     frame = LedBoard("raw", "sim://bench-raw", window=3)._build([(0, AreaContent(0, "A001 请到3号窗口", 3.0), True)])
     try:
+        stop.wait(5.0)  # while the boards start, as their first calls do
         while not stop.wait(rnd.uniform(0.3, 1.0)):
             t0 = time.monotonic()
             port.write(frame)
