@@ -401,3 +401,14 @@ def test_a_store_from_before_the_fair_order_keeps_its_queue(tmp_path: Path, conf
     row = s.conn().execute("SELECT waiting_appointment, waiting_green, waiting_normal FROM counters").fetchone()
     assert tuple(row) == (1, 1, 1)
     s.close()
+
+
+@pytest.mark.parametrize("option", ["book_days = 5", "slot_minutes = 30"])
+def test_the_web_tables_slot_options_moved_to_the_businesses(option: str) -> None:
+    from kiosk import schema
+    from kiosk.core.errors import ConfigError
+    from tests.conftest import DEMO_CONFIG
+
+    text = DEMO_CONFIG.read_text(encoding="utf-8").replace("port = 8080\n", f"port = 8080\n{option}\n", 1)
+    with pytest.raises(ConfigError, match=r"\[\[businesses\]\] " + option.split()[0] + " now"):
+        schema.loads(text, "hall.toml")

@@ -14,6 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from kiosk.core.hall import Hall
+from tests.conftest import FakeClock
 
 CHROMIUM = "/usr/bin/chromium"
 # the closed network refuses background connections: none are made
@@ -85,7 +86,8 @@ def test_scan_to_take_issues_a_ticket_the_hall_calls(web_hall: Hall, base: str, 
     expect(page.locator(".call")).to_have_text("请到 6 号窗口办理", timeout=1000)
 
 
-def test_booking_then_check_in_puts_the_appointment_ahead(web_hall: Hall, base: str, page: Page) -> None:
+def test_booking_then_check_in_puts_the_appointment_ahead(web_hall: Hall, base: str, page: Page,
+                                                          clock: FakeClock) -> None:
     web_hall.issue_ticket("social")
     web_hall.issue_ticket("social", priority="green")
     page.goto(f"{base}/a")
@@ -96,15 +98,18 @@ def test_booking_then_check_in_puts_the_appointment_ahead(web_hall: Hall, base: 
     code = page.locator(".number").inner_text()
     assert re.fullmatch(r"\d{8}", code)
     shot(page, "appointment")
+    clock.set_local(2026, 11, 24, 9, 20)  # within the slot's grace (from 09:15): ahead of walk-ins
     issued = web_hall.check_in(code=code)  # at the kiosk: 预约签到 with the code
     ticket = issued.value.ticket
-    assert ticket["priority"] == "appointment" and issued.value.ahead == 0
+    assert ticket["priority"] == "appointment" and issued.value.ahead == 1  # the green channel goes first
     page.reload()
     expect(page.locator("#appt-state")).to_have_text("已签到")
     page.get_by_role("link", name="查看排队进度").click()
     expect(page.locator(".number")).to_have_text(ticket["number"])
-    expect(page.locator("#status")).to_contain_text("您前面还有 0 人")
-    assert web_hall.call_next(1).value["number"] == ticket["number"]  # before the green channel and the walk-in
+    expect(page.locator("#status")).to_contain_text("您前面还有 1 人")
+    assert web_hall.call_next(1).value["priority"] == "green"
+    web_hall.start_service(1)
+    assert web_hall.call_next(1).value["number"] == ticket["number"]  # before the walk-in
 
 
 def test_languages_large_text_and_a_bad_link(web_hall: Hall, base: str, page: Page) -> None:
