@@ -240,8 +240,8 @@ def book_page(c: Chrome, businesses: list[dict[str, Any]], chosen: dict[str, Any
 def appointment_page(c: Chrome, a: dict[str, Any], business_name: str, *, ticket_token: str | None,
                      error: str = "") -> str:
     """One booking: code, business, day and slot, its state; cancel while booked.  No personal data."""
-    state = {"booked": "appt_booked", "checked_in": "appt_checked_in", "cancelled": "appt_cancelled"}.get(
-        a["status"], "appt_booked")
+    state = {"booked": "appt_booked", "checked_in": "appt_checked_in", "cancelled": "appt_cancelled",
+             "no_show": "appt_no_show"}.get(a["status"], "appt_booked")
     day = date.fromisoformat(a["date"])
     body = (f'<h1>{esc(t(c.lang, "appt_title"))}</h1>'
             + (f'<div class="bad" role="alert">{esc(error)}</div>' if error else "")
@@ -249,7 +249,8 @@ def appointment_page(c: Chrome, a: dict[str, Any], business_name: str, *, ticket
             f'<div class="number">{esc(a["code"])}</div>'
             f'<div class="biz">{esc(t(c.lang, "business"))}：{esc(business_name)}</div>'
             f'<div class="big">{esc(day_label(c.lang, day))} {esc(a["slot_start"])}–{esc(a["slot_end"])}</div>'
-            f'<div class="{"bad" if a["status"] == "cancelled" else "ok"}" id="appt-state">{esc(t(c.lang, state))}'
+            f'<div class="{"bad" if a["status"] in ("cancelled", "no_show") else "ok"}" id="appt-state">'
+            f'{esc(t(c.lang, state))}'
             '</div></section>')
     if a["status"] == "booked":
         body += (f'<p>{esc(t(c.lang, "appt_how"))}</p><p class="note">{esc(t(c.lang, "appt_keep"))}</p>'
