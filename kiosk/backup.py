@@ -206,7 +206,7 @@ def restore(src: Path, db: Path, now: datetime) -> Restored:
     except StoreInUse as exc:
         how = ("hall 程序（hall-server、屏幕或其他 hall 命令）" if exc.how == "hall"
                else "另一个程序（如 sqlite3）")
-        raise BackupError(f"数据库正在使用中：{db} 被{how}打开。请先停止它（systemctl stop hall-server，"
+        raise BackupError(f"数据库正在使用中：{db} 正由{how}打开。请先停止它（systemctl stop hall-server，"
                           f"并关闭本机用这个数据库的屏幕），再恢复") from exc
     except (OSError, sqlite3.Error) as exc:
         moved = f"原数据库已移到 {kept}" if kept is not None and not db.exists() else "数据库未改动"

@@ -199,7 +199,7 @@ def test_restore_is_refused_while_this_process_has_the_store_open(running: tuple
     capsys.readouterr()
     assert main(["restore", str(out), "--db", hall.store.path]) == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"数据库正在使用中：{hall.store.path} 被hall 程序") and "systemctl stop hall-server" in err
+    assert err.startswith(f"数据库正在使用中：{hall.store.path} 正由hall 程序") and "systemctl stop hall-server" in err
     assert dump(hall.store.path) == live
     assert not list(Path(hall.store.path).parent.glob("*before-restore*"))
     hall.issue_ticket("tax")  # the open hall never noticed
@@ -241,7 +241,7 @@ def test_restore_is_refused_while_another_process_has_the_store_open(holder: str
         assert proc.stdout is not None and proc.stdout.readline().strip() == "open"
         capsys.readouterr()
         assert main(["restore", str(out), "--db", str(db)]) == 2
-        assert capsys.readouterr().err.startswith(f"数据库正在使用中：{db} 被{who}")
+        assert capsys.readouterr().err.startswith(f"数据库正在使用中：{db} 正由{who}")
         assert dump(db) == live
     finally:
         proc.communicate("\n", timeout=30)
@@ -327,3 +327,20 @@ def test_dir_keeps_the_newest_n_copies_and_nothing_else_is_deleted(running: tupl
     newest = dump(folder / ours[-1])
     assert newest["events"] == dump(hall.store.path)["events"]
     assert main(["backup", "--db", hall.store.path, "--dir", str(folder), "--keep", "0"]) == 2
+
+
+def test_a_hall_starting_during_a_restore_waits_and_opens_the_restored_store(tmp_path: Path,
+                                                                           config: HallConfig) -> None:
+    from kiosk.storelock import exclusive
+
+    db = tmp_path / "hall.db"
+    Store(db).close()
+    opened: list[Store] = []
+    with exclusive(db):  # as `hall restore` holds it while the new file goes in
+        starting = threading.Thread(target=lambda: opened.append(Store(db)))
+        starting.start()
+        starting.join(0.3)
+        assert starting.is_alive() and not opened, "a store being replaced is not opened meanwhile"
+    starting.join(30)
+    assert len(opened) == 1
+    opened[0].close()
