@@ -328,39 +328,52 @@ def housekeep(tx: Tx) -> None:
     """At the start of every command, after the day rollover: early appointments whose time has come go ahead of
     walk-ins (appointment.due), bookings past their slot's grace become no-shows (appointment.no_show)."""
     hall = tx.hall
-    row = tx.one(_PROBE)
+    due, ends = _probe(tx.conn)
     now_utc = tx.now.astimezone(UTC)
-    due, ends = (row[0], row[1]) if row is not None else (None, None)
     if due is not None and datetime.fromisoformat(due) <= now_utc:
         _promote(tx, now_utc)
-        due = (tx.one(_PROBE) or (None,))[0]
+        due = _probe(tx.conn)[0]
     grace = timedelta(minutes=hall.config.rules.appointment_grace_minutes)
-    if ends is not None and _no_show_at(tx, ends, grace) <= tx.now:  # also any booking of an earlier day
+    if ends is not None and _no_show_at(hall, ends) <= tx.now:  # also any booking of an earlier day
         _sweep(tx, grace)
-        ends = (tx.one(_PROBE) or (None, None))[1]
-    times = [datetime.fromisoformat(due)] if due else []
-    if ends:
-        times.append(_no_show_at(tx, ends, grace))
-    clock: Clockwork = hall.appointment_clock
-    clock.next = min(times) if times else None
-    clock.probed = tx.now
+        ends = _probe(tx.conn)[1]
+    _note(hall, due, ends, tx.now)
 
 
 def pending(hall: Hall, now: datetime) -> bool:
-    """Whether the heartbeat should run a (near-empty) command for `housekeep`: something is due, or the store was
-    not looked at for REPROBE_S (another process may have checked someone in early)."""
+    """Whether the heartbeat should run a command for `housekeep`: something is due.  Known from the last command;
+    every REPROBE_S the store is read again (a plain read, no write transaction), as another process may have
+    checked someone in early or taken a booking meanwhile."""
     clock: Clockwork = hall.appointment_clock
     if clock.probed is None or (now - clock.probed).total_seconds() >= REPROBE_S:
-        return True
+        with hall.store.faults():
+            _note(hall, *_probe(hall.store.conn()), now)
     return clock.next is not None and now >= clock.next
 
 
-def _no_show_at(tx: Tx, ends: str, grace: timedelta) -> datetime:
+def _probe(conn: sqlite3.Connection) -> tuple[str | None, str | None]:
+    """(the earliest due_at of an early ticket still waiting, "YYYY-MM-DD HH:MM" of the booking ending first)."""
+    row = conn.execute(_PROBE).fetchone()
+    return (row[0], row[1]) if row is not None else (None, None)
+
+
+def _note(hall: Hall, due: str | None, ends: str | None, now: datetime) -> None:
+    times = [datetime.fromisoformat(due)] if due else []
+    if ends:
+        times.append(_no_show_at(hall, ends))
+    clock: Clockwork = hall.appointment_clock
+    clock.next = min(times) if times else None
+    clock.probed = now
+
+
+def _no_show_at(hall: Hall, ends: str) -> datetime:
     """When a booking ending at `ends` ("YYYY-MM-DD HH:MM") becomes a no-show: its slot's end + grace, or the day
     rollover after its day, whichever comes first."""
     day, _, hm = ends.partition(" ")
-    midnight = datetime.combine(date.fromisoformat(day) + timedelta(days=1), time.min, tx.local.tzinfo)
-    return min(_at(tx, day, hm) + grace + timedelta(seconds=1), midnight)
+    tz = hall.config.tz
+    grace = timedelta(minutes=hall.config.rules.appointment_grace_minutes)
+    midnight = datetime.combine(date.fromisoformat(day) + timedelta(days=1), time.min, tz)
+    return min(datetime.combine(date.fromisoformat(day), _time(hm), tz) + grace + timedelta(seconds=1), midnight)
 
 
 def _promote(tx: Tx, now_utc: datetime) -> None:

@@ -412,3 +412,18 @@ def test_the_web_tables_slot_options_moved_to_the_businesses(option: str) -> Non
     text = DEMO_CONFIG.read_text(encoding="utf-8").replace("port = 8080\n", f"port = 8080\n{option}\n", 1)
     with pytest.raises(ConfigError, match=r"\[\[businesses\]\] " + option.split()[0] + " now"):
         schema.loads(text, "hall.toml")
+
+
+def test_an_early_check_in_made_by_another_process_is_moved_up_in_time(hall: Hall, clock: FakeClock) -> None:
+    """A kiosk on the same store in another process (its own Hall): this hall's commands read the store anyway, and
+    its heartbeat looks again within REPROBE_S, so the turn comes on time whoever checked in."""
+    other = Hall(hall.config, Store(hall.store.path), clock=clock)
+    code = book(hall, "10:00")
+    hall.tick()
+    at(clock, 9, 5)
+    other.check_in(code=code)
+    at(clock, 9, 44, 50)
+    assert hall.tick() == []  # it looked (the last look was at 09:00): nothing due yet, and now it knows when
+    at(clock, 9, 45)
+    assert kinds(hall.tick()) == [ev.APPOINTMENT_DUE]
+    other.store.close()
