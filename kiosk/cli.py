@@ -480,8 +480,8 @@ def cmd_purge(args: argparse.Namespace) -> int:
     finally:
         hall.store.close()
     said = "，".join(f"{PURGE_LABELS[k]} {n}" for k, n in p.counts.items())
-    verb = "将清除（试运行，未改动）" if args.dry_run else "已清除"
-    print(f"个人信息保留 {cfg.retention.personal_days} 天：{verb} {p.before} 之前的 {said}")
+    verb, note = ("将清除", "（试运行，未改动）") if args.dry_run else ("已清除", "")
+    print(f"个人信息保留 {cfg.retention.personal_days} 天：{verb} {p.before} 之前的 {said}{note}")
     return 0
 
 
