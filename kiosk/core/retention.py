@@ -112,7 +112,7 @@ def _secure_delete(conn: sqlite3.Connection) -> Iterator[None]:
         conn.execute(f"PRAGMA secure_delete = {int(old)}")
 
 
-def _old_rows(table: str, cols: tuple[str, ...], where: str) -> str:
+def _old_rows(cols: tuple[str, ...], where: str) -> str:
     return f"{where} AND ({' OR '.join(f'{c} IS NOT NULL' for c in cols)})"
 
 
@@ -134,24 +134,23 @@ def _events(conn: sqlite3.Connection, after: int, before: str, limit: int) -> tu
     return changed, last, len(rows) < limit
 
 
-def purge_step(hall: Hall, limit: int = BATCH) -> Purge:
-    """One transaction (a Hall command): the tables' old personal data at once (first step for a new cutoff), then
-    up to `limit` events; a retention.purged event says what it cleared.  Repeat until `done`."""
+def purge_step(hall: Hall, limit: int = BATCH, *, tables: bool = True) -> Purge:
+    """One transaction (a Hall command): with `tables` (a purge's first step) the tables' old personal data at once,
+    set-based, then up to `limit` events; a retention.purged event says what it cleared.  Repeat until `done`."""
 
     def body(tx: Tx) -> Purge:
         before = cutoff(hall, tx.now)
         p = Purge(before)
-        meta = dict(tx.conn.execute("SELECT key, value FROM meta WHERE key LIKE 'retention_%'").fetchall())
+        row = tx.one("SELECT value FROM meta WHERE key = 'retention_events_seq'")
         with _secure_delete(tx.conn):
-            if meta.get("retention_cutoff", "") < before:
+            if tables:
                 for table, cols, where in TABLES:
                     cur = tx.conn.execute(f"UPDATE {table} SET {', '.join(f'{c} = NULL' for c in cols)} "
-                                          f"WHERE {_old_rows(table, cols, where)}", {"cutoff": before})
+                                          f"WHERE {_old_rows(cols, where)}", {"cutoff": before})
                     p.counts[table] = cur.rowcount
                 cur = tx.conn.execute("DELETE FROM dead_letters WHERE at_utc < ?", (_cutoff_utc(hall, before),))
                 p.counts["dead_letters"] = cur.rowcount
-                tx.exec("INSERT OR REPLACE INTO meta(key, value) VALUES ('retention_cutoff', ?)", before)
-            changed, last, p.done = _events(tx.conn, int(meta.get("retention_events_seq") or 0), before, limit)
+            changed, last, p.done = _events(tx.conn, int(row[0]) if row else 0, before, limit)
             tx.conn.executemany("UPDATE events SET payload = ? WHERE seq = ?", [(t, s) for s, t in changed])
             p.counts["events"] = len(changed)
             tx.exec("INSERT OR REPLACE INTO meta(key, value) VALUES ('retention_events_seq', ?)", str(last))
@@ -167,7 +166,7 @@ def purge(hall: Hall, limit: int = BATCH) -> Purge:
     store's file (not only its WAL) holds the cleared pages."""
     total = purge_step(hall, limit)
     while not total.done:
-        total.add(purge_step(hall, limit))
+        total.add(purge_step(hall, limit, tables=False))
     hall.store.conn().execute("PRAGMA wal_checkpoint(PASSIVE)")
     return total
 
@@ -178,7 +177,7 @@ def preview(hall: Hall) -> Purge:
     before = cutoff(hall)
     p = Purge(before)
     for table, cols, where in TABLES:
-        p.counts[table] = conn.execute(f"SELECT COUNT(*) FROM {table} WHERE {_old_rows(table, cols, where)}",
+        p.counts[table] = conn.execute(f"SELECT COUNT(*) FROM {table} WHERE {_old_rows(cols, where)}",
                                        {"cutoff": before}).fetchone()[0]
     p.counts["dead_letters"] = conn.execute("SELECT COUNT(*) FROM dead_letters WHERE at_utc < ?",
                                             (_cutoff_utc(hall, before),)).fetchone()[0]
@@ -204,7 +203,7 @@ class Retention:
         today = self.hall.today()
         if self._done_day == today:
             return None
-        s = purge_step(self.hall)
+        s = purge_step(self.hall, tables=self._total is None)
         if self._total is None:
             self._total = s
         else:
