@@ -1,5 +1,5 @@
-"""The manager dashboard: queues, windows and clerks, today's counts and times, 好差评, devices, sync link; and a
-second page for 电子监察 (yellow/red cases, case figures, 差评 rectification)."""
+"""The manager dashboard: queues, windows and clerks, today's counts and times, 好差评, devices, sync link; a
+second page for 电子监察 (yellow/red cases, case figures, 差评 rectification); and 报表 (kiosk/ui/report_page.py)."""
 from __future__ import annotations
 
 import logging
@@ -30,6 +30,7 @@ from kiosk.core.rating import LABELS, ORDER
 from kiosk.device_text import by_attention, kind_text, reason_detail, reason_text, state_text
 from kiosk.ui.client import HallClient
 from kiosk.ui.rectify import RectificationPanel
+from kiosk.ui.report_page import ReportPage
 from kiosk.ui.theme import PAIRS, dp
 from kiosk.ui.widgets import CARD_PAIR, CARD_TEXT, FACE_COLOURS, tag
 
@@ -165,6 +166,8 @@ class DashboardScreen(QWidget):
         self.supervision = QWidget()
         self.tabs.addTab(self.overview, "运行概况")
         self.tabs.addTab(self.supervision, "电子监察")
+        self.report_page = ReportPage(self.client)  # 报表: the reports of `hall report`, made and printed here
+        self.tabs.addTab(self.report_page, "报表")
         outer.addWidget(self.tabs, 1)
         self._build_supervision()
         root = QVBoxLayout(self.overview)
@@ -257,7 +260,7 @@ class DashboardScreen(QWidget):
         current = self.tabs.currentWidget()
         dropped = []
         for i in reversed(range(self.tabs.count())):
-            if self.tabs.widget(i) not in (self.overview, self.supervision):
+            if self.tabs.widget(i) not in (self.overview, self.supervision, self.report_page):
                 dropped.append(self.tabs.widget(i))
                 self.tabs.removeTab(i)
         grids = ((self.overview_grid, ((self.queue_box, 0, 0, 1, 1), (self.window_box, 0, 1, 1, 1),
@@ -285,6 +288,7 @@ class DashboardScreen(QWidget):
             self.tabs.addTab(figures, "办件统计")
             self.tabs.addTab(rect, "差评整改")
             self._supervision_pages = (figures, rect)
+        self.tabs.tabBar().moveTab(self.tabs.indexOf(self.report_page), self.tabs.count() - 1)  # 报表 stays last
         index = self.tabs.indexOf(current)
         self.tabs.setCurrentIndex(index if index >= 0 else 0)
 

@@ -46,6 +46,9 @@ BAR = QColor(PAIRS["business"].bg)
 LINE = QColor(PAIRS["danger"].bg)
 GOOD = QColor(PAIRS["primary"].bg)
 MARGIN_MM = 12.0
+# Latin and digits from Noto Sans, Han from Noto Sans CJK: digits Qt shapes with the CJK face inside a Chinese run
+# ("等候P90") reach the PDF's text layer without their characters, so a search or a copy of the page would lose them
+PDF_FAMILIES = ["Noto Sans", *FAMILIES]
 ROW_MM = 6.6
 
 
@@ -62,7 +65,7 @@ def ensure_app() -> QApplication:
 
 def font(pt: float, *, bold: bool = False) -> QFont:
     f = QFont()
-    f.setFamilies(FAMILIES)  # Noto Sans CJK SC first: the PDF embeds a subset of it
+    f.setFamilies(PDF_FAMILIES)  # the PDF embeds a subset of each face
     f.setPointSizeF(pt)
     f.setBold(bold)
     return f
@@ -291,7 +294,7 @@ def _look(chart: QChart, title: str) -> QChart:
 
 def _px_font(px: int, *, bold: bool = False) -> QFont:
     f = QFont()
-    f.setFamilies(FAMILIES)
+    f.setFamilies(PDF_FAMILIES)
     f.setPixelSize(px)
     f.setBold(bold)
     return f
