@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from openpyxl import load_workbook
@@ -234,3 +235,24 @@ def test_radicals_in_the_text_layer(tmp_path: Path, qapp: object) -> None:
     doc = QPdfDocument()
     doc.load(str(tmp_path / "t.pdf"))
     assert "等候时长 第 1 页 黄强" in page_text(doc, 0)
+
+
+def test_print_button_opens_the_preview(qtbot, client: HallClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    page = shown(qtbot, ReportPage(client), 1366, 700)
+    pages: list[int] = []
+
+    def preview(dialog: QWidget) -> None:
+        widget = dialog.findChild(QPrintPreviewWidget)
+        widget.updatePreview()
+        pages.append(widget.pageCount())
+
+    monkeypatch.setattr(page, "exec_dialog", preview)
+    qtbot.mouseClick(page.print_button, Qt.MouseButton.LeftButton)
+    assert pages == [3] and page.table.rowCount() == 4  # by business (the default): three and the hall
+
+
+def test_a_lan_dashboard_says_where_reports_are_made(qtbot, client: HallClient, tmp_path: Path) -> None:
+    page = shown(qtbot, ReportPage(client), 1366, 700)
+    page.client = SimpleNamespace(hall=SimpleNamespace(config=client.config), config=client.config, now=client.now)
+    assert page.generate(tmp_path / "r.pdf") is None and not (tmp_path / "r.pdf").exists()
+    assert "hall report" in page.status.text() and page.status.property("role") == "alert"
