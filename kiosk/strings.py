@@ -1,9 +1,12 @@
 """The citizen-facing strings in 中文, Tibetan, Uyghur and Yi, keyed by stable keys (HallError.key included): one table
 for the kiosk (kiosk/ui/i18n.py adds Qt's layout direction) and the phone pages (kiosk/web), so both say a refusal
-the same way.  Plain Python: no Qt."""
+the same way; the evaluator's, the board's, the caller's and the dashboard's words join it from kiosk/screen_strings.py.
+Plain Python: no Qt."""
 from __future__ import annotations
 
 from typing import Any
+
+from kiosk.screen_strings import SCREEN_STRINGS
 
 # Languages a citizen may choose: code → (name written in that language, written right to left).
 LANGUAGES: dict[str, tuple[str, bool]] = {
@@ -414,6 +417,12 @@ STRINGS: dict[str, dict[str, str]] = {
                     "ug": "ۋاقىتلىق توختىتىلدى",
                     "ii": "ꇴꏾ"},
 }
+
+# the evaluator's, the board's, the caller's and the dashboard's words, in the same table (kiosk/screen_strings.py)
+_SHARED = STRINGS.keys() & SCREEN_STRINGS.keys()
+if _SHARED:
+    raise RuntimeError(f"kiosk/screen_strings.py redefines {sorted(_SHARED)}")
+STRINGS.update(SCREEN_STRINGS)
 
 
 def rtl(lang: str) -> bool:

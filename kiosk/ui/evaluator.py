@@ -1,6 +1,7 @@
 """The window tablet evaluator (好差评): five faces with words; the first tap records the level; a 差评 then asks for
 its reasons (and an optional comment typed on the on-screen keyboard), which attach to the rating already recorded;
-thanks; a prompt left unanswered is recorded as unrated."""
+thanks; a prompt left unanswered is recorded as unrated.  In the hall's languages (the citizen taps one) and in elder
+mode (大字模式, 适老化 sizes); both go back to the tablet's own after each citizen."""
 from __future__ import annotations
 
 import logging
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -27,19 +29,28 @@ from kiosk.core import events as ev
 from kiosk.core.errors import HallError
 from kiosk.core.events import Event
 from kiosk.core.rating import ORDER, Level
+from kiosk.screen_text import BAD_REASONS, level_text, window_label
 from kiosk.ui.client import HallClient
+from kiosk.ui.i18n import LANGUAGES, direction, error_text, tr
 from kiosk.ui.keyboard import TouchKeyboard
 from kiosk.ui.theme import PAIRS, dp
-from kiosk.ui.widgets import FaceButton, tag
+from kiosk.ui.widgets import FaceButton, WrapButton, tag
 
 log = logging.getLogger(__name__)
 
-IDLE, FACES, REASON, COMMENT, THANKS = range(5)
-BAD_REASONS = ["办事效率低、等候时间长", "服务态度不好", "办事流程繁琐", "需要多次跑腿", "材料要求说不清楚",
-               "政策解释不清楚", "其他"]
-# one tap for what people most often add to a 差评 (the keyboard is there for anything else)
-PHRASES = ["希望缩短等候时间", "希望一次告知所需材料", "希望工作人员耐心解释"]
+IDLE, FACES, REASON, COMMENT, THANKS, LANGUAGE = range(6)
+# one tap for what people most often add to a 差评 (the keyboard is there for anything else), in the citizen's words
+PHRASES = ["phrase_wait", "phrase_materials", "phrase_explain"]
 COMPACT_HEIGHT = 600  # a 7–8 inch tablet (800×480): smaller type so that each page fits without overlap
+
+
+def wrapping(role: str, text: str = "") -> WrapButton:
+    """A button whose words wrap to its width (never pushing the page wider than the tablet) and whose height
+    follows its lines (a Tibetan line is twice as tall as a Chinese one)."""
+    b = WrapButton(text)
+    b.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+    tag(b, role)
+    return b
 
 
 class EvaluatorScreen(QWidget):
@@ -49,10 +60,15 @@ class EvaluatorScreen(QWidget):
     the citizen is done, and the citizen's own rating event does not end the page."""
 
     def __init__(self, client: HallClient, window: int, *, timeout_s: float = 60.0, thanks_s: float = 5.0,
-                 parent: QWidget | None = None) -> None:
+                 lang: str = "zh", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.client = client
         self.window_no = window
+        # the tablet's own language (`hall run evaluator --lang`); a citizen may choose another for their turn
+        self.home_lang = lang if lang in client.config.hall.languages else "zh"
+        self.lang = self.home_lang
+        self.elder = False
+        self._thanks: tuple[str, dict[str, Any]] | None = None  # the thanks page's words, said again in a new language
         self.ticket: dict[str, Any] | None = None  # the service being rated
         self.level: Level | None = None
         self.rating: dict[str, Any] | None = None  # the 差评 recorded, while its reason is being chosen
@@ -77,6 +93,7 @@ class EvaluatorScreen(QWidget):
         self._style()
         client.events.connect(self.on_event)
         client.quiet.connect(self.on_quiet)
+        self.set_language(self.home_lang)
         self.show_idle()
 
     # --- layout -------------------------------------------------------------------------------------------------
@@ -84,9 +101,25 @@ class EvaluatorScreen(QWidget):
         root = QVBoxLayout(self)
         root.setContentsMargins(24, 12, 24, 12)
         root.setSpacing(8)
+        # the window and its clerk; beside them the citizen's language (a page of the hall's languages) and 大字模式
+        self.header_bar = tag(QFrame(), "header")
+        hb = QHBoxLayout(self.header_bar)
+        hb.setContentsMargins(8, 4, 8, 4)
+        hb.setSpacing(8)
         self.header = tag(QLabel(), "header")
         self.header.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        root.addWidget(self.header)
+        self.header.setWordWrap(True)
+        hb.addWidget(self.header, 1)
+        # short words, on one line each: the window's line wraps instead
+        self.lang_button = tag(QPushButton(), "lang")
+        self.lang_button.clicked.connect(self.open_languages)
+        self.lang_button.setVisible(len(self.client.config.hall.languages) > 1)
+        hb.addWidget(self.lang_button)
+        self.elder_button = tag(QPushButton(), "lang")
+        self.elder_button.setCheckable(True)
+        self.elder_button.clicked.connect(lambda: self.choose_elder(not self.elder))
+        hb.addWidget(self.elder_button)
+        root.addWidget(self.header_bar)
         self.quiet_label = tag(QLabel(), "error")
         self.quiet_label.setWordWrap(True)
         self.quiet_label.hide()
@@ -113,7 +146,7 @@ class EvaluatorScreen(QWidget):
         row.setSpacing(12)
         self.faces: dict[Level, FaceButton] = {}
         for lv in ORDER:
-            b = FaceButton(lv, lv.label)
+            b = FaceButton(lv, level_text(lv, self.lang))
             b.setMinimumSize(120, 150)  # five across an 800 px tablet
             b.clicked.connect(lambda _=False, level=lv: self.choose(level))
             self.faces[lv] = b
@@ -131,7 +164,23 @@ class EvaluatorScreen(QWidget):
         self.thanks_label.setWordWrap(True)
         tl.addWidget(self.thanks_label)
         self.stack.addWidget(thanks)
+        self.stack.addWidget(self._build_languages())
         self.stack.currentChanged.connect(self._page_changed)
+
+    def _build_languages(self) -> QWidget:
+        """The hall's languages, each in its own script, as large as the tablet allows: one tap, then back."""
+        page = QWidget()
+        grid = QGridLayout(page)
+        grid.setSpacing(16)
+        self.lang_buttons: dict[str, QPushButton] = {}
+        for i, code in enumerate(self.client.config.hall.languages):
+            b = wrapping("language", LANGUAGES[code][0])
+            b.setCheckable(True)
+            b.clicked.connect(lambda _=False, c=code: self.choose_language(c))
+            self.lang_buttons[code] = b
+            grid.addWidget(b, i // 2, i % 2)
+        self._lang_return = IDLE
+        return page
 
     def _build_reason(self) -> QWidget:
         page = QWidget()
@@ -154,13 +203,14 @@ class EvaluatorScreen(QWidget):
         self.reason_buttons: list[QPushButton] = []
         self.reason_group = QButtonGroup(self)
         self.reason_group.setExclusive(False)
-        for i, text in enumerate(BAD_REASONS):
-            b = tag(QPushButton(text), "reason")
+        for i, (key, stored) in enumerate(BAD_REASONS.items()):
+            b = wrapping("reason")
             b.setCheckable(True)
-            b.setProperty("reason", text)
+            b.setProperty("reason", stored)  # what the hall records: the province's Chinese words
+            b.setProperty("key", key)
             b.clicked.connect(lambda _=False: self.timeout.start())
             # a tick as well as the fill colour: the choice must not be shown by colour alone
-            b.toggled.connect(lambda on, b=b: b.setText(("✔ " if on else "") + b.property("reason")))
+            b.toggled.connect(lambda _on, b=b: self._reason_label(b))
             self.reason_group.addButton(b)
             self.reason_buttons.append(b)
             self.reason_grid.addWidget(b, i // 2, i % 2)
@@ -168,16 +218,17 @@ class EvaluatorScreen(QWidget):
         self.reason_scroll.setWidget(inner)
         rl.addWidget(self.reason_scroll, 1)
         self.reason_error = tag(QLabel(), "error")
+        self.reason_error.setWordWrap(True)
         self.reason_error.hide()
         rl.addWidget(self.reason_error)
         bar = QHBoxLayout()
         bar.setSpacing(10)
-        self.back = tag(QPushButton("‹ 返回（不填原因）"), "action")
-        self.back.setToolTip("您的评价已经记录；不填原因也可以")
+        # the words wrap rather than push the page wider than the tablet (a Tibetan or elder-size label)
+        self.back = wrapping("action")
         self.back.clicked.connect(self.leave_reason)
-        self.comment_button = tag(QPushButton("✎ 写留言（选填）"), "action")
+        self.comment_button = wrapping("action")
         self.comment_button.clicked.connect(self.open_comment)
-        self.submit = tag(QPushButton("提交原因"), "primary")
+        self.submit = wrapping("primary")
         self.submit.clicked.connect(self.submit_reason)
         bar.addWidget(self.back, 2)
         bar.addWidget(self.comment_button, 3)
@@ -191,7 +242,6 @@ class EvaluatorScreen(QWidget):
         cl.setContentsMargins(0, 0, 0, 0)
         cl.setSpacing(8)
         self.reason_text = tag(QLineEdit(), "entry")
-        self.reason_text.setPlaceholderText("还想说的话（选填），可用拼音输入")
         self.reason_text.setMaxLength(200)
         self.reason_text.textChanged.connect(lambda _t: self.timeout.start())
         pal = self.reason_text.palette()
@@ -201,10 +251,10 @@ class EvaluatorScreen(QWidget):
         phrases = QHBoxLayout()
         phrases.setSpacing(8)
         self.phrase_buttons: list[QPushButton] = []
-        for text in PHRASES:
-            b = tag(QPushButton(text), "phrase")
+        for key in PHRASES:
+            b = wrapping("phrase")
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the field keeps the focus (and the keyboard its target)
-            b.clicked.connect(lambda _=False, t=text: self.add_phrase(t))
+            b.clicked.connect(lambda _=False, k=key: self.add_phrase(self.t(k)))
             self.phrase_buttons.append(b)
             phrases.addWidget(b)
         cl.addLayout(phrases)
@@ -212,10 +262,10 @@ class EvaluatorScreen(QWidget):
         cl.addWidget(self.keyboard)
         cl.addStretch(1)
         bar = QHBoxLayout()
-        self.comment_back = tag(QPushButton("‹ 返回选择原因"), "action")
+        self.comment_back = wrapping("action")
         self.comment_back.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.comment_back.clicked.connect(self.close_comment)
-        self.comment_done = tag(QPushButton("写好了"), "primary")
+        self.comment_done = wrapping("primary")
         self.comment_done.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.comment_done.clicked.connect(self.close_comment)
         bar.addWidget(self.comment_back, 1)
@@ -234,36 +284,137 @@ class EvaluatorScreen(QWidget):
     def _style(self) -> None:
         P = PAIRS
         c = bool(self.compact)
+        elder = self.elder
 
         def pair(name: str) -> str:
             return f"color: {P[name].fg}; background-color: {P[name].bg};"
 
-        def size(normal: float, compact: float) -> int:
+        def size(normal: float, compact: float, elder_normal: float, elder_compact: float) -> int:
+            # 大字模式 (适老化): the largest text ≥ 30 dp, none under 18 dp, every target ≥ 60 dp; a 7" tablet in
+            # Tibetan (whose lines are twice as tall) still has to hold a page
+            if elder:
+                return dp(self, elder_compact if c else elder_normal)
             return dp(self, compact if c else normal)
 
+        target = dp(self, 60) if elder else dp(self, 48 if c else 56)
+        tall = self.lang == "bo"  # Tibetan's stacked letters: a line twice as tall, so the faces' words stay smaller
         self.setStyleSheet(f"""
             #evaluator {{ {pair('page')} }}
-            QWidget {{ font-size: {size(30, 24)}px; }}
+            QWidget {{ font-size: {size(30, 24, 36, 28)}px; }}
             QWidget#reasons, QScrollArea {{ background: transparent; }}
-            QLabel[role="header"] {{ {pair('header')} border-radius: 10px; padding: {size(10, 4)}px;
-                font-size: {size(32, 24)}px; }}
-            QLabel[role="big"] {{ color: {P['page'].fg}; font-size: {size(40, 32)}px; font-weight: bold; }}
-            QLabel[role="prompt"] {{ color: {P['page'].fg}; font-size: {size(32, 26)}px; font-weight: bold; }}
+            QFrame[role="header"] {{ {pair('header')} border-radius: 10px; }}
+            QLabel[role="header"] {{ {pair('header')} padding: {size(6, 2, 6, 2)}px;
+                font-size: {size(28, 20, 30, 22)}px; }}
+            QPushButton[role="lang"] {{ {pair('header')} border: 2px solid #FFFFFF; border-radius: 8px;
+                padding: 0 {size(10, 6, 10, 6)}px; min-height: {target}px; min-width: {target}px;
+                font-size: {size(22, 18, 26, 20)}px; }}
+            QPushButton[role="lang"]:checked {{ {pair('action')} font-weight: bold; }}
+            QPushButton[role="language"] {{ {pair('action')} border: 3px solid {P['action'].fg}; border-radius: 12px;
+                min-height: {max(target, size(96, 72, 110, 84))}px; font-size: {size(36, 30, 40, 34)}px; }}
+            QPushButton[role="language"]:checked {{ {pair('header')} font-weight: bold; }}
+            QLabel[role="big"] {{ color: {P['page'].fg}; font-size: {size(40, 30, 48, 34)}px; font-weight: bold; }}
+            QLabel[role="prompt"] {{ color: {P['page'].fg}; font-size: {size(32, 24, 40, 30)}px;
+                font-weight: bold; }}
             QPushButton[role="face"] {{ {pair('ticket')} border: 3px solid #8C96A3; border-radius: 16px;
-                font-size: {size(32, 26)}px; font-weight: bold; }}
+                font-size: {size(32, 24, 36, 24 if tall else 28)}px; font-weight: bold; }}
             QPushButton[role="reason"] {{ {pair('action')} border: 3px solid {P['action'].fg}; border-radius: 12px;
-                min-height: {size(72, 56)}px; padding: 4px 12px; }}
+                min-height: {max(target, size(72, 56, 80, 60))}px; padding: 4px 12px; }}
             QPushButton[role="reason"]:checked {{ {pair('header')} }}
             QPushButton[role="phrase"] {{ {pair('action')} border: 2px solid {P['action'].fg}; border-radius: 10px;
-                min-height: {size(56, 44)}px; padding: 2px 8px; font-size: {size(24, 20)}px; }}
+                min-height: {target}px; padding: 2px 8px; font-size: {size(24, 20, 28, 22)}px; }}
             QPushButton[role="action"] {{ {pair('action')} border: 3px solid {P['action'].fg}; border-radius: 12px;
-                min-height: {size(72, 56)}px; padding: 0 10px; font-weight: bold; }}
-            QPushButton[role="primary"] {{ {pair('primary')} border-radius: 12px; min-height: {size(72, 56)}px;
-                padding: 0 10px; font-weight: bold; }}
+                min-height: {max(target, size(72, 56, 80, 60))}px; padding: 0 10px; font-weight: bold; }}
+            QPushButton[role="primary"] {{ {pair('primary')} border-radius: 12px;
+                min-height: {max(target, size(72, 56, 80, 60))}px; padding: 0 10px; font-weight: bold; }}
             QLineEdit[role="entry"] {{ {pair('ticket')} border: 3px solid #0B3D91; border-radius: 12px;
-                min-height: {size(64, 48)}px; padding: 0 12px; }}
+                min-height: {max(target, size(64, 48, 72, 60))}px; padding: 0 12px; }}
             QLabel[role="error"] {{ {pair('error')} border-radius: 8px; padding: 6px; }}
         """)
+
+    # --- language and elder mode ----------------------------------------------------------------------------
+    def t(self, key: str, **params: Any) -> str:
+        return tr(self.lang, key, **params)
+
+    def set_language(self, lang: str) -> None:
+        tall = self.lang == "bo"
+        self.lang = lang if lang in LANGUAGES else "zh"
+        self.setLayoutDirection(direction(self.lang))
+        if tall != (self.lang == "bo"):
+            self._style()
+        self.retranslate()
+
+    def set_elder(self, on: bool) -> None:
+        self.elder = on
+        self._style()
+        self.retranslate()
+
+    def open_languages(self) -> None:
+        """The page of the hall's languages; the page the citizen was on comes back after the choice."""
+        if self.stack.currentIndex() != LANGUAGE:
+            self._lang_return = self.stack.currentIndex()
+            self.stack.setCurrentIndex(LANGUAGE)
+        if self.timeout.isActive():
+            self.timeout.start()
+
+    def choose_language(self, lang: str) -> None:
+        """A citizen's tap: their language for their turn (a rating being asked waits on)."""
+        self.set_language(lang)
+        if self.stack.currentIndex() == LANGUAGE:
+            self.stack.setCurrentIndex(self._lang_return)
+        if self.timeout.isActive():
+            self.timeout.start()
+
+    def choose_elder(self, on: bool) -> None:
+        self.set_elder(on)
+        if self.timeout.isActive():
+            self.timeout.start()
+
+    def _end_turn(self) -> None:
+        """The citizen is done: the next one starts in the tablet's own language, at the usual size."""
+        if self.lang != self.home_lang:
+            self.set_language(self.home_lang)
+        if self.elder:
+            self.set_elder(False)
+
+    def retranslate(self) -> None:
+        for code, b in self.lang_buttons.items():
+            b.setChecked(code == self.lang)
+        self.lang_button.setText(f"{LANGUAGES[self.lang][0]} ▾")
+        self.elder_button.setChecked(self.elder)
+        self.elder_button.setText(self.t("elder_off" if self.elder else "elder_on"))
+        self.header.setText(self._window_line())
+        self.idle_label.setText(self.t("eval_idle"))
+        for lv, b in self.faces.items():
+            b.words = level_text(lv, self.lang)
+            b.setAccessibleName(b.words)
+            b.update()
+        for b in self.reason_buttons:
+            self._reason_label(b)
+        self.back.setText(self.t("eval_back"))
+        self.back.setToolTip(self.t("eval_back_tip"))
+        self.submit.setText(self.t("eval_submit"))
+        self._comment_label()
+        self.reason_text.setPlaceholderText(self.t("eval_comment_hint"))
+        for key, b in zip(PHRASES, self.phrase_buttons, strict=True):
+            b.setText(self.t(key))
+        self.comment_back.setText(self.t("eval_comment_back"))
+        self.comment_done.setText(self.t("eval_comment_done"))
+        if self.ticket is not None:
+            self.prompt.setText(self.t("eval_prompt", number=self.ticket["number"]))
+        if self.level is not None:
+            self.reason_prompt.setText(self.t("eval_reason_prompt", level=level_text(self.level, self.lang)))
+        if not self.reason_error.isHidden():
+            self.reason_error.setText(self.t("eval_reason_missing"))
+        if self._thanks is not None:
+            self.thanks_label.setText(self._thanks_text(*self._thanks))
+        self.on_quiet(self._quiet)
+
+    def _reason_label(self, b: QPushButton) -> None:
+        b.setText(("✔ " if b.isChecked() else "") + self.t(str(b.property("key"))))
+
+    def _comment_label(self) -> None:
+        text = self.reason_text.text().strip()
+        self.comment_button.setText(self.t("eval_comment_is", text=text) if text else self.t("eval_comment"))
 
     # --- flow -------------------------------------------------------------------------------------------------
     def _window_line(self) -> str:
@@ -271,26 +422,38 @@ class EvaluatorScreen(QWidget):
             clerk = self.client.window(self.window_no).get("clerk_name")
         except Exception:
             clerk = None
-        return f"{self.window_name}" + (f"  ·  工作人员 {clerk}" if clerk else "")
+        where = window_label(self.client.config, self.window_no, self.lang)
+        return where + (f"  ·  {self.t('eval_clerk', name=clerk)}" if clerk else "")
 
     def _page_changed(self, index: int) -> None:
         # the comment page needs its height for the keyboard, and a small tablet's reason page for the reasons;
         # the window and its clerk are on every other page
-        self.header.setVisible(not (index == COMMENT or (index == REASON and bool(self.compact))))
+        self.header_bar.setVisible(not (index == COMMENT or (index == REASON and bool(self.compact))))
         if index == COMMENT:
             self.reason_text.setFocus()
 
     def in_bad_rating(self) -> bool:
         """A 差评 recorded whose reason the citizen is choosing now."""
-        return self.rating is not None and self.stack.currentIndex() in (REASON, COMMENT)
+        return self.rating is not None and self._page() in (REASON, COMMENT)
+
+    def _page(self) -> int:
+        """The page the citizen is on: the one under the language page while it is open."""
+        index = self.stack.currentIndex()
+        return self._lang_return if index == LANGUAGE else index
 
     def show_idle(self) -> None:
+        self._thanks = None
         self.header.setText(self._window_line())
-        self.idle_label.setText("欢迎您！\n办理完成后，请为我们的服务评价")
+        self.idle_label.setText(self.t("eval_idle"))
         self.stack.setCurrentIndex(IDLE)
 
+    _quiet: str | None = None
+
     def on_quiet(self, why: str | None) -> None:
-        self.quiet_label.setText(f"⚠ 评价器暂时连不上大厅系统：{why}" if why else "")
+        self._quiet = why
+        # the reason is the system's own words, in Chinese: said in full to a Chinese reader only
+        text = f"⚠ {self.t('eval_quiet')}" + (f"：{why}" if self.lang == "zh" else "") if why else ""
+        self.quiet_label.setText(text)
         self.quiet_label.setVisible(bool(why))
 
     def on_event(self, e: Event) -> None:
@@ -306,7 +469,7 @@ class EvaluatorScreen(QWidget):
         tid = r.get("ticket_id") or e.payload.get("ticket", {}).get("id")
         if self.rating is not None and r.get("id") == self.rating["id"]:
             if e.kind == ev.RATING_REASON_COMPLETED and self.in_bad_rating():  # given on another channel
-                self._thank(f"感谢您的评价！\n{r.get('level_label', '')}，原因已提交")
+                self._thank("eval_thanks_reason", level=r.get("level"))
             return  # our own rating: the citizen is still choosing its reason
         if self.waiting is not None and tid == self.waiting["id"]:
             self.waiting = None  # the next request was answered elsewhere (the keypad) meanwhile
@@ -317,8 +480,9 @@ class EvaluatorScreen(QWidget):
         self.timeout.stop()
         self.ticket = None
         if e.kind == ev.RATING_RECORDED:
-            self._thank(f"感谢您的评价！\n{r.get('level_label', '')}")
+            self._thank("", level=r.get("level"))
         else:
+            self._end_turn()
             self.show_idle()
 
     def ask(self, ticket: dict[str, Any]) -> None:
@@ -326,14 +490,15 @@ class EvaluatorScreen(QWidget):
             if self.ticket is None or ticket["id"] != self.ticket["id"]:
                 self.waiting = ticket  # the citizen is still giving the 差评's reason: this one comes next
             return
-        if self.ticket is not None and self.ticket["id"] != ticket["id"] and self.stack.currentIndex() == FACES:
+        if self.ticket is not None and self.ticket["id"] != ticket["id"] and self._page() == FACES:
             self._unrated()  # a new request replaces an unanswered one: the old one is recorded as unrated
         self.ticket = ticket
         self.level = None
         self.rating = None
+        self._thanks = None
         self.thanks_timer.stop()
         self.header.setText(self._window_line())
-        self.prompt.setText(f"{ticket['number']} 号，请您对本次服务作出评价")
+        self.prompt.setText(self.t("eval_prompt", number=ticket["number"]))
         self.stack.setCurrentIndex(FACES)
         self.timeout.start()
 
@@ -347,15 +512,16 @@ class EvaluatorScreen(QWidget):
         if rating is None:
             return
         if not level.is_bad:
-            self._thank(f"感谢您的评价！\n{level.label}")
+            self._thank("", level=level)
             return
         self.rating = rating
         for b in self.reason_buttons:
             b.setChecked(False)
         self.reason_text.clear()
         self.reason_error.hide()
-        self.comment_button.setText("✎ 写留言（选填）")
-        self.reason_prompt.setText(f"已记录：{level.label}。请告诉我们哪里做得不好（可多选）")
+        self.reason_prompt.show()
+        self._comment_label()
+        self.reason_prompt.setText(self.t("eval_reason_prompt", level=level_text(level, self.lang)))
         self.reason_scroll.verticalScrollBar().setValue(0)
         self.stack.setCurrentIndex(REASON)
         self.timeout.start()
@@ -366,21 +532,23 @@ class EvaluatorScreen(QWidget):
             result = self.client.rate(self.ticket["id"], level, idem_key=uuid.uuid4().hex)
         except HallError as exc:
             self.ticket = None
-            self._thank(exc.message)
+            self._say(error_text(self.lang, exc))
             return None
         except Exception:
             log.exception("rating failed at window %s", self.window_no)
             self.ticket = None
-            self._thank("评价暂时没有保存成功，请告诉工作人员")
+            self._thank("eval_rate_failed")
             return None
         return dict(result.value)
 
     def selected_reasons(self) -> list[str]:
+        """The chosen reasons as the hall records them (Chinese, whatever the screen's language)."""
         return [str(b.property("reason")) for b in self.reason_buttons if b.isChecked()]
 
     def add_phrase(self, text: str) -> None:
         now = self.reason_text.text().strip()
-        self.reason_text.setText(f"{now}；{text}" if now else text)
+        sep = "；" if self.lang == "zh" else tr(self.lang, "list_sep")
+        self.reason_text.setText(f"{now}{sep}{text}" if now else text)
         self.reason_text.setFocus()
 
     def open_comment(self) -> None:
@@ -388,16 +556,17 @@ class EvaluatorScreen(QWidget):
         self.timeout.start()
 
     def close_comment(self) -> None:
-        text = self.reason_text.text().strip()
-        self.comment_button.setText(f"✎ 留言：{text}" if text else "✎ 写留言（选填）")
+        self._comment_label()
         self.stack.setCurrentIndex(REASON)
         self.timeout.start()
 
     def submit_reason(self) -> None:
         reasons = self.selected_reasons()
         if not reasons:
-            self.reason_error.setText("⚠ 请至少选择一个原因；不填原因请按“返回”")
+            # the warning takes the prompt's place: it says what to do, and a small tablet keeps the reasons' room
+            self.reason_error.setText(self.t("eval_reason_missing"))
             self.reason_error.show()
+            self.reason_prompt.hide()
             self.timeout.start()
             return
         self._complete(reasons)
@@ -409,30 +578,45 @@ class EvaluatorScreen(QWidget):
             self.client.complete_rating_reason(rating["id"], "；".join(reasons),
                                                self.reason_text.text().strip() or None)
         except HallError as exc:
-            self._thank(exc.message)
+            self._say(error_text(self.lang, exc))
             return
         except Exception:
             log.exception("reason failed at window %s", self.window_no)
-            self._thank("原因暂时没有保存成功，请告诉工作人员；您的评价已经记录")
+            self._thank("eval_reason_failed")
             return
-        self._thank(f"感谢您的评价！\n{rating.get('level_label', '')}，原因已提交，我们会认真改进")
+        self._thank("eval_thanks_improve", level=rating.get("level"))
 
     def leave_reason(self) -> None:
         """‹ 返回: the level stays recorded; the hall follows up the 差评 without a reason (reason_pending)."""
         if self.rating is None:
             return
-        self._thank(f"感谢您的评价！\n{self.rating.get('level_label', '')}，已记录")
+        self._thank("eval_thanks_recorded", level=self.rating.get("level"))
 
-    def _thank(self, text: str) -> None:
+    def _thanks_text(self, key: str, params: dict[str, Any]) -> str:
+        """感谢您的评价！ and what was recorded (key ""), or the line `key` says on its own (a failure, a refusal)."""
+        if key == "!":
+            return str(params["text"])
+        if key in ("", "eval_thanks_reason", "eval_thanks_improve", "eval_thanks_recorded"):
+            level = level_text(params.get("level") or "", self.lang)
+            return f"{self.t('eval_thanks')}\n{self.t(key, level=level) if key else level}"
+        return self.t(key)
+
+    def _thank(self, key: str, **params: Any) -> None:
         self.timeout.stop()
         self.ticket = None
         self.rating = None
-        self.thanks_label.setText(text)
+        self._thanks = (key, params)
+        self.thanks_label.setText(self._thanks_text(key, params))
         self.stack.setCurrentIndex(THANKS)
         self.thanks_timer.start()
 
+    def _say(self, text: str) -> None:
+        """A refusal from the hall, in the citizen's language where the table has it, on the thanks page."""
+        self._thank("!", text=text)
+
     def _after_thanks(self) -> None:
         nxt, self.waiting = self.waiting, None
+        self._end_turn()
         if nxt is not None:
             self.ask(nxt)
         else:
@@ -449,6 +633,7 @@ class EvaluatorScreen(QWidget):
         if self.ticket is None:
             return
         self._unrated()
+        self._end_turn()
         self.show_idle()
 
     def _unrated(self) -> None:

@@ -351,3 +351,60 @@ def test_the_tablet_and_the_caller_say_when_the_store_cannot_be_read(qtbot, hall
         qtbot.waitUntil(lambda: not e.quiet_label.isVisible() and not c.fault_banner.isVisible())
     finally:
         client.close()
+
+
+# --- the citizen's language and elder mode -----------------------------------------------------------------------
+def test_a_citizen_chooses_a_language_and_the_next_one_starts_in_the_tablets_own(qtbot, client, hall: Hall) -> None:
+    """The tablet offers the hall's languages on a page of their own; the chosen one says every word of the turn
+    (the hall still records a 差评's reasons in Chinese), and the turn's end brings back the tablet's language."""
+    from kiosk.strings import STRINGS
+    from kiosk.ui.evaluator import LANGUAGE
+
+    hall.sign_in(1, "c01", "王晓明")
+    served(hall)
+    e = make(qtbot, client, width=800, height=480)
+    assert e.lang_button.isVisible() and e.lang_button.text().startswith("中文")
+    qtbot.mouseClick(e.lang_button, Qt.MouseButton.LeftButton)
+    assert e.stack.currentIndex() == LANGUAGE
+    assert [b.text() for b in e.lang_buttons.values()] == ["中文", "བོད་ཡིག", "ئۇيغۇرچە", "ꆈꌠꉙ"]
+    qtbot.mouseClick(e.lang_buttons["ug"], Qt.MouseButton.LeftButton)
+    assert e.stack.currentIndex() == IDLE and e.idle_label.text() == STRINGS["eval_idle"]["ug"]
+    assert e.layoutDirection() == Qt.LayoutDirection.RightToLeft
+    assert "\u20681\u2069-كۆزنەك" in e.header.text() and "王晓明" in e.header.text()  # 1 kept left to right
+    hall.request_rating(1)
+    qtbot.waitUntil(lambda: e.stack.currentIndex() == FACES)
+    assert "\u2068A001\u2069" in e.prompt.text()  # the ticket number isolated: it stays left to right
+    assert e.faces[Level.VERY_SATISFIED].words == STRINGS["level_very_satisfied"]["ug"]
+    qtbot.mouseClick(e.faces[Level.VERY_DISSATISFIED], Qt.MouseButton.LeftButton)
+    assert e.reason_buttons[0].text() == STRINGS["reason_slow"]["ug"]
+    qtbot.mouseClick(e.reason_buttons[0], Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(e.submit, Qt.MouseButton.LeftButton)
+    assert e.thanks_label.text().startswith(STRINGS["eval_thanks"]["ug"])
+    assert hall.bad_ratings()[0]["reason"] == "办事效率低、等候时间长"  # the province's words
+    e._after_thanks()
+    assert e.lang == "zh" and e.idle_label.text().startswith("欢迎您")
+
+
+def test_elder_mode_is_larger_and_ends_with_the_turn(qtbot, client, hall: Hall) -> None:
+    from kiosk.ui.theme import ELDER_MIN_FONT_DP, ELDER_MIN_TARGET_DP
+
+    served(hall)
+    e = make(qtbot, client)
+    before = e.prompt.font().pixelSize()
+    qtbot.mouseClick(e.elder_button, Qt.MouseButton.LeftButton)
+    assert e.elder and e.elder_button.isChecked() and e.elder_button.text() == "标准模式"
+    hall.request_rating(1)
+    qtbot.waitUntil(lambda: e.stack.currentIndex() == FACES)
+    assert e.prompt.font().pixelSize() > before and e.prompt.font().pixelSize() >= ELDER_MIN_FONT_DP
+    assert all(min(b.width(), b.height()) >= ELDER_MIN_TARGET_DP for b in (e.lang_button, e.elder_button))
+    qtbot.mouseClick(e.faces[Level.SATISFIED], Qt.MouseButton.LeftButton)
+    e._after_thanks()
+    assert not e.elder and e.prompt.font().pixelSize() == before
+
+
+def test_the_tablets_own_language_comes_from_its_option(qtbot, client, hall: Hall) -> None:
+    from kiosk.strings import STRINGS
+
+    e = make(qtbot, client, lang="bo")
+    assert e.lang == "bo" and e.idle_label.text() == STRINGS["eval_idle"]["bo"]
+    assert make(qtbot, client, lang="xx").lang == "zh"  # not a language of the hall: Chinese
