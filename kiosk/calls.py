@@ -15,8 +15,8 @@ def current_calls(windows: list[dict[str, Any]], call_seq: dict[str, int] | None
         if not t or w["state"] == "paused" or t["status"] not in ("called", "serving"):
             continue
         out.append({"number": t["number"], "window": w["number"], "window_name": w["name"],
-                    "business_name": t.get("business_name", ""), "status": t["status"],
-                    "called_at": t.get("called_at") or ""})
+                    "business": t.get("business", ""), "business_name": t.get("business_name", ""),
+                    "status": t["status"], "called_at": t.get("called_at") or ""})
     seqs = call_seq or {}
     out.sort(key=lambda c: (c["called_at"], seqs.get(c["number"], 0)), reverse=True)
     return out

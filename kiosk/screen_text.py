@@ -99,3 +99,9 @@ def minutes_text(seconds: float | None, lang: str) -> str:
 
 def colon(lang: str) -> str:
     return "：" if lang == "zh" else ": "
+
+
+def notice_in(cfg: HallConfig, current: str, lang: str) -> str:
+    """The hall's notice in `lang` while it is the configured one; a notice changed at run time exists only as typed."""
+    hall = cfg.hall
+    return hall.notices.get(lang, current) if current == hall.notice else current

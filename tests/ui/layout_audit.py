@@ -246,14 +246,25 @@ def small_targets(root: QWidget, panel: Panel) -> list[str]:
     return problems
 
 
+def _declared(w: QWidget | None) -> str | None:
+    """The language a widget (or its parent) says it is written in: the Chinese line of a bilingual board."""
+    while w is not None:
+        lang = w.property("lang")
+        if isinstance(lang, str) and lang:
+            return lang
+        w = w.parentWidget()
+    return None
+
+
 def han_leaks(root: QWidget, lang: str, allowed: Iterable[str] = ()) -> list[str]:
     """Han characters on a screen in another language, outside the `allowed` data (a hall's own name, the 中文
-    button, a catalogue text the province sends only in Chinese).  Every label with a translation must use it."""
-    if lang == "zh":
-        return []
+    button, a catalogue text the province sends only in Chinese).  Every label with a translation must use it.
+    A widget that declares its own language (property `lang`: a bilingual board's Chinese line) is held to that."""
     allow = sorted({a for a in allowed if a}, key=len, reverse=True)
     problems = []
     for s in shown_texts(root):
+        if (_declared(s.widget) or lang) == "zh":
+            continue
         rest = s.text
         for a in allow:
             rest = rest.replace(a, "")

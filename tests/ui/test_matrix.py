@@ -228,8 +228,7 @@ def cells(role: str, *, elder: bool) -> list[Any]:
 NO_LANGUAGE = "{role} has no set_language yet: its labels stay Chinese on a {lang} screen"
 KNOWN: dict[str, str] = {
     f"{role}-{size}-{lang}": NO_LANGUAGE.format(role=role, lang=lang)
-    for role, sizes in (("board", ("1920x1080", "1366x768")),
-                        ("caller", ("1366x768", "1920x1080")), ("dashboard", ("1366x768", "1920x1080")))
+    for role, sizes in (("caller", ("1366x768", "1920x1080")), ("dashboard", ("1366x768", "1920x1080")))
     for size in sizes for lang in ("bo", "ug", "ii")
 }
 
