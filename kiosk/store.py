@@ -335,6 +335,17 @@ def _m080_window_events(db: sqlite_utils.Database) -> None:
 # --- end of the report's migration --------------------------------------------------------------------------------
 
 
+# --- owned by kiosk/core/staff.py: staff accounts, PINs (scrypt only), lock-out, the roster. ----------------------
+def _m090_staff(db: sqlite_utils.Database) -> None:
+    # failures and locked_until are stored, so restarting the caller or the server never resets a lock-out;
+    # pin_salt/pin_hash: hashlib.scrypt only (kiosk/core/staff.py states its parameters), never the PIN
+    db.execute("CREATE TABLE staff (staff_no TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, "
+               "active INTEGER NOT NULL DEFAULT 1, card TEXT UNIQUE, pin_salt BLOB NOT NULL, pin_hash BLOB NOT NULL, "
+               "failures INTEGER NOT NULL DEFAULT 0, locked_until TEXT, roster_windows TEXT NOT NULL DEFAULT '[]', "
+               "roster_businesses TEXT NOT NULL DEFAULT '[]', created_at TEXT NOT NULL)")
+# --- end of the staff migration -----------------------------------------------------------------------------------
+
+
 # Each schema change is one named migration, applied once, in order, inside one transaction.
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("001_core", _m001_core),
@@ -346,6 +357,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("060_catalog_businesses", _m060_catalog_businesses),  # sync: the catalogue's business names and states
     ("070_appointments", _m070_appointments),  # appointments: slots, green before due appointments, no-shows
     ("080_window_events", _m080_window_events),  # report: sign-in and pause events by seq
+    ("090_staff", _m090_staff),  # staff: accounts, PIN hashes, lock-out, roster
 ]
 
 

@@ -17,6 +17,7 @@ from kiosk.core import errors as E
 from kiosk.core import events as ev
 from kiosk.core import holidays
 from kiosk.core import queue as Q
+from kiosk.core import staff as S
 from kiosk.core.calendar import WorkCalendar
 from kiosk.core.config import HallConfig
 from kiosk.core.estimate import ServiceTimes, estimate_wait_s, new_ticket_wait_s
@@ -237,6 +238,7 @@ class Hall:
             tx.emit(ev.DAY_CLOSED, {"date": row[0], "new_date": tx.today, "expired": len(stale),
                                     "expired_numbers": {day: Q.expired_numbers(rows)
                                                         for day, rows in sorted(by_day.items())}})
+            S.sign_out_all(self, tx)  # staff accounts sign in again each day (halls without accounts: as before)
         tx.exec("INSERT OR REPLACE INTO meta(key, value) VALUES ('business_date', ?)", tx.today)
 
     def tick(self) -> list[Event]:
@@ -605,27 +607,43 @@ class Hall:
     # window actions
     # ================================================================================================
     def sign_in(self, window: int, clerk_id: str, clerk_name: str) -> Result[None]:
+        """签到 by name, for a hall with no staff accounts; once one account exists: PinRequired (sign_in_staff)."""
         def body(tx: Tx) -> None:
             self._window_row(tx, window)
-            tx.exec("UPDATE windows SET clerk_id = ?, clerk_name = ? WHERE number = ?", clerk_id, clerk_name, window)
-            p = self._window_payload(tx, window)
-            p.update(clerk_id=clerk_id, clerk_name=clerk_name)
-            tx.emit(ev.WINDOW_SIGNED_IN, p)
+            if S.any_accounts(tx.conn):
+                raise S.PinRequired()
+            self._sign_in(tx, window, clerk_id, clerk_name)
 
         return self.run("sign_in", None, body)
 
+    def sign_in_staff(self, window: int, staff_no: str, pin: str) -> Result[None]:
+        """签到 with a staff number (or badge code) and PIN: lock, roster, one window each (kiosk/core/staff.py)."""
+        return S.sign_in(self, window, staff_no, pin)
+
+    def _sign_in(self, tx: Tx, window: int, clerk_id: str, clerk_name: str) -> None:
+        tx.exec("UPDATE windows SET clerk_id = ?, clerk_name = ? WHERE number = ?", clerk_id, clerk_name, window)
+        p = self._window_payload(tx, window)
+        p.update(clerk_id=clerk_id, clerk_name=clerk_name)
+        tx.emit(ev.WINDOW_SIGNED_IN, p)
+
     def sign_out(self, window: int) -> Result[None]:
         def body(tx: Tx) -> None:
-            w = self._window_row(tx, window)
-            if w["current_ticket"]:
-                t = tx.one("SELECT number FROM tickets WHERE id = ?", w["current_ticket"])
-                raise E.WindowBusy(window=window, number=t["number"] if t else "")
-            p = self._window_payload(tx, window)
-            p.update(clerk_id=w["clerk_id"], clerk_name=w["clerk_name"])
-            tx.exec("UPDATE windows SET clerk_id = NULL, clerk_name = NULL WHERE number = ?", window)
-            tx.emit(ev.WINDOW_SIGNED_OUT, p)
+            self._sign_out(tx, window)
 
         return self.run("sign_out", None, body)
+
+    def _sign_out(self, tx: Tx, window: int, reason: str | None = None) -> None:
+        """`reason`: day_end (the rollover), disabled (the account stopped); None: the clerk's own 签退."""
+        w = self._window_row(tx, window)
+        if w["current_ticket"]:
+            t = tx.one("SELECT number FROM tickets WHERE id = ?", w["current_ticket"])
+            raise E.WindowBusy(window=window, number=t["number"] if t else "")
+        p = self._window_payload(tx, window)
+        p.update(clerk_id=w["clerk_id"], clerk_name=w["clerk_name"])
+        if reason:
+            p["reason"] = reason
+        tx.exec("UPDATE windows SET clerk_id = NULL, clerk_name = NULL WHERE number = ?", window)
+        tx.emit(ev.WINDOW_SIGNED_OUT, p)
 
     def call_next(self, window: int, *, idem_key: str | None = None) -> Result[dict[str, Any]]:
         """呼叫: finish the current ticket (if any) and call the next one this window serves."""

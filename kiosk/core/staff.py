@@ -1,0 +1,293 @@
+"""Staff accounts (工号, name, role, badge), their PINs (scrypt only), lock-out after wrong PINs, the roster (which
+windows and businesses a clerk may serve) and signing in at a window with a PIN.  Pure: commands run through
+`Hall.run`, time comes from the hall's clock.
+
+Accounts are optional: a hall with no account at all signs clerks in by name as before (`Hall.sign_in`); as soon
+as one account exists every window sign-in needs a staff number and its PIN (`sign_in_staff`)."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import secrets
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal
+
+from kiosk.core.errors import HallError, _err
+
+if TYPE_CHECKING:
+    from kiosk.core.hall import Hall, Result, Tx
+
+# --- event kinds (never a PIN, a salt or a hash in any of them) -----------------------------------------------------
+STAFF_ADDED = "staff.added"  # {staff_no, name, role, card}
+STAFF_DISABLED = "staff.disabled"  # {staff_no, signed_out_window}
+STAFF_PIN_RESET = "staff.pin_reset"  # {staff_no}
+STAFF_ROSTER_SET = "staff.roster_set"  # {staff_no, windows, businesses}
+STAFF_SIGNIN_REFUSED = "staff.signin_refused"  # {staff_no, window, reason, tries_left?, locked_until?}
+
+Role = Literal["clerk", "manager", "admin"]
+ROLES: dict[str, str] = {"clerk": "窗口人员", "manager": "负责人", "admin": "系统管理员"}
+# Who may sign in at a window: a clerk on the roster, a manager anywhere (A/B角 cover); an admin runs the system only.
+WINDOW_ROLES = frozenset({"clerk", "manager"})
+MAX_FAILURES = 5  # wrong PINs in a row before the account locks
+LOCK_MINUTES = 15  # how long a lock lasts
+PIN_DIGITS = 6
+# scrypt: N=2**14, r=8, p=1 — 16 MiB of memory per try (128·r·N bytes) and tens of ms, a 16-byte random salt per
+# account, a 32-byte key.  A stolen hall.db costs an attacker that much per guess of a 6-digit PIN.
+SCRYPT_N, SCRYPT_R, SCRYPT_P, SCRYPT_DKLEN, SALT_BYTES = 2 ** 14, 8, 1, 32, 16
+_STAFF_NO = re.compile(r"^[A-Za-z0-9_-]{1,32}\Z")
+_PIN = re.compile(r"^[0-9]{6}\Z")
+
+# --- refusals -----------------------------------------------------------------------------------------------------
+BadStaffNo = _err("BadStaffNo", "staff_bad_number", "工号只能由字母、数字、- 或 _ 组成，最多 32 位")
+BadStaffName = _err("BadStaffName", "staff_bad_name", "请填写姓名（最多 20 字）")
+BadRole = _err("BadRole", "staff_bad_role", "角色只能是 窗口人员(clerk)、负责人(manager) 或 系统管理员(admin)")
+BadPin = _err("BadPin", "staff_bad_pin", "密码须为 6 位数字")
+StaffExists = _err("StaffExists", "staff_exists", "工号 {staff_no} 已经存在")
+CardInUse = _err("CardInUse", "staff_card_in_use", "这张工作证已登记给工号 {staff_no}")
+StaffNotFound = _err("StaffNotFound", "staff_not_found", "没有工号 {staff_no}")
+UnknownRosterWindow = _err("UnknownRosterWindow", "staff_unknown_window", "没有 {window} 号窗口")
+UnknownRosterBusiness = _err("UnknownRosterBusiness", "staff_unknown_business", "没有这项业务：{business}")
+WrongPin = _err("WrongPin", "staff_wrong_pin", "工号或密码不正确，还可以再试 {tries_left} 次")
+StaffLocked = _err("StaffLocked", "staff_locked", "密码错误次数过多，账号已锁定至 {until}")
+StaffDisabled = _err("StaffDisabled", "staff_disabled", "工号 {staff_no} 已停用，请联系负责人")
+NotOnRoster = _err("NotOnRoster", "staff_not_on_roster", "工号 {staff_no} 未排班在{window_name}")
+AlreadySignedIn = _err("AlreadySignedIn", "staff_already_signed_in",
+                       "工号 {staff_no} 已在{window_name}签到，请先在那里签退")
+RoleNotAllowed = _err("RoleNotAllowed", "staff_role_not_allowed", "{role}不能在窗口签到")
+PinRequired = _err("PinRequired", "staff_pin_required", "本大厅已启用工号账号，请输入工号和密码签到")
+
+
+@dataclass(frozen=True, slots=True)
+class StaffMember:
+    """An account as screens and the CLI see it: no PIN, salt or hash."""
+
+    staff_no: str
+    name: str
+    role: str
+    active: bool
+    card: str | None
+    windows: tuple[int, ...]
+    businesses: tuple[str, ...]
+    failures: int
+    locked_until: str | None  # UTC ISO, while a lock is (or was last) set
+
+    @property
+    def role_label(self) -> str:
+        return ROLES.get(self.role, self.role)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"staff_no": self.staff_no, "name": self.name, "role": self.role, "role_label": self.role_label,
+                "active": self.active, "card": self.card, "windows": list(self.windows),
+                "businesses": list(self.businesses), "failures": self.failures, "locked_until": self.locked_until}
+
+
+def hash_pin(pin: str, salt: bytes) -> bytes:
+    return hashlib.scrypt(pin.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=SCRYPT_DKLEN,
+                          maxmem=64 * 1024 * 1024)
+
+
+def _check_pin(pin: Any) -> str:
+    if not isinstance(pin, str) or not _PIN.match(pin):
+        raise BadPin()
+    return pin
+
+
+def _check_no(staff_no: Any) -> str:
+    s = staff_no.strip() if isinstance(staff_no, str) else ""
+    if not _STAFF_NO.match(s):
+        raise BadStaffNo()
+    return s
+
+
+def _member(r: sqlite3.Row) -> StaffMember:
+    return StaffMember(r["staff_no"], r["name"], r["role"], bool(r["active"]), r["card"],
+                       tuple(json.loads(r["roster_windows"])), tuple(json.loads(r["roster_businesses"])),
+                       int(r["failures"]), r["locked_until"])
+
+
+def any_accounts(conn: sqlite3.Connection) -> bool:
+    return conn.execute("SELECT 1 FROM staff LIMIT 1").fetchone() is not None
+
+
+def _row(tx: Tx, staff_no: str) -> sqlite3.Row:
+    r = tx.one("SELECT * FROM staff WHERE staff_no = ?", staff_no)
+    if r is None:
+        raise StaffNotFound(staff_no=staff_no)
+    return r
+
+
+def _local(hall: Hall, at_utc: str) -> str:
+    return datetime.fromisoformat(at_utc).astimezone(hall.tz).strftime("%H:%M")
+
+
+# --- management commands --------------------------------------------------------------------------------------------
+def add(hall: Hall, staff_no: str, name: str, role: str, pin: str, *, card: str | None = None
+        ) -> Result[StaffMember]:
+    """A new account (active, empty roster).  StaffExists, CardInUse, BadStaffNo/Name, BadRole, BadPin."""
+    no = _check_no(staff_no)
+    nm = name.strip() if isinstance(name, str) else ""
+    if not nm or len(nm) > 20:
+        raise BadStaffName()
+    if role not in ROLES:
+        raise BadRole()
+    salt = secrets.token_bytes(SALT_BYTES)
+    digest = hash_pin(_check_pin(pin), salt)  # outside the hall's lock: tens of ms
+    badge = card.strip() if card and card.strip() else None
+
+    def body(tx: Tx) -> StaffMember:
+        if tx.one("SELECT 1 FROM staff WHERE staff_no = ?", no):
+            raise StaffExists(staff_no=no)
+        if badge:
+            other = tx.one("SELECT staff_no FROM staff WHERE card = ?", badge)
+            if other:
+                raise CardInUse(staff_no=other[0])
+        tx.exec("INSERT INTO staff(staff_no, name, role, active, card, pin_salt, pin_hash, failures, locked_until, "
+                "roster_windows, roster_businesses, created_at) VALUES (?, ?, ?, 1, ?, ?, ?, 0, NULL, '[]', '[]', ?)",
+                no, nm, role, badge, salt, digest, tx.at)
+        tx.emit(STAFF_ADDED, {"staff_no": no, "name": nm, "role": role, "card": bool(badge)})
+        return _member(_row(tx, no))
+
+    return hall.run("staff_add", None, body)
+
+
+def disable(hall: Hall, staff_no: str) -> Result[StaffMember]:
+    """Stops the account; signs it out of its window when no citizen is being served there (else WindowBusy)."""
+    def body(tx: Tx) -> StaffMember:
+        r = _row(tx, staff_no)
+        w = tx.one("SELECT number FROM windows WHERE clerk_id = ?", r["staff_no"])
+        if w is not None:
+            hall._sign_out(tx, int(w[0]), reason="disabled")
+        tx.exec("UPDATE staff SET active = 0 WHERE staff_no = ?", r["staff_no"])
+        tx.emit(STAFF_DISABLED, {"staff_no": r["staff_no"], "signed_out_window": int(w[0]) if w else None})
+        return _member(_row(tx, r["staff_no"]))
+
+    return hall.run("staff_disable", None, body)
+
+
+def reset_pin(hall: Hall, staff_no: str, pin: str) -> Result[StaffMember]:
+    """A new PIN; clears the failures and any lock."""
+    salt = secrets.token_bytes(SALT_BYTES)
+    digest = hash_pin(_check_pin(pin), salt)
+
+    def body(tx: Tx) -> StaffMember:
+        r = _row(tx, staff_no)
+        tx.exec("UPDATE staff SET pin_salt = ?, pin_hash = ?, failures = 0, locked_until = NULL WHERE staff_no = ?",
+                salt, digest, r["staff_no"])
+        tx.emit(STAFF_PIN_RESET, {"staff_no": r["staff_no"]})
+        return _member(_row(tx, r["staff_no"]))
+
+    return hall.run("staff_reset_pin", None, body)
+
+
+def set_roster(hall: Hall, staff_no: str, windows: Iterable[int], businesses: Iterable[str] = ()
+               ) -> Result[StaffMember]:
+    """The windows a clerk may sign in at and the businesses they serve (empty: any the window serves)."""
+    ws = sorted(set(windows))
+    bs = sorted(set(businesses))
+    for n in ws:
+        if n not in hall._windows:
+            raise UnknownRosterWindow(window=n)
+    for b in bs:
+        if b not in hall._businesses:
+            raise UnknownRosterBusiness(business=b)
+
+    def body(tx: Tx) -> StaffMember:
+        r = _row(tx, staff_no)
+        tx.exec("UPDATE staff SET roster_windows = ?, roster_businesses = ? WHERE staff_no = ?",
+                json.dumps(ws), json.dumps(bs, ensure_ascii=False), r["staff_no"])
+        tx.emit(STAFF_ROSTER_SET, {"staff_no": r["staff_no"], "windows": ws, "businesses": bs})
+        return _member(_row(tx, r["staff_no"]))
+
+    return hall.run("staff_roster", None, body)
+
+
+# --- signing in -----------------------------------------------------------------------------------------------------
+def _find(conn: sqlite3.Connection, who: str) -> sqlite3.Row | None:
+    """A staff number, else a badge code (a scan fills the staff number field with the card's code)."""
+    r: sqlite3.Row | None = conn.execute("SELECT * FROM staff WHERE staff_no = ?", (who,)).fetchone()
+    if r is None and who:
+        r = conn.execute("SELECT * FROM staff WHERE card = ?", (who,)).fetchone()
+    return r
+
+
+def sign_in(hall: Hall, window: int, who: str, pin: str) -> Result[None]:
+    """签到 with a staff number (or badge code) and PIN.  Refusals, in the order checked: StaffNotFound (said as a
+    wrong PIN, so nobody learns which numbers exist), StaffDisabled, StaffLocked, WrongPin (a failure is recorded and
+    kept; the MAX_FAILURES-th locks the account for LOCK_MINUTES), RoleNotAllowed, NotOnRoster, AlreadySignedIn.
+    Each refusal is recorded as a staff.signin_refused event (never with the PIN) and the refusal raised."""
+    who = who.strip() if isinstance(who, str) else ""
+    wcfg = hall._window_cfg(window)
+    found = _find(hall.store.conn(), who)
+    # scrypt outside the hall's lock; inside, the hash is used only if the salt is still the one hashed with
+    pre = (found["pin_salt"], hash_pin(pin, found["pin_salt"])) if found is not None and isinstance(pin, str) \
+        else None
+
+    def body(tx: Tx) -> HallError | None:
+        r = _find(tx.conn, who)
+
+        def refuse(err: HallError, reason: str, **extra: Any) -> HallError:
+            tx.emit(STAFF_SIGNIN_REFUSED, {"staff_no": r["staff_no"] if r is not None else who[:32],
+                                           "window": window, "reason": reason, **extra})
+            return err
+
+        if r is None:
+            return refuse(WrongPin(tries_left=MAX_FAILURES), "unknown")
+        no = r["staff_no"]
+        if not r["active"]:
+            return refuse(StaffDisabled(staff_no=no), "disabled")
+        if r["locked_until"] and r["locked_until"] > tx.at:
+            return refuse(StaffLocked(until=_local(hall, r["locked_until"])), "locked",
+                          locked_until=r["locked_until"])
+        salt = r["pin_salt"]
+        digest = pre[1] if pre is not None and pre[0] == salt else (
+            hash_pin(pin, salt) if isinstance(pin, str) else b"")
+        if not hmac.compare_digest(digest, r["pin_hash"]):
+            failures = int(r["failures"]) + 1
+            if failures >= MAX_FAILURES:
+                until = (tx.now + timedelta(minutes=LOCK_MINUTES)).isoformat()
+                tx.exec("UPDATE staff SET failures = 0, locked_until = ? WHERE staff_no = ?", until, no)
+                return refuse(StaffLocked(until=_local(hall, until)), "locked", locked_until=until)
+            tx.exec("UPDATE staff SET failures = ? WHERE staff_no = ?", failures, no)
+            return refuse(WrongPin(tries_left=MAX_FAILURES - failures), "wrong_pin",
+                          tries_left=MAX_FAILURES - failures)
+        tx.exec("UPDATE staff SET failures = 0, locked_until = NULL WHERE staff_no = ?", no)
+        if r["role"] not in WINDOW_ROLES:
+            return refuse(RoleNotAllowed(role=ROLES[r["role"]]), "role")
+        if r["role"] == "clerk":
+            bs = set(json.loads(r["roster_businesses"]))
+            if window not in json.loads(r["roster_windows"]) or (bs and not bs & set(hall._serves[window])):
+                return refuse(NotOnRoster(staff_no=no, window_name=wcfg.name), "roster")
+        other = tx.one("SELECT number FROM windows WHERE clerk_id = ? AND number != ?", no, window)
+        if other is not None:
+            return refuse(AlreadySignedIn(staff_no=no, window_name=hall._window_cfg(int(other[0])).name),
+                          "elsewhere", at_window=int(other[0]))
+        hall._sign_in(tx, window, no, r["name"])
+        return None
+
+    res = hall.run("sign_in_staff", None, body)
+    if res.value is not None:  # the refusal and its recorded failure are committed: a restart keeps the count
+        raise res.value
+    return res  # type: ignore[return-value]
+
+
+def sign_out_all(hall: Hall, tx: Tx) -> None:
+    """The day's end: every account still signed in at a window is signed out, one window.signed_out each."""
+    for w in tx.conn.execute("SELECT w.number FROM windows w JOIN staff s ON s.staff_no = w.clerk_id").fetchall():
+        hall._sign_out(tx, int(w[0]), reason="day_end")
+
+
+# --- queries --------------------------------------------------------------------------------------------------------
+def members(hall: Hall) -> list[StaffMember]:
+    return [_member(r) for r in hall.store.conn().execute("SELECT * FROM staff ORDER BY staff_no")]
+
+
+def member(hall: Hall, staff_no: str) -> StaffMember:
+    r = hall.store.conn().execute("SELECT * FROM staff WHERE staff_no = ?", (staff_no,)).fetchone()
+    if r is None:
+        raise StaffNotFound(staff_no=staff_no)
+    return _member(r)
