@@ -40,6 +40,7 @@ COMMANDS = {
     "backup": "copy the store while the hall runs, checked; --dir DIR --keep N keeps the last N nightly copies",
     "restore": "replace a stopped hall's store with a backup, checked first; refused while the store is open",
     "purge": "clear personal data older than [retention] personal_days (the server does it nightly); --dry-run counts",
+    "staff": "staff accounts: add, list, disable, reset a PIN, set the roster (the windows and businesses served)",
 }
 
 
@@ -485,6 +486,68 @@ def cmd_purge(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_pin(value: str | None) -> str:
+    """A PIN never comes from the command line: asked twice without echo, or `--pin -` reads one line of stdin."""
+    if value == "-" or not sys.stdin.isatty():
+        return sys.stdin.readline().strip()
+    import getpass
+
+    pin = getpass.getpass("密码（6 位数字）：").strip()
+    if getpass.getpass("再输入一次：").strip() != pin:
+        raise ValueError("两次输入的密码不一致")
+    return pin
+
+
+def _ints(text: str) -> list[int]:
+    return [int(x) for x in text.replace("，", ",").split(",") if x.strip()]
+
+
+def _codes(text: str) -> list[str]:
+    return [x.strip() for x in text.replace("，", ",").split(",") if x.strip()]
+
+
+def cmd_staff(args: argparse.Namespace) -> int:
+    """Staff accounts (kiosk/core/staff.py), on the hall's store like the server."""
+    from kiosk.core import staff as S
+    from kiosk.core.errors import HallError
+
+    cfg = _config(args.config)
+    hall = open_hall(cfg, Path(args.db or DEFAULT_DB))
+    try:
+        if args.action == "list":
+            rows = S.members(hall)
+            print(f"{cfg.name} 工作人员 {len(rows)} 人")
+            for m in rows:
+                state = "在用" if m.active else "已停用"
+                if m.locked_until and m.locked_until > hall.now().isoformat():
+                    state += f"（锁定至 {datetime.fromisoformat(m.locked_until).astimezone(hall.tz):%H:%M}）"
+                windows = "、".join(f"{n}号" for n in m.windows) or "-"
+                print(f"{m.staff_no}  {m.name}  {m.role_label}  {state}  窗口 {windows}  "
+                      f"业务 {'、'.join(m.businesses) or '全部'}  工作证 {'已登记' if m.card else '-'}")
+        elif args.action == "add":
+            m = S.add(hall, args.staff_no, args.name, args.role, _read_pin(args.pin), card=args.card).value
+            print(f"已添加 {m.staff_no} {m.name}（{m.role_label}）")
+        elif args.action == "disable":
+            m = S.disable(hall, args.staff_no).value
+            print(f"已停用 {m.staff_no} {m.name}")
+        elif args.action == "reset-pin":
+            m = S.reset_pin(hall, args.staff_no, _read_pin(args.pin)).value
+            print(f"已重置 {m.staff_no} {m.name} 的密码")
+        else:
+            m = S.set_roster(hall, args.staff_no, _ints(args.windows), _codes(args.businesses)).value
+            print(f"{m.staff_no} {m.name} 排班窗口：{'、'.join(f'{n}号' for n in m.windows) or '无'}；"
+                  f"业务：{'、'.join(m.businesses) or '窗口办理的全部业务'}")
+    except ValueError as exc:
+        print(f"参数不正确：{exc}", file=sys.stderr)
+        return 2
+    except HallError as exc:
+        print(exc.message, file=sys.stderr)
+        return 1
+    finally:
+        hall.store.close()
+    return 0
+
+
 def _read_id(value: str | None) -> str | None:
     """`--id-number -` reads it from the terminal without echo (or one line of stdin): never in the shell history."""
     if value != "-":
@@ -590,6 +653,27 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--config")
     s.add_argument("--db")
     s.add_argument("--dry-run", action="store_true", help="only count what would be cleared")
+    s = add("staff")
+    acts = s.add_subparsers(dest="action", required=True)
+    for name, text in (("list", "every account, its role, state, lock and roster"),
+                       ("add", "a new account; the PIN is asked without echo (or --pin - reads stdin)"),
+                       ("disable", "stop an account (signs it out of its window)"),
+                       ("reset-pin", "a new PIN; clears the wrong tries and any lock"),
+                       ("roster", "the windows (and businesses) a clerk may serve")):
+        a = acts.add_parser(name, help=text, description=text)
+        a.add_argument("--config")
+        a.add_argument("--db")
+        if name != "list":
+            a.add_argument("staff_no", help="the staff number (工号)")
+        if name == "add":
+            a.add_argument("name")
+            a.add_argument("--role", choices=("clerk", "manager", "admin"), default="clerk")
+            a.add_argument("--card", help="the badge's code (a scan at the caller names the account)")
+        if name in ("add", "reset-pin"):
+            a.add_argument("--pin", choices=("-",), help="- reads the PIN from one line of stdin")
+        if name == "roster":
+            a.add_argument("--windows", required=True, help="window numbers, e.g. 1,2 (empty: none)")
+            a.add_argument("--businesses", default="", help="business codes, e.g. social,tax (default: all)")
     s = add("voice-clips")
     s.add_argument("--dir", default=os.path.expanduser("~/.cache/hall/voice"))
     return p
@@ -600,7 +684,7 @@ HANDLERS = {
     "check-config": cmd_check_config, "export": cmd_export, "report": cmd_report, "central": cmd_central,
     "voice-clips": cmd_voice_clips,
     "web-poster": cmd_web_poster, "appointments": cmd_appointments, "backup": cmd_backup, "restore": cmd_restore,
-    "purge": cmd_purge,
+    "purge": cmd_purge, "staff": cmd_staff,
 }
 
 
