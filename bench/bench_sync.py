@@ -4,10 +4,11 @@ Figure: a hall whose link was down holds N events; HallSync starts (the default 
 address and a short reconnect backoff) and the clock stops when the collector (`hall central run`, its own process,
 SQLite) has stored all N.  Baseline, measured in the same run and interleaved round by round (the order swapped each
 round): a plain paho QoS 1 publisher sending the same N events, one message per event as contract 1 has it,
-pre-encoded in memory, pipelined (max_inflight 100, the hall's bound), to the same broker with the same collector
-subscribed; its clock stops at its last PUBACK — it is not made to wait for the collector.  Then the steady state:
-Hall commands one at a time, commit → stored at the collector.  Asserts nothing (tests check correctness); the
-target is the issue's: the drain at least as fast as the plain publisher.
+pre-encoded in memory, pipelined (100 unacknowledged at most, the hall's bound; the next published as a PUBACK makes
+room), to the same broker with the same collector subscribed; its clock stops at its last PUBACK — it is not made to
+wait for the collector.  Then the steady state: Hall commands one at a time, commit → stored at the collector.
+Asserts nothing (tests check correctness); the target is the issue's: the drain at least as fast as the plain
+publisher.
 """
 from __future__ import annotations
 
@@ -162,21 +163,32 @@ def plain(d: Path, port: int, collector: CentralStore, hall_id: str, n: int) -> 
             for ev in hall.store.events_after(0, n)]
     hall.store.close()
     done = threading.Event()
+    room = threading.Semaphore(100)  # at most 100 unacknowledged, as the hall's max_inflight
     acks = [0]
 
     def on_publish(c: Any, u: Any, mid: int, rc: Any, props: Any) -> None:
+        room.release()
         acks[0] += 1
         if acks[0] == n:
             done.set()
 
+    def on_connect(c: Any, u: Any, flags: Any, rc: Any, props: Any) -> None:
+        connected.set()
+
+    connected = threading.Event()
     c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"plain-{hall_id}", protocol=MQTTProtocolVersion.MQTTv5)
     c.max_inflight_messages_set(100)
-    c.max_queued_messages_set(0)
     c.on_publish = on_publish
+    c.on_connect = on_connect
     c.connect("127.0.0.1", port)
     c.loop_start()
+    if not connected.wait(10):
+        raise RuntimeError("plain publisher: no CONNACK")
     t0 = time.perf_counter()
+    # the next message goes as a PUBACK makes room: paho's own queue stays short (its bookkeeping walks that queue
+    # at every PUBACK, so 100,000 messages queued at once would cost it time quadratic in the backlog)
     for topic, payload in msgs:
+        room.acquire()
         c.publish(topic, payload, qos=1)
     if not done.wait(600):
         raise RuntimeError("plain publisher: timed out")

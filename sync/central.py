@@ -22,6 +22,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
+
 from kiosk.core.privacy import scrub_payload, scrub_text
 from sync import contract, rollup
 from sync.contract import ContractError
@@ -221,19 +223,17 @@ class CentralStore:
             )
             counts["state"] += 1
             return
-        m = contract.decode_event(payload)
+        m, fig, det = contract.decode_event_parts(payload)
         if m.hall_id != hall_id or (not inner and m.kind != kind):  # a batch's events may be of any kind
             raise ContractError(f"event {m.hall_id}/{m.kind} published on {topic!r}")
-        fig = contract.event_figures(m)
         self._arrival += 1
         n = cur.execute(
             "INSERT INTO hall_events(hall_id, seq, id, kind, region, at_utc, local_date, wait_s, level, payload, "
             "received_at, arrival) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hall_id, seq) DO NOTHING",
             (m.hall_id, m.seq, m.id, m.kind, m.region, m.at_utc.isoformat(), m.local_date, fig.wait_s, fig.level,
-             json.dumps(m.payload, ensure_ascii=False), now, self._arrival),
+             _json(m.payload), now, self._arrival),
         )
         if n == 1:  # only a new event adds to the figures and records (a duplicate was counted the first time)
-            det = contract.event_details(m)
             rollup.store_details(cur, m, fig, det)
             self._days.add(m, fig, det)
         h = per_hall.setdefault(hall_id, [0, 0, 0, m.region])
@@ -308,6 +308,14 @@ class CentralStore:
                         "ratings": dist, "rated": rated,
                         "satisfaction_rate": round(good / rated, 4) if rated else None})
         return out
+
+
+def _json(value: Any) -> str:
+    """Compact UTF-8 JSON text (msgspec: several times faster than json.dumps, which a drain pays per event)."""
+    return _encode(value).decode("utf-8")
+
+
+_encode = msgspec.json.Encoder().encode
 
 
 def _units(items: list[tuple[str, bytes]]) -> Iterator[tuple[str, bytes, bool, str | None]]:

@@ -640,35 +640,46 @@ def nesting(data: bytes) -> int:
 
 
 def _decode(dec: msgspec.json.Decoder[Any], data: bytes, what: str,
-            versions: frozenset[int] = SUPPORTED_VERSIONS) -> Any:
+            versions: frozenset[int] = SUPPORTED_VERSIONS, *, nested: bool = True) -> Any:
+    """nested=False: the schema keeps whatever may nest as msgspec.Raw, checked later piece by piece (an event batch,
+    whose events are each decoded alone); msgspec's own depth guard is then what stops a hostile document."""
     if len(data) > MAX_INBOUND_BYTES:
         raise ContractError(f"{what} payload too big ({len(data)} bytes > {MAX_INBOUND_BYTES})")
     # cheap test first: a document with fewer brackets than the limit cannot nest deeper than it
-    if data.count(b"[") + data.count(b"{") > MAX_NESTING and (depth := nesting(data)) > MAX_NESTING:
+    if nested and data.count(b"[") + data.count(b"{") > MAX_NESTING and (depth := nesting(data)) > MAX_NESTING:
         raise ContractError(f"{what} payload nested too deeply ({depth} levels > {MAX_NESTING})")
     try:
         msg = dec.decode(data)
     except msgspec.DecodeError as e:
         # a version we do not know is reported as such, not as "bad field"
         raise ContractError(f"bad {what} payload: {e}") from None
+    except RecursionError:
+        raise ContractError(f"{what} payload nested too deeply") from None
     if msg.v not in versions:
         raise ContractError(f"{what} schema version {msg.v} not supported (supported: {sorted(versions)})")
     return msg
 
 
 def decode_event(data: bytes) -> EventMsg:
+    return decode_event_parts(data)[0]
+
+
+def decode_event_parts(data: bytes) -> tuple[EventMsg, Figures, Details]:
+    """decode_event, with the figures and details it checked (a collector stores them: no second conversion)."""
     m: EventMsg = _decode(_dec_event, data, "event")
-    event_figures(m)  # the fields figures are made of are part of the contract
+    fig = event_figures(m)  # the fields figures are made of are part of the contract
     if m.kind == "day.closed":
         day_closed(m)  # and so are the tickets a rollover closed
-    event_details(m)  # and the records central keeps (evaluations, 整改, case outcomes and cards)
-    return m
+    det = event_details(m)  # and the records central keeps (evaluations, 整改, case outcomes and cards)
+    return m, fig, det
 
 
 def decode_batch(data: bytes) -> tuple[str, list[bytes]]:
     """An event batch's hall id and its events' JSON, each still to be decoded with decode_event (a bad one is
     refused alone, not with its batch)."""
-    m: EventBatch = _decode(_dec_batch, data, "event batch", frozenset({BATCH_VERSION}))
+    # the batch's own depth is 2: its events' depth is checked with each event (nesting() over a whole batch would
+    # cost a drain more than storing the events)
+    m: EventBatch = _decode(_dec_batch, data, "event batch", frozenset({BATCH_VERSION}), nested=False)
     return m.hall_id, [bytes(e) for e in m.events]
 
 

@@ -68,6 +68,10 @@ def test_a_batch_carries_v1_events_under_a_v2_envelope() -> None:
     ("hall/h1/event", batch("h1", event("h2", 1))[1], "event h2/ticket.issued published on"),
     ("hall/h1/event/ticket.issued", batch("h1", event("h1", 1))[1], "bad event payload"),
     ("hall/h1/state", b"{}", "carries presence"),
+    ("hall/h1/event", b'{"v": 2, "hall_id": "h1", "events": [' + b"[" * 5000 + b"]" * 5000 + b"]}",
+     "event batch payload nested too deeply"),
+    ("hall/h1/event", b'{"v": 2, "hall_id": "h1", "events": [{"a": ' + b"[" * 40 + b"]" * 40 + b"}]}",
+     "event payload nested too deeply"),
 ])
 def test_what_a_receiver_refuses(topic: str, payload: bytes, error: str) -> None:
     with pytest.raises(ContractError, match=error):
