@@ -1,6 +1,7 @@
 """The 差评 整改 screens: the managers' detail panel on the dashboard (the item, every step taken, and the form for
 its next step: 核实, 整改, 回访, 申诉复核), and a clerk's own items on the caller with 申诉.  Each action is one
-Cases command; a refusal is said in its Chinese message and changes nothing."""
+Cases command; a refusal is said (in Chinese where the string table has no words for it) and changes nothing.
+Both speak their screen's language (`set_language`)."""
 from __future__ import annotations
 
 import logging
@@ -23,38 +24,47 @@ from PySide6.QtWidgets import (
 )
 
 from kiosk.core.errors import HallError
+from kiosk.screen_text import card_sign, level_text, outcome_text, preset, stage_text, step_text, window_label
 from kiosk.ui.client import HallClient
-from kiosk.ui.widgets import CARD_TEXT, tag
+from kiosk.ui.i18n import error_text, tr
+from kiosk.ui.widgets import tag
 
 log = logging.getLogger(__name__)
 
 # per stage: the step the manager takes, its yes/no question with its two answers, the text's label and the extra
-# field's label (None: no such field)
+# field's label (None: no such field), as keys of the string table
 FORMS: dict[str, tuple[str, str, tuple[str, str] | None, str, str | None]] = {
-    "verify": ("核实", "核实结论", ("属实", "不属实"), "核实情况 / 不属实的理由", "证据（不属实时必填）"),
-    "rectify": ("整改", "", None, "整改措施", "整改责任人工号"),
-    "revisit": ("回访", "回访结果", ("已联系，群众满意", "已联系，群众不满意"), "回访情况", None),
-    "appeal": ("申诉复核", "复核结论", ("申诉成立", "申诉不成立"), "复核意见", None),
+    "verify": ("step_verify", "rect_verify_q", ("ans_true", "ans_false"), "rect_verify_text", "rect_verify_extra"),
+    "rectify": ("step_rectify", "", None, "rect_rectify_text", "rect_rectify_extra"),
+    "revisit": ("step_revisit", "rect_revisit_q", ("ans_satisfied", "ans_unsatisfied"), "rect_revisit_text", None),
+    "appeal": ("step_decide", "rect_appeal_q", ("ans_upheld", "ans_not_upheld"), "rect_appeal_text", None),
 }
-NOT_REACHED = "未联系上群众"
+NOT_REACHED = "not_reached"
 
 
-def say(exc: Exception) -> str:
-    return exc.message if isinstance(exc, HallError) else f"操作失败：{exc}"
+def say(exc: Exception, lang: str = "zh") -> str:
+    return error_text(lang, exc) if isinstance(exc, HallError) else tr(lang, "op_failed", error=exc)
 
 
-def step_line(s: dict[str, Any]) -> str:
-    """One step as the detail panel lists it: when, who, what, and what it recorded."""
-    facts = [f"{k}：{v}" for k, v in (
-        ("结论", {True: "属实", False: "不属实"}.get(s.get("valid")) if "valid" in s else None),
-        ("情况", s.get("note") or s.get("result")), ("证据", s.get("evidence")), ("措施", s.get("action")),
-        ("责任人", s.get("responsible")), ("理由", s.get("reason")),
-        ("群众", {True: "满意", False: "不满意"}.get(s.get("satisfied")) if s.get("contacted") else
-         (NOT_REACHED if s.get("contacted") is False else None)),
-        ("复核", {True: "成立", False: "不成立"}.get(s.get("upheld")) if "upheld" in s else None),
+def step_line(s: dict[str, Any], lang: str = "zh") -> str:
+    """One step as the detail panel lists it: when, who, what, and what it recorded (the text typed as typed)."""
+    def yes_no(v: Any, yes: str, no: str) -> str | None:
+        return {True: tr(lang, yes), False: tr(lang, no)}.get(v)
+
+    facts = [(k, v) for k, v in (
+        ("fact_conclusion", yes_no(s.get("valid"), "ans_true", "ans_false") if "valid" in s else None),
+        ("fact_note", s.get("note") or s.get("result")), ("fact_evidence", s.get("evidence")),
+        ("fact_action", s.get("action")), ("fact_responsible", s.get("responsible")), ("fact_reason", s.get("reason")),
+        ("fact_citizen", yes_no(s.get("satisfied"), "level_satisfied", "level_dissatisfied") if s.get("contacted")
+         else (tr(lang, NOT_REACHED) if s.get("contacted") is False else None)),
+        ("fact_review", yes_no(s.get("upheld"), "val_upheld", "val_not_upheld") if "upheld" in s else None),
     ) if v]
-    return f"{str(s.get('at', ''))[:16].replace('T', ' ')}  {s['label']}（{s['by']}）→ {s['stage_label']}  " + \
-        "；".join(facts)
+    colon, sep = ("：", "；") if lang == "zh" else (": ", "; ")
+    step = step_text(s.get("step"), lang, s["label"])
+    stage = stage_text(s.get("stage"), lang, s["stage_label"])
+    by = f"（{s['by']}）" if lang == "zh" else f" ({s['by']})"
+    return f"{str(s.get('at', ''))[:16].replace('T', ' ')}  {step}{by} → {stage}  " + \
+        sep.join(f"{tr(lang, k)}{colon}{v}" for k, v in facts)
 
 
 class RectificationPanel(QFrame):
@@ -65,11 +75,12 @@ class RectificationPanel(QFrame):
     def __init__(self, client: HallClient, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.client = client
+        self.lang = "zh"
         self.item: dict[str, Any] | None = None
         tag(self, "box")
         v = QVBoxLayout(self)
         v.setContentsMargins(10, 8, 10, 8)
-        self.title = tag(QLabel("选择一条差评查看详情"), "boxtitle")
+        self.title = tag(QLabel(tr("zh", "rect_choose")), "boxtitle")
         self.facts = tag(QLabel(), "body")
         self.facts.setWordWrap(True)
         self.steps = QListWidget()
@@ -87,7 +98,6 @@ class RectificationPanel(QFrame):
         self.extra_label = tag(QLabel(), "body")
         self.extra = QLineEdit()
         self.by = QLineEdit()
-        self.by.setPlaceholderText("经办人工号")
         self.submit = tag(QPushButton(), "action")
         self.submit.clicked.connect(self.take_step)
         for r, (label, widget) in enumerate(((self.choice_label, self.choice), (self.text_label, self.text),
@@ -95,7 +105,8 @@ class RectificationPanel(QFrame):
             g.addWidget(label, r, 0)
             g.addWidget(widget, r, 1)
         row = QHBoxLayout()
-        row.addWidget(tag(QLabel("经办人工号"), "body"))
+        self.by_label = tag(QLabel(), "body")
+        row.addWidget(self.by_label)
         row.addWidget(self.by, 1)
         row.addWidget(self.submit)
         g.addLayout(row, 3, 0, 1, 2)
@@ -105,10 +116,21 @@ class RectificationPanel(QFrame):
         v.addWidget(self.status)
         self.form.hide()
         self.hide()
+        self.set_language("zh")
+
+    def set_language(self, lang: str) -> None:
+        self.lang = lang
+        self.by.setPlaceholderText(tr(lang, "rect_by"))
+        self.by_label.setText(tr(lang, "rect_by"))
+        if self.item is None:
+            self.title.setText(tr(lang, "rect_choose"))
+        else:
+            self.show_item(self.item["id"])
 
     def show_item(self, item_id: str | None) -> None:
         if not item_id:  # nothing chosen: the panel gives its room back to the list
             self.item = None
+            self.title.setText(tr(self.lang, "rect_choose"))
             self.facts.clear()
             self.steps.clear()
             self.form.hide()
@@ -118,39 +140,47 @@ class RectificationPanel(QFrame):
             it = self.client.cases.rectification(item_id)
         except Exception as exc:
             log.exception("rectification detail failed")
-            self.status.setText(say(exc))
+            self.status.setText(say(exc, self.lang))
             return
         same = self.item is not None and self.item["id"] == it["id"]
         self.item = it
         self.show()
-        self.title.setText(f"差评整改 · {it.get('number') or '—'} · {it['stage_label']}"
-                           + (f"（{it['outcome_label']}）" if it.get("outcome_label") else ""))
-        self.facts.setText(
-            f"{it['level_label']}  原因：{it.get('reason') or '（待补充）'}  窗口：{it.get('window') or '—'}  "
-            f"工作人员：{it.get('clerk_id') or '未签到'}  办件：{it.get('case_no') or '未关联'}  "
-            f"期限：{str(it['due_at'])[:10]}  {CARD_TEXT.get(it['card'], '')}")
+        lang = self.lang
+        outcome = outcome_text(it.get("outcome"), lang, it.get("outcome_label") or "")
+        self.title.setText(tr(lang, "rect_title", number=it.get("number") or "—",
+                              stage=stage_text(it["stage"], lang, it["stage_label"]))
+                           + ((f"（{outcome}）" if lang == "zh" else f" ({outcome})") if outcome else ""))
+        window = window_label(self.client.config, it.get("window"), lang) if it.get("window") else "—"
+        self.facts.setText(tr(lang, "rect_facts", level=level_text(it.get("level"), lang),
+                              reason=preset(it.get("reason"), lang) or tr(lang, "reason_pending"), window=window,
+                              clerk=it.get("clerk_id") or tr(lang, "unsigned"),
+                              case=it.get("case_no") or tr(lang, "unlinked"), due=str(it["due_at"])[:10],
+                              card=card_sign(it["card"], lang) if it["card"] != "none" else ""))
         self.steps.clear()
         for s in it.get("steps", []):
-            self.steps.addItem(QListWidgetItem(step_line(s)))
+            self.steps.addItem(QListWidgetItem(step_line(s, lang)))
         form = FORMS.get(it["stage"])
         if form is None:
             self.form.hide()
             return
         step, question, answers, text_label, extra_label = form
-        self.choice_label.setText(question)
+        self.choice_label.setText(tr(lang, question) if question else "")
+        picked = self.choice.currentIndex() if same else 0
         self.choice.clear()
         if answers is not None:
-            self.choice.addItems(list(answers) + ([NOT_REACHED] if it["stage"] == "revisit" else []))
+            keys = list(answers) + ([NOT_REACHED] if it["stage"] == "revisit" else [])
+            self.choice.addItems([tr(lang, k) for k in keys])
+            self.choice.setCurrentIndex(max(0, picked))
         self.choice_label.setVisible(answers is not None)
         self.choice.setVisible(answers is not None)
-        self.text_label.setText(text_label)
-        self.extra_label.setText(extra_label or "")
+        self.text_label.setText(tr(lang, text_label))
+        self.extra_label.setText(tr(lang, extra_label) if extra_label else "")
         self.extra_label.setVisible(extra_label is not None)
         self.extra.setVisible(extra_label is not None)
         if not same:
             self.text.clear()
             self.extra.clear()
-        self.submit.setText(f"提交{step}")
+        self.submit.setText(tr(lang, "rect_submit", step=tr(lang, step)))
         self.form.show()
 
     def take_step(self) -> None:
@@ -169,10 +199,11 @@ class RectificationPanel(QFrame):
         try:
             res = actions[it["stage"]]()
         except Exception as exc:  # a refusal says why; nothing changed
-            self.status.setText(f"⚠ {say(exc)}")
+            self.status.setText(f"⚠ {say(exc, self.lang)}")
             return
         done = getattr(res, "value", None) or {}
-        self.status.setText(f"已提交：{done.get('stage_label', '')}")
+        stage = stage_text(done.get("stage"), self.lang, done.get("stage_label", ""))
+        self.status.setText(tr(self.lang, "rect_submitted", stage=stage))
         self.show_item(iid)
         self.changed.emit()
 
@@ -183,18 +214,17 @@ class MyRectifications(QFrame):
     def __init__(self, client: HallClient, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.client = client
+        self.lang = "zh"
         self.clerk_id: str | None = None
         self.items: list[dict[str, Any]] = []
         h = QHBoxLayout(self)
         h.setContentsMargins(0, 0, 0, 0)
-        self.title = tag(QLabel("我的差评整改"), "body")
+        self.title = tag(QLabel(tr("zh", "my_rect")), "body")
         self.list = QListWidget()
         self.list.setObjectName("my_rectifications")
         self.list.setMaximumHeight(90)
         self.reason = QLineEdit()
-        self.reason.setPlaceholderText("申诉理由")
-        self.appeal_button = tag(QPushButton("申诉"), "action")
-        self.appeal_button.setToolTip("对选中的差评提出申诉，由负责人复核（每条一次）")
+        self.appeal_button = tag(QPushButton(), "action")
         self.appeal_button.clicked.connect(self.appeal)
         self.status = tag(QLabel(), "body")
         side = QVBoxLayout()
@@ -204,6 +234,14 @@ class MyRectifications(QFrame):
         h.addWidget(self.title)
         h.addWidget(self.list, 3)
         h.addLayout(side, 2)
+        self.set_language("zh")
+
+    def set_language(self, lang: str) -> None:
+        self.lang = lang
+        self.reason.setPlaceholderText(tr(lang, "appeal_reason"))
+        self.appeal_button.setText(tr(lang, "step_appeal"))
+        self.appeal_button.setToolTip(tr(lang, "appeal_tip"))
+        self._show()
 
     def set_clerk(self, clerk_id: str | None) -> None:
         if clerk_id != self.clerk_id:
@@ -211,36 +249,44 @@ class MyRectifications(QFrame):
             self.refresh()
 
     def refresh(self) -> None:
-        self.list.clear()
         if not self.clerk_id:
             self.items = []
-            self.title.setText("我的差评整改（未签到）")
+        else:
+            try:
+                self.items = self.client.cases.my_rectifications(self.clerk_id)
+            except Exception as exc:
+                log.exception("own rectifications failed")
+                self.status.setText(say(exc, self.lang))
+                return
+        self._show()
+
+    def _show(self) -> None:
+        lang = self.lang
+        self.list.clear()
+        if not self.clerk_id:
+            self.title.setText(tr(lang, "my_rect_unsigned"))
             return
-        try:
-            self.items = self.client.cases.my_rectifications(self.clerk_id)
-        except Exception as exc:
-            log.exception("own rectifications failed")
-            self.status.setText(say(exc))
-            return
-        self.title.setText(f"我的差评整改（{len(self.items)}）")
+        self.title.setText(tr(lang, "my_rect_n", n=len(self.items)))
         for it in self.items:
-            row = QListWidgetItem(f"{CARD_TEXT.get(it['card'], '')} {it.get('number') or '—'} {it['level_label']} · "
-                                  f"{it['stage_label']} · 期限 {str(it['due_at'])[:10]} · "
-                                  f"{it.get('reason') or '（待补充原因）'}")
+            card = card_sign(it["card"], lang) if it["card"] != "none" else ""
+            row = QListWidgetItem(f"{card} {it.get('number') or '—'} {level_text(it.get('level'), lang)} · "
+                                  f"{stage_text(it['stage'], lang, it['stage_label'])} · "
+                                  f"{tr(lang, 'caller_due', day=str(it['due_at'])[:10])} · "
+                                  f"{preset(it.get('reason'), lang) or tr(lang, 'reason_pending')}")
             row.setData(Qt.ItemDataRole.UserRole, it["id"])
             self.list.addItem(row)
 
     def appeal(self) -> None:
         row = self.list.currentItem()
         if row is None or not self.clerk_id:
-            self.status.setText("请先选择一条差评")
+            self.status.setText(tr(self.lang, "appeal_choose"))
             return
         try:
             self.client.cases.appeal_rectification(row.data(Qt.ItemDataRole.UserRole), reason=self.reason.text(),
                                                    by=self.clerk_id)
         except Exception as exc:
-            self.status.setText(f"⚠ {say(exc)}")
+            self.status.setText(f"⚠ {say(exc, self.lang)}")
             return
-        self.status.setText("已提交申诉，等待复核")
+        self.status.setText(tr(self.lang, "appeal_sent"))
         self.reason.clear()
         self.refresh()

@@ -66,6 +66,16 @@ PAIRS: dict[str, Pair] = {
 }
 
 
+# Noto Serif Tibetan's stacked letters need about twice the line height of Chinese at the same pixel size: a staff
+# screen built for Chinese sets its Tibetan words this much smaller so that its rows still hold them (targets keep
+# their size).  The board, read from across the hall, has its own (kiosk/ui/board.py TALL).
+SCRIPT_SCALE: dict[str, float] = {"bo": 0.8}
+
+
+def text_scale(lang: str) -> float:
+    return SCRIPT_SCALE.get(lang, 1.0)
+
+
 def qss_pair(name: str) -> str:
     p = PAIRS[name]
     return f"color: {p.fg}; background-color: {p.bg};"
