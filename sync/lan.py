@@ -35,6 +35,7 @@ from kiosk.core import cases as core_cases
 from kiosk.core import errors as core_errors
 from kiosk.core import holidays as core_holidays
 from kiosk.core import rectify as core_rectify
+from kiosk.core import staff as core_staff
 from kiosk.core.config import HallConfig
 from kiosk.core.errors import ConfigError, HallError
 from kiosk.core.events import Event, EventBus
@@ -49,7 +50,8 @@ log.addFilter(ScrubLogFilter())  # a refused request's arguments (an ID number) 
 
 # --- what a LAN client may call ---------------------------------------------------------------------------------
 # Exactly what kiosk.ui.client.HallClient, Cases' screen calls and a kiosk's own printer (devices.supervisor) need.
-# Nothing that reaches the store or runs arbitrary bodies (run, store, book_appointment, sign_out …) is here.
+# Nothing that reaches the store or runs arbitrary bodies (run, store, book_appointment …) is here; staff accounts
+# are managed on the server (`hall staff`), a caller only signs in with its PIN and signs out.
 HALL_QUERIES = frozenset({
     "ahead_of", "bad_ratings", "counts", "devices", "events_after", "find_ticket", "held", "notice",
     "rating_summary", "recent_calls", "ticket", "times", "waiting", "waiting_counts", "window", "windows",
@@ -58,7 +60,7 @@ HALL_COMMANDS = frozenset({
     "call_next", "call_ticket", "check_in", "close_business", "complete_rating_reason", "finish_service", "hold",
     "issue_ticket", "mark_unrated", "no_show", "open_business", "pause", "rate", "recall", "report_device_health",
     "report_print", "request_rating", "resume_ticket", "resume_window", "set_notice", "sign_in", "start_service",
-    "tick", "transfer", "void",
+    "tick", "transfer", "void", "sign_in_staff", "sign_out",
 })
 # Commands that take idem_key: the client makes one per call and retries with it after a lost reply.
 HALL_IDEMPOTENT = frozenset({"issue_ticket", "check_in", "call_next", "call_ticket", "rate"})
@@ -127,7 +129,7 @@ class LanBusy(HallError):
 
 def _build_registry() -> dict[str, type[HallError]]:
     out: dict[str, type[HallError]] = {}
-    for mod in (core_errors, core_cases, core_rectify, core_holidays, sys.modules[__name__]):
+    for mod in (core_errors, core_cases, core_rectify, core_holidays, core_staff, sys.modules[__name__]):
         for v in vars(mod).values():
             if isinstance(v, type) and issubclass(v, HallError):
                 out.setdefault(v.key, v)

@@ -227,6 +227,12 @@ class HallClient(QObject):
     def sign_in(self, window: int, clerk_id: str, clerk_name: str) -> Any:
         return self._command(self.hall.sign_in, window, clerk_id, clerk_name)
 
+    def sign_in_staff(self, window: int, staff_no: str, pin: str) -> Any:
+        return self._command(self.hall.sign_in_staff, window, staff_no, pin)
+
+    def sign_out(self, window: int) -> Any:
+        return self._command(self.hall.sign_out, window)
+
     def request_rating(self, window: int) -> Any:
         return self._command(self.hall.request_rating, window)
 

@@ -265,7 +265,7 @@ def _raw_client(broker: Broker, **auth: str) -> tuple[mqtt.Client, list[dict[str
 def test_not_allowed_and_malformed_requests_are_answered_and_harmless(lan: Lan) -> None:
     server = lan.server()
     kiosk = lan.remote("kiosk1")
-    for method in ("run", "store", "sign_out", "book_appointment", "report_print_x"):
+    for method in ("run", "store", "set_roster", "book_appointment", "report_print_x"):
         assert method not in ALLOWED
         with pytest.raises(LanRefused) as exc:
             kiosk.call(method, "tax")
