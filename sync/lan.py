@@ -53,7 +53,8 @@ log.addFilter(ScrubLogFilter())  # a refused request's arguments (an ID number) 
 # Nothing that reaches the store or runs arbitrary bodies (run, store, book_appointment …) is here; staff accounts
 # are managed on the server (`hall staff`), a caller only signs in with its PIN and signs out.
 HALL_QUERIES = frozenset({
-    "ahead_of", "bad_ratings", "counts", "devices", "events_after", "find_ticket", "held", "notice",
+    "ahead_of", "bad_ratings", "counts", "devices", "events_after", "find_ticket", "has_staff_accounts", "held",
+    "notice",
     "rating_summary", "recent_calls", "ticket", "times", "waiting", "waiting_counts", "window", "windows",
 })
 HALL_COMMANDS = frozenset({

@@ -1205,6 +1205,10 @@ class Hall:
     def notice(self) -> str:
         return self.store.meta_get("notice") or self.config.hall.notice
 
+    def has_staff_accounts(self) -> bool:
+        """Whether window sign-in needs a staff number and PIN (kiosk/core/staff.py): once one account exists."""
+        return S.any_accounts(self.store.conn())
+
     def devices(self) -> list[dict[str, Any]]:
         return [dict(r) for r in self.store.conn().execute("SELECT * FROM devices ORDER BY name")]
 

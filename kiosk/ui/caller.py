@@ -212,11 +212,22 @@ class CallerScreen(QWidget):
         self.clerk_id.setMaximumWidth(dp(self, 140))
         self.clerk_name = QLineEdit()
         self.clerk_name.setMaximumWidth(dp(self, 140))
+        # the PIN of a staff account (kiosk/core/staff.py): never echoed, cleared after each try; the name is for
+        # a hall without accounts
+        self.clerk_pin = QLineEdit()
+        self.clerk_pin.setEchoMode(QLineEdit.EchoMode.Password)
+        self.clerk_pin.setMaxLength(6)
+        self.clerk_pin.setMaximumWidth(dp(self, 80))
+        self.clerk_pin.returnPressed.connect(self.sign_in)
         self.sign_in_button = tag(QPushButton(), "action")
         self.sign_in_button.clicked.connect(self.sign_in)
+        self.sign_out_button = tag(QPushButton(), "action")
+        self.sign_out_button.clicked.connect(self.sign_out)
         opts.addWidget(self.clerk_id)
+        opts.addWidget(self.clerk_pin)
         opts.addWidget(self.clerk_name)
         opts.addWidget(self.sign_in_button)
+        opts.addWidget(self.sign_out_button)
         # the preset reasons in the screen's language; the hall keeps the Chinese (the LED boards say it)
         self.pause_reason = QComboBox()
         self.pause_reason.setEditable(True)
@@ -362,6 +373,8 @@ class CallerScreen(QWidget):
         self.clerk_id.setPlaceholderText(self.t("caller_staff_id"))
         self.clerk_name.setPlaceholderText(self.t("caller_staff_name"))
         self.sign_in_button.setText(self.t("caller_sign_in"))
+        self.clerk_pin.setPlaceholderText(self.t("caller_staff_pin"))
+        self.sign_out_button.setText(self.t("caller_sign_out"))
         self.pause_title.setText(self.t("caller_pause_reason"))
         self.transfer_title.setText(self.t("caller_transfer_to"))
         typed = self.pause_reason.currentText() if self.pause_reason.currentIndex() < 0 else None
@@ -758,12 +771,26 @@ class CallerScreen(QWidget):
         return text or STRINGS["wstate_paused"]["zh"]
 
     def sign_in(self) -> None:
+        """With a PIN: the staff account (工号 or badge code); without: by name, for a hall with no accounts (one
+        that has them refuses it and says to give the PIN)."""
         clerk_id, name = self.clerk_id.text().strip(), self.clerk_name.text().strip()
+        pin = self.clerk_pin.text().strip()
+        self.clerk_pin.clear()  # never kept on the screen, whatever the answer
+        if clerk_id and pin:
+            self._do("caller_sign_in", lambda: self.client.sign_in_staff(self.window_no, clerk_id, pin),
+                     lambda _v: self.t("caller_signed_in",
+                                       name=self.client.window(self.window_no).get("clerk_name") or clerk_id))
+            return
         if not clerk_id or not name:
-            self.show_error(self.t("caller_fill_sign_in"))
+            self.show_error(self.t("caller_fill_pin" if self._staff_accounts() else "caller_fill_sign_in"))
             return
         self._do("caller_sign_in", lambda: self.client.sign_in(self.window_no, clerk_id, name),
                  lambda _v: self.t("caller_signed_in", name=name))
+
+    def sign_out(self) -> None:
+        name = self.state.get("clerk_name") or self.clerk_id.text().strip()
+        self._do("caller_sign_out", lambda: self.client.sign_out(self.window_no),
+                 lambda _v: self.t("caller_signed_out", name=name))
 
     def closeEvent(self, event: Any) -> None:
         # the readers outlive the screen: stop taking their reads and the keyboard before Qt deletes the widgets
@@ -793,11 +820,21 @@ class CallerScreen(QWidget):
             self.show_error(self.t("caller_badge_unknown"))
             return
         self.clerk_id.setText(staff)
-        if self.clerk_name.text().strip():
+        accounts = self._staff_accounts()
+        if self.clerk_pin.text().strip() or (self.clerk_name.text().strip() and not accounts):
             self.sign_in()
+        elif accounts:  # a badge names the account; its PIN is still asked
+            self.clerk_pin.setFocus()
+            self.show_ok(self.t("caller_staff_read_pin", staff=staff))
         else:
             self.clerk_name.setFocus()
             self.show_ok(self.t("caller_staff_read", staff=staff))
+
+    def _staff_accounts(self) -> bool:
+        try:
+            return self.client.has_staff_accounts()
+        except HallError:  # the server out of reach: ask for the PIN, the safe side
+            return True
 
     def call_selected(self) -> None:
         item = self.waiting_list.currentItem()

@@ -270,6 +270,9 @@ class HallClient(QObject):
     def window(self, number: int) -> dict[str, Any]:
         return self.hall.window(number)  # type: ignore[no-any-return]
 
+    def has_staff_accounts(self) -> bool:
+        return bool(self.hall.has_staff_accounts())
+
     def recent_calls(self, limit: int = 8) -> list[dict[str, Any]]:
         return self.hall.recent_calls(limit)  # type: ignore[no-any-return]
 

@@ -188,7 +188,9 @@ def test_one_clerk_at_one_window(bare: Hall) -> None:
 
 def test_accounts_make_the_pin_mandatory(bare: Hall) -> None:
     bare.sign_in(1, "c01", "测试员")  # no accounts: by name, as before
+    assert not bare.has_staff_accounts()
     clerk(bare)
+    assert bare.has_staff_accounts()
     with pytest.raises(S.PinRequired):
         bare.sign_in(2, "c02", "测试员")
 

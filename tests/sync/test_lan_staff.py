@@ -13,6 +13,7 @@ def test_caller_signs_in_with_pin_over_the_lan(lan: Lan) -> None:  # noqa: F811
     S.set_roster(lan.hall, "1001", [1])
     lan.server(clients={"caller1": "caller", "kiosk1": "kiosk"})
     caller, kiosk = lan.remote("caller1"), lan.remote("kiosk1")
+    assert caller.has_staff_accounts() is True
     with pytest.raises(S.WrongPin) as e:
         caller.sign_in_staff(1, "1001", "000000")
     assert e.value.params["tries_left"] == 4
