@@ -77,10 +77,14 @@ SERVER_QUERIES = frozenset({"hello", "config", "catalog_for", "catalog_items", "
 APPOINTMENTS_QUERIES = frozenset({"appointments.offer", "appointments.get"})
 APPOINTMENTS_DESK = frozenset({"appointments.listing"})
 APPOINTMENTS_COMMANDS = frozenset({"appointments.book", "appointments.cancel"})
+# 人员 (kiosk/core/staff.py Staff): the accounts and their management, for the dashboard (a manager) only — never a
+# caller, kiosk, board or evaluator; PINs travel in the request only and are never logged or answered
+STAFF_MANAGE = frozenset({"staff.members", "staff.add", "staff.disable", "staff.reset_pin", "staff.set_roster"})
 QUERIES = HALL_QUERIES | CASES_QUERIES | SERVER_QUERIES | APPOINTMENTS_QUERIES
-ALLOWED = QUERIES | HALL_COMMANDS | CASES_COMMANDS | APPOINTMENTS_DESK | APPOINTMENTS_COMMANDS
+ALLOWED = QUERIES | HALL_COMMANDS | CASES_COMMANDS | APPOINTMENTS_DESK | APPOINTMENTS_COMMANDS | STAFF_MANAGE
 # Safe to send again after a timeout: reads, idem_key commands, and the two whose repeat changes nothing.
-RETRYABLE = QUERIES | HALL_IDEMPOTENT | APPOINTMENTS_DESK | APPOINTMENTS_COMMANDS | {"tick", "report_device_health"}
+RETRYABLE = QUERIES | HALL_IDEMPOTENT | APPOINTMENTS_DESK | APPOINTMENTS_COMMANDS | {"tick", "report_device_health",
+                                                                                    "staff.members"}
 # What each kind of screen may do, when the server is given a client → role map (a board in the public area
 # cannot void a ticket even with its own credentials stolen).  Without a map every client may call ALLOWED.
 ROLE_METHODS: dict[str, frozenset[str]] = {
@@ -88,7 +92,7 @@ ROLE_METHODS: dict[str, frozenset[str]] = {
     "kiosk": QUERIES | APPOINTMENTS_COMMANDS | {"issue_ticket", "check_in", "report_print", "report_device_health",
                                                 "cases.lookup", "tick"},
     "evaluator": QUERIES | {"rate", "complete_rating_reason", "mark_unrated", "report_device_health", "tick"},
-    "caller": ALLOWED - {"close_business", "open_business", "set_notice"} - RECTIFY_MANAGER,
+    "caller": ALLOWED - {"close_business", "open_business", "set_notice"} - RECTIFY_MANAGER - STAFF_MANAGE,
     "dashboard": ALLOWED,
 }
 
@@ -517,6 +521,9 @@ class LanServer:
         if method.startswith("appointments."):  # only the allow-listed names reach here
             fn = getattr(self.appointments, method.removeprefix("appointments."))
             return fn
+        if method.startswith("staff."):
+            fn = getattr(core_staff.Staff(self.hall), method.removeprefix("staff."))
+            return fn
         fn = getattr(self.hall, method)
         return fn
 
@@ -635,6 +642,7 @@ class RemoteHall:
         self._dispatcher: threading.Thread | None = None
         self.cases = RemoteCases(self)
         self.appointments = RemoteAppointments(self)
+        self.staff = RemoteStaff(self)
         self.link = _LanLink(
             self.settings,
             client_id=settings.client_id or f"lan-{hall_id}-{client_id}",
@@ -901,6 +909,36 @@ def _proxy(name: str) -> Callable[..., Any]:
 
 for _name in sorted((HALL_QUERIES | HALL_COMMANDS) - {"tick", "events_after"}):
     setattr(RemoteHall, _name, _proxy(_name))
+
+
+class RemoteStaff:
+    """kiosk.core.staff.Staff on the hall server (`remote.staff.add(...)`): the dashboard's 人员 page."""
+
+    def __init__(self, remote: RemoteHall) -> None:
+        self.remote = remote
+
+    def members(self) -> list[dict[str, Any]]:
+        value: list[dict[str, Any]] = self.remote._call("staff.members")
+        return value
+
+    def add(self, staff_no: str, name: str, role: str, pin: str, card: str | None = None
+            ) -> Result[dict[str, Any]]:
+        value: Result[dict[str, Any]] = self.remote._call("staff.add", [staff_no, name, role, pin], {"card": card})
+        return value
+
+    def disable(self, staff_no: str) -> Result[dict[str, Any]]:
+        value: Result[dict[str, Any]] = self.remote._call("staff.disable", [staff_no])
+        return value
+
+    def reset_pin(self, staff_no: str, pin: str) -> Result[dict[str, Any]]:
+        value: Result[dict[str, Any]] = self.remote._call("staff.reset_pin", [staff_no, pin])
+        return value
+
+    def set_roster(self, staff_no: str, windows: list[int], businesses: list[str] | None = None
+                   ) -> Result[dict[str, Any]]:
+        value: Result[dict[str, Any]] = self.remote._call("staff.set_roster", [staff_no, windows],
+                                                          {"businesses": businesses})
+        return value
 
 
 class RemoteAppointments:

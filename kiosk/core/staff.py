@@ -291,3 +291,34 @@ def member(hall: Hall, staff_no: str) -> StaffMember:
     if r is None:
         raise StaffNotFound(staff_no=staff_no)
     return _member(r)
+
+
+class Staff:
+    """The accounts as the dashboard's 人员 page and a LAN server see them (`remote.staff.add(...)`): plain dicts
+    (what the LAN carries), never a PIN, salt or hash.  Stateless: a view of the hall."""
+
+    def __init__(self, hall: Hall) -> None:
+        self.hall = hall
+
+    def members(self) -> list[dict[str, Any]]:
+        return [m.to_dict() for m in members(self.hall)]
+
+    def add(self, staff_no: str, name: str, role: str, pin: str, card: str | None = None
+            ) -> Result[dict[str, Any]]:
+        return _as_dict(add(self.hall, staff_no, name, role, pin, card=card))
+
+    def disable(self, staff_no: str) -> Result[dict[str, Any]]:
+        return _as_dict(disable(self.hall, staff_no))
+
+    def reset_pin(self, staff_no: str, pin: str) -> Result[dict[str, Any]]:
+        return _as_dict(reset_pin(self.hall, staff_no, pin))
+
+    def set_roster(self, staff_no: str, windows: list[int], businesses: list[str] | None = None
+                   ) -> Result[dict[str, Any]]:
+        return _as_dict(set_roster(self.hall, staff_no, windows, businesses or []))
+
+
+def _as_dict(r: Result[StaffMember]) -> Result[dict[str, Any]]:
+    from kiosk.core.hall import Result
+
+    return Result(r.value.to_dict(), r.events)

@@ -25,3 +25,27 @@ def test_caller_signs_in_with_pin_over_the_lan(lan: Lan) -> None:  # noqa: F811
     assert lan.hall.window(1)["clerk_id"] == "1001"
     caller.sign_out(1)
     assert lan.hall.window(1)["clerk_id"] is None
+
+
+def test_the_dashboard_manages_accounts_and_nobody_else(lan: Lan, caplog: pytest.LogCaptureFixture  # noqa: F811
+                                                        ) -> None:
+    caplog.set_level("DEBUG")
+    lan.server(clients={"dash1": "dashboard", "caller1": "caller", "board1": "board"})
+    dash, caller, board = lan.remote("dash1"), lan.remote("caller1"), lan.remote("board1")
+    r = dash.staff.add("1001", "王芳", "clerk", "246810", card="B77")
+    assert r.value["staff_no"] == "1001" and [e.kind for e in r.events] == [S.STAFF_ADDED]
+    assert dash.staff.set_roster("1001", [2], ["tax"]).value["windows"] == [2]
+    with pytest.raises(S.BadPin):
+        dash.staff.reset_pin("1001", "12")
+    dash.staff.reset_pin("1001", "135790")
+    caller.sign_in_staff(2, "1001", "135790")
+    (m,) = dash.staff.members()
+    assert m["name"] == "王芳" and m["businesses"] == ["tax"] and "pin_hash" not in m
+    for who in (caller, board):
+        with pytest.raises(LanRefused):
+            who.staff.members()
+        with pytest.raises(LanRefused):
+            who.staff.add("1002", "李雷", "admin", "111111")
+    assert dash.staff.disable("1001").value["active"] is False
+    assert lan.hall.window(2)["clerk_id"] is None
+    assert "246810" not in caplog.text and "135790" not in caplog.text
