@@ -1,6 +1,7 @@
 """The dashboard's 报表 page: a date range, a grouping and a format; 生成 writes the same report as `hall report`
 (PDF, XLSX or CSV) where the manager chooses, 打印 shows it in a print preview for the default printer, and the
-figures appear in a table meanwhile."""
+figures appear in a table meanwhile.  The page speaks its dashboard's language (`set_language`); the report files
+stay in Chinese, the language of the hall's records."""
 from __future__ import annotations
 
 import logging
@@ -27,6 +28,7 @@ from PySide6.QtWidgets import (
 from kiosk.core.errors import HallError
 from kiosk.core.report import BY_CHOICES, BY_LABELS, Report, report_for
 from kiosk.core.report_files import BY_KEY, display, write
+from kiosk.ui.i18n import error_text, tr
 from kiosk.ui.widgets import tag
 
 log = logging.getLogger(__name__)
@@ -58,6 +60,7 @@ class ReportPage(QWidget):
     def __init__(self, client: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.client = client
+        self.lang = "zh"
         self.setObjectName("report_page")
         self.last: Report | None = None
         root = QVBoxLayout(self)
@@ -69,7 +72,7 @@ class ReportPage(QWidget):
         self.date_from, self.date_to = self._date(today), self._date(today)
         self.by = QComboBox()
         for key in BY_CHOICES:
-            self.by.addItem(f"按{BY_LABELS[key]}", key)
+            self.by.addItem(tr("zh", f"report_by_{key}"), key)
         self.fmt = QComboBox()
         for key, label in FORMAT_LABELS.items():
             self.fmt.addItem(label, key)
@@ -77,8 +80,10 @@ class ReportPage(QWidget):
         self.make_button.setObjectName("report_make")
         self.print_button = QPushButton("打印")
         self.print_button.setObjectName("report_print")
-        for widget in (tag(QLabel("日期"), "body"), self.date_from, tag(QLabel("至"), "body"), self.date_to,
-                       tag(QLabel("分组"), "body"), self.by, tag(QLabel("格式"), "body"), self.fmt,
+        self.labels = {key: tag(QLabel(tr("zh", key)), "body")
+                       for key in ("report_date", "report_to", "report_group", "report_format")}
+        for widget in (self.labels["report_date"], self.date_from, self.labels["report_to"], self.date_to,
+                       self.labels["report_group"], self.by, self.labels["report_format"], self.fmt,
                        self.make_button, self.print_button):
             if isinstance(widget, (QPushButton, QComboBox, QDateEdit)):
                 widget.setMinimumHeight(40)
@@ -131,22 +136,41 @@ class ReportPage(QWidget):
         a, b = self.date_from.date(), self.date_to.date()
         return date(a.year(), a.month(), a.day()), date(b.year(), b.month(), b.day())
 
+    def set_language(self, lang: str) -> None:
+        """The page's words in `lang` (what a generated report says stays as its file says it)."""
+        self.lang = lang
+        for key, label in self.labels.items():
+            label.setText(tr(lang, key))
+        for i in range(self.by.count()):
+            self.by.setItemText(i, tr(lang, f"report_by_{self.by.itemData(i)}"))
+        self.make_button.setText(tr(lang, "report_make"))
+        self.print_button.setText(tr(lang, "report_print"))
+        if self.last is None and not self.status.property("said"):
+            self.status.setText(tr(lang, "report_hint"))
+        self._headers()
+
     def _headers(self) -> None:
-        self.table.setHorizontalHeaderLabels([BY_LABELS[str(self.by.currentData())]] +
-                                             [c.short for c in PREVIEW])
+        if self.lang == "zh":
+            self.table.setHorizontalHeaderLabels([BY_LABELS[str(self.by.currentData())]] +
+                                                 [c.short for c in PREVIEW])
+            return
+        by = str(self.by.currentData())
+        self.table.setHorizontalHeaderLabels([tr(self.lang, f"col_{by}")] +
+                                             [tr(self.lang, f"rcol_{c.key}") for c in PREVIEW])
 
     # --- actions ------------------------------------------------------------------------------------------------
     def build(self) -> Report | None:
         """The report for the chosen dates and grouping, shown in the table; None (and why, on the page) if not."""
         day_from, day_to = self._range()
         if day_to < day_from:
-            self._say(f"结束日期 {day_to} 早于开始日期 {day_from}", alert=True)
+            self._say(f"结束日期 {day_to} 早于开始日期 {day_from}" if self.lang == "zh" else
+                      tr(self.lang, "report_end_before", to=day_to, from_=day_from), alert=True)
             return None
         QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
             report = make_report(self.client, day_from, day_to, str(self.by.currentData()))
         except HallError as exc:  # a store fault, or no store on this PC
-            self._say(exc.message, alert=True)
+            self._say(error_text(self.lang, exc), alert=True)
             return None
         finally:
             QGuiApplication.restoreOverrideCursor()
@@ -172,9 +196,11 @@ class ReportPage(QWidget):
             else:
                 write(report, path, fmt)
         except OSError as exc:  # a full or read-only disk, a folder gone: said, the page stays usable
-            self._say(f"无法保存 {path}：{exc.strerror or exc}", alert=True)
+            self._say(f"无法保存 {path}：{exc.strerror or exc}" if self.lang == "zh" else
+                      tr(self.lang, "report_cannot_save", path=path, error=exc.strerror or exc), alert=True)
             return None
-        self._say(f"已生成 {report.title}（{report.span}，按{report.by_label}）：{path}")
+        self._say(f"已生成 {report.title}（{report.span}，按{report.by_label}）：{path}" if self.lang == "zh" else
+                  tr(self.lang, "report_saved", path=path))
         self.generated.emit(path)
         return path
 
@@ -196,13 +222,14 @@ class ReportPage(QWidget):
 
         printer = print_preview(report, self, self.exec_dialog)
         if not printer:
-            self._say("没有设置默认打印机：可在预览中选择打印机，或生成 PDF 后打印")
+            self._say(tr(self.lang, "report_no_printer"))
 
     def exec_dialog(self, dialog: QWidget) -> object:
         return dialog.exec()  # type: ignore[attr-defined]
 
     # --- showing ------------------------------------------------------------------------------------------------
     def _say(self, text: str, *, alert: bool = False) -> None:
+        self.status.setProperty("said", True)  # no longer the hint: a language change leaves it as said
         tag(self.status, "alert" if alert else "muted")
         self.status.style().unpolish(self.status)
         self.status.style().polish(self.status)
@@ -223,6 +250,8 @@ class ReportPage(QWidget):
                     f.setBold(True)
                     item.setFont(f)
                 self.table.setItem(r, c, item)
-        self._say(f"{report.title}（{report.span}，按{report.by_label}）")
-        self.note.setText(f"{report.policy_note}；等候、办理为 分:秒，暂停、空闲为 时:分")
+        by = tr(self.lang, f"report_by_{report.by}")
+        self._say(f"{report.title}（{report.span}，按{report.by_label}）" if self.lang == "zh" else
+                  tr(self.lang, "report_shown", span=report.span, by=by))
+        self.note.setText(f"{report.policy_note}；{tr(self.lang, 'report_units')}")
         self.note.show()

@@ -158,17 +158,22 @@ def test_screenshot(qtbot, demo_client, demo_hall: Hall, clock, shoot) -> None:
     assert (problems := cut_off(d)) == [], "\n".join(problems)
 
 
+# (item, department, window, clerk) and applicants of demo_cases: the province's and the hall's data, which no
+# screen translates (tests/ui/test_matrix.py allows them on a screen in any language)
+DEMO_CASE_ITEMS = [("城乡居民养老保险参保登记", "人社局", 1, "王晓明"), ("不动产转移登记", "自然资源局", 3, "张伟"),
+                   ("企业设立登记", "市场监管局", 5, "陈静"), ("个体工商户变更登记", "市场监管局", 5, "陈静"),
+                   ("住房公积金提取", "公积金中心", 7, "赵磊"), ("出入境证件办理", "公安分局", 6, "杨洋"),
+                   ("社会保障卡补换", "人社局", 2, "李娜"), ("失业保险金申领", "人社局", 1, "王晓明")]
+DEMO_APPLICANTS = ["张三丰", "李四光", "王小二", "赵钱孙", "周吴郑", "欧阳修", "孙悟空", "钱学森"]
+
+
 def demo_cases(hall: Hall, clock) -> None:
     """A fortnight of cases for the screenshot: some concluded (on time, late, on the spot), some due soon or late."""
     from kiosk.core.cases import Cases
 
     cases = Cases(hall)
     now = clock()
-    items = [("城乡居民养老保险参保登记", "人社局", 1, "王晓明"), ("不动产转移登记", "自然资源局", 3, "张伟"),
-             ("企业设立登记", "市场监管局", 5, "陈静"), ("个体工商户变更登记", "市场监管局", 5, "陈静"),
-             ("住房公积金提取", "公积金中心", 7, "赵磊"), ("出入境证件办理", "公安分局", 6, "杨洋"),
-             ("社会保障卡补换", "人社局", 2, "李娜"), ("失业保险金申领", "人社局", 1, "王晓明")]
-    names = ["张三丰", "李四光", "王小二", "赵钱孙", "周吴郑", "欧阳修", "孙悟空", "钱学森"]
+    items, names = DEMO_CASE_ITEMS, DEMO_APPLICANTS
     for i, (item, dept, window, clerk) in enumerate(items * 2):
         accepted = now.replace(day=max(1, now.day - 2 - i % 9), hour=1 + i % 6)
         cases.register({"case_no": f"JJ20261{i + 101:04d}", "case_type": 1 if i % 5 == 0 else 2,

@@ -131,9 +131,14 @@ CASE_DATA = {"case_no": "SB-2026112400001", "item_name": "城乡居民养老保�
 
 def data_texts() -> set[str]:
     """What the hall has only in Chinese, whatever the screen's language: its name, the 中文 button, the clerks, the
-    province's catalogue and case data, a closing message typed by staff, the windows' configured names."""
+    province's catalogue and case data (items, departments, masked applicants), a closing message typed by staff, the
+    windows' configured names."""
+    from kiosk.core.privacy import mask_name
+    from tests.ui.test_dashboard import DEMO_APPLICANTS, DEMO_CASE_ITEMS
+
     cfg = loads(HALL)
     out = {cfg.name, LANGUAGES["zh"][0], CLOSED_MESSAGE, CASE_DATA["item_name"], "张*三", *CLERKS}
+    out |= {x for row in DEMO_CASE_ITEMS for x in row[:2]} | {mask_name(n) for n in DEMO_APPLICANTS}
     out |= {w.name for w in cfg.windows}
     for v in CATALOG_ITEM.values():
         for x in v if isinstance(v, list) else [v]:
@@ -379,8 +384,8 @@ def dashboard_states(d: Any, hall: Hall, clock: FakeClock) -> Iterator[str]:
         t = hall.finish_service(2).value
         hall.rate(t["id"], lv, reason="办事效率低、等候时间长" if lv.endswith("dissatisfied") else None)
         clock.advance(minutes=n)
-    hall.report_device_health("printer1", "printer", "degraded", "缺纸")
-    hall.report_device_health("led-w3", "led", "offline", "无应答")
+    hall.report_device_health("printer1", "printer", "degraded", "打印机缺纸")  # the drivers' own words
+    hall.report_device_health("led-w3", "led", "offline", "控制器无应答")
     from tests.ui.test_dashboard import demo_cases
 
     demo_cases(hall, clock)  # yellow and red cases, a month of figures, 差评 being rectified
