@@ -17,6 +17,7 @@ from kiosk.core.errors import ConfigError, StoreFault
 from kiosk.core.hall import Hall
 from kiosk.core.privacy import ScrubLogFilter
 from kiosk.store import Store, StoreError
+from kiosk.strings import LANGUAGES
 
 DEMO_CONFIG = Path(__file__).with_name("demo_hall.toml")
 DEFAULT_DB = Path(os.environ.get("HALL_DB", "var/hall.db"))
@@ -171,10 +172,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     db = Path(args.db or DEFAULT_DB)
     if args.role == "server":
         return _run_server(cfg, db)
+    if args.lang and args.lang not in cfg.hall.languages:  # a screen speaks only what the hall offers
+        print(f"配置错误: --lang {args.lang} is not one of [hall] languages ({', '.join(cfg.hall.languages)})",
+              file=sys.stderr)
+        return 2
     from kiosk.ui.app import run_role
 
     return int(run_role(args.role, args.config or str(DEMO_CONFIG), str(db), window=args.window, lan=args.lan,
-                        fullscreen=args.fullscreen) or 0)
+                        fullscreen=args.fullscreen, lang=args.lang) or 0)
 
 
 def start_server_parts(hall: Hall) -> list[Any]:
@@ -586,6 +591,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--lan", help="screens: a LAN client file (hall_id, client_id, [lan]) to use `hall run server` "
                                  "on another PC through the hall broker instead of a local store")
     s.add_argument("--fullscreen", action="store_true", help="screens: fill the display (kiosk session)")
+    s.add_argument("--lang", choices=list(LANGUAGES),
+                   help="screens: the caller's and dashboard's language, the evaluator's own (a citizen may choose "
+                        "another), the board's beside Chinese; one of [hall] languages (default: Chinese; the board "
+                        "turns through all of them)")
     s = add("doctor")
     s.add_argument("--config")
     s.add_argument("--test-print", action="store_true")

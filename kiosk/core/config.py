@@ -54,9 +54,12 @@ class HallSection(Section, kw_only=True):
         extra={"expect": "a table of language code = text"})] = \
         msgspec.field(default_factory=dict)
     languages: Annotated[list[str], Meta(description=(
-        "the languages the kiosk offers, in button order: `zh` 中文, `bo` Tibetan, `ug` Uyghur (right to left), "
-        "`ii` Yi; `zh` is always among them. `hall check-config` warns of a business name, guide title or notice "
-        "missing in one of them"), extra={"expect": "a list of language codes (zh, bo, ug, ii)"})] = \
+        "the hall's languages, in order: `zh` 中文, `bo` Tibetan, `ug` Uyghur (right to left), `ii` Yi; `zh` is "
+        "always among them. The kiosk offers them on its buttons and the evaluator tablet on its language page (in "
+        "this order); the hall board says each call in two of them at once and turns its other words through all "
+        "of them, 10 s each (`hall run board --lang` keeps it to one beside Chinese); the caller and the dashboard "
+        "speak the one `hall run … --lang` names. `hall check-config` warns of a business name, guide title or "
+        "notice missing in one of them"), extra={"expect": "a list of language codes (zh, bo, ug, ii)"})] = \
         msgspec.field(default_factory=lambda: list(LANGUAGES))
 
     def check(self, hall: HallConfig | None) -> None:

@@ -585,17 +585,20 @@ def run_demo(config_path: str | Path, db_path: str | Path, speed: float = 60.0, 
 
 
 def build_role(role: str, client: HallClient, *, window: int | None = None, printer: Any = None,
-               sync: Any = None, inputs: DeviceInputs | None = None) -> QWidget:
+               sync: Any = None, inputs: DeviceInputs | None = None, lang: str | None = None) -> QWidget:
+    """`lang` (`hall run ROLE --lang`): the caller's and the dashboard's language, the evaluator's own (a citizen
+    may choose another of the hall's for their turn), the board's language beside Chinese (else the board turns
+    through all of [hall] languages); the kiosk offers the hall's languages on its buttons."""
     if role == "kiosk":
         return KioskScreen(client, printer=printer, inputs=inputs)
     if role == "caller":
-        return CallerScreen(client, window or client.config.windows[0].number, inputs=inputs)
+        return CallerScreen(client, window or client.config.windows[0].number, inputs=inputs, lang=lang or "zh")
     if role == "evaluator":
-        return EvaluatorScreen(client, window or client.config.windows[0].number)
+        return EvaluatorScreen(client, window or client.config.windows[0].number, lang=lang or "zh")
     if role == "board":
-        return BoardScreen(client)
+        return BoardScreen(client, languages=[lang] if lang else None)
     if role == "dashboard":
-        return DashboardScreen(client, sync=sync)
+        return DashboardScreen(client, sync=sync, lang=lang or "zh")
     raise ValueError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
 
 
@@ -620,7 +623,7 @@ class RoleRun:
 
 def open_role(role: str, config_path: str | Path, db_path: str | Path, *, window: int | None = None,
               devices: bool | None = None, sync: Any = None, clock: Callable[[], datetime] | None = None,
-              lan: str | Path | None = None) -> RoleRun:
+              lan: str | Path | None = None, lang: str | None = None) -> RoleRun:
     """Build one role's screen (a QApplication must exist): on the hall's own store — its HallClient follows the
     store's event log, so it sees what the other role processes and `hall run server` commit — or, with `lan`,
     as a LAN client.  See `run_role` for the devices."""
@@ -647,13 +650,15 @@ def open_role(role: str, config_path: str | Path, db_path: str | Path, *, window
     supervisor = start_devices(hall, sections) if sections else None
     client = HallClient(hall)
     inputs = screen_inputs(supervisor, role, window or config.windows[0].number)
-    screen = build_role(role, client, window=window, printer=_printer(supervisor), sync=sync, inputs=inputs)
+    screen = build_role(role, client, window=window, printer=_printer(supervisor), sync=sync, inputs=inputs,
+                        lang=lang)
     return RoleRun(screen, client, hall, store, supervisor)
 
 
 def run_role(role: str, config_path: str | Path, db_path: str | Path, *, window: int | None = None,
              fullscreen: bool = False, devices: bool | None = None, sync: Any = None,
-             clock: Callable[[], datetime] | None = None, lan: str | Path | None = None) -> int:
+             clock: Callable[[], datetime] | None = None, lan: str | Path | None = None,
+             lang: str | None = None) -> int:
     """One screen in this process: on the hall's own store, or — with `lan` (a client file: hall_id, client_id,
     [lan]) — as a LAN client of `hall run server` through the hall broker (sync/lan.py RemoteHall).
 
@@ -666,7 +671,8 @@ def run_role(role: str, config_path: str | Path, db_path: str | Path, *, window:
     if role == "evaluator":
         use_touch_keyboard()
     app = _app()
-    run = open_role(role, config_path, db_path, window=window, devices=devices, sync=sync, clock=clock, lan=lan)
+    run = open_role(role, config_path, db_path, window=window, devices=devices, sync=sync, clock=clock, lan=lan,
+                    lang=lang)
     if fullscreen:
         run.screen.showFullScreen()
     else:
