@@ -24,6 +24,7 @@ from kiosk.calls import current_calls
 from kiosk.core import events as ev
 from kiosk.core.events import Event
 from kiosk.screen_text import business_name, notice_in, preset, window_label
+from kiosk.strings import rtl
 from kiosk.ui.client import HallClient
 from kiosk.ui.i18n import LANGUAGES, direction, tr
 from kiosk.ui.theme import PAIRS, dp
@@ -349,13 +350,14 @@ class BoardScreen(QWidget):
     def _render_calls(self) -> None:
         fresh = self._fresh()
         cfg = self.client.config
+        arrow = "←" if rtl(self.lang) else "→"  # towards the window, in the direction the row is read
         for i, (frame, n, w, b) in enumerate(self.rows):
             c = self.calls[i] if i < len(self.calls) else None
             where = window_label(cfg, c["window"], self.lang) if c else ""
             n.setText(c["number"] if c else "")
             # a called number is sent to its window; one being served is said so, in words (never colour alone)
             called = bool(c) and c["status"] == "called"
-            w.setText(("→ " + where if called else where) if c else "")
+            w.setText((f"{arrow} {where}" if called else where) if c else "")
             name = business_name(cfg, c.get("business", ""), self.lang, c["business_name"]) if c else ""
             b.setText((name if called else self.t("board_serving")) if c else "")
             frame.setVisible(c is not None)  # an empty row keeps no room: a tall language needs it
@@ -366,7 +368,8 @@ class BoardScreen(QWidget):
                     x.style().unpolish(x)
                     x.style().polish(x)
         head = next((c for c in self.calls if c["status"] == "called"), None)
-        marker = "▶ " if head is not None and fresh and head["number"] == self.newest else ""
+        marker = ("◀ " if rtl(self.lang) else "▶ ") if head is not None and fresh and head["number"] == self.newest \
+            else ""  # pointing into the line, whichever way it is read
         second = self._partner()
         self.new_banner.setText(marker + self._call_line(head, self.lang))
         self.new_banner2.setText(self._call_line(head, second) if second else "")

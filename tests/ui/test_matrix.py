@@ -422,6 +422,9 @@ STATES = {"evaluator": evaluator_states, "caller": caller_states, "board": board
           "dashboard": dashboard_states}
 SHOTS = {
     "evaluator-800x480-zh-std": {"reason": "matrix_evaluator_800x480_reason"},
+    "evaluator-800x480-bo-std": {"faces": "matrix_evaluator_800x480_tibetan"},
+    "evaluator-800x480-ii-elder": {"faces": "matrix_evaluator_800x480_yi_elder"},
+    "board-1920x1080-ug": {"calls": "matrix_board_uyghur"},
     "dashboard-1366x768-zh": {"overview": "matrix_dashboard_1366x768", "supervision": "matrix_dashboard_1366x768_2"},
 }
 OTHER_CELLS = [c for role in STATES for c in cells(role, elder=has(screen_class(role), "set_elder"))]
