@@ -354,6 +354,13 @@ class HallClient(QObject):
     _cases: Any = None
 
     @property
+    def staff(self) -> Any:
+        """The staff accounts (kiosk.core.staff.Staff): the hall's, or a LAN hall's (for the dashboard only)."""
+        from kiosk.core.staff import Staff
+
+        return getattr(self.hall, "staff", None) or Staff(self.hall)
+
+    @property
     def appointments(self) -> Any:
         """Booking (kiosk.core.appointments.Appointments), or a LAN hall's RemoteAppointments: the same calls."""
         if self._appointments is None:

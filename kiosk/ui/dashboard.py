@@ -1,5 +1,6 @@
 """The manager dashboard: queues, windows and clerks, today's counts and times, 好差评, devices, sync link; a
-second page for 电子监察 (yellow/red cases, case figures, 差评 rectification); and 报表 (kiosk/ui/report_page.py).
+second page for 电子监察 (yellow/red cases, case figures, 差评 rectification); 人员 (kiosk/ui/staff_page.py); and
+报表 (kiosk/ui/report_page.py).
 In the screen's language (`hall run dashboard --lang`); the hall's own data (names, catalogue items, departments, a
 typed reason) stays as it is."""
 from __future__ import annotations
@@ -45,6 +46,7 @@ from kiosk.ui.client import HallClient
 from kiosk.ui.i18n import LANGUAGES, direction, error_text, tr
 from kiosk.ui.rectify import RectificationPanel
 from kiosk.ui.report_page import ReportPage
+from kiosk.ui.staff_page import StaffPage
 from kiosk.ui.theme import PAIRS, dp, text_scale
 from kiosk.ui.widgets import CARD_PAIR, FACE_COLOURS, tag
 
@@ -103,6 +105,7 @@ class DashboardScreen(QWidget):
         self.setObjectName("dashboard")
         self.setWindowTitle(f"{client.config.name} · 管理看板")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.setLayoutDirection(direction(self.lang))  # lang= as set_language(): Uyghur right to left
         self._build()
         self._style()
         self.retranslate()
@@ -190,11 +193,13 @@ class DashboardScreen(QWidget):
         self.overview = QWidget()
         self.supervision = QWidget()
         self.report_page = ReportPage(self.client)  # 报表: the reports of `hall report`, made and printed here
+        self.staff_page = StaffPage(self.client)  # 人员: the staff accounts, read when its tab is opened
         for page, key in ((self.overview, "dash_overview"), (self.supervision, "dash_supervision"),
-                          (self.report_page, "report_tab")):
+                          (self.staff_page, "staff_tab"), (self.report_page, "report_tab")):
             self.tabs.addTab(page, tr(self.lang, key))
             self._tab_keys[page] = key
         outer.addWidget(self.tabs, 1)
+        self.tabs.currentChanged.connect(self._tab_opened)
         self._build_supervision()
         root = QVBoxLayout(self.overview)
         root.setContentsMargins(4, 8, 4, 4)
@@ -302,7 +307,7 @@ class DashboardScreen(QWidget):
         current = self.tabs.currentWidget()
         dropped = []
         for i in reversed(range(self.tabs.count())):
-            if self.tabs.widget(i) not in (self.overview, self.supervision, self.report_page):
+            if self.tabs.widget(i) not in (self.overview, self.supervision, self.staff_page, self.report_page):
                 dropped.append(self.tabs.widget(i))
                 self.tabs.removeTab(i)
         grids = ((self.overview_grid, ((self.queue_box, 0, 0, 1, 1), (self.window_box, 0, 1, 1, 1),
@@ -335,8 +340,13 @@ class DashboardScreen(QWidget):
             self.tabs.addTab(rect, tr(self.lang, "tab_rectify"))
             self._supervision_pages = (figures, rect)
         self.tabs.tabBar().moveTab(self.tabs.indexOf(self.report_page), self.tabs.count() - 1)  # 报表 stays last
+        self.tabs.tabBar().moveTab(self.tabs.indexOf(self.staff_page), self.tabs.count() - 2)  # 人员 before it
         index = self.tabs.indexOf(current)
         self.tabs.setCurrentIndex(index if index >= 0 else 0)
+
+    def _tab_opened(self, _index: int) -> None:
+        if self.tabs.currentWidget() is self.staff_page:  # 人员: the accounts as they are now
+            self.staff_page.refresh()
 
     def _kpi_row(self, into: dict[str, QLabel], tiles: tuple[tuple[str, str], ...]) -> QHBoxLayout:
         row = QHBoxLayout()
@@ -422,6 +432,7 @@ class DashboardScreen(QWidget):
 
         self._text_px = text(16)
 
+        # tabs padded 14px a side: nine compact tabs in Uyghur fit 1366 px without scroll buttons
         self.setStyleSheet(f"""
             #dashboard {{ {pair('page')} }}
             QWidget {{ font-size: {text(16)}px; }}
@@ -439,7 +450,7 @@ class DashboardScreen(QWidget):
             QLabel[role="kpivalue"] {{ {pair('header')} font-size: {text(28)}px; font-weight: bold; }}
             QTableWidget {{ color: {P['page'].fg}; background-color: #FFFFFF; gridline-color: #D5DAE0; }}
             QHeaderView::section {{ {pair('action')} font-weight: bold; border: 0; padding: 4px; }}
-            QTabBar::tab {{ {pair('action')} font-size: {text(18)}px; font-weight: bold; padding: 8px 24px;
+            QTabBar::tab {{ {pair('action')} font-size: {text(18)}px; font-weight: bold; padding: 8px 14px;
                 border: 1px solid #C5CBD3; border-bottom: 0; }}
             QTabBar::tab:selected {{ {pair('header')} }}
             QTabWidget::pane {{ border: 0; }}
@@ -492,6 +503,7 @@ class DashboardScreen(QWidget):
         self.figures_by.setMinimumHeight(row + 8)  # its frame and arrow around a line of the language
         self.rect_panel.set_language(self.lang)
         self.report_page.set_language(self.lang)
+        self.staff_page.set_language(self.lang)
         self._show_alert()
 
     # --- data -----------------------------------------------------------------------------------------------------

@@ -213,8 +213,8 @@ def test_dashboard_has_the_report_tab_last(qtbot, client: HallClient) -> None:
     titles = [d.tabs.tabText(i) for i in range(d.tabs.count())]
     assert titles[-1] == "报表" and d.tabs.widget(d.tabs.count() - 1) is d.report_page
     d.resize(1920, 1080)
-    qtbot.waitUntil(lambda: d.tabs.count() == 3)
-    assert [d.tabs.tabText(i) for i in range(3)][::2] == ["运行概况", "报表"]
+    qtbot.waitUntil(lambda: d.tabs.count() == 4)
+    assert [d.tabs.tabText(i) for i in range(4)][::2] == ["运行概况", "人员"] and d.tabs.tabText(3) == "报表"
 
 
 @pytest.mark.xfail(strict=True, reason=(
