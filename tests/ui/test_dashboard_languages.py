@@ -44,6 +44,6 @@ def test_set_language_back_to_chinese(qtbot, client, hall: Hall) -> None:
     d = shown(qtbot, DashboardScreen(client, lang="bo"), 1920, 1080)
     assert d.tabs.count() > 3
     d.set_language("zh")
-    assert d.tabs.count() == 3  # 运行概况, 电子监察, 报表: four boxes a page again
+    assert d.tabs.count() == 4  # 运行概况, 电子监察, 人员, 报表: four boxes a page again
     assert d.tabs.tabText(0) == "运行概况" and d.title.text().endswith("管理看板")
     assert headers(d.queue_table)[0] == "业务" and d.report_page.make_button.text() == "生成"
