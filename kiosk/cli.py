@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from kiosk.core import context
 from kiosk.core.config import HallConfig
 from kiosk.core.errors import ConfigError, StoreFault
 from kiosk.core.hall import Hall
@@ -714,7 +715,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(logging.INFO if args.cmd in _CHATTY else logging.WARNING)
     try:
-        return HANDLERS[args.cmd](args)
+        if args.cmd in ("run", "demo", "simulate", "central"):  # they name their own operators (or run no hall)
+            return HANDLERS[args.cmd](args)
+        with context.acting(context.CONSOLE):  # `hall void`, `hall staff add`…: the hall PC's administrator
+            return HANDLERS[args.cmd](args)
     except ConfigError as exc:
         print(f"配置错误: {exc}", file=sys.stderr)
         return 2

@@ -347,6 +347,17 @@ def _m090_staff(db: sqlite_utils.Database) -> None:
 
 
 # Each schema change is one named migration, applied once, in order, inside one transaction.
+# --- owned by kiosk/core/context.py and kiosk/core/audit.py: every event's actor and terminal. ------------------
+def _m100_audit(db: sqlite_utils.Database) -> None:
+    # columns, not payload fields: the payloads stay what consumers already read, and an audit filters on them.
+    # Events from before this migration keep '' (who did them was not recorded).  No index: an index on the actor
+    # would cost every command a page write for a question asked a few times a year (kiosk/core/audit.py finds a
+    # date range's seqs through the primary key instead).
+    db.execute("ALTER TABLE events ADD COLUMN actor TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE events ADD COLUMN terminal TEXT NOT NULL DEFAULT ''")
+# --- end of the audit's migration ---------------------------------------------------------------------------------
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("001_core", _m001_core),
     ("010_sync", _m010_sync),  # sync: catalogue table
@@ -358,6 +369,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("070_appointments", _m070_appointments),  # appointments: slots, green before due appointments, no-shows
     ("080_window_events", _m080_window_events),  # report: sign-in and pause events by seq
     ("090_staff", _m090_staff),  # staff: accounts, PIN hashes, lock-out, roster
+    ("100_audit", _m100_audit),  # audit: who did each event, from which terminal
 ]
 
 
@@ -538,17 +550,18 @@ class Store:
 
     @staticmethod
     def append_event(
-        conn: sqlite3.Connection, kind: str, payload: dict[str, Any], at_utc: str, local_date: str
+        conn: sqlite3.Connection, kind: str, payload: dict[str, Any], at_utc: str, local_date: str,
+        actor: str = "system", terminal: str = "",
     ) -> Event:
         eid = Store.new_id()
         cur = conn.execute(
-            "INSERT INTO events(id, kind, at_utc, local_date, payload) VALUES (?, ?, ?, ?, ?)",
-            (eid, kind, at_utc, local_date, _encode(payload)),
+            "INSERT INTO events(id, kind, at_utc, local_date, payload, actor, terminal) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (eid, kind, at_utc, local_date, _encode(payload), actor, terminal),
         )
-        return Event(int(cur.lastrowid or 0), eid, kind, at_utc, local_date, payload)
+        return Event(int(cur.lastrowid or 0), eid, kind, at_utc, local_date, payload, actor, terminal)
 
     def events_after(self, seq: int, limit: int = 1000, kinds: set[str] | None = None) -> list[Event]:
-        sql = "SELECT seq, id, kind, at_utc, local_date, payload FROM events WHERE seq > ?"
+        sql = "SELECT seq, id, kind, at_utc, local_date, payload, actor, terminal FROM events WHERE seq > ?"
         args: list[Any] = [seq]
         if kinds:
             sql += f" AND kind IN ({','.join('?' * len(kinds))})"
@@ -583,4 +596,5 @@ def _encode(payload: dict[str, Any]) -> str:
 
 
 def _row_event(r: sqlite3.Row) -> Event:
-    return Event(r["seq"], r["id"], r["kind"], r["at_utc"], r["local_date"], json.loads(r["payload"]))
+    return Event(r["seq"], r["id"], r["kind"], r["at_utc"], r["local_date"], json.loads(r["payload"]),
+                 r["actor"], r["terminal"])

@@ -180,6 +180,9 @@ class EventMsg(msgspec.Struct, kw_only=True):
     local_time: datetime  # the same instant in the hall's time zone (with its offset)
     local_date: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")]
     payload: Payload
+    # who did it and from which terminal (docs/events.md "Who and where"); absent from halls before the audit
+    actor: Annotated[str, msgspec.Meta(max_length=80)] | None = None
+    terminal: Annotated[str, msgspec.Meta(max_length=80)] | None = None
 
 
 # The payload fields collectors compute figures from, checked with their event (kind → schema).
@@ -754,6 +757,7 @@ def event_message(ev: Any, hall_id: str, region: str, tz: ZoneInfo) -> EventMsg:
     return EventMsg(
         hall_id=hall_id, region=region, seq=ev.seq, id=ev.id, kind=ev.kind, at_utc=at,
         local_time=at.astimezone(tz), local_date=ev.local_date, payload=ev.payload,
+        actor=getattr(ev, "actor", "") or None, terminal=getattr(ev, "terminal", "") or None,
     )
 
 
@@ -863,6 +867,8 @@ class LanEvent(msgspec.Struct, kw_only=True):
     at_utc: str
     local_date: str
     payload: dict[str, Any]
+    actor: str = ""
+    terminal: str = ""
 
 
 class LanHeartbeat(msgspec.Struct, kw_only=True):

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from kiosk.core.context import CENTRAL, acting
 from kiosk.core.errors import HallError, StoreFault
 from kiosk.core.privacy import ScrubLogFilter, scrub_text
 from sync import catalog, contract
@@ -187,7 +188,8 @@ class Inbox:
             handler = self.handlers.get(kind)
             if handler is None:
                 raise ContractError(f"no handler for {kind!r} messages")
-            what = handler(self.hall, topic, key, payload)
+            with acting(CENTRAL):  # what the province sends is the province's doing
+                what = handler(self.hall, topic, key, payload)
         except StoreFault:
             raise
         except (ContractError, HallError, ValueError) as e:

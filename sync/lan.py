@@ -37,6 +37,7 @@ from kiosk.core import holidays as core_holidays
 from kiosk.core import rectify as core_rectify
 from kiosk.core import staff as core_staff
 from kiosk.core.config import HallConfig
+from kiosk.core.context import Operator, acting
 from kiosk.core.errors import ConfigError, HallError
 from kiosk.core.events import Event, EventBus
 from kiosk.core.hall import Issued, Result
@@ -187,9 +188,9 @@ def _error_bytes(rid: str | None, exc: HallError) -> bytes:
 
 def _event(d: dict[str, Any] | contract.LanEvent) -> Event:
     if isinstance(d, contract.LanEvent):
-        return Event(d.seq, d.id, d.kind, d.at_utc, d.local_date, d.payload)
+        return Event(d.seq, d.id, d.kind, d.at_utc, d.local_date, d.payload, d.actor, d.terminal)
     return Event(int(d["seq"]), str(d["id"]), str(d["kind"]), str(d["at_utc"]), str(d["local_date"]),
-                 dict(d.get("payload") or {}))
+                 dict(d.get("payload") or {}), str(d.get("actor") or ""), str(d.get("terminal") or ""))
 
 
 def _salvage_id(payload: bytes) -> str | None:
@@ -489,7 +490,8 @@ class LanServer:
             self._fail(f"{client}/{e.params['detail']}")
             return _error_bytes(req.id, e)
         try:
-            value = fn(*req.args, **req.kwargs)
+            with acting(self._operator(client)):
+                value = fn(*req.args, **req.kwargs)
         except HallError as e:
             return _error_bytes(req.id, e)
         except (TypeError, ValueError, KeyError) as e:  # wrong arguments from the client
@@ -507,6 +509,13 @@ class LanServer:
             self._fail(f"{client}/{method}: reply of {len(data)} bytes is too big for the broker")
             return _error_bytes(req.id, LanBadRequest(detail=f"{method}: 结果太大，请缩小查询范围"))
         return data
+
+    def _operator(self, client: str) -> Operator:
+        """Who a LAN client's command is done by: the terminal is the client id the broker vouches for; a kiosk or
+        an evaluator serves citizens; a caller's window commands are its window's signed-in clerk's (filled in
+        by the hall)."""
+        role = (self.clients or {}).get(client, "")
+        return Operator("citizen" if role in ("kiosk", "evaluator") else "system", f"lan:{client}")
 
     def _target(self, method: str) -> Callable[..., Any]:
         """The callable an allowed method runs; its signature and annotations are what a request is checked by."""

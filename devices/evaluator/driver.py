@@ -40,6 +40,7 @@ from devices.evaluator.config import EvaluatorSection, KeypadRow
 from devices.evaluator.keymaps import UNRATED, KeyMap
 from devices.evaluator.proto import Cmd
 from kiosk.core import events as ev_kinds
+from kiosk.core.context import Operator, acting
 from kiosk.core.errors import HallError, RatingExists
 from kiosk.core.events import Event
 from kiosk.core.rating import Channel, Level
@@ -133,6 +134,7 @@ class EvaluatorBus(DeviceWorker):
         self.miss_limit = miss_limit
         self.offline_poll = offline_poll
         self._hall = hall
+        self._citizen = Operator("citizen", f"device:{''.join(self.name.split())[:57]}")
         self.keypads = {k.address: Keypad(k) for k in keypads}
         self._by_window = {k.window: k.address for k in keypads}
         self.decoder = proto.Decoder(
@@ -357,8 +359,9 @@ class EvaluatorBus(DeviceWorker):
             self._set_health(HealthState.DEGRADED, "评价器未接入大厅，评价无法记录")
             return False
         try:
-            hall.rate(pending.ticket_id, level, channel=Channel.EVALUATOR,
-                      idem_key=f"evaluator:{self.name}:{pending.ticket_id}")
+            with acting(self._citizen):  # a citizen pressed the key; the record names this keypad as the terminal
+                hall.rate(pending.ticket_id, level, channel=Channel.EVALUATOR,
+                          idem_key=f"evaluator:{self.name}:{pending.ticket_id}")
         except RatingExists:
             self.counters.refused += 1
             self.log.info("%s/%d: %s already rated; press ignored", self.name, kp.address, pending.number)
@@ -390,7 +393,8 @@ class EvaluatorBus(DeviceWorker):
         if hall is None:
             return
         try:
-            hall.mark_unrated(pending.ticket_id)
+            with acting(self._citizen):
+                hall.mark_unrated(pending.ticket_id)
             self.counters.unrated += 1
             self.log.info("%s/%d: %s unrated (%s)", self.name, kp.address, pending.number, why)
         except HallError as exc:

@@ -54,6 +54,9 @@ class Event:
     at_utc: str  # ISO-8601 UTC, e.g. 2026-11-23T02:31:07.123456+00:00
     local_date: str  # the hall's local date, YYYY-MM-DD
     payload: dict[str, Any] = field(default_factory=dict)
+    # who did it and from which terminal (kiosk/core/context.py); "" on events recorded before the audit existed
+    actor: str = ""
+    terminal: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -63,6 +66,8 @@ class Event:
             "at_utc": self.at_utc,
             "local_date": self.local_date,
             "payload": self.payload,
+            "actor": self.actor,
+            "terminal": self.terminal,
         }
 
 

@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Generic, TypeVar
 
 from kiosk.core import appointments as A
+from kiosk.core import context as C
 from kiosk.core import errors as E
 from kiosk.core import events as ev
 from kiosk.core import holidays
@@ -66,17 +67,29 @@ class Issued:
 
 
 class Tx:
-    """The open write transaction of one command: the connection, 'now', and the events appended so far."""
+    """The open write transaction of one command: the connection, 'now', who runs it from where (the command
+    context, kiosk/core/context.py), and the events appended so far."""
 
-    def __init__(self, hall: Hall, conn: sqlite3.Connection, now: datetime) -> None:
+    def __init__(self, hall: Hall, conn: sqlite3.Connection, now: datetime, operator: C.Operator = C.SYSTEM) -> None:
         self.hall, self.conn, self.now = hall, conn, now
         self.at = now.isoformat()
         self.local = now.astimezone(hall.tz)
         self.today = self.local.date().isoformat()
         self.events: list[Event] = []
+        self.act(operator)
+
+    def act(self, operator: C.Operator) -> None:
+        """From here on the events are `operator`'s (the rollover and sweeps before a command are the system's)."""
+        self.operator = operator
+        self.actor, self.terminal = operator.actor, operator.terminal
+
+    def by_clerk(self, clerk_id: str | None) -> None:
+        """A window command: done by the clerk signed in there, unless the context already names a person."""
+        if clerk_id and not self.operator.is_person:
+            self.actor = f"staff:{clerk_id}"
 
     def emit(self, kind: str, payload: dict[str, Any]) -> Event:
-        e = Store.append_event(self.conn, kind, payload, self.at, self.today)
+        e = Store.append_event(self.conn, kind, payload, self.at, self.today, self.actor, self.terminal)
         self.events.append(e)
         return e
 
@@ -159,9 +172,10 @@ class Hall:
             now = self.clock()
             try:
                 with self.store.write() as conn:
-                    tx = Tx(self, conn, now)
+                    tx = Tx(self, conn, now)  # the rollover and the sweeps are the hall's own doing
                     self._rollover(tx)
                     A.housekeep(tx)  # appointments whose time came, bookings nobody came for: before anything else
+                    tx.act(C.current() or C.SYSTEM)
                     yield tx
             except E.StoreFault as fault:  # rolled back, not acknowledged; screens show it until a write commits
                 self.store_fault = fault
@@ -306,6 +320,7 @@ class Hall:
         w = self._window_row(tx, number)
         if not w["clerk_id"]:
             raise E.NoClerkSignedIn(window=number, window_name=self._window_cfg(number).name)
+        tx.by_clerk(w["clerk_id"])
         return w
 
     def _check_started(self, tx: Tx, w: sqlite3.Row) -> sqlite3.Row | None:
@@ -621,6 +636,7 @@ class Hall:
         return S.sign_in(self, window, staff_no, pin)
 
     def _sign_in(self, tx: Tx, window: int, clerk_id: str, clerk_name: str) -> None:
+        tx.by_clerk(clerk_id)
         tx.exec("UPDATE windows SET clerk_id = ?, clerk_name = ? WHERE number = ?", clerk_id, clerk_name, window)
         p = self._window_payload(tx, window)
         p.update(clerk_id=clerk_id, clerk_name=clerk_name)
@@ -638,6 +654,8 @@ class Hall:
         if w["current_ticket"]:
             t = tx.one("SELECT number FROM tickets WHERE id = ?", w["current_ticket"])
             raise E.WindowBusy(window=window, number=t["number"] if t else "")
+        if reason is None:  # the clerk's own 签退 (day end: the system's; disabled: whoever disabled the account)
+            tx.by_clerk(w["clerk_id"])
         p = self._window_payload(tx, window)
         p.update(clerk_id=w["clerk_id"], clerk_name=w["clerk_name"])
         if reason:
@@ -1040,6 +1058,7 @@ class Hall:
     # ================================================================================================
     def report_device_health(self, device: str, kind: str, state: str, reason: str = "") -> Result[None]:
         def body(tx: Tx) -> None:
+            tx.actor = _device_actor(device)
             old = tx.one("SELECT state, reason FROM devices WHERE name = ?", device)
             if old is not None and old["state"] == state and (old["reason"] or "") == reason:
                 return
@@ -1051,6 +1070,7 @@ class Hall:
 
     def report_print(self, ticket_id: str, *, ok: bool, device: str, reason: str = "") -> Result[None]:
         def body(tx: Tx) -> None:
+            tx.actor = _device_actor(device)
             t = tx.one("SELECT * FROM tickets WHERE id = ?", ticket_id)
             if t is None:
                 raise E.TicketNotFound(ticket=ticket_id)
@@ -1278,6 +1298,11 @@ class Hall:
 
     def events_after(self, seq: int, limit: int = 1000) -> list[Event]:
         return self.store.events_after(seq, limit)
+
+
+def _device_actor(name: str) -> str:
+    """A device's report is the device's own doing (a name with spaces is recorded without them)."""
+    return f"device:{''.join(name.split())[:64] or '?'}"
 
 
 def _qs(items: tuple[Any, ...] | list[Any]) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QRect, Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QWidget
 
+from kiosk.core import context as C
 from kiosk.core.calendar import WorkCalendar
 from kiosk.core.config import HallConfig
 from kiosk.core.errors import HallError
@@ -27,7 +28,7 @@ from kiosk.simulate import opening, random_id_number
 from kiosk.store import Store
 from kiosk.ui.board import BoardScreen
 from kiosk.ui.caller import CallerScreen
-from kiosk.ui.client import HallClient
+from kiosk.ui.client import ClientView, HallClient, screen_operator
 from kiosk.ui.compat import guard_singleton_refcounts
 from kiosk.ui.dashboard import DashboardScreen
 from kiosk.ui.evaluator import EvaluatorScreen
@@ -515,17 +516,23 @@ def build_demo(config_path: str | Path, db_path: str | Path, speed: float = 60.0
     sections = device_sections if device_sections is not None else (config.devices or DEFAULT_DEMO_DEVICES)
     sections = for_the_person(sections, caller_window)
     supervisor = start_devices(hall, sections) if devices else None
-    client = HallClient(hall, heartbeat_s=5.0)
+    client = HallClient(hall, heartbeat_s=5.0, operator=C.Operator("system", "demo"))
     try:
         client.sign_in(caller_window, *DEMO_CLERK)
     except HallError as exc:
         log.warning("demo clerk not signed in at window %s: %s", caller_window, exc.message)
-    kiosk = KioskScreen(client, printer=_printer(supervisor), inputs=screen_inputs(supervisor, "kiosk"))
-    caller = CallerScreen(client, caller_window, inputs=screen_inputs(supervisor, "caller", caller_window))
-    board = BoardScreen(client)
-    dashboard = DashboardScreen(client)
-    ev_screen = EvaluatorScreen(client, caller_window) if evaluator else None
-    sim = Simulation(client, arrivals_per_hour=arrivals_per_hour, seed=seed, kiosk=kiosk, on_screen={caller_window},
+
+    def view(role: str, window: int | None = None) -> Any:  # each screen's commands as that screen's operator
+        return ClientView(client, screen_operator(role, window))
+
+    kiosk = KioskScreen(view("kiosk"), printer=_printer(supervisor), inputs=screen_inputs(supervisor, "kiosk"))
+    caller = CallerScreen(view("caller", caller_window), caller_window,
+                          inputs=screen_inputs(supervisor, "caller", caller_window))
+    board = BoardScreen(view("board"))
+    dashboard = DashboardScreen(view("dashboard"))
+    ev_screen = EvaluatorScreen(view("evaluator", caller_window), caller_window) if evaluator else None
+    citizens = ClientView(client, C.Operator("citizen", "sim"))  # simulated arrivals; their clerks: the windows'
+    sim = Simulation(citizens, arrivals_per_hour=arrivals_per_hour, seed=seed, kiosk=kiosk, on_screen={caller_window},
                      rated_elsewhere=keypad_windows(sections) if devices else set())
     seed_demo_cases(client, random.Random(seed))
     supervision = Supervision(client, speed=speed)
@@ -648,7 +655,7 @@ def open_role(role: str, config_path: str | Path, db_path: str | Path, *, window
     else:
         sections = config.devices if devices else {}
     supervisor = start_devices(hall, sections) if sections else None
-    client = HallClient(hall)
+    client = HallClient(hall, operator=screen_operator(role, window or config.windows[0].number))
     inputs = screen_inputs(supervisor, role, window or config.windows[0].number)
     screen = build_role(role, client, window=window, printer=_printer(supervisor), sync=sync, inputs=inputs,
                         lang=lang)

@@ -2,6 +2,7 @@
 LAN client) and its event signal."""
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -9,6 +10,7 @@ from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
+from kiosk.core import context as C
 from kiosk.core.errors import HallError, StoreFault
 from kiosk.core.events import Event
 
@@ -23,6 +25,52 @@ class HallLike(Protocol):
     def subscribe(self, fn: Callable[[Event], None], kinds: set[str] | None = None) -> Callable[[], None]: ...
     def now(self) -> datetime: ...
     def tick(self) -> list[Event]: ...
+
+
+def screen_operator(role: str, window: int | None = None) -> C.Operator:
+    """A screen's operator before anyone signs in there: the kiosk and the evaluator serve citizens; a caller's
+    window commands are its signed-in clerk's (the hall fills that in); the dashboard names its manager once one
+    signs in."""
+    return C.Operator("citizen" if role in ("kiosk", "evaluator") else "system", C.terminal_of(role, window))
+
+
+class Acting:
+    """A hall module (cases, staff, appointments) whose calls run as the client's operator, like its commands."""
+
+    def __init__(self, target: Any, client: HallClient | ClientView) -> None:
+        self._target, self._client = target, client
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._target, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args: Any, **kw: Any) -> Any:
+            with C.acting(C.current() or self._client.operator):  # a ClientView's operator, when it set one
+                return attr(*args, **kw)
+
+        return call
+
+
+class ClientView:
+    """One screen's doorway when several screens share a HallClient (the demo): the client's signals, queries and
+    commands, with the commands run as this view's `operator` (the kiosk: a citizen; the caller: its window)."""
+
+    def __init__(self, client: HallClient, operator: C.Operator) -> None:
+        self.client, self.operator = client, operator
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.client, name)
+        if not (inspect.ismethod(attr) or isinstance(attr, Acting)):
+            return attr  # signals, config, the hall
+        if isinstance(attr, Acting):
+            return Acting(attr._target, self)  # type: ignore[arg-type]
+
+        def call(*args: Any, **kw: Any) -> Any:
+            with C.acting(self.operator):
+                return attr(*args, **kw)
+
+        return call
 
 
 class HallClient(QObject):
@@ -48,9 +96,12 @@ class HallClient(QObject):
     FOLLOW_PAGE = 500  # events per read of the log; a long backlog is read in pages, each delivered in order
 
     def __init__(self, hall: Any, *, heartbeat_s: float = 5.0, follow_s: float = 0.05,
-                 parent: QObject | None = None) -> None:
+                 operator: C.Operator | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.hall = hall
+        # who this screen's commands are done by, and where (kiosk/core/context.py): a caller or the dashboard
+        # names the signed-in person here; a window command without one is the window's signed-in clerk's
+        self.operator = operator or C.Operator("system", "screen")
         self.fault: StoreFault | None = None
         self.silent: str | None = None  # what `quiet` last said
         store = getattr(hall, "store", None)
@@ -151,7 +202,8 @@ class HallClient(QObject):
     def _command(self, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
         """Run one hall command, keeping `fault` (and the screens showing it) up to date."""
         try:
-            result = fn(*args, **kw)
+            with C.acting(C.current() or self.operator):  # a ClientView's operator, when it set one
+                result = fn(*args, **kw)
         except StoreFault as fault:
             self._note_fault(fault)
             raise
@@ -348,7 +400,7 @@ class HallClient(QObject):
         if self._cases is None:
             from kiosk.core.cases import Cases
 
-            self._cases = getattr(self.hall, "cases", None) or Cases(self.hall)  # a LAN hall brings its own
+            self._cases = Acting(getattr(self.hall, "cases", None) or Cases(self.hall), self)  # LAN: its own
         return self._cases
 
     _cases: Any = None
@@ -358,7 +410,7 @@ class HallClient(QObject):
         """The staff accounts (kiosk.core.staff.Staff): the hall's, or a LAN hall's (for the dashboard only)."""
         from kiosk.core.staff import Staff
 
-        return getattr(self.hall, "staff", None) or Staff(self.hall)
+        return Acting(getattr(self.hall, "staff", None) or Staff(self.hall), self)
 
     @property
     def appointments(self) -> Any:
@@ -366,7 +418,7 @@ class HallClient(QObject):
         if self._appointments is None:
             from kiosk.core.appointments import Appointments
 
-            self._appointments = getattr(self.hall, "appointments", None) or Appointments(self.hall)
+            self._appointments = Acting(getattr(self.hall, "appointments", None) or Appointments(self.hall), self)
         return self._appointments
 
     _appointments: Any = None

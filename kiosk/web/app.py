@@ -24,6 +24,7 @@ from starlette.routing import Route
 
 from kiosk.core import appointments, phone
 from kiosk.core import errors as E
+from kiosk.core.context import Operator, acting
 from kiosk.core.errors import HallError
 from kiosk.core.privacy import ScrubLogFilter
 from kiosk.web import booking, pages
@@ -70,6 +71,15 @@ class RateLimit:
             self._hits.popitem(last=False)
         return ok
 
+
+
+PHONE_OPERATOR = Operator("citizen", phone.PHONE_TERMINAL)  # every command from the phone pages is a citizen's
+
+
+def as_citizen(fn: Any, *args: Any, **kw: Any) -> Any:
+    """Run a hall command as the citizen on a phone (the command context, kiosk/core/context.py)."""
+    with acting(PHONE_OPERATOR):
+        return fn(*args, **kw)
 
 def create_app(hall: Any, settings: WebSettings, hub: Hub) -> Starlette:
     tokens = hall.tokens
@@ -193,7 +203,7 @@ def create_app(hall: Any, settings: WebSettings, hub: Hub) -> Starlette:
             else:
                 try:
                     result = await run_in_threadpool(
-                        hall.issue_ticket, f.get("business", ""), id_number=f.get("id_number") or None,
+                        as_citizen, hall.issue_ticket, f.get("business", ""), id_number=f.get("id_number") or None,
                         terminal=phone.PHONE_TERMINAL, idem_key=f"phone:{f.get('nonce') or secrets.token_hex(8)}")
                 except HallError as exc:
                     error = error_text(c.lang, exc)
@@ -229,8 +239,9 @@ def create_app(hall: Any, settings: WebSettings, hub: Hub) -> Starlette:
                 start, _, _end = slot.partition("-")
                 try:
                     result = await run_in_threadpool(
-                        appointments.book, hall, chosen["code"], day, start, id_number=f.get("id_number") or None,
-                        source="phone", idem_key=f"phone-book:{f.get('nonce') or secrets.token_hex(8)}")
+                        as_citizen, appointments.book, hall, chosen["code"], day, start,
+                        id_number=f.get("id_number") or None, source="phone",
+                        idem_key=f"phone-book:{f.get('nonce') or secrets.token_hex(8)}")
                 except HallError as exc:
                     error = error_text(c.lang, exc)
                 else:
@@ -250,7 +261,7 @@ def create_app(hall: Any, settings: WebSettings, hub: Hub) -> Starlette:
             f = await form(request)
             if f.get("action") == "cancel":
                 try:
-                    await run_in_threadpool(appointments.cancel, hall, a["code"], source="phone")
+                    await run_in_threadpool(as_citizen, appointments.cancel, hall, a["code"], source="phone")
                 except HallError as exc:
                     error = error_text(c.lang, exc)
                 else:
