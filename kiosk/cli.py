@@ -43,6 +43,7 @@ COMMANDS = {
     "restore": "replace a stopped hall's store with a backup, checked first; refused while the store is open",
     "purge": "clear personal data older than [retention] personal_days (the server does it nightly); --dry-run counts",
     "staff": "staff accounts: add, list, disable, reset a PIN, set the roster (the windows and businesses served)",
+    "audit": "who did what, from which terminal: the event record of a date range, by staff, ticket or kind",
 }
 
 
@@ -347,6 +348,82 @@ def cmd_report(args: argparse.Namespace) -> int:
     rate = "—" if t.satisfaction_rate is None else f"{t.satisfaction_rate * 100:.1f}%"
     print(f"{report.title} {report.span}（按{report.by_label}，{len(report.rows)} 行）：取号 {t.issued}，"
           f"办结 {t.served}，满意率 {rate} → {out}")
+    return 0
+
+
+def _day_span(date_from: str, date_to: str | None) -> tuple[Any, Any] | None:
+    """--from/--to as dates (--to defaults to --from), or None once the mistake is said in Chinese."""
+    from datetime import date
+
+    try:
+        d1 = date.fromisoformat(date_from)
+        d2 = date.fromisoformat(date_to) if date_to else d1
+    except ValueError as exc:
+        print(f"日期不正确（应为 YYYY-MM-DD）：{exc}", file=sys.stderr)
+        return None
+    if d2 < d1:
+        print(f"日期范围不正确：--to {d2} 早于 --from {d1}", file=sys.stderr)
+        return None
+    return d1, d2
+
+
+AUDIT_FORMATS = ("table", "csv", "xlsx")
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    """The event record read back (kiosk/core/audit.py): who voided A012, what clerk 0012 did on Monday."""
+    from kiosk.core import audit as A
+
+    span = _day_span(args.date_from, args.date_to)
+    if span is None:
+        return 2
+    d1, d2 = span
+    out = Path(args.out) if args.out else None
+    fmt = args.format or (out.suffix.lower().lstrip(".") if out else "table")
+    if fmt not in AUDIT_FORMATS:
+        print(f"请用 --format table、csv 或 xlsx（或以 .csv、.xlsx 结尾的 --out），不是 {fmt!r}", file=sys.stderr)
+        return 2
+    if fmt != "table" and out is None:
+        print(f"--format {fmt} 需要 --out 文件", file=sys.stderr)
+        return 2
+    try:
+        A.parse_kinds(args.kind)
+        ticket = A.ticket_number(args.ticket) if args.ticket else None
+    except ValueError as exc:
+        print(f"参数不正确：{exc}", file=sys.stderr)
+        return 2
+    cfg = _config(args.config)
+    db = Path(args.db or DEFAULT_DB)
+    if not db.is_file():  # an audit reads a store; it never creates an empty one
+        print(f"数据库错误: 数据库文件不存在：{db}", file=sys.stderr)
+        return 2
+    store = Store(db)
+    try:
+        with store.faults():
+            rows = A.audit(store, d1, d2, config=cfg, staff=args.staff, ticket=ticket, kinds=args.kind)
+    finally:
+        store.close()
+    said = [f"工号 {args.staff}" if args.staff else "", f"票号 {ticket}" if ticket else "",
+            f"事件 {'、'.join(args.kind)}" if args.kind else ""]
+    head = f"{cfg.name} {d1}" + (f" 至 {d2}" if d2 != d1 else "") + " 操作记录" + \
+        (f"（{'，'.join(s for s in said if s)}）" if any(said) else "") + f"：{len(rows)} 条"
+    if fmt == "table":
+        text = A.table_text(rows) if rows else "没有符合条件的记录"
+        if out is not None:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(text + "\n", encoding="utf-8")
+            print(f"{head} → {out}")
+        else:
+            print(head)
+            print(text)
+        return 0
+    assert out is not None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "xlsx":
+        A.write_xlsx(out, rows, title=head.rsplit("：", 1)[0])
+    else:
+        A.write_csv(out, rows)
+    print(f"{head} → {out}")
     return 0
 
 
@@ -684,6 +761,17 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "roster":
             a.add_argument("--windows", required=True, help="window numbers, e.g. 1,2 (empty: none)")
             a.add_argument("--businesses", default="", help="business codes, e.g. social,tax (default: all)")
+    s = add("audit")
+    s.add_argument("--config")
+    s.add_argument("--db")
+    s.add_argument("--from", dest="date_from", required=True, help="YYYY-MM-DD (the hall's local date)")
+    s.add_argument("--to", dest="date_to", help="YYYY-MM-DD (default: same day)")
+    s.add_argument("--staff", help="a staff number (工号): the events that person did")
+    s.add_argument("--ticket", help="a ticket number, e.g. A012: the events that name it in the date range")
+    s.add_argument("--kind", action="append", help="an event kind (ticket.voided) or family (ticket, staff, window"
+                                                   "…); repeatable")
+    s.add_argument("--format", choices=AUDIT_FORMATS, help="table (default, to the screen), csv or xlsx (need --out)")
+    s.add_argument("--out", help="the file to write (audit.csv, audit.xlsx)")
     s = add("voice-clips")
     s.add_argument("--dir", default=os.path.expanduser("~/.cache/hall/voice"))
     return p
@@ -694,7 +782,7 @@ HANDLERS = {
     "check-config": cmd_check_config, "export": cmd_export, "report": cmd_report, "central": cmd_central,
     "voice-clips": cmd_voice_clips,
     "web-poster": cmd_web_poster, "appointments": cmd_appointments, "backup": cmd_backup, "restore": cmd_restore,
-    "purge": cmd_purge, "staff": cmd_staff,
+    "purge": cmd_purge, "staff": cmd_staff, "audit": cmd_audit,
 }
 
 
