@@ -17,11 +17,12 @@ from dataclasses import dataclass
 # Actors: "staff:<工号>" (a person: a clerk at a window, a manager at the dashboard; in a hall without accounts the
 # clerk id given at sign-in), "citizen" (the kiosk, the evaluator, the phone), "device:<name>" (a device's own
 # report), "central" (the province, through sync), "console" (the hall PC's administrator at `hall ...`),
-# "system" (the hall itself: rollover, sweeps).
-ACTOR_KINDS = ("staff", "citizen", "device", "central", "console", "system")
+# "system" (the hall itself: rollover, sweeps), "anonymous" (someone at a staff terminal — the dashboard, a caller, a
+# LAN screen — who has not signed in: a window command is still the window's clerk's, a manager's command is refused).
+ACTOR_KINDS = ("staff", "citizen", "device", "central", "console", "system", "anonymous")
 # a hall without accounts signs clerks in by any id (even a name): anything printable, no spaces
 _NAME = r"[^\s\x00-\x1f\x7f]{1,64}"
-_ACTOR = re.compile(rf"^(staff:{_NAME}|device:{_NAME}|citizen|central|console|system)\Z")
+_ACTOR = re.compile(rf"^(staff:{_NAME}|device:{_NAME}|citizen|central|console|system|anonymous)\Z")
 _TERMINAL = re.compile(r"^[A-Za-z0-9_.@:/-]{0,80}\Z")
 
 
@@ -56,6 +57,11 @@ class Operator:
 SYSTEM = Operator("system")
 CONSOLE = Operator("console", "cli", "admin")  # `hall ...` on the hall PC: whoever may run it administers the hall
 CENTRAL = Operator("central", "sync")
+
+
+def anonymous(terminal: str) -> Operator:
+    """Nobody signed in at `terminal` (a staff screen before its sign-in, or after its sign-out)."""
+    return Operator("anonymous", terminal)
 
 _current: ContextVar[Operator | None] = ContextVar("hall_operator", default=None)
 

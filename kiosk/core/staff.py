@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
+from kiosk.core import context as C
 from kiosk.core.errors import HallError, _err
 
 if TYPE_CHECKING:
@@ -28,6 +29,8 @@ STAFF_DISABLED = "staff.disabled"  # {staff_no, signed_out_window}
 STAFF_PIN_RESET = "staff.pin_reset"  # {staff_no}
 STAFF_ROSTER_SET = "staff.roster_set"  # {staff_no, windows, businesses}
 STAFF_SIGNIN_REFUSED = "staff.signin_refused"  # {staff_no, window, reason, tries_left?, locked_until?}
+# a person signed in at a terminal (the dashboard, a LAN screen) rather than at a window: no window row changes
+STAFF_SIGNED_IN_TERMINAL = "staff.signed_in_terminal"  # {staff_no, role}
 
 Role = Literal["clerk", "manager", "admin"]
 ROLES: dict[str, str] = {"clerk": "窗口人员", "manager": "负责人", "admin": "系统管理员"}
@@ -60,6 +63,27 @@ AlreadySignedIn = _err("AlreadySignedIn", "staff_already_signed_in",
                        "工号 {staff_no} 已在{window_name}签到，请先在那里签退")
 RoleNotAllowed = _err("RoleNotAllowed", "staff_role_not_allowed", "{role}不能在窗口签到")
 PinRequired = _err("PinRequired", "staff_pin_required", "本大厅已启用工号账号，请输入工号和密码签到")
+ManagerRequired = _err("ManagerRequired", "staff_manager_required", "需要负责人登录后才能{action}")
+AdminRequired = _err("AdminRequired", "staff_admin_required", "需要系统管理员登录后才能{action}")
+RoleTooLow = _err("RoleTooLow", "staff_role_too_low", "{role} {staff_no} 无权{action}，需要{needed}登录")
+
+# --- who may run which command (only in a hall with accounts: without one every screen works as before) ----------
+# command name (as given to Hall.run) → what it does, said in a refusal.  Anything not named here is open to the
+# screens' own allow-lists (a citizen issues tickets, a window's clerk calls them).
+MANAGER_COMMANDS: dict[str, str] = {
+    "void": "作废号票", "close_business": "暂停业务取号", "open_business": "恢复业务取号", "set_notice": "发布大厅公告",
+    # 整改 (kiosk/core/rectify.py): naming who answers for the 整改 and deciding a clerk's 申诉 are a manager's
+    "rectification_rectify": "指派整改", "rectification_decide": "复核申诉",
+}
+ADMIN_COMMANDS: dict[str, str] = {
+    "staff_add": "添加人员账号", "staff_disable": "停用人员账号", "staff_reset_pin": "重置人员密码",
+    "staff_roster": "设置排班", "purge_personal": "清除个人信息", "calendar_apply": "更新节假日日历",
+}
+MANAGER_ROLES = frozenset({"manager", "admin"})
+ADMIN_ROLES = frozenset({"admin"})
+# Never asked: the hall PC's administrator at `hall ...`, the province through sync.  ("system" is exempt only
+# with no terminal: the hall's own sweeps and in-process code, never a screen.)
+EXEMPT_ACTORS = frozenset({"console", "central"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +239,39 @@ def _find(conn: sqlite3.Connection, who: str) -> sqlite3.Row | None:
     return r
 
 
+def _prehash(hall: Hall, who: str, pin: Any) -> tuple[bytes, bytes] | None:
+    """scrypt outside the hall's lock; inside, the hash is used only if the salt is still the one hashed with."""
+    found = _find(hall.store.conn(), who)
+    return (found["pin_salt"], hash_pin(pin, found["pin_salt"])) if found is not None and isinstance(pin, str) \
+        else None
+
+
+def _credentials(hall: Hall, tx: Tx, r: sqlite3.Row | None, pin: Any, pre: tuple[bytes, bytes] | None,
+                 refuse: Any) -> HallError | None:
+    """The checks a window sign-in and a terminal sign-in share, in order: unknown (said as a wrong PIN, so nobody
+    learns which numbers exist), disabled, locked, wrong PIN (a failure is recorded and kept; the MAX_FAILURES-th
+    locks the account for LOCK_MINUTES).  None when the PIN is right (the failures are cleared)."""
+    if r is None:
+        return refuse(WrongPin(tries_left=MAX_FAILURES), "unknown")
+    no = r["staff_no"]
+    if not r["active"]:
+        return refuse(StaffDisabled(staff_no=no), "disabled")
+    if r["locked_until"] and r["locked_until"] > tx.at:
+        return refuse(StaffLocked(until=_local(hall, r["locked_until"])), "locked", locked_until=r["locked_until"])
+    salt = r["pin_salt"]
+    digest = pre[1] if pre is not None and pre[0] == salt else (hash_pin(pin, salt) if isinstance(pin, str) else b"")
+    if not hmac.compare_digest(digest, r["pin_hash"]):
+        failures = int(r["failures"]) + 1
+        if failures >= MAX_FAILURES:
+            until = (tx.now + timedelta(minutes=LOCK_MINUTES)).isoformat()
+            tx.exec("UPDATE staff SET failures = 0, locked_until = ? WHERE staff_no = ?", until, no)
+            return refuse(StaffLocked(until=_local(hall, until)), "locked", locked_until=until)
+        tx.exec("UPDATE staff SET failures = ? WHERE staff_no = ?", failures, no)
+        return refuse(WrongPin(tries_left=MAX_FAILURES - failures), "wrong_pin", tries_left=MAX_FAILURES - failures)
+    tx.exec("UPDATE staff SET failures = 0, locked_until = NULL WHERE staff_no = ?", no)
+    return None
+
+
 def sign_in(hall: Hall, window: int, who: str, pin: str) -> Result[None]:
     """签到 with a staff number (or badge code) and PIN.  Refusals, in the order checked: StaffNotFound (said as a
     wrong PIN, so nobody learns which numbers exist), StaffDisabled, StaffLocked, WrongPin (a failure is recorded and
@@ -222,10 +279,7 @@ def sign_in(hall: Hall, window: int, who: str, pin: str) -> Result[None]:
     Each refusal is recorded as a staff.signin_refused event (never with the PIN) and the refusal raised."""
     who = who.strip() if isinstance(who, str) else ""
     wcfg = hall._window_cfg(window)
-    found = _find(hall.store.conn(), who)
-    # scrypt outside the hall's lock; inside, the hash is used only if the salt is still the one hashed with
-    pre = (found["pin_salt"], hash_pin(pin, found["pin_salt"])) if found is not None and isinstance(pin, str) \
-        else None
+    pre = _prehash(hall, who, pin)
 
     def body(tx: Tx) -> HallError | None:
         r = _find(tx.conn, who)
@@ -235,27 +289,10 @@ def sign_in(hall: Hall, window: int, who: str, pin: str) -> Result[None]:
                                            "window": window, "reason": reason, **extra})
             return err
 
-        if r is None:
-            return refuse(WrongPin(tries_left=MAX_FAILURES), "unknown")
+        bad = _credentials(hall, tx, r, pin, pre, refuse)
+        if bad is not None or r is None:
+            return bad
         no = r["staff_no"]
-        if not r["active"]:
-            return refuse(StaffDisabled(staff_no=no), "disabled")
-        if r["locked_until"] and r["locked_until"] > tx.at:
-            return refuse(StaffLocked(until=_local(hall, r["locked_until"])), "locked",
-                          locked_until=r["locked_until"])
-        salt = r["pin_salt"]
-        digest = pre[1] if pre is not None and pre[0] == salt else (
-            hash_pin(pin, salt) if isinstance(pin, str) else b"")
-        if not hmac.compare_digest(digest, r["pin_hash"]):
-            failures = int(r["failures"]) + 1
-            if failures >= MAX_FAILURES:
-                until = (tx.now + timedelta(minutes=LOCK_MINUTES)).isoformat()
-                tx.exec("UPDATE staff SET failures = 0, locked_until = ? WHERE staff_no = ?", until, no)
-                return refuse(StaffLocked(until=_local(hall, until)), "locked", locked_until=until)
-            tx.exec("UPDATE staff SET failures = ? WHERE staff_no = ?", failures, no)
-            return refuse(WrongPin(tries_left=MAX_FAILURES - failures), "wrong_pin",
-                          tries_left=MAX_FAILURES - failures)
-        tx.exec("UPDATE staff SET failures = 0, locked_until = NULL WHERE staff_no = ?", no)
         if r["role"] not in WINDOW_ROLES:
             return refuse(RoleNotAllowed(role=ROLES[r["role"]]), "role")
         if r["role"] == "clerk":
@@ -275,11 +312,72 @@ def sign_in(hall: Hall, window: int, who: str, pin: str) -> Result[None]:
     return res  # type: ignore[return-value]
 
 
+def verify(hall: Hall, who: str, pin: str) -> StaffMember:
+    """登录 at a terminal (the dashboard, a LAN screen): the staff number (or badge code) and PIN checked with the
+    same lock-out and refusals as a window sign-in (StaffNotFound said as WrongPin, StaffDisabled, StaffLocked,
+    WrongPin), recorded as staff.signed_in_terminal or staff.signin_refused (window: null).  The account, for the
+    screen to act as (`context.staff(no, terminal, role)`); no window changes."""
+    who = who.strip() if isinstance(who, str) else ""
+    pre = _prehash(hall, who, pin)
+
+    def body(tx: Tx) -> HallError | StaffMember:
+        r = _find(tx.conn, who)
+
+        def refuse(err: HallError, reason: str, **extra: Any) -> HallError:
+            tx.emit(STAFF_SIGNIN_REFUSED, {"staff_no": r["staff_no"] if r is not None else who[:32],
+                                           "window": None, "reason": reason, **extra})
+            return err
+
+        bad = _credentials(hall, tx, r, pin, pre, refuse)
+        if bad is not None or r is None:
+            return bad or WrongPin(tries_left=MAX_FAILURES)
+        tx.act(C.staff(r["staff_no"], tx.terminal, r["role"]))  # the sign-in is the person's own doing
+        tx.emit(STAFF_SIGNED_IN_TERMINAL, {"staff_no": r["staff_no"], "role": r["role"]})
+        return _member(_row(tx, r["staff_no"]))
+
+    res = hall.run("staff_verify", None, body)
+    if isinstance(res.value, HallError):  # committed first: the failure counts survive a restart
+        raise res.value
+    return res.value
+
+
 def authorize(tx: Tx, command: str) -> None:
     """Refuse `command` (the name given to `Hall.run`) when the command context's operator may not run it.
 
-    Every command passes here, inside its transaction, before its body runs."""
-    return None
+    Every command passes here, inside its transaction, before its body runs: a command outside the guarded sets
+    (issuing, calling — the hot paths) costs two dict lookups and no SQL.  A guarded one is checked only in a hall
+    with accounts; there it needs a signed-in person whose account is still active and whose role is enough.
+    No cache of "has accounts": guarded commands are rare, and the CLI or a restore may change the answer."""
+    action = MANAGER_COMMANDS.get(command)
+    roles = MANAGER_ROLES
+    if action is None:
+        action = ADMIN_COMMANDS.get(command)
+        if action is None:
+            return
+        roles = ADMIN_ROLES
+    op = tx.operator
+    if op.actor in EXEMPT_ACTORS or (op.actor == "system" and not op.terminal):
+        return
+    if not any_accounts(tx.conn):
+        return  # no accounts: every screen works as before
+    needed = ManagerRequired if roles is MANAGER_ROLES else AdminRequired
+    no = op.staff_no
+    if no is None:  # anonymous, a citizen, a device, a screen's own "system": nobody has signed in
+        raise needed(action=action)
+    r = tx.one("SELECT role, active FROM staff WHERE staff_no = ?", no)
+    if r is None:  # a clerk id from before accounts existed: not an account
+        raise needed(action=action)
+    if not r["active"]:
+        raise StaffDisabled(staff_no=no)
+    if r["role"] not in roles:  # the account's role now, not the one it signed in with
+        raise RoleTooLow(role=ROLES.get(r["role"], r["role"]), staff_no=no, action=action,
+                         needed=ROLES["manager"] if roles is MANAGER_ROLES else ROLES["admin"])
+
+
+def active_role(conn: sqlite3.Connection, staff_no: str) -> str | None:
+    """The role of an active account (a LAN session is honoured only while its account is), else None."""
+    r = conn.execute("SELECT role, active FROM staff WHERE staff_no = ?", (staff_no,)).fetchone()
+    return str(r["role"]) if r is not None and r["active"] else None
 
 
 def sign_out_all(hall: Hall, tx: Tx) -> None:
@@ -323,6 +421,10 @@ class Staff:
     def set_roster(self, staff_no: str, windows: list[int], businesses: list[str] | None = None
                    ) -> Result[dict[str, Any]]:
         return _as_dict(set_roster(self.hall, staff_no, windows, businesses or []))
+
+    def verify(self, staff_no: str, pin: str) -> dict[str, Any]:
+        """登录 at this screen: the account (as a dict) when the PIN is right, else its refusal."""
+        return verify(self.hall, staff_no, pin).to_dict()
 
 
 def _as_dict(r: Result[StaffMember]) -> Result[dict[str, Any]]:
