@@ -21,6 +21,7 @@ import msgspec
 
 from kiosk.core.config import HallConfig
 from kiosk.core.export import Sheet, write_sheet_csv, write_sheets_xlsx
+from kiosk.core.staff import ROLES
 
 # Every event kind the hall records (kiosk/core/events.py, staff.py, cases.py, rectify.py, evaluation.py,
 # holidays.py, retention.py; sync's catalog.updated), said in Chinese.  A kind not here is shown as it is.
@@ -61,6 +62,7 @@ KIND_LABELS: dict[str, str] = {
     "staff.pin_reset": "重置密码",
     "staff.roster_set": "设置排班",
     "staff.signin_refused": "签到被拒",
+    "staff.signed_in_terminal": "登录管理终端",
     "case.updated": "办件更新",
     "case.status_changed": "办件状态变更",
     "case.card_changed": "办件亮牌变更",
@@ -87,7 +89,6 @@ _REASONS = {  # reason codes some payloads carry (the rest are a person's words,
     "wrong_pin": "密码错误", "role": "角色不可签到", "roster": "不在排班内", "elsewhere": "已在其他窗口签到",
 }
 _STATES = {"ok": "正常", "degraded": "降级", "offline": "离线"}
-_ROLES = {"clerk": "窗口人员", "manager": "管理员", "admin": "系统管理员"}
 _NUMBER = re.compile(r"^([A-Za-z]+)0*(\d+)\Z")
 
 HEADERS = ["序号", "时间", "日期", "事件", "事件代码", "操作人", "操作人代码", "终端", "终端代码", "票号", "窗口",
@@ -156,16 +157,17 @@ def _first_at_or_after(p: _Probe, lo: int, hi: int, day: str) -> int | None:
 
 def seq_range(conn: sqlite3.Connection, day_from: date, day_to: date) -> SeqRange:
     """The seqs whose local_date is within day_from..day_to, found through the primary key only."""
-    row = conn.execute("SELECT MIN(seq), MAX(seq) FROM events").fetchone()  # both ends of the rowid b-tree
-    if row is None or row[0] is None:
+    # each alone: SQLite reads MIN or MAX from an end of the rowid b-tree, but scans the table for both at once
+    low = conn.execute("SELECT MIN(seq) FROM events").fetchone()[0]
+    high = conn.execute("SELECT MAX(seq) FROM events").fetchone()[0]
+    if low is None or high is None:
         return SeqRange(None, None, 0)
-    low, high = int(row[0]), int(row[1])
     p = _Probe(conn)
-    first = _first_at_or_after(p, low, high, day_from.isoformat())
+    first = _first_at_or_after(p, int(low), int(high), day_from.isoformat())
     if first is None:
         return SeqRange(None, None, p.count)
-    after = _first_at_or_after(p, first, high, _next_day(day_to))
-    last = high if after is None else after - 1
+    after = _first_at_or_after(p, first, int(high), _next_day(day_to))
+    last = int(high) if after is None else after - 1
     if last < first:
         return SeqRange(None, None, p.count)
     return SeqRange(first, last, p.count)
@@ -331,7 +333,7 @@ def detail(kind: str, p: dict[str, Any]) -> str:
     elif kind.startswith("staff."):
         add("工号 ", p.get("staff_no"))
         add("", p.get("name"))
-        add("", _ROLES.get(str(p.get("role")), p.get("role")) if p.get("role") else None)
+        add("", ROLES.get(str(p.get("role")), p.get("role")) if p.get("role") else None)
         add("剩余 ", f"{p['tries_left']} 次" if isinstance(p.get("tries_left"), int) else None)
     elif kind in ("business.closed", "business.opened"):
         add("业务 ", p.get("business"))
