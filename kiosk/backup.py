@@ -2,16 +2,17 @@
 kept N nights in a directory, and a restore that refuses an open store, a damaged copy and one from a newer version."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import sqlite3
 from contextlib import closing, suppress
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
-from kiosk.store import MIGRATIONS
+from kiosk.store import MIGRATIONS, Store
 from kiosk.storelock import StoreInUse, exclusive, lock_path
 
 # what `--dir` names its copies (local time, so a hall person finds last night's), and all rotation ever deletes
@@ -128,32 +129,94 @@ def backup_to_dir(db: Path, folder: Path, keep: int, now: datetime) -> tuple[Cop
 
 # sync/outbox.py's progress in the meta table (kiosk may not import sync): the last seq central acknowledged
 ACKED_KEY = "sync.acked_seq"
+# the event a restore appends when the replaced store had gone further than the backup (sync/contract.py checks it)
+STORE_RESTORED = "store.restored"
+
+
+@dataclass(frozen=True, slots=True)
+class Replaced:
+    """How far the store a restore replaced had got: its highest seq, and how far central had acknowledged."""
+
+    last_seq: int | None  # None: unreadable (then the acked seq stands in for it)
+    acked: int | None  # None: unreadable or never synced
+
+    @property
+    def used(self) -> int | None:
+        """The highest seq it may have given an event (and central may hold); None when nothing could be read."""
+        known = [n for n in (self.last_seq, self.acked) if n is not None]
+        return max(known) if known else None
 
 
 @dataclass(frozen=True, slots=True)
 class Restored:
-    copy: Copy
+    copy: Copy  # the restored store, as it is now (with the store.restored event when one was added)
     kept: Path | None  # where the store it replaced now is
-    central_acked: int  # how far central had acknowledged the replaced store's events (0: unknown or none)
+    backup_last_seq: int  # the backup's own last seq
+    replaced: Replaced | None  # None: there was no store to replace
+    skipped: tuple[int, int] | None  # seqs never to be used again, marked by the store.restored event after them
 
     @property
-    def reused_seqs(self) -> tuple[int, int] | None:
-        """Seqs the restored hall will give again although central already holds events under them."""
-        first = self.copy.last_seq + 1
-        return (first, self.central_acked) if self.central_acked >= first else None
+    def next_seq(self) -> int:
+        return self.copy.last_seq + 1
+
+    @property
+    def unsent(self) -> tuple[int, int] | None:
+        """The replaced store's events central had not acknowledged: they stay in the kept file only.  None when it
+        never synced (no acked seq: a hall without [sync] has nothing to warn about)."""
+        r = self.replaced
+        if r is None or r.last_seq is None or r.acked is None:
+            return None
+        first = max(r.acked or 0, self.backup_last_seq) + 1
+        return (first, r.last_seq) if r.last_seq >= first else None
 
 
-def _central_acked(db: Path) -> int:
-    """The replaced store's acknowledged seq; 0 when it cannot be read (a damaged store is why one restores)."""
-    try:
-        with closing(sqlite3.connect(f"file:{db}?mode=rw", uri=True, timeout=5.0)) as conn:
-            row = conn.execute("SELECT value FROM meta WHERE key = ?", (ACKED_KEY,)).fetchone()
+def _replaced(db: Path) -> Replaced:
+    """Read the store about to be replaced, each figure on its own: a damaged store is why one restores, and its
+    meta may still be readable where its event log is not (or the other way round)."""
+    last: int | None = None
+    acked: int | None = None
+    try:  # mode=rw: opening merges its -wal, so what is read (and then kept) is the whole store
+        conn = sqlite3.connect(f"file:{db}?mode=rw", uri=True, timeout=5.0)
     except sqlite3.Error:
-        return 0
-    try:
-        return int(row[0]) if row else 0
-    except ValueError:
-        return 0
+        return Replaced(None, None)
+    with closing(conn):
+        with suppress(sqlite3.Error, TypeError, ValueError):
+            last = int(conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0])
+        with suppress(sqlite3.Error, TypeError, ValueError):
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (ACKED_KEY,)).fetchone()
+            acked = int(row[0]) if row else None
+    return Replaced(last, acked)
+
+
+def _mark_skipped(conn: sqlite3.Connection, src: Path, backup_last: int, used: int, now: datetime) -> None:
+    """Append store.restored at seq used + 1 so that the restored hall numbers on after every seq the replaced
+    store used: central keeps one event per (hall, seq), and a new event under a seq it holds would be dropped.
+    Its payload names the skipped range, which the outbox steps over and central settles.  The acked seq stays
+    the backup's (capped at its last event): the backup's unacknowledged tail is sent again and central drops those
+    as the duplicates they are."""
+    cols = {r[1] for r in conn.execute("PRAGMA table_info(events)")}
+    local = now.astimezone()
+    row: dict[str, object] = {
+        "seq": used + 1, "id": Store.new_id(), "kind": STORE_RESTORED,
+        "at_utc": local.astimezone(UTC).isoformat(), "local_date": local.date().isoformat(),
+        "payload": json.dumps({"backup_last_seq": backup_last, "skipped_from": backup_last + 1, "skipped_to": used,
+                               "backup": src.name[:255], "restored_at": local.isoformat()},
+                              ensure_ascii=False, separators=(",", ":")),
+        # a backup from before the audit migration has no such columns (the hall adds them, '' for old events)
+        "actor": "console", "terminal": "cli",
+    }
+    row = {k: v for k, v in row.items() if k in cols}
+    with conn:
+        conn.execute(f"INSERT INTO events({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                     tuple(row.values()))
+        row_acked = conn.execute("SELECT value FROM meta WHERE key = ?", (ACKED_KEY,)).fetchone()
+        try:
+            acked = int(row_acked[0]) if row_acked else 0
+        except ValueError:
+            acked = -1
+        if not 0 <= acked <= backup_last:  # garbage, or past its own log: the outbox would skip the new events
+            fixed = 0 if acked < 0 else backup_last  # garbage: send it all again, central drops what it has
+            conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (ACKED_KEY, str(fixed)))
 
 
 def _owner_like(path: Path, like: Path) -> None:
@@ -179,12 +242,20 @@ def restore(src: Path, db: Path, now: datetime) -> Restored:
         raise BackupError(f"备份文件就是数据库本身：{db}")
     tmp = db.with_name(f".{db.name}.restoring")
     kept: Path | None = None
+    replaced: Replaced | None = None
+    skipped: tuple[int, int] | None = None
     try:
         with exclusive(db):
             _private_file(tmp)
             shutil.copyfile(src, tmp)
             with closing(sqlite3.connect(tmp)) as conn:
                 copy = check(conn, src)
+                # read under the lock, before anything moves: nothing writes to it meanwhile
+                replaced = _replaced(db) if db.exists() else None  # also merges its -wal: the kept file is whole
+                used = replaced.used if replaced is not None else None
+                if used is not None and used > copy.last_seq:
+                    _mark_skipped(conn, src, copy.last_seq, used, now)
+                    skipped = (copy.last_seq + 1, used)
                 conn.execute("PRAGMA journal_mode=DELETE")  # the hall turns WAL on again when it opens it
             owner = db if db.exists() else db.parent
             _owner_like(tmp, owner)
@@ -192,7 +263,6 @@ def restore(src: Path, db: Path, now: datetime) -> Restored:
             if db.exists():
                 os.chmod(tmp, db.stat().st_mode & 0o777)
             _fsync(tmp)
-            acked = _central_acked(db) if db.exists() else 0  # also merges its -wal: the kept file is whole
             if db.exists():
                 kept = db.with_name(f"{db.name}.before-restore-{now:%Y%m%d-%H%M%S}")
                 os.replace(db, kept)
@@ -214,4 +284,6 @@ def restore(src: Path, db: Path, now: datetime) -> Restored:
     finally:
         with suppress(OSError):
             tmp.unlink(missing_ok=True)
-    return Restored(Copy(db, copy.size, copy.last_seq, copy.tickets, copy.migration), kept, acked)
+    last = skipped[1] + 1 if skipped is not None else copy.last_seq
+    return Restored(Copy(db, db.stat().st_size, last, copy.tickets, copy.migration), kept, copy.last_seq, replaced,
+                    skipped)

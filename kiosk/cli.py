@@ -533,6 +533,9 @@ def cmd_backup(args: argparse.Namespace) -> int:
 def cmd_restore(args: argparse.Namespace) -> int:
     from kiosk.backup import BackupError, restore
 
+    def _span(first: int, last: int) -> str:
+        return str(first) if first == last else f"{first}–{last}"
+
     db = Path(args.db or DEFAULT_DB)
     try:
         done = restore(Path(args.file), db, datetime.now().astimezone())
@@ -542,11 +545,19 @@ def cmd_restore(args: argparse.Namespace) -> int:
     print(f"已恢复：{done.copy.text()}")
     if done.kept is not None:
         print(f"原数据库保留在 {done.kept}（确认无误后可删除）")
-    print(f"下一个事件序号 {done.copy.last_seq + 1}；现在可以启动：systemctl start hall-server")
-    if done.reused_seqs is not None:  # central keeps one event per (hall, seq): the new ones would be dropped there
-        first, last = done.reused_seqs
-        print(f"注意：被替换的数据库已把事件发送到省中心至序号 {last}。恢复后序号 {first}–{last} 的新事件与中心已有的"
-              f"序号重复，中心按（大厅, 序号）去重会丢弃它们：请告知省中心运维", file=sys.stderr)
+    if done.skipped is not None:
+        # central keeps one event per (hall, seq): the restored hall numbers on after every seq already used
+        first, last = done.skipped
+        print(f"被替换的数据库已用到事件序号 {last}，备份只到 {first - 1}：序号 {_span(first, last)} 不再使用，"
+              f"已记录“数据库已恢复”事件（序号 {last + 1}），省中心据此不再等待这些序号")
+    if done.unsent is not None:
+        first, last = done.unsent
+        print(f"注意：被替换的数据库中序号 {_span(first, last)} 的事件未确认送达省中心，恢复后不会再发送，"
+              f"它们只保存在 {done.kept} 中", file=sys.stderr)
+    if done.replaced is not None and done.replaced.used is None:
+        print(f"注意：无法读取被替换的数据库用到的事件序号。若它曾向省中心发送过序号大于 {done.backup_last_seq} "
+              "的事件，中心会丢弃恢复后同序号的新事件：请告知省中心运维", file=sys.stderr)
+    print(f"下一个事件序号 {done.next_seq}；现在可以启动：systemctl start hall-server")
     return 0
 
 

@@ -3,6 +3,7 @@ state and next seq; a restore onto an open store (this process, another hall pro
 damaged backup and one from a newer version are refused with exit 2 and nothing replaced; --dir keeps N copies."""
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 import sys
@@ -166,27 +167,138 @@ def test_restore_replaces_a_stopped_store_and_keeps_the_old_one(running: tuple[H
     said = capsys.readouterr()
     kept = next(db.parent.glob("hall.db.before-restore-*"))
     assert f"原数据库保留在 {kept}" in said.out
-    assert dump(kept) == later and dump(db) == dump(out)
+    assert dump(kept) == later
+    restored, backed = dump(db), dump(out)
+    assert restored["events"][:-1] == backed["events"]  # and after them the restore's own event (below)
+    assert restored["events"][-1][0] == later["events"][-1][0] + 1
+    assert {t: rows for t, rows in restored.items() if t != "events"} == \
+        {t: rows for t, rows in backed.items() if t != "events"}
     assert not Path(f"{db}-wal").exists() or Path(f"{db}-wal").stat().st_size == 0
-    assert "注意" not in said.err  # no sync link: central holds nothing under the seqs used again
+    assert "注意" not in said.err  # never synced: nothing central could be missing
 
 
-def test_restore_warns_when_central_already_has_the_seqs_used_again(running: tuple[Hall, FakeClock],
-                                                                     tmp_path: Path,
-                                                                     capsys: pytest.CaptureFixture[str]) -> None:
-    hall, _clock = running
+def events_of(db: Path | str) -> list[sqlite3.Row]:
+    with closing(sqlite3.connect(db)) as conn:
+        conn.row_factory = sqlite3.Row
+        return conn.execute("SELECT * FROM events ORDER BY seq").fetchall()
+
+
+def test_restore_never_gives_a_seq_again(running: tuple[Hall, FakeClock], config: HallConfig, tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """Back up, go on (the outbox may have sent it all), restore, go on: no seq the replaced store used is given
+    to another event, and store.restored names the skipped seqs."""
+    hall, clock = running
+    busy_day(hall, clock)
     out = tmp_path / "b.db"
     assert main(["backup", "--db", hall.store.path, "--out", str(out)]) == 0
     backed = hall.store.last_seq()
-    for _ in range(4):
+    for _ in range(7):
         hall.issue_ticket("tax")
-    with hall.store.write() as c:  # as sync/outbox.py records central's PUBACKs
-        hall.store.meta_set(c, "sync.acked_seq", str(hall.store.last_seq()))
-    acked = hall.store.last_seq()
+    with hall.store.write() as c:  # as sync/outbox.py records central's PUBACKs: central holds them all
+        hall.store.meta_set(c, "sync.acked_seq", str(hall.store.last_seq() - 2))
+    used = hall.store.last_seq()
+    old_ids = {e["id"] for e in events_of(hall.store.path)}
+    hall.store.close()
+    capsys.readouterr()
+
+    assert main(["restore", str(out), "--db", hall.store.path]) == 0
+    said = capsys.readouterr()
+    assert f"序号 {backed + 1}–{used} 不再使用" in said.out and f"（序号 {used + 1}）" in said.out
+    assert f"下一个事件序号 {used + 2}" in said.out
+    # the last two were not acknowledged: they stay in the kept store only, and the hall person is told so
+    assert f"序号 {used - 1}–{used} 的事件未确认送达省中心" in said.err
+    evs = events_of(hall.store.path)
+    mark = evs[-1]
+    assert [e["seq"] for e in evs] == [*range(1, backed + 1), used + 1]
+    assert (mark["kind"], mark["actor"], mark["terminal"]) == ("store.restored", "console", "cli")
+    payload = json.loads(mark["payload"])
+    assert payload["backup_last_seq"] == backed and payload["backup"] == "b.db"
+    assert (payload["skipped_from"], payload["skipped_to"]) == (backed + 1, used)
+    with closing(sqlite3.connect(hall.store.path)) as conn:  # the backup's progress: its tail is sent again
+        assert conn.execute("SELECT value FROM meta WHERE key = 'sync.acked_seq'").fetchone() is None
+
+    again = Hall(config, Store(hall.store.path), clock=clock)
+    try:
+        fresh = [again.issue_ticket("tax").events[0] for _ in range(3)]
+        assert [e.seq for e in fresh] == [used + 2, used + 3, used + 4]
+        assert all(e.seq > used for e in fresh) and not {e.id for e in fresh} & old_ids
+    finally:
+        again.store.close()
+
+
+def test_a_restore_of_a_restored_store_skips_past_its_marker_too(running: tuple[Hall, FakeClock],
+                                                                 config: HallConfig, tmp_path: Path) -> None:
+    hall, clock = running
+    hall.issue_ticket("tax")
+    out = tmp_path / "b.db"
+    assert main(["backup", "--db", hall.store.path, "--out", str(out)]) == 0
+    for _ in range(3):
+        hall.issue_ticket("tax")
     hall.store.close()
     assert main(["restore", str(out), "--db", hall.store.path]) == 0
-    err = capsys.readouterr().err
-    assert f"序号 {backed + 1}–{acked} 的新事件" in err and "中心" in err
+    second = Hall(config, Store(hall.store.path), clock=clock)
+    second.issue_ticket("tax")
+    used = second.store.last_seq()
+    second.store.close()
+    assert main(["restore", str(out), "--db", hall.store.path]) == 0
+    marks = [e for e in events_of(hall.store.path) if e["kind"] == "store.restored"]
+    assert [e["seq"] for e in marks] == [used + 1]  # the backup never had the first marker; it is above it
+    assert json.loads(marks[0]["payload"])["skipped_to"] == used
+
+
+def test_an_unreadable_replaced_store_falls_back_to_the_acked_seq(running: tuple[Hall, FakeClock],
+                                                                  config: HallConfig, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """The event log is what a damaged store loses: then how far central acknowledged is the highest seq known
+    to be used."""
+    hall, clock = running
+    hall.issue_ticket("tax")
+    out = tmp_path / "b.db"
+    assert main(["backup", "--db", hall.store.path, "--out", str(out)]) == 0
+    backed = hall.store.last_seq()
+    for _ in range(6):
+        hall.issue_ticket("tax")
+    with hall.store.write() as c:
+        hall.store.meta_set(c, "sync.acked_seq", str(hall.store.last_seq() - 1))
+    acked = hall.store.last_seq() - 1
+    hall.store.close()
+    with closing(sqlite3.connect(hall.store.path, isolation_level=None)) as conn:
+        conn.execute("ALTER TABLE events RENAME TO events_lost")  # its log unreadable, its meta not
+    capsys.readouterr()
+    assert main(["restore", str(out), "--db", hall.store.path]) == 0
+    said = capsys.readouterr()
+    assert f"序号 {backed + 1}–{acked} 不再使用" in said.out
+    evs = events_of(hall.store.path)
+    assert evs[-1]["seq"] == acked + 1 and evs[-1]["kind"] == "store.restored"
+    assert "注意" not in said.err  # the unsent tail cannot be named without the log: nothing made up
+
+    # nothing readable at all: nothing skipped, and the hall person is warned
+    hall2 = Hall(config, Store(tmp_path / "two" / "hall.db"), clock=clock)
+    hall2.issue_ticket("tax")
+    hall2.store.close()
+    Path(hall2.store.path).write_bytes(b"not a database at all" * 100)
+    capsys.readouterr()
+    assert main(["restore", str(out), "--db", hall2.store.path]) == 0
+    said = capsys.readouterr()
+    assert "无法读取被替换的数据库用到的事件序号" in said.err
+    assert [e["seq"] for e in events_of(hall2.store.path)] == list(range(1, backed + 1))
+
+
+def test_restoring_onto_no_store_adds_nothing(running: tuple[Hall, FakeClock], tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    hall, clock = running
+    busy_day(hall, clock)
+    out = tmp_path / "b.db"
+    assert main(["backup", "--db", hall.store.path, "--out", str(out)]) == 0
+    fresh = tmp_path / "new-pc" / "hall.db"
+    fresh.parent.mkdir()
+    capsys.readouterr()
+    assert main(["restore", str(out), "--db", str(fresh)]) == 0
+    said = capsys.readouterr()
+    assert dump(fresh) == dump(out)
+    assert "不再使用" not in said.out and not said.err
+    assert not any(e["kind"] == "store.restored" for e in events_of(fresh))
 
 
 def test_restore_is_refused_while_this_process_has_the_store_open(running: tuple[Hall, FakeClock], tmp_path: Path,
@@ -246,7 +358,10 @@ def test_restore_is_refused_while_another_process_has_the_store_open(holder: str
     finally:
         proc.communicate("\n", timeout=30)
     assert main(["restore", str(out), "--db", str(db)]) == 0  # once it has closed the store
-    assert dump(db) == dump(out)
+    restored, backed = dump(db), dump(out)
+    assert restored["events"][-1][2] == "store.restored"  # the replaced store had gone one event further
+    restored["events"].pop()
+    assert restored == backed
 
 
 def test_a_damaged_or_newer_backup_is_refused_and_nothing_replaced(running: tuple[Hall, FakeClock],
