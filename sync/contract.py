@@ -834,6 +834,9 @@ class LanRequest(msgspec.Struct, kw_only=True):
     id: RequestId
     args: list[Any] = msgspec.field(default_factory=list)
     kwargs: dict[str, Any] = msgspec.field(default_factory=dict)
+    # the token a staff.verify reply carried: the server acts for that person only if it signed it for this client
+    # and it has not expired (an older server ignores the field; an older client sends none and stays anonymous)
+    session: Annotated[str, msgspec.Meta(max_length=512)] | None = None
 
 
 class LanError(msgspec.Struct, kw_only=True):

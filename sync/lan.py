@@ -11,10 +11,15 @@ paho's thread fills slots and queues events; one dispatcher thread repairs gaps 
 """
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import inspect
+import json
 import logging
 import queue
 import re
+import secrets
 import socket
 import sys
 import threading
@@ -37,7 +42,8 @@ from kiosk.core import holidays as core_holidays
 from kiosk.core import rectify as core_rectify
 from kiosk.core import staff as core_staff
 from kiosk.core.config import HallConfig
-from kiosk.core.context import Operator, acting
+from kiosk.core.context import Operator, acting, anonymous
+from kiosk.core.context import staff as staff_operator
 from kiosk.core.errors import ConfigError, HallError
 from kiosk.core.events import Event, EventBus
 from kiosk.core.hall import Issued, Result
@@ -81,8 +87,12 @@ APPOINTMENTS_COMMANDS = frozenset({"appointments.book", "appointments.cancel"})
 # 人员 (kiosk/core/staff.py Staff): the accounts and their management, for the dashboard (a manager) only — never a
 # caller, kiosk, board or evaluator; PINs travel in the request only and are never logged or answered
 STAFF_MANAGE = frozenset({"staff.members", "staff.add", "staff.disable", "staff.reset_pin", "staff.set_roster"})
+# 登录 at a staff screen (the dashboard's manager, a caller's covering manager): the PIN checked on the server, which
+# answers a session token; the client's later requests act for that person (LanServer._operator), never beyond
+STAFF_SIGNIN = frozenset({"staff.verify"})
 QUERIES = HALL_QUERIES | CASES_QUERIES | SERVER_QUERIES | APPOINTMENTS_QUERIES
-ALLOWED = QUERIES | HALL_COMMANDS | CASES_COMMANDS | APPOINTMENTS_DESK | APPOINTMENTS_COMMANDS | STAFF_MANAGE
+ALLOWED = (QUERIES | HALL_COMMANDS | CASES_COMMANDS | APPOINTMENTS_DESK | APPOINTMENTS_COMMANDS | STAFF_MANAGE
+           | STAFF_SIGNIN)
 # Safe to send again after a timeout: reads, idem_key commands, and the two whose repeat changes nothing.
 RETRYABLE = QUERIES | HALL_IDEMPOTENT | APPOINTMENTS_DESK | APPOINTMENTS_COMMANDS | {"tick", "report_device_health",
                                                                                     "staff.members"}
@@ -96,6 +106,8 @@ ROLE_METHODS: dict[str, frozenset[str]] = {
     "caller": ALLOWED - {"close_business", "open_business", "set_notice"} - RECTIFY_MANAGER - STAFF_MANAGE,
     "dashboard": ALLOWED,
 }
+
+SESSION_S = 12 * 3600  # a LAN sign-in lasts a long working day; the server's restart ends it sooner (its key is new)
 
 # A reply must fit under the broker's max_packet_size (packaging/mosquitto: 260 KiB) with its topic and headers.
 MAX_REPLY_BYTES = 240 * 1024
@@ -321,6 +333,8 @@ class LanServer:
                                   f"one of {', '.join(sorted(ROLE_METHODS))}", option="clients", section="lan")
         self.clients = dict(clients) if clients is not None else None
         self.hall = hall
+        # signs the session tokens of LAN sign-ins; kept in memory only, so a token is worth nothing elsewhere
+        self._session_key = secrets.token_bytes(32)
         self.hall_id: str = hall.config.hall_id
         # a clean session: commands queued at the broker while the server was down must not run minutes later
         self.settings = msgspec.structs.replace(settings, session_expiry=0)
@@ -490,8 +504,10 @@ class LanServer:
             self._fail(f"{client}/{e.params['detail']}")
             return _error_bytes(req.id, e)
         try:
-            with acting(self._operator(client)):
+            with acting(self._operator(client, req.session)):
                 value = fn(*req.args, **req.kwargs)
+            if method in STAFF_SIGNIN:  # signed in: the token that names this person on this client from now on
+                value = {**value, "session": self.session_token(client, value["staff_no"], value["role"])}
         except HallError as e:
             return _error_bytes(req.id, e)
         except (TypeError, ValueError, KeyError) as e:  # wrong arguments from the client
@@ -510,12 +526,43 @@ class LanServer:
             return _error_bytes(req.id, LanBadRequest(detail=f"{method}: 结果太大，请缩小查询范围"))
         return data
 
-    def _operator(self, client: str) -> Operator:
-        """Who a LAN client's command is done by: the terminal is the client id the broker vouches for; a kiosk or
-        an evaluator serves citizens; a caller's window commands are its window's signed-in clerk's (filled in
-        by the hall)."""
+    def _operator(self, client: str, session: str | None = None) -> Operator:
+        """Who a LAN client's command is done by: the terminal is the client id the broker vouches for.  The person
+        its session token names, when the token is this server's, for this client, unexpired and its account still
+        active (with the account's role now); else a kiosk or an evaluator serves citizens and any other screen is
+        anonymous (a caller's window commands are its window's signed-in clerk's, filled in by the hall)."""
+        terminal = f"lan:{client}"
+        if session:
+            person = self._session_person(client, session)
+            if person is not None:
+                return staff_operator(person[0], terminal, person[1])
         role = (self.clients or {}).get(client, "")
-        return Operator("citizen" if role in ("kiosk", "evaluator") else "system", f"lan:{client}")
+        return Operator("citizen", terminal) if role in ("kiosk", "evaluator") else anonymous(terminal)
+
+    def _sign(self, body: bytes) -> str:
+        return hmac.new(self._session_key, body, hashlib.sha256).hexdigest()
+
+    def session_token(self, client: str, staff_no: str, role: str, expires: float | None = None) -> str:
+        """base64url(JSON [client, staff_no, role, expiry]) "." HMAC-SHA256 of it under this server's key."""
+        exp = int(expires if expires is not None else time.time() + SESSION_S)
+        body = base64.urlsafe_b64encode(json.dumps([client, staff_no, role, exp]).encode()).rstrip(b"=")
+        return f"{body.decode()}.{self._sign(body)}"
+
+    def _session_person(self, client: str, token: str) -> tuple[str, str] | None:
+        """(staff_no, role) of a valid token for `client`; None for a forged, another client's, an expired token,
+        or one whose account was disabled or changed role since."""
+        body, _, sig = token.rpartition(".")
+        if not body or not hmac.compare_digest(sig.encode(), self._sign(body.encode()).encode()):
+            return None
+        try:
+            cid, staff_no, role, exp = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        except (ValueError, TypeError):
+            return None
+        if cid != client or not isinstance(exp, int) or exp <= time.time():
+            return None
+        if core_staff.active_role(self.hall.store.conn(), str(staff_no)) != role:
+            return None
+        return str(staff_no), str(role)
 
     def _target(self, method: str) -> Callable[..., Any]:
         """The callable an allowed method runs; its signature and annotations are what a request is checked by."""
@@ -637,6 +684,7 @@ class RemoteHall:
         self.last_seq = 0  # the last event delivered to subscribers
         self.counters = {"calls": 0, "timeouts": 0, "resent": 0, "gaps": 0, "repaired": 0, "malformed": 0}
         self.last_error = ""
+        self.session: str | None = None  # the server's token after a staff sign-in here (RemoteStaff.verify)
         self._reply_topic = contract.lan_reply_topic(hall_id, client_id)
         self._event_topic = contract.lan_event_topic(hall_id)
         self._beat_topic = contract.lan_heartbeat_topic(hall_id)
@@ -787,7 +835,7 @@ class RemoteHall:
             kw["idem_key"] = f"lan:{self.client_id}:{uuid.uuid4().hex}"
         rid = uuid.uuid4().hex
         topic = contract.lan_cmd_topic(self.hall_id, self.client_id, method)
-        payload = _enc.encode(contract.LanRequest(id=rid, args=list(args), kwargs=kw))
+        payload = _enc.encode(contract.LanRequest(id=rid, args=list(args), kwargs=kw, session=self.session))
         # a server known to be gone costs one timeout, not three; a command that is unsafe to repeat is sent once
         attempts = self.attempts if method in RETRYABLE and (not self._gone() or method == "hello") else 1
         slot = _Slot()
@@ -948,6 +996,16 @@ class RemoteStaff:
         value: Result[dict[str, Any]] = self.remote._call("staff.set_roster", [staff_no, windows],
                                                           {"businesses": businesses})
         return value
+
+    def verify(self, staff_no: str, pin: str) -> dict[str, Any]:
+        """登录 on the server: the account; its session token is kept for every later request of this client."""
+        value: dict[str, Any] = dict(self.remote._call("staff.verify", [staff_no, pin]))
+        self.remote.session = value.pop("session", None)
+        return value
+
+    def end_session(self) -> None:
+        """退出: later requests are this client's own again (anonymous for a staff screen)."""
+        self.remote.session = None
 
 
 class RemoteAppointments:

@@ -426,6 +426,10 @@ class Staff:
         """登录 at this screen: the account (as a dict) when the PIN is right, else its refusal."""
         return verify(self.hall, staff_no, pin).to_dict()
 
+    def end_session(self) -> None:
+        """退出 at this screen: nothing to forget in process (the screen's operator is the whole sign-in); a LAN
+        client's RemoteStaff drops its server session here."""
+
 
 def _as_dict(r: Result[StaffMember]) -> Result[dict[str, Any]]:
     from kiosk.core.hall import Result
