@@ -77,11 +77,13 @@ KIND_LABELS: dict[str, str] = {
     "calendar.applied": "节假日安排更新",
     "retention.purged": "清除个人信息",
     "catalog.updated": "办事指南更新",
+    "store.restored": "从备份恢复数据库",
 }
 # `--kind ticket`: a family is the part before the dot
 FAMILIES = frozenset(k.split(".", 1)[0] for k in KIND_LABELS)
 
-_ACTORS = {"citizen": "群众", "central": "省平台", "console": "管理终端(命令行)", "system": "系统", "": "未记录"}
+_ACTORS = {"citizen": "群众", "central": "省平台", "console": "管理终端(命令行)", "system": "系统",
+           "anonymous": "未登录人员", "": "未记录"}
 _TERMINALS = {"kiosk": "取号机", "board": "大屏", "dashboard": "管理看板", "phone": "手机", "cli": "命令行",
               "sync": "省平台同步", "demo": "演示", "sim": "模拟", "": "-"}
 _REASONS = {  # reason codes some payloads carry (the rest are a person's words, shown as they are)
@@ -140,7 +142,8 @@ class _Probe:
 def _first_at_or_after(p: _Probe, lo: int, hi: int, day: str) -> int | None:
     """The smallest seq in lo..hi whose local_date >= day (None: none).  The test "the first event at or after x
     is on or after `day`" only turns from false to true as x grows, since local_date never goes back in seq order;
-    holes in the seqs (none are expected) do no harm, each probe lands on the next event that exists."""
+    holes in the seqs (a restore from an older backup skips the seqs the replaced store had used: store.restored)
+    do no harm, each probe lands on the next event that exists."""
     found: int | None = None
     while lo <= hi:
         mid = (lo + hi) // 2
@@ -358,6 +361,10 @@ def detail(kind: str, p: dict[str, Any]) -> str:
         add("→", p.get("to") if kind == "case.status_changed" else None)
     elif kind == "retention.purged":
         add("清除 ", f"{p.get('before')} 之前")
+    elif kind == "store.restored":
+        add("备份 ", p.get("backup"))
+        if isinstance(p.get("skipped_from"), int) and isinstance(p.get("skipped_to"), int):
+            add("跳过序号 ", f"{p['skipped_from']}–{p['skipped_to']}")
     elif kind == "catalog.updated":
         add("更新 ", p.get("updated"))
     if p.get("reason"):  # a code some payloads carry (said in Chinese), else a person's words

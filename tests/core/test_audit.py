@@ -198,14 +198,15 @@ def test_events_before_the_audit_say_not_recorded(store: Store, config) -> None:
 # --- labels -------------------------------------------------------------------------------------------------------
 def recorded_kinds() -> set[str]:
     """Every event kind constant the hall and sync define (UPPER_CASE = "family.kind" strings)."""
+    from kiosk import backup
     from kiosk.core import appointments, cases, evaluation, events, holidays, rectify, retention, staff
-    from sync import contract
+    from sync import catalog, contract, inbox, outbox
 
     found = set()
-    for mod in (events, staff, cases, rectify, evaluation, holidays, retention, appointments, contract):
+    for mod in (events, staff, cases, rectify, evaluation, holidays, retention, appointments, backup, contract,
+                catalog, inbox, outbox):
         for name, v in vars(mod).items():
-            if name.isupper() and isinstance(v, str) and re.fullmatch(r"[a-z]+\.[a-z_]+", v) and \
-                    v.split(".")[0] in A.FAMILIES | {"sync"}:
+            if name.isupper() and isinstance(v, str) and re.fullmatch(r"[a-z]+\.[a-z_]+", v):
                 found.add(v)
     found.discard("sync.acked_seq")  # a meta key, not an event
     return found
@@ -222,9 +223,16 @@ def test_every_recorded_kind_has_a_chinese_label() -> None:
 
 @pytest.mark.parametrize(("actor", "label"), [
     ("staff:0012", "工号 0012"), ("citizen", "群众"), ("device:printer-1", "设备 printer-1"), ("central", "省平台"),
-    ("console", "管理终端(命令行)"), ("system", "系统"), ("", "未记录")])
+    ("console", "管理终端(命令行)"), ("system", "系统"), ("anonymous", "未登录人员"), ("", "未记录")])
 def test_actor_labels(actor: str, label: str) -> None:
     assert A.actor_label(actor) == label
+    assert actor == "" or actor.partition(":")[0] in C.ACTOR_KINDS
+
+
+def test_every_actor_kind_is_said_in_chinese() -> None:
+    for kind in C.ACTOR_KINDS:
+        said = A.actor_label(f"{kind}:x" if kind in ("staff", "device") else kind)
+        assert re.search(r"[\u4e00-\u9fff]", said), kind
 
 
 @pytest.mark.parametrize(("terminal", "label"), [
