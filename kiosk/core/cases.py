@@ -741,20 +741,21 @@ class Cases:
         """One item with every step taken."""
         return self.rect.detail(item_id)
 
-    def verify_rectification(self, item_id: str, *, valid: bool, note: str, evidence: str = "", by: str) -> Any:
+    def verify_rectification(self, item_id: str, *, valid: bool, note: str, evidence: str = "",
+                             by: str | None = None) -> Any:
         return self.rect.verify(item_id, valid=valid, note=note, evidence=evidence, by=by)
 
-    def rectify(self, item_id: str, *, action: str, responsible: str, by: str) -> Any:
+    def rectify(self, item_id: str, *, action: str, responsible: str, by: str | None = None) -> Any:
         return self.rect.rectify(item_id, action=action, responsible=responsible, by=by)
 
     def revisit(self, item_id: str, *, contacted: bool, result: str, satisfied: bool | None = None,
-                by: str) -> Any:
+                by: str | None = None) -> Any:
         return self.rect.revisit(item_id, contacted=contacted, result=result, satisfied=satisfied, by=by)
 
-    def appeal_rectification(self, item_id: str, *, reason: str, by: str) -> Any:
+    def appeal_rectification(self, item_id: str, *, reason: str, by: str | None = None) -> Any:
         return self.rect.appeal(item_id, reason=reason, by=by)
 
-    def decide_appeal(self, item_id: str, *, upheld: bool, note: str, by: str) -> Any:
+    def decide_appeal(self, item_id: str, *, upheld: bool, note: str, by: str | None = None) -> Any:
         return self.rect.decide(item_id, upheld=upheld, note=note, by=by)
 
     # ============================================================================================================

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from kiosk.core import context as C
 from kiosk.core.cases import CARD_LABELS, _err, card_for, next_change
 from kiosk.core.privacy import scrub_text
 from kiosk.core.rating import Level
@@ -46,6 +47,8 @@ AppealUsed = _err("AppealUsed", "rectification_appeal_used", "这条差评已经
 NotOwnItem = _err("NotOwnItem", "rectification_not_own", "只能对自己受理的差评申诉（这条差评属于 {clerk}）")
 SelfDecision = _err("SelfDecision", "rectification_self_decision", "申诉须由申诉人以外的负责人复核")
 NotContacted = _err("NotContacted", "rectification_not_contacted", "未联系上群众，不能记录群众是否满意")
+NotSignedInAs = _err("NotSignedInAs", "rectification_not_signed_in_as",
+                     "已登录的是工号 {signed_in}，不能以工号 {given} 的名义填写{field}")
 
 
 def _text(value: Any, field: str, *, required: bool = True) -> str:
@@ -62,12 +65,23 @@ def _text(value: Any, field: str, *, required: bool = True) -> str:
 
 
 def _staff(value: Any, field: str) -> str:
-    """A staff number (工号): who took the step.  The command context has no operator yet (see docs/cases.md), so
-    each step names its own."""
+    """A staff number (工号) named in a step (the 整改责任人, or who took it when nobody is signed in)."""
     s = value.strip() if isinstance(value, str) else ""
     if not _STAFF.match(s):
         raise OperatorRequired(field=field)
     return s
+
+
+def _by(value: Any, field: str) -> str:
+    """Who takes a step: the person the command context names (kiosk/core/context.py: the signed-in manager at the
+    dashboard, the clerk at the caller); `by` only where nobody is signed in (the CLI, a hall without accounts),
+    and never someone other than the signed-in person."""
+    op = C.current()
+    if op is not None and op.staff_no is not None:
+        if value not in (None, "") and (not isinstance(value, str) or value.strip() != op.staff_no):
+            raise NotSignedInAs(signed_in=op.staff_no, given=str(value)[:32], field=field)
+        return op.staff_no
+    return _staff(value, field)
 
 
 def _flag(value: Any, field: str) -> bool:
@@ -133,7 +147,7 @@ class Rectifications:
     # ============================================================================================================
     # the steps
     # ============================================================================================================
-    def verify(self, item_id: str, *, valid: bool, note: str, evidence: str = "", by: str) -> Any:
+    def verify(self, item_id: str, *, valid: bool, note: str, evidence: str = "", by: str | None = None) -> Any:
         """核实: the 差评 is valid (→ 整改) or not (→ closed as 核实不属实, with the reason and the evidence)."""
         ok = _flag(valid, "核实结论（属实或不属实）")
         note_s = _text(note, "核实情况" if ok else "不属实的理由")
@@ -143,16 +157,16 @@ class Rectifications:
         def apply(r: dict[str, Any]) -> tuple[str, str | None, dict[str, Any]]:
             return ("rectify", None, {"valid": 1}) if ok else ("closed", "invalid", {"valid": 0})
 
-        return self._step("verify", item_id, _staff(by, "核实人"), detail, apply)
+        return self._step("verify", item_id, _by(by, "核实人"), detail, apply)
 
-    def rectify(self, item_id: str, *, action: str, responsible: str, by: str) -> Any:
+    def rectify(self, item_id: str, *, action: str, responsible: str, by: str | None = None) -> Any:
         """整改: what was done, and the staff member responsible (→ 待回访)."""
         detail = {"action": _text(action, "整改措施"), "responsible": _staff(responsible, "整改责任人")}
-        return self._step("rectify", item_id, _staff(by, "经办人"), detail,
+        return self._step("rectify", item_id, _by(by, "经办人"), detail,
                           lambda r: ("revisit", None, {"responsible": detail["responsible"]}))
 
     def revisit(self, item_id: str, *, contacted: bool, result: str, satisfied: bool | None = None,
-                by: str) -> Any:
+                by: str | None = None) -> Any:
         """回访: the citizen contacted (or not), what they said, satisfied or not (→ closed)."""
         reached = _flag(contacted, "是否联系上群众")
         if reached:
@@ -162,12 +176,12 @@ class Rectifications:
         else:
             happy = None
         detail = {"contacted": reached, "result": _text(result, "回访情况"), "satisfied": happy}
-        return self._step("revisit", item_id, _staff(by, "回访人"), detail, lambda r: (
+        return self._step("revisit", item_id, _by(by, "回访人"), detail, lambda r: (
             "closed", "rectified", {"contacted": int(reached), "satisfied": None if happy is None else int(happy)}))
 
-    def appeal(self, item_id: str, *, reason: str, by: str) -> Any:
+    def appeal(self, item_id: str, *, reason: str, by: str | None = None) -> Any:
         """申诉: the clerk the 差评 is about contests it, once, before the rectification is reported (→ 复核)."""
-        who = _staff(by, "申诉人")
+        who = _by(by, "申诉人")
         detail = {"reason": _text(reason, "申诉理由")}
 
         def apply(r: dict[str, Any]) -> tuple[str, str | None, dict[str, Any]]:
@@ -179,9 +193,9 @@ class Rectifications:
 
         return self._step("appeal", item_id, who, detail, apply)
 
-    def decide(self, item_id: str, *, upheld: bool, note: str, by: str) -> Any:
+    def decide(self, item_id: str, *, upheld: bool, note: str, by: str | None = None) -> Any:
         """申诉复核 by a manager: upheld (→ closed as 申诉成立) or rejected (→ back to where the appeal was made)."""
-        who = _staff(by, "复核人")
+        who = _by(by, "复核人")
         up = _flag(upheld, "复核结论（申诉成立或不成立）")
         detail = {"upheld": up, "note": _text(note, "复核意见")}
 

@@ -288,3 +288,20 @@ def test_config_error_at_load() -> None:
     with pytest.raises(ConfigError, match=r"option 'rectify_days' in section \[cases\] must be one of 5, 7, 15 "
                        r"\(got 3\) \(line \d+\)"):
         loads(SMALL_CONFIG + "\n[cases]\nrectify_days = 3\n", "t.toml")
+
+
+def test_the_signed_in_person_takes_the_step_without_naming_themselves(hall: Hall, cases: Cases) -> None:
+    from kiosk.core import context
+
+    item = open_item(hall, cases)
+    with context.acting(context.staff("M001", "dashboard", "manager")):
+        r = cases.verify_rectification(item["id"], valid=True, note="调阅监控，属实")  # no `by`: the context says
+        (step,) = [e for e in r.events if e.kind == C.RECTIFICATION_STEP]
+        assert step.payload["by"] == "M001" and (step.actor, step.terminal) == ("staff:M001", "dashboard")
+        with pytest.raises(C.NotSignedInAs) as exc:  # never in someone else's name
+            cases.rectify(item["id"], action="培训", responsible="S023", by="M002")
+        assert exc.value.message == "已登录的是工号 M001，不能以工号 M002 的名义填写经办人"
+        cases.rectify(item["id"], action="培训", responsible="S023", by="M001")  # naming oneself is fine
+    assert cases.rectification(item["id"])["stage"] == "revisit"
+    with pytest.raises(C.OperatorRequired):  # nobody signed in and nobody named
+        cases.revisit(item["id"], contacted=False, result="电话无人接听")
