@@ -234,7 +234,7 @@ def audit(
     args: list[Any] = [span.first, span.last, day_from.isoformat(), day_to.isoformat()]
     if staff:
         sql += " AND actor = ?"
-        args.append(f"staff:{staff.strip()}")
+        args.append(f"staff:{staff.strip().removeprefix('staff:')}")  # "0012" or the actor as shown, "staff:0012"
     if exact or families:
         terms = [f"kind IN ({','.join('?' * len(exact))})"] if exact else []
         args += sorted(exact)

@@ -78,6 +78,7 @@ def test_by_staff_is_who_did_it(hall: Hall, clock: FakeClock) -> None:
     two_days(hall, clock)
     m01 = A.audit(hall.store, DAY1, DAY2, config=hall.config, staff="m01")
     assert [r.kind for r in m01] == ["ticket.voided"]
+    assert A.audit(hall.store, DAY1, DAY2, config=hall.config, staff="staff:m01") == m01  # the actor as shown
     c01 = A.audit(hall.store, DAY1, DAY2, config=hall.config, staff="c01")
     # the fixture signed c01 in on day 1; the caller screen's commands are the clerk's, at caller-1
     assert [(r.kind, r.terminal) for r in c01] == [
