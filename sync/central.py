@@ -248,12 +248,48 @@ class CentralStore:
     def _check_gap(self, hall_id: str) -> None:
         row = self.db.query("SELECT max_seq, events FROM halls WHERE hall_id = ?", (hall_id,))
         if row and row[0][0] != row[0][1]:
-            # not yet an error (a reordered delivery fills it a moment later); `gaps()` reports what remains
-            log.info("central: hall %s has %d missing events below #%d", hall_id, row[0][0] - row[0][1], row[0][0])
+            missing = row[0][0] - row[0][1] - self._settled_absent(hall_id)
+            if missing > 0:
+                # not yet an error (a reordered delivery fills it a moment later); `gaps()` reports what remains
+                log.info("central: hall %s has %d missing events below #%d", hall_id, missing, row[0][0])
 
     # --- queries --------------------------------------------------------------------------------------------
+    def settled(self, hall_id: str) -> list[tuple[int, int]]:
+        """Seq ranges the hall will never send (merged, in order): each store.restored event names the seqs a
+        `hall restore` skipped.  Read from the stored events themselves (checked at intake), so nothing else has to
+        be kept in step with them."""
+        rows = self.db.query("SELECT payload FROM hall_events WHERE kind = ? AND hall_id = ?",
+                             (contract.STORE_RESTORED, hall_id))
+        ranges: list[tuple[int, int]] = []
+        for (text,) in rows:
+            try:  # a collector from before the kind stored it unchecked: a bad one settles nothing
+                p = json.loads(text)
+                lo, hi = int(p["skipped_from"]), int(p["skipped_to"])
+            except (ValueError, TypeError, KeyError):
+                continue
+            if lo <= hi:
+                ranges.append((lo, hi))
+        ranges.sort()
+        merged: list[tuple[int, int]] = []
+        for lo, hi in ranges:
+            if merged and lo <= merged[-1][1] + 1:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+            else:
+                merged.append((lo, hi))
+        return merged
+
+    def _settled_absent(self, hall_id: str) -> int:
+        """How many settled seqs central does not hold (those it holds were real events and stay)."""
+        absent = 0
+        for lo, hi in self.settled(hall_id):
+            held = self.db.query("SELECT COUNT(*) FROM hall_events WHERE hall_id = ? AND seq BETWEEN ? AND ?",
+                                 (hall_id, lo, hi))
+            absent += hi - lo + 1 - int(held[0][0])
+        return absent
+
     def gaps(self, hall_id: str | None = None) -> dict[str, list[tuple[int, int]]]:
-        """Missing seq ranges per hall (first, last), below the highest seq seen."""
+        """Missing seq ranges per hall (first, last), below the highest seq seen; seqs a restore settled are not
+        missing."""
         halls = [hall_id] if hall_id else [r[0] for r in self.db.query("SELECT hall_id FROM halls ORDER BY 1")]
         out: dict[str, list[tuple[int, int]]] = {}
         for h in halls:
@@ -265,6 +301,8 @@ class CentralStore:
                 "SELECT seq + 1, next_seq - 1 FROM (SELECT seq, LEAD(seq) OVER (ORDER BY seq) AS next_seq "
                 "FROM hall_events WHERE hall_id = ?) t WHERE next_seq > seq + 1 ORDER BY 1", (h,))
             ranges += [(int(a), int(b)) for a, b in rows]
+            if ranges:
+                ranges = _without(ranges, self.settled(h))
             if ranges:
                 out[h] = ranges
         return out
@@ -338,6 +376,23 @@ def _units(items: list[tuple[str, bytes]]) -> Iterator[tuple[str, bytes, bool, s
             yield topic, raw, True, None
 
 
+def _without(ranges: list[tuple[int, int]], settled: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """`ranges` minus `settled` (both sorted (first, last) ranges)."""
+    out: list[tuple[int, int]] = []
+    for lo, hi in ranges:
+        for s_lo, s_hi in settled:
+            if s_hi < lo or s_lo > hi:
+                continue
+            if s_lo > lo:
+                out.append((lo, s_lo - 1))
+            lo = s_hi + 1
+            if lo > hi:
+                break
+        if lo <= hi:
+            out.append((lo, hi))
+    return out
+
+
 def _text(value: str | bytes) -> str:
     """Any topic, payload or error as text both databases take: bytes that are not UTF-8 and NUL (PostgreSQL
     text refuses it) are written as backslash escapes."""
@@ -360,6 +415,9 @@ class Collector:
         self.repair_every = repair_every
         self._gap_seen: dict[tuple[str, int, int], float] = {}
         self._gap_asked: dict[tuple[str, int, int], float] = {}
+        # a hall whose only missing seqs are settled ones (a restore's), at (max_seq, events) when last looked at:
+        # its max_seq stays above its events for good, and a scan of its log every half second would be waste
+        self._settled_at: dict[str, tuple[int, int]] = {}
         self.resend_requests = 0
         self._stop = threading.Event()
         self._repairer: threading.Thread | None = None
@@ -442,11 +500,18 @@ class Collector:
     def repair_gaps(self, now: float | None = None) -> int:
         """Ask halls to publish again the ranges that have stayed missing; returns requests sent."""
         now = time.monotonic() if now is None else now
-        halls = [r[0] for r in self.store.db.query("SELECT hall_id FROM halls WHERE max_seq > events")]
+        halls = self.store.db.query("SELECT hall_id, max_seq, events FROM halls WHERE max_seq > events")
         open_now: set[tuple[str, int, int]] = set()
         sent = 0
-        for hall_id in halls:
-            for lo, hi in self.store.gaps(hall_id).get(hall_id, []):
+        for hall_id, max_seq, events in halls:
+            if self._settled_at.get(hall_id) == (max_seq, events):
+                continue  # a restored hall's skipped seqs, nothing else, and nothing new since: no scan again
+            gaps = self.store.gaps(hall_id).get(hall_id, [])
+            if gaps:
+                self._settled_at.pop(hall_id, None)
+            else:
+                self._settled_at[hall_id] = (max_seq, events)
+            for lo, hi in gaps:
                 key = (hall_id, lo, hi)
                 open_now.add(key)
                 first = self._gap_seen.setdefault(key, now)

@@ -348,6 +348,20 @@ class _CalendarApplied(msgspec.Struct):
     version: Annotated[int, msgspec.Meta(ge=1, le=BIGINT_MAX)]
 
 
+# store.restored: `hall restore` put back an older backup and numbered on after the seqs the replaced store had used,
+# so skipped_from..skipped_to will never exist in this hall's log (kiosk/backup.py writes it).  Central settles the
+# range: never asked for again, not a gap; events it already holds there stay (the replaced store's, real).
+STORE_RESTORED = "store.restored"
+
+
+class StoreRestored(msgspec.Struct):
+    backup_last_seq: Annotated[int, msgspec.Meta(ge=0, le=BIGINT_MAX)]
+    skipped_from: Seq
+    skipped_to: Seq
+    backup: Annotated[str, msgspec.Meta(max_length=255)] = ""
+    restored_at: UtcTime | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Details:
     """What else an event tells the collector (all empty for most kinds); built from checked Structs, never decoded
@@ -360,6 +374,7 @@ class Details:
     case_on_time: bool | None = None  # … before its deadline (None: it had none)
     case_card: str | None = None  # case.card_changed: the new card
     calendar_version: int | None = None  # calendar.applied
+    settled: tuple[int, int] | None = None  # store.restored: seqs this hall skipped (first, last)
 
 
 def event_details(m: EventMsg) -> Details:
@@ -378,6 +393,13 @@ def event_details(m: EventMsg) -> Details:
             return Details(case_card=msgspec.convert(m.payload, _CaseCard).to)
         if m.kind == "calendar.applied":
             return Details(calendar_version=msgspec.convert(m.payload, _CalendarApplied).version)
+        if m.kind == STORE_RESTORED:
+            r = msgspec.convert(m.payload, StoreRestored)
+            # the range lies between the backup's last event and this one: anything else would settle real seqs
+            if not r.backup_last_seq < r.skipped_from <= r.skipped_to < m.seq:
+                raise ContractError(f"bad {m.kind} payload: skipped #{r.skipped_from}..#{r.skipped_to} is not "
+                                    f"between the backup's #{r.backup_last_seq} and the event's #{m.seq}")
+            return Details(settled=(r.skipped_from, r.skipped_to))
     except msgspec.ValidationError as e:
         raise ContractError(f"bad {m.kind} payload: {e}") from None
     return Details()

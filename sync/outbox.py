@@ -25,17 +25,20 @@ ACKED_KEY = "sync.acked_seq"
 
 
 class AckWindow:
-    """Seqs sent and acknowledged.  `acked` only moves over a gap-free run of acknowledgements."""
+    """Seqs sent and acknowledged.  `acked` only moves over a gap-free run of acknowledgements — and over the seqs
+    the hall's log skips (after `hall restore`, docs/events.md `store.restored`), which are never sent."""
 
     def __init__(self, acked: int) -> None:
         self.acked = acked
         self.next = acked + 1  # next seq to publish
         self._done: set[int] = set()
+        self._holes: dict[int, int] = {}  # first → last seq of each skipped run not yet inside the acked prefix
 
     @property
     def outstanding(self) -> int:
-        """Published and not yet part of the acked prefix (out-of-order acks still hold their slot)."""
-        return self.next - 1 - self.acked
+        """Published and not yet part of the acked prefix (out-of-order acks still hold their slot; skipped seqs
+        take none)."""
+        return self.next - 1 - self.acked - sum(last - first + 1 for first, last in self._holes.items())
 
     def sent(self, seq: int, last: int | None = None) -> None:
         """seq (through `last`, for a batch) went out."""
@@ -43,22 +46,40 @@ class AckWindow:
             raise ValueError(f"events must be sent in order: expected {self.next}, got {seq}")
         self.next = (seq if last is None else last) + 1
 
+    def skip(self, seq: int) -> bool:
+        """The log's next event is `seq`: the seqs before it from `next` on do not exist and never will.  They count
+        as acknowledged (as a range: a restore may skip a million).  True when the acked prefix moved."""
+        if seq <= self.next:
+            return False
+        self._holes[self.next] = seq - 1
+        self.next = seq
+        return self._advance()
+
     def ack(self, seq: int, last: int | None = None) -> bool:
         """Record a PUBACK for seq (through `last`, for a batch); True when the acked prefix moved."""
         if seq <= self.acked or seq >= self.next:
             return False
         self._done.update(range(seq, min(seq if last is None else last, self.next - 1) + 1))
+        return self._advance()
+
+    def _advance(self) -> bool:
         moved = False
-        while self.acked + 1 in self._done:
-            self._done.remove(self.acked + 1)
-            self.acked += 1
+        while True:
+            if self.acked + 1 in self._done:
+                self._done.remove(self.acked + 1)
+                self.acked += 1
+            elif self.acked + 1 in self._holes:
+                self.acked = self._holes.pop(self.acked + 1)
+            else:
+                return moved
             moved = True
-        return moved
 
     def rewind(self) -> None:
-        """The connection went away: whatever was in flight is published again."""
+        """The connection went away: whatever was in flight is published again (skips are found again on the
+        way)."""
         self.next = self.acked + 1
         self._done.clear()
+        self._holes.clear()
 
 
 class Outbox:
@@ -212,6 +233,7 @@ class Outbox:
             ask = min(room, 4 * self.batch_events)
             msgs = self._messages(self.win.next - 1, ask)
             for first, last, topic, payload in msgs:
+                self.win.skip(first)  # seqs a restore skipped lie before it: none to send, none to wait for
                 mid = self.link.publish(topic, payload, qos=contract.QOS, gen=gen)
                 if mid is None:
                     return  # went offline (or a newer connection): the next round starts over
@@ -229,7 +251,8 @@ class Outbox:
 
     def _messages(self, after: int, limit: int, upto: int | None = None) -> list[tuple[int, int, str, bytes]]:
         """At most `limit` events after seq `after` (through `upto`) as messages: (first, last seq, topic,
-        payload).  Events go together up to batch_events or BATCH_BYTES; one alone is a plain v1 event."""
+        payload).  Events go together up to batch_events or BATCH_BYTES; one alone is a plain v1 event.  A message
+        never spans seqs the log skips (a restore's): each message's first..last is all sent events."""
         if upto is not None:
             limit = min(limit, upto - after)
         out: list[tuple[int, int, str, bytes]] = []
@@ -246,8 +269,11 @@ class Outbox:
             group.clear()
 
         for ev in self.store.events_after(after, limit):
+            if upto is not None and ev.seq > upto:
+                break  # past a skipped range: a repair asked for seqs the hall does not have
             data = contract.encode(contract.event_message(ev, self.hall_id, self.region, self.tz))
-            if group and (len(group) >= self.batch_events or size + len(data) > contract.BATCH_BYTES):
+            if group and (len(group) >= self.batch_events or size + len(data) > contract.BATCH_BYTES
+                          or ev.seq != group[-1][0] + 1):
                 flush()
                 size = 0
             group.append((ev.seq, ev.kind, data))
