@@ -670,4 +670,17 @@ SCREEN_STRINGS: dict[str, dict[str, str]] = {
     "role_clerk": {"zh": "窗口人员", "bo": "སྒེའུ་ཁུང་ལས་བྱེད་པ།", "ug": "كۆزنەك خادىمى", "ii": "ꍲꈌ ꊿ"},
     "role_manager": {"zh": "负责人", "bo": "འགན་འཛིན།", "ug": "مەسئۇل", "ii": "ꃚꊠ ꊿ"},
     "role_admin": {"zh": "系统管理员", "bo": "མ་ལག་དོ་དམ་པ།", "ug": "سىستېما باشقۇرغۇچى", "ii": "ꑟꄫ ꊿ"},
+    # the dashboard's sign-in bar (a hall with staff accounts): who is at the dashboard, and what waits for whom
+    "dash_sign_in": {"zh": "登录", "bo": "ནང་འཛུལ།", "ug": "كىرىش", "ii": "ꐂꄉ"},
+    "dash_sign_out": {"zh": "退出", "bo": "ཕྱིར་ཐོན།", "ug": "چىقىش", "ii": "ꐂꄲ"},
+    "dash_signed_in": {"zh": "{role} {name}（{staff_no}）已登录", "bo": "{role} {name} ({staff_no}) ནང་འཛུལ་ཟིན།",
+                       "ug": "{role} {name} ({staff_no}) كىردى", "ii": "{role} {name} ({staff_no}) ꐂꄉ ꊂ"},
+    "dash_nobody": {"zh": "未登录：查看不受限，作废、公告、人员、报表等须负责人登录",
+                    "bo": "ནང་འཛུལ་མེད། ལྟ་ཆོག འགན་འཛིན་གྱིས་ནང་འཛུལ་དགོས།",
+                    "ug": "كىرمىدى: كۆرۈشكە بولىدۇ، باشقۇرۇش ئۈچۈن مەسئۇل كىرىشى كېرەك",
+                    "ii": "ꀋ ꐂꄉ: ꃚꊠ ꊿ ꐂꄉ"},
+    "need_manager": {"zh": "请负责人登录", "bo": "འགན་འཛིན་གྱིས་ནང་འཛུལ་རོགས།", "ug": "مەسئۇل كىرسۇن",
+                     "ii": "ꃚꊠ ꊿ ꐂꄉ"},
+    "need_admin": {"zh": "请系统管理员登录", "bo": "མ་ལག་དོ་དམ་པས་ནང་འཛུལ་རོགས།", "ug": "سىستېما باشقۇرغۇچى كىرسۇن",
+                   "ii": "ꑟꄫ ꊿ ꐂꄉ"},
 }

@@ -28,10 +28,12 @@ class HallLike(Protocol):
 
 
 def screen_operator(role: str, window: int | None = None) -> C.Operator:
-    """A screen's operator before anyone signs in there: the kiosk and the evaluator serve citizens; a caller's
-    window commands are its signed-in clerk's (the hall fills that in); the dashboard names its manager once one
-    signs in."""
-    return C.Operator("citizen" if role in ("kiosk", "evaluator") else "system", C.terminal_of(role, window))
+    """A screen's operator before anyone signs in there: the kiosk and the evaluator serve citizens; at a caller,
+    the board or the dashboard it is someone not signed in ("anonymous": a caller's window commands are its
+    signed-in clerk's, filled in by the hall; a manager's command is refused until a manager signs in, in a hall
+    with accounts); the dashboard names its manager once one signs in (DashboardScreen.sign_in)."""
+    terminal = C.terminal_of(role, window)
+    return C.Operator("citizen", terminal) if role in ("kiosk", "evaluator") else C.anonymous(terminal)
 
 
 class Acting:

@@ -19,6 +19,8 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
+    QPushButton,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -26,7 +28,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kiosk.core.errors import StoreFault
+from kiosk.core import context as C
+from kiosk.core.errors import HallError, StoreFault
 from kiosk.core.events import Event
 from kiosk.core.figures import month_range
 from kiosk.core.rating import ORDER
@@ -98,6 +101,13 @@ class DashboardScreen(QWidget):
         self.client = client
         self.sync = sync
         self.lang = lang if lang in LANGUAGES else "zh"
+        # who is at this dashboard: nobody (anonymous, at the screen's terminal) until a person signs in with a PIN
+        terminal = client.operator.terminal or "dashboard"
+        self._nobody = C.anonymous(terminal)
+        if not client.operator.is_person:
+            client.operator = self._nobody
+        self.person: dict[str, Any] | None = None  # the signed-in account (StaffMember.to_dict()), if any
+        self.accounts = False  # the hall has staff accounts: the roles hold
         # every fixed word as its string-table key, said again by retranslate()
         self._headers: dict[QTableWidget, list[str]] = {}
         self._titles: list[tuple[QLabel, str]] = []
@@ -182,6 +192,7 @@ class DashboardScreen(QWidget):
         self.updated = tag(QLabel(), "muted")
         top.addWidget(self.updated)
         outer.addLayout(top)
+        outer.addWidget(self._build_signin())
         # no official holiday data for a day of the next 60: deadlines there are a Mon–Fri guess (kiosk/core/holidays)
         self.calendar_note = tag(QLabel(), "alert")
         self.calendar_note.setObjectName("calendar_note")
@@ -273,6 +284,101 @@ class DashboardScreen(QWidget):
         root.addLayout(grid, 1)
         self.overview_grid = grid
         self._arrange(compact=True)  # until the first resize says the screen is big: a window never grows past it
+
+    def _build_signin(self) -> QWidget:
+        """工号 + 6-digit PIN, 登录 / 退出, and who is signed in: shown only in a hall with staff accounts."""
+        bar = tag(QFrame(), "signin")
+        bar.setObjectName("signin_bar")
+        h = QHBoxLayout(bar)
+        h.setContentsMargins(10, 4, 10, 4)
+        h.setSpacing(8)
+        self.signin_who = tag(QLabel(), "body")
+        self.signin_who.setObjectName("signin_who")
+        self.signin_who.setWordWrap(True)
+        self.signin_no = QLineEdit()
+        self.signin_no.setObjectName("signin_no")
+        self.signin_no.setMaxLength(32)
+        self.signin_pin = QLineEdit()
+        self.signin_pin.setObjectName("signin_pin")
+        self.signin_pin.setEchoMode(QLineEdit.EchoMode.Password)
+        self.signin_pin.setMaxLength(6)
+        self.signin_button = QPushButton()
+        self.signin_button.setObjectName("signin_button")
+        self.signout_button = QPushButton()
+        self.signout_button.setObjectName("signout_button")
+        self.signin_error = tag(QLabel(), "signin_error")
+        self.signin_error.setObjectName("signin_error")
+        self.signin_error.setWordWrap(True)
+        for w in (self.signin_no, self.signin_pin):
+            w.setFixedWidth(150)
+        h.addWidget(self.signin_who, 1)
+        h.addWidget(self.signin_error, 1)
+        for w in (self.signin_no, self.signin_pin, self.signin_button, self.signout_button):
+            h.addWidget(w)
+        self.signin_button.clicked.connect(lambda: self.sign_in())
+        self.signin_pin.returnPressed.connect(lambda: self.sign_in())
+        self.signout_button.clicked.connect(self.sign_out)
+        self.signin_bar = bar
+        bar.hide()
+        return bar
+
+    # --- who is at the dashboard ----------------------------------------------------------------------------------
+    def sign_in(self, staff_no: str | None = None, pin: str | None = None) -> bool:
+        """登录: the PIN checked by the hall (staff.verify: the window sign-in's lock-out and refusals); from then on
+        the dashboard's commands are this person's, with their role.  The PIN field is cleared whatever happens."""
+        no = (staff_no if staff_no is not None else self.signin_no.text()).strip()
+        typed = pin if pin is not None else self.signin_pin.text()
+        self.signin_pin.clear()
+        try:
+            member: dict[str, Any] = self.client.staff.verify(no, typed)
+        except HallError as exc:
+            self.signin_error.setText(f"✖ {error_text(self.lang, exc)}")
+            return False
+        self.person = member
+        self.client.operator = C.staff(member["staff_no"], self._nobody.terminal, member["role"])
+        self.signin_error.setText("")
+        self.signin_no.clear()
+        self._show_person()
+        return True
+
+    def sign_out(self) -> None:
+        """退出: back to nobody; a LAN dashboard drops its server session too."""
+        try:
+            self.client.staff.end_session()
+        except (HallError, AttributeError):
+            log.exception("ending the staff session failed")
+        self.person = None
+        self.client.operator = self._nobody
+        self.signin_error.setText("")
+        self._show_person()
+
+    def _check_accounts(self) -> None:
+        try:
+            accounts = bool(self.client.has_staff_accounts())
+        except Exception:
+            log.exception("has_staff_accounts failed")
+            return
+        if accounts != self.accounts:
+            self.accounts = accounts
+            self._show_person()
+
+    def _show_person(self) -> None:
+        """The bar and what the pages let the one at the dashboard do (the hall checks every command again)."""
+        person, signed = self.person, self.person is not None
+        self.signin_bar.setVisible(self.accounts or signed)
+        for w in (self.signin_no, self.signin_pin, self.signin_button):
+            w.setVisible(not signed)
+        self.signout_button.setVisible(signed)
+        if person is not None:
+            self.signin_who.setText(self.t("dash_signed_in", role=self.t(f"role_{person['role']}"),
+                                           name=person.get("name", ""), staff_no=person["staff_no"]))
+        else:
+            self.signin_who.setText(self.t("dash_nobody"))
+        role = person["role"] if person is not None else None
+        manage = not self.accounts or role in ("manager", "admin")
+        admin = not self.accounts or role == "admin"
+        self.report_page.set_allowed(manage, "need_manager")
+        self.staff_page.set_allowed(admin, "need_admin")
 
     # --- arrangement: a 1920×1080 monitor shows two pages of four boxes; a 1366×768 laptop one box a page ------------
     COMPACT_BELOW = (1600, 900)  # narrower or lower than this: one box a page, so every column and label fits
@@ -446,6 +552,9 @@ class DashboardScreen(QWidget):
             QLabel[role="boxtitle"] {{ color: {P['ticket'].fg}; background: transparent; font-size: {text(20)}px;
                 font-weight: bold; }}
             QFrame[role="kpi"] {{ {pair('header')} border-radius: 8px; }}
+            QFrame[role="signin"] {{ {pair('ticket')} border: 1px solid #C5CBD3; border-radius: 8px; }}
+            QFrame[role="signin"] QLabel {{ background: transparent; }}
+            QLabel[role="signin_error"] {{ color: {P['error'].fg}; font-weight: bold; }}
             QLabel[role="kpilabel"] {{ {pair('header')} }}
             QLabel[role="kpivalue"] {{ {pair('header')} font-size: {text(28)}px; font-weight: bold; }}
             QTableWidget {{ color: {P['page'].fg}; background-color: #FFFFFF; gridline-color: #D5DAE0; }}
@@ -504,6 +613,13 @@ class DashboardScreen(QWidget):
         self.rect_panel.set_language(self.lang)
         self.report_page.set_language(self.lang)
         self.staff_page.set_language(self.lang)
+        self.signin_no.setPlaceholderText(self.t("caller_staff_id"))
+        self.signin_pin.setPlaceholderText(self.t("caller_staff_pin"))
+        self.signin_button.setText(self.t("dash_sign_in"))
+        self.signout_button.setText(self.t("dash_sign_out"))
+        for w in (self.signin_no, self.signin_pin, self.signin_button, self.signout_button):
+            w.setMinimumHeight(row + 12)
+        self._show_person()
         self._show_alert()
 
     # --- data -----------------------------------------------------------------------------------------------------
@@ -513,6 +629,7 @@ class DashboardScreen(QWidget):
             self.soon_supervision.start()
 
     def refresh(self) -> None:
+        self._check_accounts()  # an account added at `hall staff` turns the roles on here too
         try:
             counts = self.client.waiting_counts()
             windows = self.client.windows()

@@ -94,6 +94,12 @@ class ReportPage(QWidget):
         self.status.setObjectName("report_status")
         self.status.setWordWrap(True)
         root.addWidget(self.status)
+        # why 生成 and 打印 are grey: reports wait for a manager to sign in (a hall with accounts)
+        self.lock_note = tag(QLabel(), "alert")
+        self.lock_note.setObjectName("report_lock_note")
+        self.lock_note.hide()
+        root.addWidget(self.lock_note)
+        self.allowed = True
         self.note = tag(QLabel(), "muted")  # the unrated policy and the units of the figures shown
         self.note.setObjectName("report_note")
         self.note.setWordWrap(True)
@@ -112,6 +118,18 @@ class ReportPage(QWidget):
         self.print_button.clicked.connect(self.print_report)
         self.by.currentIndexChanged.connect(lambda _i: self._headers())
         self._headers()
+
+    def set_allowed(self, allowed: bool, reason_key: str = "need_manager") -> None:
+        """生成 and 打印 only for a signed-in manager (or admin) once the hall has accounts; the reason shown."""
+        self.allowed = allowed
+        self._reason_key = reason_key
+        for b in (self.make_button, self.print_button):
+            b.setEnabled(allowed)
+            b.setToolTip("" if allowed else tr(self.lang, reason_key))
+        self.lock_note.setText("" if allowed else f"⚠ {tr(self.lang, reason_key)}")
+        self.lock_note.setVisible(not allowed)
+
+    _reason_key = "need_manager"
 
     # --- inputs -----------------------------------------------------------------------------------------------
     def _today(self) -> date:
@@ -145,6 +163,8 @@ class ReportPage(QWidget):
             self.by.setItemText(i, tr(lang, f"report_by_{self.by.itemData(i)}"))
         self.make_button.setText(tr(lang, "report_make"))
         self.print_button.setText(tr(lang, "report_print"))
+        if not self.allowed:
+            self.set_allowed(False, self._reason_key)
         if self.last is None and not self.status.property("said"):
             self.status.setText(tr(lang, "report_hint"))
         self._headers()
@@ -161,6 +181,9 @@ class ReportPage(QWidget):
     # --- actions ------------------------------------------------------------------------------------------------
     def build(self) -> Report | None:
         """The report for the chosen dates and grouping, shown in the table; None (and why, on the page) if not."""
+        if not self.allowed:  # a report reads the store directly: no command for the hall to refuse, so here
+            self._say(tr(self.lang, self._reason_key), alert=True)
+            return None
         day_from, day_to = self._range()
         if day_to < day_from:
             self._say(f"结束日期 {day_to} 早于开始日期 {day_from}" if self.lang == "zh" else

@@ -79,12 +79,31 @@ class StaffPage(QWidget):
                   self.roster_button):
             acts.addWidget(w)
         root.addLayout(acts)
+        # why the buttons are grey: staff management waits for an admin to sign in (a hall with accounts)
+        self.lock_note = tag(QLabel(), "alert")
+        self.lock_note.setObjectName("staff_lock_note")
+        self.lock_note.hide()
+        root.addWidget(self.lock_note)
         self.status = tag(QLabel(), "muted")
         self.status.setObjectName("staff_status")
         self.status.setWordWrap(True)
         root.addWidget(self.status)
         self.table.itemSelectionChanged.connect(self._selected)
+        self.allowed = True
         self.set_language("zh")
+
+    def set_allowed(self, allowed: bool, reason_key: str = "need_admin") -> None:
+        """Adding, disabling, resetting and rostering only for whoever may (the hall refuses the rest anyway);
+        the list stays readable.  The reason is shown, not just greyed out."""
+        self.allowed = allowed
+        self._reason_key = reason_key
+        for b in (self.add_button, self.disable_button, self.reset_button, self.roster_button):
+            b.setEnabled(allowed)
+            b.setToolTip("" if allowed else self._t(reason_key))
+        self.lock_note.setText("" if allowed else f"⚠ {self._t(reason_key)}")
+        self.lock_note.setVisible(not allowed)
+
+    _reason_key = "need_admin"
 
     def set_language(self, lang: str) -> None:
         self.lang = lang
@@ -102,6 +121,8 @@ class StaffPage(QWidget):
         self.windows.setPlaceholderText(t("staff_windows_hint"))
         self.businesses.setPlaceholderText(t("staff_businesses_hint"))
         self.roster_button.setText(t("staff_roster"))
+        if not getattr(self, "allowed", True):
+            self.set_allowed(False, self._reason_key)
         self.table.setHorizontalHeaderLabels([t(k) for k in COLUMNS])
         # a line of this language and the frame around it: Tibetan's lines are about twice as tall as Chinese's
         line = QFontMetrics(self.font()).size(0, t("caller_staff_id") + t("staff_role")).height()

@@ -65,7 +65,7 @@ def test_a_forged_token_is_nobody(lan: Lan) -> None:  # noqa: F811
     server = lan.server(clients={"dash1": "dashboard"})
     dash = lan.remote("dash1")
     dash.staff.verify("c1", PIN)  # a clerk signs in ...
-    body, _, sig = dash.session.rpartition(".")  # type: ignore[union-attr]
+    _claims, _, sig = dash.session.rpartition(".")  # type: ignore[union-attr]
     claims = server.session_token("dash1", "m1", "manager").rpartition(".")[0]
     dash.session = f"{claims}.{sig}"  # ... and pastes a manager's claims under their own signature
     with pytest.raises(S.ManagerRequired):

@@ -4,7 +4,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from PySide6.QtCore import Qt
 
+from kiosk.core import context as C
+from kiosk.core import staff as S
 from kiosk.core.hall import Hall
 from kiosk.ui.dashboard import DashboardScreen
 from kiosk.ui.theme import PAIRS
@@ -296,3 +299,74 @@ def test_a_store_that_cannot_be_read_is_said(qtbot, hall: Hall, store, monkeypat
         qtbot.waitUntil(lambda: not d.store_label.isVisible())
     finally:
         client.close()
+
+
+# --- the sign-in bar (a hall with staff accounts) ---------------------------------------------------------------------
+def _accounts(hall: Hall) -> None:
+    with C.acting(C.CONSOLE):
+        S.add(hall, "M01", "张经理", "manager", "246810")
+        S.add(hall, "A01", "李管理", "admin", "111111")
+
+
+def test_no_accounts_no_bar_and_nothing_locked(qtbot, client, hall: Hall) -> None:
+    d = make(qtbot, client)
+    assert not d.signin_bar.isVisible()
+    assert d.report_page.make_button.isEnabled() and d.staff_page.add_button.isEnabled()
+    assert client.operator.actor == "anonymous"
+
+
+def test_manager_signs_in_and_out(qtbot, client, hall: Hall) -> None:
+    _accounts(hall)
+    d = make(qtbot, client)
+    assert d.signin_bar.isVisible() and "未登录" in d.signin_who.text()
+    # locked until someone with the role signs in, and the reason is on the page
+    assert not d.report_page.make_button.isEnabled() and d.report_page.lock_note.text() == "⚠ 请负责人登录"
+    assert not d.staff_page.add_button.isEnabled() and d.staff_page.lock_note.text() == "⚠ 请系统管理员登录"
+    with pytest.raises(S.ManagerRequired):
+        client.set_notice("未登录")
+    # a wrong PIN: said in Chinese, the PIN field cleared, still nobody
+    d.signin_no.setText("M01")
+    d.signin_pin.setText("000000")
+    qtbot.mouseClick(d.signin_button, Qt.MouseButton.LeftButton)
+    assert d.signin_error.text() == "✖ 工号或密码不正确，还可以再试 4 次" and d.signin_pin.text() == ""
+    assert d.person is None and client.operator.actor == "anonymous"
+    d.signin_pin.setText("246810")
+    qtbot.mouseClick(d.signin_button, Qt.MouseButton.LeftButton)
+    assert d.person is not None and d.signin_who.text() == "负责人 张经理（M01）已登录"
+    assert (client.operator.actor, client.operator.role) == ("staff:M01", "manager")
+    assert d.signout_button.isVisible() and not d.signin_button.isVisible() and d.signin_error.text() == ""
+    assert d.report_page.make_button.isEnabled() and not d.report_page.lock_note.isVisible()
+    assert not d.staff_page.add_button.isEnabled()  # a manager is not an admin
+    r = client.set_notice("下午停电")
+    assert r.events[0].actor == "staff:M01"
+    qtbot.mouseClick(d.signout_button, Qt.MouseButton.LeftButton)
+    assert d.person is None and client.operator.actor == "anonymous" and not d.report_page.make_button.isEnabled()
+    with pytest.raises(S.ManagerRequired):
+        client.set_notice("退出后")
+
+
+def test_admin_unlocks_the_staff_page(qtbot, client, hall: Hall) -> None:
+    _accounts(hall)
+    d = make(qtbot, client)
+    assert d.sign_in("A01", "111111")
+    assert d.staff_page.add_button.isEnabled() and d.report_page.make_button.isEnabled()
+    assert d.signin_who.text() == "系统管理员 李管理（A01）已登录"
+
+
+def test_a_report_needs_a_manager(qtbot, client, hall: Hall, tmp_path) -> None:
+    _accounts(hall)
+    d = make(qtbot, client)
+    assert d.report_page.generate(tmp_path / "r.csv") is None
+    assert d.report_page.status.text() == "请负责人登录" and not (tmp_path / "r.csv").exists()
+
+
+@pytest.mark.parametrize("size", [(1366, 768), (1920, 1080)])
+def test_the_sign_in_bar_fits(qtbot, client, hall: Hall, size: tuple[int, int], tmp_path) -> None:
+    _accounts(hall)
+    d = shown(qtbot, DashboardScreen(client), *size)
+    for w in (d.signin_no, d.signin_pin, d.signin_button, d.signin_who):
+        assert w.isVisible(), w.objectName()
+    assert cut_off(d.signin_bar) == []
+    d.grab().save(str(tmp_path / f"dash-{size[0]}.png"))
+    d.sign_in("M01", "246810")
+    assert d.signout_button.isVisible() and d.signin_who.isVisible() and cut_off(d.signin_bar) == []
