@@ -374,6 +374,28 @@ def authorize(tx: Tx, command: str) -> None:
                          needed=ROLES["manager"] if roles is MANAGER_ROLES else ROLES["admin"])
 
 
+NotOwnWindow = _err("NotOwnWindow", "staff_not_own_window",
+                    "{role} {staff_no} 只能操作自己签到的窗口，{window_name}须由负责人处理")
+
+
+def authorize_window(tx: Tx, window_name: str, clerk_id: str | None) -> None:
+    """pause / resume_window of one window (called by the hall's window commands, which know the window): a
+    signed-in person acts only at the window they are signed in at, unless their account is a manager's or an
+    admin's.  A caller screen's own operator (not a person) is that window's clerk, as for every window command."""
+    op = tx.operator
+    no = op.staff_no
+    if no is None or no == clerk_id:
+        return
+    if not any_accounts(tx.conn):
+        return
+    r = tx.one("SELECT role, active FROM staff WHERE staff_no = ?", no)
+    if r is not None and not r["active"]:
+        raise StaffDisabled(staff_no=no)
+    if r is None or r["role"] not in MANAGER_ROLES:
+        raise NotOwnWindow(role=ROLES.get(r["role"], r["role"]) if r is not None else "", staff_no=no,
+                           window_name=window_name)
+
+
 def active_role(conn: sqlite3.Connection, staff_no: str) -> str | None:
     """The role of an active account (a LAN session is honoured only while its account is), else None."""
     r = conn.execute("SELECT role, active FROM staff WHERE staff_no = ?", (staff_no,)).fetchone()

@@ -275,3 +275,24 @@ def test_the_anonymous_actor_is_a_known_kind() -> None:
     assert "anonymous" in C.ACTOR_KINDS
     op = C.anonymous("lan:dash-1")
     assert (op.actor, op.terminal, op.is_person, op.staff_no) == ("anonymous", "lan:dash-1", False, None)
+
+
+# --- one's own window (for pause / resume_window; the hall's window commands call it) ------------------------------
+def _pause_check(hall: Hall, window: int) -> Any:
+    clerk = hall.window(window)["clerk_id"]
+    return hall.run("pause_check", None, lambda tx: S.authorize_window(tx, f"{window}号窗口", clerk))
+
+
+def test_a_clerk_acts_only_at_their_own_window(hall: Hall) -> None:
+    accounts(hall)
+    hall.sign_out(1)
+    hall.sign_in_staff(1, "c1", PIN)
+    with C.acting(C.staff("c1", "caller-1", "clerk")):
+        _pause_check(hall, 1)
+        with pytest.raises(S.NotOwnWindow) as err:
+            _pause_check(hall, 2)
+    assert err.value.message == "窗口人员 c1 只能操作自己签到的窗口，2号窗口须由负责人处理"
+    with C.acting(at_dash("m1", "manager")):
+        _pause_check(hall, 2)  # a manager covers any window
+    with C.acting(C.anonymous("caller-2")):
+        _pause_check(hall, 2)  # the caller's own screen: its window's clerk
