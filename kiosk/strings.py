@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kiosk.error_strings import ERROR_STRINGS
 from kiosk.screen_strings import SCREEN_STRINGS
 
 # Languages a citizen may choose: code → (name written in that language, written right to left).
@@ -423,6 +424,11 @@ _SHARED = STRINGS.keys() & SCREEN_STRINGS.keys()
 if _SHARED:
     raise RuntimeError(f"kiosk/screen_strings.py redefines {sorted(_SHARED)}")
 STRINGS.update(SCREEN_STRINGS)
+# the hall core's refusals (HallError.key) not said above, in the same table (kiosk/error_strings.py)
+_SHARED = STRINGS.keys() & ERROR_STRINGS.keys()
+if _SHARED:
+    raise RuntimeError(f"kiosk/error_strings.py redefines {sorted(_SHARED)}")
+STRINGS.update(ERROR_STRINGS)
 
 
 def rtl(lang: str) -> bool:
