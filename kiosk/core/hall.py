@@ -268,6 +268,8 @@ class Hall(QueueCommands, WindowCommands, RatingCommands, DeviceReports, HallQue
         w = self._window_row(tx, number)
         if not w["clerk_id"]:
             raise E.NoClerkSignedIn(window=number, window_name=self._window_cfg(number).name)
+        if tx.operator.is_person:  # someone signed in elsewhere (the dashboard) acts here only as a manager
+            S.authorize_window(tx, self._window_cfg(number).name, w["clerk_id"])
         tx.by_clerk(w["clerk_id"])
         return w
 

@@ -296,3 +296,24 @@ def test_a_clerk_acts_only_at_their_own_window(hall: Hall) -> None:
         _pause_check(hall, 2)  # a manager covers any window
     with C.acting(C.anonymous("caller-2")):
         _pause_check(hall, 2)  # the caller's own screen: its window's clerk
+
+
+def test_window_commands_by_a_person_signed_in_elsewhere_need_a_manager(hall: Hall) -> None:
+    """The hall's own window commands (pause, resume, call…) run the check: a clerk signed in at window 1 cannot
+    pause window 2 from anywhere; a manager at the dashboard can, and the event names the manager."""
+    accounts(hall)
+    hall.sign_out(1)
+    hall.sign_in_staff(1, "c1", PIN)
+    with C.acting(C.staff("c1", "lan:caller-1", "clerk")):
+        with pytest.raises(S.NotOwnWindow):
+            hall.pause(2, "午休")
+        with pytest.raises(S.NotOwnWindow):
+            hall.call_next(2)
+        hall.pause(1, "午休")  # their own window
+    assert hall.window(2)["state"] != "paused"
+    with C.acting(at_dash("m1", "manager")):
+        res = hall.pause(2, "培训")
+    assert [(e.kind, e.actor) for e in res.events] == [("window.paused", "staff:m1")]
+    with C.acting(C.anonymous("caller-2")):  # the window's own caller screen: its signed-in clerk
+        res = hall.resume_window(2)
+    assert [(e.kind, e.actor, e.terminal) for e in res.events] == [("window.resumed", "staff:c02", "caller-2")]
