@@ -192,6 +192,28 @@ def test_subscriber_gets_events_in_seq_order_and_repairs_a_gap(lan: Lan) -> None
     wait_for(lambda: server.status()["last_seq"] == last, what="server published up to the last event")
 
 
+def test_a_screen_steps_over_seqs_the_hall_never_had(lan: Lan) -> None:
+    """After `hall restore` the log has a skipped range (docs/events.md store.restored): a screen that is behind
+    repairs across it from the server's log instead of waiting for seqs that will never exist."""
+    lan.server()
+    board = lan.remote("board1")
+    seen: list[Event] = []
+    board.subscribe(seen.append)
+    lan.hall.issue_ticket("tax")
+    first = lan.hall.store.last_seq()
+    wait_for(lambda: seen and seen[-1].seq == first, what="the first event on the board")
+    board.link.stop()
+    with lan.hall.store.write() as c:  # what a restore leaves: a marker above a range of seqs never used here
+        c.execute("INSERT INTO events(seq, id, kind, at_utc, local_date, payload, actor, terminal) VALUES "
+                  "(?, 'restored-marker', 'store.restored', '2026-11-24T01:00:00+00:00', '2026-11-24', '{}', "
+                  "'console', 'cli')", (first + 50,))
+    lan.hall.issue_ticket("tax")
+    board.link.start()
+    last = lan.hall.store.last_seq()
+    wait_for(lambda: seen[-1].seq == last, what="repaired across the skipped range")
+    assert [e.seq for e in seen][-3:] == [first, first + 50, first + 51] and last == first + 51
+
+
 def test_lost_reply_is_resent_without_a_second_ticket(lan: Lan) -> None:
     class DropFirstReply(LanServer):
         dropped = 0
