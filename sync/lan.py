@@ -30,7 +30,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from contextlib import suppress
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import msgspec
@@ -42,12 +42,13 @@ from kiosk.core import holidays as core_holidays
 from kiosk.core import rectify as core_rectify
 from kiosk.core import staff as core_staff
 from kiosk.core.config import HallConfig
-from kiosk.core.context import Operator, acting, anonymous
+from kiosk.core.context import Operator, acting, anonymous, current
 from kiosk.core.context import staff as staff_operator
 from kiosk.core.errors import ConfigError, HallError
 from kiosk.core.events import Event, EventBus
 from kiosk.core.hall import Issued, Result
 from kiosk.core.privacy import ScrubLogFilter, scrub_text
+from kiosk.core.report import BY_CHOICES, Report, report_for
 from sync import contract
 from sync.link import ONLINE, InMessage, Link
 from sync.settings import SyncSettings, parse_lan_settings, read_client_file
@@ -90,12 +91,15 @@ STAFF_MANAGE = frozenset({"staff.members", "staff.add", "staff.disable", "staff.
 # 登录 at a staff screen (the dashboard's manager, a caller's covering manager): the PIN checked on the server, which
 # answers a session token; the client's later requests act for that person (LanServer._operator), never beyond
 STAFF_SIGNIN = frozenset({"staff.verify"})
+# 报表 (kiosk/core/report.py): computed on the server, drawn by the dashboard; a manager's or admin's once the hall
+# has accounts (LanServer._report checks, as a report is a query no Hall.run authorizes)
+REPORTS = frozenset({"report.build"})
 QUERIES = HALL_QUERIES | CASES_QUERIES | SERVER_QUERIES | APPOINTMENTS_QUERIES
 ALLOWED = (QUERIES | HALL_COMMANDS | CASES_COMMANDS | APPOINTMENTS_DESK | APPOINTMENTS_COMMANDS | STAFF_MANAGE
-           | STAFF_SIGNIN)
+           | STAFF_SIGNIN | REPORTS)
 # Safe to send again after a timeout: reads, idem_key commands, and the two whose repeat changes nothing.
-RETRYABLE = QUERIES | HALL_IDEMPOTENT | APPOINTMENTS_DESK | APPOINTMENTS_COMMANDS | {"tick", "report_device_health",
-                                                                                    "staff.members"}
+RETRYABLE = (QUERIES | HALL_IDEMPOTENT | APPOINTMENTS_DESK | APPOINTMENTS_COMMANDS | REPORTS
+             | {"tick", "report_device_health", "staff.members"})
 # What each kind of screen may do, when the server is given a client → role map (a board in the public area
 # cannot void a ticket even with its own credentials stolen).  Without a map every client may call ALLOWED.
 ROLE_METHODS: dict[str, frozenset[str]] = {
@@ -103,7 +107,7 @@ ROLE_METHODS: dict[str, frozenset[str]] = {
     "kiosk": QUERIES | APPOINTMENTS_COMMANDS | {"issue_ticket", "check_in", "report_print", "report_device_health",
                                                 "cases.lookup", "tick"},
     "evaluator": QUERIES | {"rate", "complete_rating_reason", "mark_unrated", "report_device_health", "tick"},
-    "caller": ALLOWED - {"close_business", "open_business", "set_notice"} - RECTIFY_MANAGER - STAFF_MANAGE,
+    "caller": ALLOWED - {"close_business", "open_business", "set_notice"} - RECTIFY_MANAGER - STAFF_MANAGE - REPORTS,
     "dashboard": ALLOWED,
 }
 
@@ -112,6 +116,11 @@ SESSION_S = 12 * 3600  # a LAN sign-in lasts a long working day; the server's re
 # A reply must fit under the broker's max_packet_size (packaging/mosquitto: 260 KiB) with its topic and headers.
 MAX_REPLY_BYTES = 240 * 1024
 EVENTS_PAGE = 200  # events per events_after reply; halved until the reply fits
+# report.build: at most a year a request.  A year by day is 366 rows: 129 KiB as sent with every figure filled at
+# full precision and 60 windows (tests/sync/test_lan_report.py measures it), under MAX_REPLY_BYTES with room to spare.
+REPORT_MAX_DAYS = 366
+REPORT_ACTION = "生成报表"  # what staff.ManagerRequired says the manager is needed for
+REPORT_WAIT_S = 60.0  # how long a client waits for a report (a year of a big hall takes seconds on the server)
 MAX_ARG_DEPTH = 16  # a screen sends flat values; deeper arguments are refused before they reach the Hall
 _SECRET_KEYS = frozenset({"secret", "password"})
 _ID_RE = re.compile(rb'"id"\s*:\s*"([A-Za-z0-9_.:-]{1,64})"')
@@ -203,6 +212,13 @@ def _event(d: dict[str, Any] | contract.LanEvent) -> Event:
         return Event(d.seq, d.id, d.kind, d.at_utc, d.local_date, d.payload, d.actor, d.terminal)
     return Event(int(d["seq"]), str(d["id"]), str(d["kind"]), str(d["at_utc"]), str(d["local_date"]),
                  dict(d.get("payload") or {}), str(d.get("actor") or ""), str(d.get("terminal") or ""))
+
+
+def _iso_day(text: str, name: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise LanBadRequest(detail=f"report.build: argument '{name}' must be a date YYYY-MM-DD") from None
 
 
 def _salvage_id(payload: bytes) -> str | None:
@@ -568,7 +584,7 @@ class LanServer:
         """The callable an allowed method runs; its signature and annotations are what a request is checked by."""
         own = {"hello": self._hello, "config": self._config, "catalog_for": self._catalog_for,
                "catalog_items": self._catalog_items, "catalog_menu": self._catalog_menu,
-               "events_after": self._events_after}
+               "events_after": self._events_after, "report.build": self._report}
         if method in own:
             return own[method]
         if method.startswith("cases."):
@@ -613,6 +629,38 @@ class LanServer:
         while len(evs) > 1 and len(_reply_bytes("x" * 32, evs)) > MAX_REPLY_BYTES:
             evs = evs[: len(evs) // 2]  # big payloads: a shorter page; the client asks again from where it got
         return evs
+
+    def _report(self, day_from: str, day_to: str, by: str) -> dict[str, Any]:
+        """report.build: the hall's report (kiosk.core.report.report_for) of ISO dates day_from..day_to, grouped `by`,
+        as Report.to_builtins(); for the acting operator only if they may see it (_may_report)."""
+        store = self.hall.store
+        with store.faults():  # a locked or unreadable store is said as its StoreFault, as on the hall's own PC
+            self._may_report(store.conn())
+            first, last = _iso_day(day_from, "day_from"), _iso_day(day_to, "day_to")
+            if by not in BY_CHOICES:
+                raise LanBadRequest(detail=f"report.build: by must be one of {', '.join(BY_CHOICES)}")
+            if last < first:
+                raise LanBadRequest(detail=f"报表结束日期 {last} 早于开始日期 {first}")
+            days = (last - first).days + 1
+            if days > REPORT_MAX_DAYS:
+                raise LanBadRequest(detail=f"报表一次最多统计 {REPORT_MAX_DAYS} 天（所选 {days} 天），请分段生成")
+            return report_for(self.hall, first, last, by).to_builtins()
+
+    @staticmethod
+    def _may_report(conn: Any) -> None:
+        """A report is a manager's: once the hall has accounts the acting operator must be a signed-in manager or
+        admin, refused as staff.authorize refuses a manager's command.  (No transaction, so no authorize: the
+        session's account is already checked active with its role by _operator.)"""
+        if not core_staff.any_accounts(conn):
+            return  # no accounts: every dashboard makes reports as before
+        op = current() or anonymous("")
+        no = op.staff_no
+        role = core_staff.active_role(conn, no) if no is not None else None
+        if no is None or role is None:
+            raise core_staff.ManagerRequired(action=REPORT_ACTION)
+        if role not in core_staff.MANAGER_ROLES:
+            raise core_staff.RoleTooLow(role=core_staff.ROLES.get(role, role), staff_no=no, action=REPORT_ACTION,
+                                        needed=core_staff.ROLES["manager"])
 
     def _publish_reply(self, client: str, data: bytes) -> None:
         if self.link.publish(contract.lan_reply_topic(self.hall_id, client), data, qos=contract.QOS) is None:
@@ -829,21 +877,38 @@ class RemoteHall:
         return self._call(method, args, kwargs)
 
     # --- RPC ----------------------------------------------------------------------------------------------------------
-    def _call(self, method: str, args: Sequence[Any] = (), kwargs: dict[str, Any] | None = None) -> Any:
+    def report(self, day_from: date, day_to: date, by: str) -> Report:
+        """kiosk.core.report.report_for on the hall server (report.build): the same Report, rebuilt here.  Waits up
+        to REPORT_WAIT_S, resending the same request meanwhile (the server runs it once and answers every resend)."""
+        value = self._call("report.build", [day_from.isoformat(), day_to.isoformat(), by],
+                           attempts=max(self.attempts, int(REPORT_WAIT_S / self.rpc_timeout)))
+        return Report.from_builtins(value)
+
+    def _call(self, method: str, args: Sequence[Any] = (), kwargs: dict[str, Any] | None = None, *,
+              attempts: int | None = None) -> Any:
         kw = dict(kwargs or {})
         if method in HALL_IDEMPOTENT and not kw.get("idem_key"):
             kw["idem_key"] = f"lan:{self.client_id}:{uuid.uuid4().hex}"
         rid = uuid.uuid4().hex
         topic = contract.lan_cmd_topic(self.hall_id, self.client_id, method)
         payload = _enc.encode(contract.LanRequest(id=rid, args=list(args), kwargs=kw, session=self.session))
-        # a server known to be gone costs one timeout, not three; a command that is unsafe to repeat is sent once
-        attempts = self.attempts if method in RETRYABLE and (not self._gone() or method == "hello") else 1
+        # a server known to be gone costs one timeout, not three; a command that is unsafe to repeat is sent once;
+        # a long wait (attempts given: a report) stops resending once the server is known gone
+        patient = attempts is not None
+        if method not in RETRYABLE or (self._gone() and method != "hello"):
+            attempts = 1
+        elif attempts is None:
+            attempts = self.attempts
         slot = _Slot()
         with self._lock:
             self._pending[rid] = slot
         self.counters["calls"] += 1
         try:
             for attempt in range(attempts):
+                if attempt and patient and self._gone():
+                    self.counters["timeouts"] += 1
+                    self._fail(f"{method}: the hall server went silent after {attempt} x {self.rpc_timeout:g} s")
+                    raise LanUnavailable()
                 if attempt:
                     self.counters["resent"] += 1
                 deadline = time.monotonic() + self.rpc_timeout

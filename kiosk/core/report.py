@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
@@ -17,6 +17,7 @@ import msgspec
 
 from kiosk.core import events as ev
 from kiosk.core.config import HallConfig
+from kiosk.core.errors import HallError
 from kiosk.core.figures import GOOD_LEVELS, compute_figures
 
 BY_CHOICES: tuple[str, ...] = ("business", "window", "clerk", "day")
@@ -170,6 +171,101 @@ class Report:
             return (f"未评价 {t.unrated} 次：按本地规定，未评价超过 {self.policy_days} 天的按满意计入满意率"
                     f"（本期 {t.unrated_counted} 次），其余不计入")
         return f"未评价 {t.unrated} 次，不计入满意率（未设置未评价按满意计的规定）"
+
+    # --- as plain data (a LAN dashboard's report is computed on the hall server: sync/lan.py report.build) -----------
+    def to_builtins(self) -> dict[str, Any]:
+        """JSON-ready: dates and datetimes as ISO text; each row as the list of its values in `row_fields` order
+        (Durations as [n, mean_s, p50_s, p90_s]), so a year by day fits a LAN reply where named fields would not."""
+        return {"hall_name": self.hall_name, "hall_id": self.hall_id, "day_from": self.day_from.isoformat(),
+                "day_to": self.day_to.isoformat(), "by": self.by, "generated_at": self.generated_at.isoformat(),
+                "policy_days": self.policy_days, "row_fields": list(ROW_FIELDS),
+                "rows": [_row_values(r) for r in self.rows], "total": _row_values(self.total),
+                "windows": [_row_values(r) for r in self.windows],
+                "hours": [[h.hour, h.issued, _durations_values(h.wait)] for h in self.hours],
+                "wait_bins": [[b.lo_s, b.hi_s, b.count] for b in self.wait_bins]}
+
+    @classmethod
+    def from_builtins(cls, d: Any) -> Report:
+        """The Report `to_builtins` gave, typed and checked; anything else raises ReportDataError.  Rows are read by
+        the sender's `row_fields`: a field it adds is ignored, one it lacks takes its default."""
+        try:
+            names = _items(_get(d, "row_fields"), "row_fields")
+            if not all(isinstance(n, str) for n in names):
+                raise ValueError("row_fields: not all names")
+
+            def row(v: Any, where: str) -> dict[str, Any]:
+                values = _items(v, where)
+                if len(values) != len(names):
+                    raise ValueError(f"{where}: {len(values)} values for {len(names)} row_fields")
+                out = dict(zip(names, values, strict=True))
+                for k in ("wait", "service"):
+                    if k in out:
+                        out[k] = _durations_named(out[k], f"{where}.{k}")
+                return out
+
+            named = {k: _get(d, k) for k in ("hall_name", "hall_id", "day_from", "day_to", "by", "generated_at",
+                                               "policy_days")}
+            named["rows"] = [row(v, f"rows[{i}]") for i, v in enumerate(_items(_get(d, "rows"), "rows"))]
+            named["total"] = row(_get(d, "total"), "total")
+            named["windows"] = [row(v, f"windows[{i}]") for i, v in enumerate(_items(_get(d, "windows"), "windows"))]
+            named["hours"] = [{"hour": h, "issued": n, "wait": _durations_named(w, f"hours[{i}]")}
+                              for i, (h, n, w) in enumerate(_triples(_get(d, "hours"), "hours"))]
+            named["wait_bins"] = [{"lo_s": lo, "hi_s": hi, "count": n}
+                                  for lo, hi, n in _triples(_get(d, "wait_bins"), "wait_bins")]
+            report = msgspec.convert(named, cls)
+        except (msgspec.ValidationError, ValueError) as e:
+            raise ReportDataError(detail=str(e)[:300]) from None
+        if report.by not in BY_CHOICES:
+            raise ReportDataError(detail=f"by: {report.by[:40]!r} is not one of {', '.join(BY_CHOICES)}")
+        return report
+
+
+class ReportDataError(HallError):
+    """A report's plain data (from the hall server) that is not a Report: said, never a crash."""
+
+    key = "report_bad_data"
+    template = "报表数据不正确，无法显示：{detail}"
+
+
+ROW_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(ReportRow))
+_DURATION_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Durations))
+
+
+def _durations_values(d: Durations) -> list[Any]:
+    return [d.n, d.mean_s, d.p50_s, d.p90_s]
+
+
+def _row_values(r: ReportRow) -> list[Any]:
+    return [_durations_values(v) if isinstance(v, Durations) else v for v in (getattr(r, n) for n in ROW_FIELDS)]
+
+
+def _get(d: Any, key: str) -> Any:
+    if not isinstance(d, dict):
+        raise ValueError(f"expected an object, got {type(d).__name__}")
+    if key not in d:
+        raise ValueError(f"missing {key}")
+    return d[key]
+
+
+def _items(v: Any, where: str) -> list[Any]:
+    if not isinstance(v, list):
+        raise ValueError(f"{where}: expected a list, got {type(v).__name__}")
+    return v
+
+
+def _triples(v: Any, where: str) -> list[list[Any]]:
+    out = _items(v, where)
+    for i, x in enumerate(out):
+        if not isinstance(x, list) or len(x) != 3:
+            raise ValueError(f"{where}[{i}]: expected 3 values")
+    return out
+
+
+def _durations_named(v: Any, where: str) -> dict[str, Any]:
+    values = _items(v, where)
+    if len(values) != len(_DURATION_FIELDS):
+        raise ValueError(f"{where}: expected {len(_DURATION_FIELDS)} values")
+    return dict(zip(_DURATION_FIELDS, values, strict=True))
 
 
 def report_notes(policy_days: int) -> list[str]:

@@ -45,13 +45,23 @@ class ReportUnavailable(HallError):
 
 
 def make_report(client: Any, day_from: date, day_to: date, by: str) -> Report:
-    """The report from the client's hall: read from its store here (a LAN screen has none and says so)."""
+    """The report from the client's hall: read from its store here, or computed by the hall server for a LAN
+    dashboard (sync/lan.py RemoteHall.report); a client with neither says where reports are made."""
     hall = client.hall
     store = getattr(hall, "store", None)
-    if store is None:
+    if store is not None:
+        with store.faults():  # a locked or unreadable store is said like every store fault, not raised as sqlite3's
+            return report_for(hall, day_from, day_to, by)
+    remote = getattr(hall, "report", None)
+    if remote is None:
         raise ReportUnavailable()
-    with store.faults():  # a locked or unreadable store is said like every store fault, not raised as sqlite3's
-        return report_for(hall, day_from, day_to, by)
+    try:
+        report: Report = remote(day_from, day_to, by)
+    except HallError as exc:
+        if exc.key == "lan_method_not_allowed":  # a hall server older than report.build, or one that denies it here
+            raise ReportUnavailable() from exc
+        raise
+    return report
 
 
 class ReportPage(QWidget):
@@ -181,7 +191,7 @@ class ReportPage(QWidget):
     # --- actions ------------------------------------------------------------------------------------------------
     def build(self) -> Report | None:
         """The report for the chosen dates and grouping, shown in the table; None (and why, on the page) if not."""
-        if not self.allowed:  # a report reads the store directly: no command for the hall to refuse, so here
+        if not self.allowed:  # a report is a query: no command for the hall to refuse, so here (a LAN server also)
             self._say(tr(self.lang, self._reason_key), alert=True)
             return None
         day_from, day_to = self._range()
@@ -192,7 +202,7 @@ class ReportPage(QWidget):
         QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
             report = make_report(self.client, day_from, day_to, str(self.by.currentData()))
-        except HallError as exc:  # a store fault, or no store on this PC
+        except HallError as exc:  # a store fault, the server's refusal (a manager's, a year at most), no store here
             self._say(error_text(self.lang, exc), alert=True)
             return None
         finally:
