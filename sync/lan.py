@@ -120,7 +120,11 @@ EVENTS_PAGE = 200  # events per events_after reply; halved until the reply fits
 # full precision and 60 windows (tests/sync/test_lan_report.py measures it), under MAX_REPLY_BYTES with room to spare.
 REPORT_MAX_DAYS = 366
 REPORT_ACTION = "生成报表"  # what staff.ManagerRequired says the manager is needed for
-REPORT_WAIT_S = 60.0  # how long a client waits for a report (a year of a big hall takes seconds on the server)
+# How long a client waits for a report.  Measured (a simulated demo hall, 8 windows, ~400 tickets a working day):
+# a month by day takes 2 s on the server, two months 6-8 s; longer ranges grow faster than the days (build_report's
+# pause/idle walk), so a year can outlast this wait: the page then says the server is busy (LanBusy), and the
+# server refuses another report until that one ends.
+REPORT_WAIT_S = 60.0
 MAX_ARG_DEPTH = 16  # a screen sends flat values; deeper arguments are refused before they reach the Hall
 _SECRET_KEYS = frozenset({"secret", "password"})
 _ID_RE = re.compile(rb'"id"\s*:\s*"([A-Za-z0-9_.:-]{1,64})"')
@@ -369,6 +373,7 @@ class LanServer:
         self._unsubscribe: Callable[[], None] | None = None
         self._cases: Any = None
         self._cases_lock = threading.Lock()
+        self._report_lock = threading.Lock()  # one report at a time: the workers are the kiosks' too
         self.counters = {"requests": 0, "errors": 0, "refused": 0, "malformed": 0, "replayed": 0, "busy": 0}
         self.last_error = ""
         offline = contract.PresenceMsg(hall_id=self.hall_id, state="offline", region=hall.config.hall.region,
@@ -644,7 +649,14 @@ class LanServer:
             days = (last - first).days + 1
             if days > REPORT_MAX_DAYS:
                 raise LanBadRequest(detail=f"报表一次最多统计 {REPORT_MAX_DAYS} 天（所选 {days} 天），请分段生成")
-            return report_for(self.hall, first, last, by).to_builtins()
+            # a long report holds a worker for many seconds: a second one (another dashboard, or a click again after
+            # a timeout) is refused while it runs, so issuing and calling always keep workers
+            if not self._report_lock.acquire(blocking=False):
+                raise LanBusy()
+            try:
+                return report_for(self.hall, first, last, by).to_builtins()
+            finally:
+                self._report_lock.release()
 
     @staticmethod
     def _may_report(conn: Any) -> None:
@@ -880,8 +892,13 @@ class RemoteHall:
     def report(self, day_from: date, day_to: date, by: str) -> Report:
         """kiosk.core.report.report_for on the hall server (report.build): the same Report, rebuilt here.  Waits up
         to REPORT_WAIT_S, resending the same request meanwhile (the server runs it once and answers every resend)."""
-        value = self._call("report.build", [day_from.isoformat(), day_to.isoformat(), by],
-                           attempts=max(self.attempts, int(REPORT_WAIT_S / self.rpc_timeout)))
+        try:
+            value = self._call("report.build", [day_from.isoformat(), day_to.isoformat(), by],
+                               attempts=max(self.attempts, int(REPORT_WAIT_S / self.rpc_timeout)))
+        except LanUnavailable:
+            if self.alive():  # its heartbeat goes on: the server is there, still computing
+                raise LanBusy() from None
+            raise
         return Report.from_builtins(value)
 
     def _call(self, method: str, args: Sequence[Any] = (), kwargs: dict[str, Any] | None = None, *,

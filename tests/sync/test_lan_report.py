@@ -4,6 +4,8 @@ and the reply of the largest report a request can ask for fits the broker's pack
 from __future__ import annotations
 
 import random
+import threading
+import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 import pytest
 
+import sync.lan
 from kiosk.core import context as C
 from kiosk.core import staff as S
 from kiosk.core.report import (
@@ -29,6 +32,7 @@ from sync.lan import (
     MAX_REPLY_BYTES,
     REPORT_MAX_DAYS,
     LanBadRequest,
+    LanBusy,
     LanRefused,
     LanServer,
     _reply_bytes,
@@ -178,6 +182,66 @@ def test_only_a_dashboard_may_ask(lan: Lan) -> None:  # noqa: F811
             lan.remote(cid).report(DAY1, DAY1, "business")
         assert e.value.params == {"method": "report.build"}, cid
     assert lan.remote("dash1").report(DAY1, DAY1, "business").total.served == 0
+
+
+def test_one_report_at_a_time(lan: Lan, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    """A long report holds one worker; another report meanwhile is refused at once (LanBusy), other calls go on."""
+    started, release = threading.Event(), threading.Event()
+
+    runs: list[str] = []
+
+    def slow(h: Any, day_from: date, day_to: date, by: str) -> Report:
+        runs.append(by)
+        started.set()
+        assert release.wait(10)
+        return report_for(h, day_from, day_to, by)
+
+    monkeypatch.setattr(sync.lan, "report_for", slow)
+    lan.server(clients={"dash1": "dashboard", "dash2": "dashboard", "kiosk1": "kiosk"})
+    dash1, dash2, kiosk = lan.remote("dash1"), lan.remote("dash2"), lan.remote("kiosk1")
+    got: list[Any] = []
+    first = threading.Thread(target=lambda: got.append(dash1.report(DAY1, DAY1, "business")))
+    first.start()
+    try:
+        assert started.wait(5)
+        with pytest.raises(LanBusy):
+            dash2.report(DAY1, DAY1, "window")
+        assert kiosk.issue_ticket("tax").value.ticket["number"] == "C001"  # the hall still serves citizens
+        time.sleep(1.5)  # the first dashboard resends meanwhile (rpc_timeout 0.6 s): still one run
+    finally:
+        release.set()
+        first.join(10)
+    assert got and got[0].total.issued == 1 and runs == ["business"]  # resent while it ran, run once
+    assert dash2.report(DAY1, DAY1, "window").total.issued == 1
+
+
+def test_a_report_longer_than_the_wait_is_busy_not_a_lost_link(lan: Lan, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+                                                               ) -> None:
+    release = threading.Event()
+
+    def slow(h: Any, day_from: date, day_to: date, by: str) -> Report:
+        release.wait(10)
+        return report_for(h, day_from, day_to, by)
+
+    monkeypatch.setattr(sync.lan, "report_for", slow)
+    monkeypatch.setattr(sync.lan, "REPORT_WAIT_S", 1.5)
+    lan.server(clients={"dash1": "dashboard"})
+    dash = lan.remote("dash1")
+    try:
+        with pytest.raises(LanBusy):  # the server's heartbeat goes on: it is computing, not gone
+            dash.report(DAY1, DAY1, "business")
+        with pytest.raises(LanBusy):  # …and refuses another report until that one ends
+            dash.report(DAY1, DAY1, "business")
+    finally:
+        release.set()
+    for _ in range(50):  # the first one ends; then reports are made again
+        try:
+            assert dash.report(DAY1, DAY1, "business").total.issued == 0
+            break
+        except LanBusy:
+            time.sleep(0.1)
+    else:
+        pytest.fail("the server stayed busy")
 
 
 class GarbledServer(LanServer):
