@@ -121,9 +121,9 @@ EVENTS_PAGE = 200  # events per events_after reply; halved until the reply fits
 REPORT_MAX_DAYS = 366
 REPORT_ACTION = "生成报表"  # what staff.ManagerRequired says the manager is needed for
 # How long a client waits for a report.  Measured (a simulated demo hall, 8 windows, ~400 tickets a working day):
-# a month by day takes 2 s on the server, two months 6-8 s; longer ranges grow faster than the days (build_report's
-# pause/idle walk), so a year can outlast this wait: the page then says the server is busy (LanBusy), and the
-# server refuses another report until that one ends.
+# a month by day takes 2 s on the server, a quarter 16 s, half a year 57 s, a year 3-4 min: the time grows with the
+# square of the days (build_report's pause/idle walk), so a year outlasts this wait: the page then says the server
+# is busy (LanBusy), and the server refuses another report until that one ends.
 REPORT_WAIT_S = 60.0
 MAX_ARG_DEPTH = 16  # a screen sends flat values; deeper arguments are refused before they reach the Hall
 _SECRET_KEYS = frozenset({"secret", "password"})
