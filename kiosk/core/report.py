@@ -6,6 +6,7 @@ Sources: the tickets, ratings, rectifications and cases tables by their date ind
 log in order (transfers, sign-in, pause, calls) for what no table keeps.  Definitions: REPORT_NOTES."""
 from __future__ import annotations
 
+import bisect
 import math
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
@@ -583,7 +584,13 @@ def _open_hours(config: HallConfig, window: int, day_from: date, day_to: date, t
 
 
 def _overlap(spans: list[tuple[date, datetime, datetime]], a: datetime, b: datetime) -> Iterator[tuple[date, float]]:
-    for day, s, e in spans:
+    """The open seconds of a..b, per day.  `spans` are in time order and do not overlap (so their ends are in order
+    too): a bisection finds the first one that ends after `a`, and the walk stops at the first that starts at `b`
+    — a window's state changes thousands of times in a year, and each must not walk a year of open hours."""
+    for k in range(bisect.bisect_right(spans, a, key=lambda sp: sp[2]), len(spans)):
+        day, s, e = spans[k]
+        if s >= b:
+            break
         secs = (min(b, e) - max(a, s)).total_seconds()
         if secs > 0:
             yield day, secs

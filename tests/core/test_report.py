@@ -9,7 +9,7 @@ import csv
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -576,3 +576,35 @@ def test_hall_report_command(day: Day, tmp_path: Path, fmt: str, capsys: pytest.
     assert main(["report", "--config", str(cfg), "--db", str(day.hall.store.path), "--from", "2026-11-24",
                  "--out", str(tmp_path / "r.txt")]) == 2
     assert "--format" in capsys.readouterr().err
+
+
+def test_open_seconds_are_found_by_bisection_not_by_walking_the_year() -> None:
+    """A window's state changes thousands of times in a year; each change must count the open seconds of its own
+    stretch without visiting every day's hours of the range (a year by day took minutes when it did)."""
+    from kiosk.core import report as R
+
+    tz = ZoneInfo("Asia/Shanghai")
+    day1 = date(2026, 1, 1)
+    spans = [(day1 + timedelta(days=i), datetime.combine(day1 + timedelta(days=i), time(9), tz),
+              datetime.combine(day1 + timedelta(days=i), time(17), tz)) for i in range(366)]
+
+    class Counting(list):  # type: ignore[type-arg]
+        seen = 0
+
+        def __getitem__(self, k: Any) -> Any:
+            Counting.seen += 1
+            return super().__getitem__(k)
+
+        def __iter__(self) -> Any:  # walking the list counts every span it passes
+            for sp in super().__iter__():
+                Counting.seen += 1
+                yield sp
+
+    counted = Counting(spans)
+    mid = day1 + timedelta(days=200)
+    a, b = datetime.combine(mid, time(16), tz), datetime.combine(mid + timedelta(days=1), time(10), tz)
+    got = list(R._overlap(counted, a, b))
+    assert got == [(mid, 3600.0), (mid + timedelta(days=1), 3600.0)]
+    assert Counting.seen <= 3 + 2 * 10  # the bisection's probes (log2 366 < 10) and the spans it counts
+    assert list(R._overlap(spans, a - timedelta(days=400), a)) == [
+        (d, 8 * 3600.0) for d, _, _ in spans[:200]] + [(mid, 7 * 3600.0)]
