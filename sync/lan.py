@@ -71,6 +71,11 @@ HALL_COMMANDS = frozenset({
     "report_print", "request_rating", "resume_ticket", "resume_window", "set_notice", "sign_in", "start_service",
     "tick", "transfer", "void", "sign_in_staff", "sign_out",
 })
+# The window commands (Hall's, on one window): from a dashboard, a signed-in manager's only (LanServer._execute)
+WINDOW_COMMANDS = frozenset({
+    "call_next", "call_ticket", "recall", "no_show", "start_service", "finish_service", "transfer", "hold",
+    "resume_ticket", "pause", "resume_window", "request_rating", "sign_out",
+})
 # Commands that take idem_key: the client makes one per call and retries with it after a lost reply.
 HALL_IDEMPOTENT = frozenset({"issue_ticket", "check_in", "call_next", "call_ticket", "rate"})
 CASES_QUERIES = frozenset({"cases.cards", "cases.card_counts", "cases.case", "cases.figures", "cases.rectifications",
@@ -525,7 +530,13 @@ class LanServer:
             self._fail(f"{client}/{e.params['detail']}")
             return _error_bytes(req.id, e)
         try:
-            with acting(self._operator(client, req.session)):
+            op = self._operator(client, req.session)
+            if method in WINDOW_COMMANDS and not op.is_person and self.clients is not None \
+                    and self.clients.get(client) == "dashboard" and core_staff.any_accounts(self.hall.store.conn()):
+                # a caller's window commands are its window's clerk's; a dashboard is nobody's window: there a
+                # window command is a manager's, signed in (who then passes the hall's own window check)
+                raise core_staff.ManagerRequired(action="操作窗口")
+            with acting(op):
                 value = fn(*req.args, **req.kwargs)
             if method in STAFF_SIGNIN:  # signed in: the token that names this person on this client from now on
                 value = {**value, "session": self.session_token(client, value["staff_no"], value["role"])}

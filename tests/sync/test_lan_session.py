@@ -131,3 +131,21 @@ def test_the_request_carries_the_session_field() -> None:
     req = contract.decode_lan_request(b'{"v":1,"id":"r1","args":[],"kwargs":{},"session":"abc.def"}')
     assert req.session == "abc.def"
     assert contract.decode_lan_request(b'{"v":1,"id":"r1"}').session is None
+
+
+def test_a_dashboard_acts_on_a_window_only_with_a_manager_signed_in(lan: Lan) -> None:  # noqa: F811
+    """A caller's window commands are its window's clerk's; a dashboard is nobody's window: pausing one from there
+    (or calling, or signing its clerk out) needs a signed-in manager, whom the event then names."""
+    accounts(lan)
+    lan.server(clients={"dash1": "dashboard", "call1": "caller"})
+    dash, caller = lan.remote("dash1"), lan.remote("call1")
+    with pytest.raises(S.ManagerRequired) as e:
+        dash.pause(1, "午休")
+    assert e.value.message == "需要负责人登录后才能操作窗口"
+    with pytest.raises(S.ManagerRequired):
+        dash.sign_out(1)
+    caller.pause(1, "午休")  # the window's own caller: its signed-in clerk
+    assert last(lan, "window.paused")[1] == "lan:call1"
+    dash.staff.verify("m1", PIN)
+    dash.resume_window(1)
+    assert last(lan, "window.resumed") == ("staff:m1", "lan:dash1")
