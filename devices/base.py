@@ -7,7 +7,7 @@ import queue
 import socket
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
@@ -44,6 +44,31 @@ class Transport(Protocol):
 
 class TransportError(OSError):
     """The device is unreachable (unplugged, refused, timed out). Drivers treat it as transient."""
+
+
+def seconds(text: str) -> float:
+    """A simulator's URL option in seconds (at least 0)."""
+    value = float(text)
+    if not value >= 0:  # also refuses nan
+        raise ValueError("must be a number of seconds, at least 0")
+    return value
+
+
+def sim_options(name: str, opts: Mapping[str, str] | None, options: Mapping[str, Callable[[str], object]]
+                ) -> dict[str, Any]:
+    """``sim://<name>?…`` parsed by its kind's URL_OPTIONS.  A typo or a bad value raises TransportError naming
+    it: this runs on the driver's thread, where the device then shows offline with that reason instead of the
+    thread dying (the config check at start-up refuses it before that)."""
+    values: dict[str, Any] = {}
+    for key, text in (opts or {}).items():
+        parse = options.get(key)
+        if parse is None:
+            raise TransportError(f"sim://{name}: no option {key!r} (options: {', '.join(options)})")
+        try:
+            values[key] = parse(text)
+        except ValueError as exc:
+            raise TransportError(f"sim://{name}: bad option {key}={text!r} ({exc})") from None
+    return values
 
 
 class SerialTransport:

@@ -8,7 +8,7 @@ import signal
 import sys
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -278,19 +278,12 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from datetime import date
-
     from kiosk.core.export import ratings_sheet, tickets_sheet, write_sheet_csv, write_sheets_xlsx
 
-    try:
-        d1 = date.fromisoformat(args.date_from)
-        d2 = date.fromisoformat(args.date_to) if args.date_to else d1
-    except ValueError as exc:
-        print(f"日期不正确（应为 YYYY-MM-DD）：{exc}", file=sys.stderr)
+    span = _day_span(args.date_from, args.date_to)
+    if span is None:
         return 2
-    if d2 < d1:
-        print(f"日期范围不正确：--to {d2} 早于 --from {d1}", file=sys.stderr)
-        return 2
+    d1, d2 = span
     cfg = _config(args.config)
     conn = Store(Path(args.db or DEFAULT_DB)).conn()
     tickets = tickets_sheet(conn, cfg, d1.isoformat(), d2.isoformat())
@@ -308,20 +301,13 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """The report a manager prints or sends (kiosk/core/report.py): figures, not rows."""
-    from datetime import date
-
     from kiosk.core.report import build_report
     from kiosk.core.report_files import FORMATS, write
 
-    try:
-        d1 = date.fromisoformat(args.date_from)
-        d2 = date.fromisoformat(args.date_to) if args.date_to else d1
-    except ValueError as exc:
-        print(f"日期不正确（应为 YYYY-MM-DD）：{exc}", file=sys.stderr)
+    span = _day_span(args.date_from, args.date_to)
+    if span is None:
         return 2
-    if d2 < d1:
-        print(f"日期范围不正确：--to {d2} 早于 --from {d1}", file=sys.stderr)
-        return 2
+    d1, d2 = span
     out = Path(args.out)
     fmt = args.format or out.suffix.lower().lstrip(".")
     if fmt not in FORMATS:
@@ -351,10 +337,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _day_span(date_from: str, date_to: str | None) -> tuple[Any, Any] | None:
-    """--from/--to as dates (--to defaults to --from), or None once the mistake is said in Chinese."""
-    from datetime import date
-
+def _day_span(date_from: str, date_to: str | None) -> tuple[date, date] | None:
+    """--from/--to as dates (--to defaults to --from), or None once the mistake is said in Chinese (`hall export`,
+    `hall report`, `hall audit`)."""
     try:
         d1 = date.fromisoformat(date_from)
         d2 = date.fromisoformat(date_to) if date_to else d1
@@ -465,8 +450,6 @@ APPOINTMENT_SOURCE = {"kiosk": "自助终端", "phone": "手机", "central": "�
 
 def cmd_appointments(args: argparse.Namespace) -> int:
     """The service desk's view and commands (kiosk/core/appointments.py), on the hall's store like the server."""
-    from datetime import date
-
     from kiosk.core import appointments as A
     from kiosk.core.errors import HallError
 

@@ -40,7 +40,7 @@ from devices.evaluator.config import EvaluatorSection, KeypadRow
 from devices.evaluator.keymaps import UNRATED, KeyMap
 from devices.evaluator.proto import Cmd
 from kiosk.core import events as ev_kinds
-from kiosk.core.context import Operator, acting
+from kiosk.core.context import Operator, acting, device
 from kiosk.core.errors import HallError, RatingExists
 from kiosk.core.events import Event
 from kiosk.core.rating import Channel, Level
@@ -134,7 +134,7 @@ class EvaluatorBus(DeviceWorker):
         self.miss_limit = miss_limit
         self.offline_poll = offline_poll
         self._hall = hall
-        self._citizen = Operator("citizen", f"device:{''.join(self.name.split())[:57]}")
+        self._citizen = Operator("citizen", device(self.name).terminal)  # a citizen pressed this keypad's key
         self.keypads = {k.address: Keypad(k) for k in keypads}
         self._by_window = {k.window: k.address for k in keypads}
         self.decoder = proto.Decoder(

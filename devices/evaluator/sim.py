@@ -19,9 +19,8 @@ import tty
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from devices.base import TransportError
+from devices.base import seconds, sim_options
 from devices.evaluator import proto
 from devices.evaluator.proto import Cmd
 
@@ -279,13 +278,6 @@ SIMS: dict[str, EvaluatorBusSim] = {}
 _SIMS_LOCK = threading.Lock()
 
 
-def _seconds(text: str) -> float:
-    value = float(text)
-    if not value >= 0:  # also refuses nan
-        raise ValueError("must be a number of seconds, at least 0")
-    return value
-
-
 def _fraction(text: str) -> float:
     value = float(text)
     if not 0 <= value < 1:
@@ -296,7 +288,7 @@ def _fraction(text: str) -> float:
 # sim://NAME?… options and their parsers (a bad value raises ValueError): the one list the config check reads too
 URL_OPTIONS: Mapping[str, Callable[[str], object]] = {
     "auto_key": int,  # press this key by itself …
-    "auto_after": _seconds,  # … this many seconds after each prompt (the demo)
+    "auto_after": seconds,  # … this many seconds after each prompt (the demo)
     "noise": _fraction,  # the fraction of replies the line spoils
     "seed": int,  # of the noise, so a run can be replayed
 }
@@ -310,15 +302,7 @@ def open_bus(name: str, addresses: list[int], *, checksum_kind: str = "xor", opt
     where the bus then shows offline with that reason instead of the thread dying (the config check at start-up
     refuses it before that).
     """
-    values: dict[str, Any] = {}
-    for key, text in (opts or {}).items():
-        parse = URL_OPTIONS.get(key)
-        if parse is None:
-            raise TransportError(f"sim://{name}: no option {key!r} (options: {', '.join(URL_OPTIONS)})")
-        try:
-            values[key] = parse(text)
-        except ValueError as exc:
-            raise TransportError(f"sim://{name}: bad option {key}={text!r} ({exc})") from None
+    values = sim_options(name, opts, URL_OPTIONS)
     with _SIMS_LOCK:
         sim = SIMS.get(name)
         if sim is None:

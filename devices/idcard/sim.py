@@ -12,9 +12,8 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
-from devices.base import TransportError
+from devices.base import sim_options
 from devices.idcard import proto
 from devices.idcard.proto import FIND, READ, SAM_STATUS, SELECT, CardText, Status
 from devices.ptysim import PtySim
@@ -177,15 +176,7 @@ def open_reader(name: str, opts: Mapping[str, str] | None = None) -> IdCardReade
     """The running simulator for ``sim://<name>``, started on first use.  A bad option raises TransportError: this
     runs on the driver's thread, where the reader then shows offline with that reason (the config check at
     start-up refuses it before that)."""
-    values: dict[str, Any] = {}
-    for key, text in (opts or {}).items():
-        parse = URL_OPTIONS.get(key)
-        if parse is None:
-            raise TransportError(f"sim://{name}: no option {key!r} (options: {', '.join(URL_OPTIONS)})")
-        try:
-            values[key] = parse(text)
-        except ValueError as exc:
-            raise TransportError(f"sim://{name}: bad option {key}={text!r} ({exc})") from None
+    values = sim_options(name, opts, URL_OPTIONS)
     with _SIMS_LOCK:
         sim = SIMS.get(name)
         if sim is None:

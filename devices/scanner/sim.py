@@ -7,9 +7,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
 
-from devices.base import TransportError
+from devices.base import seconds, sim_options
 from devices.ptysim import PtySim
 from devices.scanner import proto
 from devices.scanner.proto import Framing
@@ -50,13 +49,6 @@ SIMS: dict[str, ScannerSim] = {}
 _SIMS_LOCK = threading.Lock()
 
 
-def _seconds(text: str) -> float:
-    value = float(text)
-    if not value >= 0:  # also refuses nan
-        raise ValueError("must be a number of seconds, at least 0")
-    return value
-
-
 def _code(text: str) -> str:
     if not text:
         raise ValueError("must not be empty")
@@ -66,22 +58,14 @@ def _code(text: str) -> str:
 # sim://NAME?… options and their parsers (a bad value raises ValueError): the one list the config check reads too
 URL_OPTIONS: Mapping[str, Callable[[str], object]] = {
     "scan": _code,  # a code scanned once, `scan_after` seconds after the simulator starts (demo, hall doctor)
-    "scan_after": _seconds,
+    "scan_after": seconds,
 }
 
 
 def open_scanner(name: str, framing: Framing, opts: Mapping[str, str] | None = None) -> ScannerSim:
     """The running simulator for ``sim://<name>``, started on first use; a bad option raises TransportError (the
     scanner then shows offline with the reason instead of its thread dying)."""
-    values: dict[str, Any] = {}
-    for key, text in (opts or {}).items():
-        parse = URL_OPTIONS.get(key)
-        if parse is None:
-            raise TransportError(f"sim://{name}: no option {key!r} (options: {', '.join(URL_OPTIONS)})")
-        try:
-            values[key] = parse(text)
-        except ValueError as exc:
-            raise TransportError(f"sim://{name}: bad option {key}={text!r} ({exc})") from None
+    values = sim_options(name, opts, URL_OPTIONS)
     with _SIMS_LOCK:
         sim = SIMS.get(name)
         if sim is None:

@@ -89,8 +89,8 @@ class Tx:
         self.conn.execute(sql, args)
 
 def _device_actor(name: str) -> str:
-    """A device's report is the device's own doing (a name with spaces is recorded without them)."""
-    return f"device:{''.join(name.split())[:64] or '?'}"
+    """A device's report is the device's own doing."""
+    return C.device(name).actor
 
 
 def _qs(items: tuple[Any, ...] | list[Any]) -> str:

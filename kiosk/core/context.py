@@ -23,7 +23,7 @@ ACTOR_KINDS = ("staff", "citizen", "device", "central", "console", "system", "an
 # a hall without accounts signs clerks in by any id (even a name): anything printable, no spaces
 _NAME = r"[^\s\x00-\x1f\x7f]{1,64}"
 _ACTOR = re.compile(rf"^(staff:{_NAME}|device:{_NAME}|citizen|central|console|system|anonymous)\Z")
-_TERMINAL = re.compile(r"^[A-Za-z0-9_.@:/-]{0,80}\Z")
+_TERMINAL = re.compile(r"^[^\s\x00-\x1f\x7f]{0,80}\Z")  # printable, no spaces: a device's terminal is its name
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +40,7 @@ class Operator:
             raise ValueError(f"actor must be one of {', '.join(ACTOR_KINDS)} (staff:<no>, device:<name>), "
                              f"not {self.actor!r}")
         if not _TERMINAL.match(self.terminal):
-            raise ValueError(f"terminal must be up to 80 letters, digits or _.@:/-, not {self.terminal!r}")
+            raise ValueError(f"terminal must be up to 80 printable characters without spaces, not {self.terminal!r}")
 
     @property
     def staff_no(self) -> str | None:
@@ -86,7 +86,9 @@ def staff(staff_no: str, terminal: str = "", role: str | None = None) -> Operato
 
 
 def device(name: str) -> Operator:
-    return Operator(f"device:{name}", f"device:{name}")
+    """A device acting on its own.  [devices."NAME"] may be any TOML key: recorded without its spaces, at most 64."""
+    compact = "".join(name.split())[:64] or "?"
+    return Operator(f"device:{compact}", f"device:{compact}")
 
 
 def terminal_of(role: str, window: int | None = None) -> str:

@@ -772,6 +772,21 @@ class KioskScreen(QWidget):
         self.message.hide()
         self.message.setText("")
 
+    def _ask(self, what: str, call: Callable[[], Any], *, unavailable: str = "hall_unreachable",
+             let: tuple[type[HallError], ...] = ()) -> tuple[bool, Any]:
+        """(True, value) of one call to the hall, or (False, None) once its refusal (or, for a failure, the
+        `unavailable` text) is said: every kiosk action asks through here.  `let`: refusals the caller handles."""
+        try:
+            return True, call()
+        except let:
+            raise
+        except HallError as exc:
+            self.say_error(exc)
+        except Exception:
+            log.exception("%s failed", what)
+            self.say(self.t(unavailable))
+        return False, None
+
     def say_error(self, exc: Exception) -> None:
         if isinstance(exc, StoreFault):  # said by the banner, which outlives this page
             self.on_store_fault(exc)
@@ -893,28 +908,25 @@ class KioskScreen(QWidget):
         """预约签到 by appointment code or by an ID number (the card on the reader, or typed); `or_code`: tried as a
         code when no booking has that ID.  True when a ticket came of it."""
         ready = printer_ready(self.printer)
-        try:
+        def check_in() -> Any:
             try:
-                result = self.client.check_in(code=code, id_number=id_number, idem_key=uuid.uuid4().hex)
+                return self.client.check_in(code=code, id_number=id_number, idem_key=uuid.uuid4().hex)
             except AppointmentNotFound:
                 if not or_code:
                     raise
-                result = self.client.check_in(code=or_code, idem_key=uuid.uuid4().hex)
-        except HallError as exc:
-            self.say_error(exc)
-            return False
-        except Exception:
-            log.exception("check-in failed")
-            self.say(self.t("hall_unreachable"))
-            return False
-        self._issued(result.value, ready)
-        return True
+                return self.client.check_in(code=or_code, idem_key=uuid.uuid4().hex)
+
+        ok, result = self._ask("check-in", check_in)
+        if ok:
+            self._issued(result.value, ready)
+        return ok
 
     def issue(self, code: str, id_number: str | None = None) -> None:
         ready = printer_ready(self.printer)  # asked first, so the answer is honest for this very ticket
         try:
-            result = self.client.issue_ticket(code, id_number=id_number or None, idem_key=uuid.uuid4().hex,
-                                              priority="green" if self.green else "normal")
+            ok, result = self._ask("issue_ticket", lambda: self.client.issue_ticket(
+                code, id_number=id_number or None, idem_key=uuid.uuid4().hex,
+                priority="green" if self.green else "normal"), let=(DailyCapReached,))
         except DailyCapReached as exc:
             b = self.client.config.business(code)
             if b is not None and b.appointments:  # today's numbers are gone: a later slot instead
@@ -922,14 +934,8 @@ class KioskScreen(QWidget):
             else:
                 self.say_error(exc)
             return
-        except HallError as exc:
-            self.say_error(exc)
-            return
-        except Exception:
-            log.exception("issue_ticket failed")
-            self.say(self.t("hall_unreachable"))
-            return
-        self._issued(result.value, ready)
+        if ok:
+            self._issued(result.value, ready)
 
     def _issued(self, issued: Any, ready: tuple[bool, str] | None) -> None:
         self.id_field.clear()
@@ -1011,15 +1017,9 @@ class KioskScreen(QWidget):
     def _load_book_days(self) -> None:
         if self._book_code is None:
             return
-        try:
-            self._book_days = self.client.appointment_offer(self._book_code)
-        except HallError as exc:
-            self.say_error(exc)
-            self._book_days = []
-        except Exception:
-            log.exception("appointment offer failed")
-            self.say(self.t("hall_unreachable"))
-            self._book_days = []
+        code = self._book_code
+        ok, days = self._ask("appointment offer", lambda: self.client.appointment_offer(code))
+        self._book_days = days if ok else []
         days = [d["date"] for d in self._book_days if any(s["free"] for s in d["slots"])]
         if self._book_day not in days:
             self._book_day = days[0] if days else None
@@ -1074,19 +1074,15 @@ class KioskScreen(QWidget):
             return
         code, day, start = self.pending_booking
         try:
-            result = self.client.book_appointment(code, day, start, id_number=id_number or None, source="kiosk",
-                                                  idem_key=uuid.uuid4().hex)
+            ok, result = self._ask("booking", lambda: self.client.book_appointment(
+                code, day, start, id_number=id_number or None, source="kiosk", idem_key=uuid.uuid4().hex),
+                let=(SlotFull,))
         except SlotFull as exc:  # another kiosk or a phone took the last place meanwhile
             self.pending_booking = None
             self.show_book(code)
             self.say_error(exc)
             return
-        except HallError as exc:
-            self.say_error(exc)
-            return
-        except Exception:
-            log.exception("booking failed")
-            self.say(self.t("hall_unreachable"))
+        if not ok:
             return
         self.id_field.clear()
         self.pending_booking = None
@@ -1151,14 +1147,9 @@ class KioskScreen(QWidget):
             self.set_case_target(self.check_field)
             self.say(self.t("check4"), "warn")
             return
-        try:
-            info = self.client.case_lookup(case_no, check)
-        except HallError as exc:
-            self.say_error(exc)
-            return
-        except Exception:
-            log.exception("case lookup failed")
-            self.say(self.t("lookup_unavailable"))
+        ok, info = self._ask("case lookup", lambda: self.client.case_lookup(case_no, check),
+                             unavailable="lookup_unavailable")
+        if not ok:
             return
         if info is None:
             self.say(self.t("lookup_unavailable"), "warn")
@@ -1220,18 +1211,13 @@ class KioskScreen(QWidget):
             self.show_ticket_status(s)
         elif s.kind == Kind.CODE:  # bare: an appointment code, else a case number
             try:
-                result = self.client.check_in(code=s.value, idem_key=uuid.uuid4().hex)
+                ok, result = self._ask("check-in", lambda: self.client.check_in(
+                    code=s.value, idem_key=uuid.uuid4().hex), let=(AppointmentNotFound,))
             except AppointmentNotFound:
                 self.show_case(s.value)
                 return
-            except HallError as exc:
-                self.say_error(exc)
-                return
-            except Exception:
-                log.exception("check-in failed")
-                self.say(self.t("hall_unreachable"))
-                return
-            self._issued(result.value, printer_ready(self.printer))
+            if ok:
+                self._issued(result.value, printer_ready(self.printer))
         elif s.kind == Kind.STAFF:
             self.say(self.t("staff_badge"), "warn")
         else:
@@ -1241,21 +1227,20 @@ class KioskScreen(QWidget):
         if s.hall_id and s.hall_id != str(self.client.config.hall_id):
             self.say(self.t("ticket_other_hall"), "warn")
             return
-        try:
+        def status() -> tuple[dict[str, Any], int]:
             ticket = self.client.find_ticket(s.value) if s.by_number else self.client.ticket(s.value)
             if ticket is None:
                 raise TicketNotFound(ticket=s.value)
-            ahead = self.client.ahead_of(ticket["id"]) if ticket.get("status") == "waiting" else 0
+            return ticket, self.client.ahead_of(ticket["id"]) if ticket.get("status") == "waiting" else 0
+
+        try:
+            ok, found = self._ask("ticket status", status, let=(TicketNotFound,))
         except TicketNotFound:
             self.say(self.t("ticket_unknown"), "warn")
             return
-        except HallError as exc:
-            self.say_error(exc)
+        if not ok:
             return
-        except Exception:
-            log.exception("ticket status failed")
-            self.say(self.t("hall_unreachable"))
-            return
+        ticket, ahead = found
         self.current_ticket, self.current_ahead = dict(ticket), int(ahead)
         self.current_wait = self._estimate(ticket, int(ahead)) if ticket.get("status") == "waiting" else None
         self.print_state, self.print_reason = "status", ""

@@ -121,3 +121,11 @@ def test_a_malformed_actor_is_refused(actor: str) -> None:
 def test_a_malformed_terminal_is_refused() -> None:
     with pytest.raises(ValueError):
         C.Operator("citizen", "kiosk 1")
+
+
+def test_a_device_named_by_any_toml_key_gets_an_operator(hall: Hall) -> None:
+    """[devices."打印机 1"] is a valid TOML table: its reports and its keypad's terminal must not fail on the name."""
+    op = C.device("打印机 1")
+    assert (op.actor, op.terminal) == ("device:打印机1", "device:打印机1")
+    hall.report_device_health("打印机 1", "printer", "fault", "缺纸")
+    assert hall.store.events_after(0, 10_000)[-1].actor == "device:打印机1"
