@@ -12,7 +12,14 @@ payload) and runs whole: the public method, its checks, the ticket and its event
 Every hall command is timed between two baseline transactions, so a load that comes and goes on the machine weighs
 on both alike.  Two ratios: the rates' (total time of the baseline over the hall's), the target's figure, and the
 median of the per-command ratios (each command against the mean of the two baseline transactions beside it), which
-a few slow fsyncs do not move.  Asserts nothing (tests check correctness); the targets are the issue's."""
+a few slow fsyncs do not move.  Asserts nothing (tests check correctness); the targets are the issue's.
+
+Under each command a floor line: the same store, after the hall's rounds, changed by the hall's own write statements
+bare (kiosk/core/command.py, kiosk/store.py INSERT_EVENT) with their values made before the clock starts, plus the one
+read call-next cannot do without (the heads of its queues), each between two baseline transactions as the commands
+are.  No checks, no payload built, no event published: what any code writing the rows this schema keeps for the
+screens (the ticket and its indexes, the waiting counts, the window, the events and the board's call index) pays on
+this machine.  The command's ratio cannot pass its floor's."""
 from __future__ import annotations
 
 import shutil
@@ -25,9 +32,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from kiosk.core import queue as Q
+from kiosk.core.command import _CALL_TICKET, _CALL_WINDOW, _FINISH_TICKET, _INSERT_TICKET, _NEXT_NUMBER
 from kiosk.core.config import loads
 from kiosk.core.hall import Hall
-from kiosk.store import WAL_AUTOCHECKPOINT, Store
+from kiosk.store import INSERT_EVENT, WAL_AUTOCHECKPOINT, Store
 from tests.conftest import FakeClock
 
 N_BUSINESSES = 25  # 20,000 waiting needs 21 businesses at most 999 numbers a day each
@@ -51,8 +60,9 @@ def config_text() -> str:
     return head + biz + win
 
 
-# what a connection's pragmas are read from the hall's (journal_mode first: WAL before anything is written)
-PRAGMAS = ("journal_mode", "synchronous", "wal_autocheckpoint", "cache_size", "foreign_keys", "busy_timeout")
+# the connection's pragmas, read from the hall's (page size and journal_mode first: before anything is written)
+PRAGMAS = ("page_size", "journal_mode", "synchronous", "wal_autocheckpoint", "cache_size", "foreign_keys",
+           "busy_timeout")
 RAW_INSERT = "INSERT INTO events(id, kind, at_utc, local_date, payload) VALUES (?, 'ticket.issued', ?, ?, ?)"
 
 
@@ -63,6 +73,7 @@ class Raw:
         self.conn = sqlite3.connect(path, isolation_level=None)
         pragmas = {p: hall.execute(f"PRAGMA {p}").fetchone()[0] for p in PRAGMAS}
         self.conn.execute("PRAGMA synchronous=OFF")  # while it is filled
+        self.conn.execute(f"PRAGMA page_size={pragmas['page_size']}")  # before anything is written
         self.conn.execute(f"PRAGMA journal_mode={pragmas['journal_mode']}")
         self.conn.execute(hall.execute("SELECT sql FROM sqlite_schema WHERE name = 'events'").fetchone()[0])
         rows = hall.execute("SELECT COUNT(*) FROM events").fetchone()[0]
@@ -70,7 +81,7 @@ class Raw:
         self.conn.executemany(RAW_INSERT, ((Store.new_id(), "2026-11-24T01:00:00+00:00", "2026-11-24", payload)
                                            for _ in range(rows)))
         for p, v in pragmas.items():
-            if p != "synchronous":
+            if p not in ("synchronous", "page_size"):
                 self.conn.execute(f"PRAGMA {p}={v}")
         self.payload = payload
         while not wal_settled(self.conn, path):  # as the hall's: a log that is reused, no longer grown
@@ -89,6 +100,57 @@ class Raw:
 
     def close(self) -> None:
         self.conn.close()
+
+
+class Floor:
+    """The floor under issue and call-next (see the module's doc): their rows changed by the hall's own statements,
+    bare.  Runs on the hall's store after the hall's rounds; the windows it calls at were left by the hall with a
+    ticket each, started (untimed) before each call as in the hall's rounds."""
+
+    def __init__(self, hall: Hall, conn: sqlite3.Connection) -> None:
+        self.conn, self.hall = conn, hall
+        self.at = hall.clock().isoformat()
+        self.today = hall.today()
+        size = {k: len(p.encode()) for k, p in conn.execute(
+            "SELECT kind, payload FROM events WHERE seq > (SELECT MAX(seq) - 500 FROM events) "
+            "AND kind IN ('ticket.issued', 'ticket.called', 'service.finished')")}
+        # payloads as big as the hall's own of each kind (what is written, not what it says, is the floor's cost)
+        self.payload = {k: '{"pad":"' + "x" * max(0, n - 10) + '"}' for k, n in size.items()}
+        self.windows = {r["number"]: (r["clerk_id"], r["current_ticket"])
+                        for r in conn.execute("SELECT number, clerk_id, current_ticket FROM windows")}
+
+    def issue(self, business: str) -> float:
+        b = self.hall._businesses[business]
+        tid, eid, payload = Store.new_id(), Store.new_id(), self.payload["ticket.issued"]
+        c = self.conn
+        s = time.perf_counter()
+        c.execute("BEGIN IMMEDIATE")
+        seq = c.execute(_NEXT_NUMBER, (b.code, self.today)).fetchone()[0]
+        c.execute(_INSERT_TICKET, (tid, f"{b.prefix}{seq:03d}", b.code, b.prefix, seq, self.today, "normal", 3,
+                                   None, None, None, self.at, None)).fetchone()
+        c.execute(INSERT_EVENT, (eid, "ticket.issued", self.at, self.today, payload, "citizen", "kiosk"))
+        c.execute("COMMIT")
+        return time.perf_counter() - s
+
+    def call(self, window: int) -> float:
+        clerk, cur = self.windows[window]
+        codes = self.hall._serves[window]
+        e1, e2 = Store.new_id(), Store.new_id()
+        finished, called = self.payload["service.finished"], self.payload["ticket.called"]
+        c, at, today = self.conn, self.at, self.today
+        s = time.perf_counter()
+        c.execute("BEGIN IMMEDIATE")
+        t = min(Q.heads(c, today, window, codes), key=lambda r: (r["rank"], r["queue_pos"]))
+        if cur:
+            c.execute(_FINISH_TICKET, (at, cur))
+            c.execute(INSERT_EVENT, (e1, "service.finished", at, today, finished, f"staff:{clerk}", "caller"))
+        c.execute(_CALL_TICKET, (window, clerk, at, at, t["id"]))
+        c.execute(_CALL_WINDOW, (t["id"], cur, at, window))
+        c.execute(INSERT_EVENT, (e2, "ticket.called", at, today, called, f"staff:{clerk}", "caller"))
+        c.execute("COMMIT")
+        elapsed = time.perf_counter() - s
+        self.windows[window] = (clerk, t["id"])
+        return elapsed
 
 
 def fill(d: Path, waiting: int) -> tuple[Path, int]:
@@ -164,6 +226,21 @@ def commands(d: Path, waiting: int) -> dict[str, list[float]]:
         i += 1
     left = sum(c["waiting"] for c in hall.waiting_counts())
     assert left == waiting, left  # the bench measured the scale it says
+    # the floor, on the same store and against the same baseline, as many rounds, the same way
+    floor = Floor(hall, store.conn())
+    t |= {"raw_floor": [], "floor_issue": [], "floor_call": []}
+    r1 = raw.op()
+    for i in range(OPS):
+        window = 1 + i % N_WINDOWS
+        t["floor_issue"].append(floor.issue(f"b{i % N_BUSINESSES}"))
+        r2 = raw.op()
+        hall.start_service(window)  # untimed, as in the hall's rounds: the call closes a service given
+        t["floor_call"].append(floor.call(window))
+        r3 = raw.op()
+        t["raw_floor"] += [r1, r2]
+        r1 = r3
+    left = sum(c["waiting"] for c in hall.waiting_counts())
+    assert left == waiting, left
     raw.close()
     store.close()
     t["warm"] = [warm]
@@ -230,10 +307,14 @@ def main() -> None:
         for waiting in SCALES:
             t = commands(d, waiting)
             raw_rate = len(t["raw"]) / sum(t["raw"])
+            floor_raw = len(t["raw_floor"]) / sum(t["raw_floor"])
             for key, name in (("issue", "issue"), ("call", "call-next")):
                 rate = len(t[key]) / sum(t[key])
                 line(f"{name}, {waiting:,} waiting", rate, raw_rate, rate / raw_rate,
                      f">= {RATE_TARGET:.2f}", "durable commands/s (baseline: raw transactions/s)")
+                rate = len(t[f"floor_{key}"]) / sum(t[f"floor_{key}"])
+                line("  floor: its statements bare", rate, floor_raw, rate / floor_raw, "(no target)",
+                     "the rows it changes, by the hall's statements, no hall code (baseline: raw, same rounds)")
             print(f"{'':34} p50/p99 ms: raw {pct(t['raw'], .5):.2f}/{pct(t['raw'], .99):.2f}, "
                   f"issue {pct(t['issue'], .5):.2f}/{pct(t['issue'], .99):.2f}, "
                   f"call-next {pct(t['call'], .5):.2f}/{pct(t['call'], .99):.2f}; median of per-command ratios: "

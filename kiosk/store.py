@@ -381,6 +381,11 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
 WAL_AUTOCHECKPOINT = 10_000
 
 
+# every event the hall appends, by this one statement (bench/bench_core.py times it bare, as the commands' floor)
+INSERT_EVENT = ("INSERT INTO events(id, kind, at_utc, local_date, payload, actor, terminal) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)")
+
+
 class Store:
     """Opens (and migrates) the hall database.  Every write runs in `with store.write() as conn:`."""
 
@@ -554,10 +559,7 @@ class Store:
         actor: str = "system", terminal: str = "",
     ) -> Event:
         eid = Store.new_id()
-        cur = conn.execute(
-            "INSERT INTO events(id, kind, at_utc, local_date, payload, actor, terminal) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (eid, kind, at_utc, local_date, _encode(payload), actor, terminal),
-        )
+        cur = conn.execute(INSERT_EVENT, (eid, kind, at_utc, local_date, _encode(payload), actor, terminal))
         return Event(int(cur.lastrowid or 0), eid, kind, at_utc, local_date, payload, actor, terminal)
 
     def events_after(self, seq: int, limit: int = 1000, kinds: set[str] | None = None) -> list[Event]:

@@ -34,6 +34,13 @@ RATEABLE = ("serving", "done")  # 一次一评 rates a service given: never a ti
 _NEXT_NUMBER = (
     "INSERT INTO counters(business, local_date, last_seq) VALUES (?, ?, 1) ON CONFLICT(business, local_date) "
     f"DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq, {', '.join(Q.RANK_COLUMNS)}")
+# call-next's writes, spelled once (bench/bench_core.py times them bare, as the command's floor): the current ticket
+# closed as 办结, the next one called, the window's row
+_FINISH_TICKET = "UPDATE tickets SET status = 'done', finished_at = ? WHERE id = ?"
+_CALL_TICKET = ("UPDATE tickets SET status = 'called', window = ?, clerk_id = ?, called_at = ?, "
+                "first_called_at = COALESCE(first_called_at, ?), recalls = 0, target_window = NULL WHERE id = ?")
+_CALL_WINDOW = ("UPDATE windows SET current_ticket = ?, last_ticket = COALESCE(?, last_ticket), state = 'calling', "
+                "since = ? WHERE number = ?")
 _INSERT_TICKET = (
     "INSERT INTO tickets(id, number, business, prefix, seq, local_date, priority, rank, queue_pos, status, "
     "id_hash, id_masked, appointment_code, issued_at, recalls, transfers, printed, due_at) "

@@ -18,6 +18,7 @@ from kiosk.core import queue as Q
 from kiosk.core import staff as S
 from kiosk.core.calendar import WorkCalendar
 from kiosk.core.command import (  # re-exported: the names screens and modules import from kiosk.core.hall
+    _FINISH_TICKET,
     OPEN_STATUSES,
     RANK,
     RATEABLE,
@@ -325,7 +326,7 @@ class Hall(QueueCommands, WindowCommands, RatingCommands, DeviceReports, HallQue
             t = tx.one("SELECT * FROM tickets WHERE id = ?", w["current_ticket"])
         assert t is not None
         began = t["started_at"] or t["called_at"]
-        tx.exec("UPDATE tickets SET status = 'done', finished_at = ? WHERE id = ?", tx.at, t["id"])
+        tx.exec(_FINISH_TICKET, tx.at, t["id"])
         if not calling:
             tx.exec("UPDATE windows SET current_ticket = NULL, last_ticket = ?, state = 'idle', since = ? "
                     "WHERE number = ?", t["id"], tx.at, number)

@@ -11,6 +11,8 @@ from kiosk.core import errors as E
 from kiosk.core import events as ev
 from kiosk.core import queue as Q
 from kiosk.core.command import (
+    _CALL_TICKET,
+    _CALL_WINDOW,
     _INSERT_TICKET,
     _NEXT_NUMBER,
     OPEN_STATUSES,
@@ -329,14 +331,8 @@ class QueueCommands:
     def _call(self, tx: Tx, window: int, t: sqlite3.Row, w: sqlite3.Row, *, specific: bool,
               finished: sqlite3.Row | None = None) -> dict[str, Any]:
         """`finished`: the ticket _finish_current(calling=True) has just closed, recorded as the window's last."""
-        tx.exec(
-            "UPDATE tickets SET status = 'called', window = ?, clerk_id = ?, called_at = ?, "
-            "first_called_at = COALESCE(first_called_at, ?), recalls = 0, target_window = NULL WHERE id = ?",
-            window, w["clerk_id"], tx.at, tx.at, t["id"],
-        )
-        tx.exec("UPDATE windows SET current_ticket = ?, last_ticket = COALESCE(?, last_ticket), state = 'calling', "
-                "since = ? WHERE number = ?", t["id"], finished["id"] if finished is not None else None, tx.at,
-                window)
+        tx.exec(_CALL_TICKET, window, w["clerk_id"], tx.at, tx.at, t["id"])
+        tx.exec(_CALL_WINDOW, t["id"], finished["id"] if finished is not None else None, tx.at, window)
         # the row as the UPDATE above left it (tests/core/test_queries.py compares it with the store)
         called = self._row_ticket(t, status="called", window=window, called_at=tx.at, recalls=0, target_window=None)
         p = self._window_payload(tx, window, w=w, ticket=called)
