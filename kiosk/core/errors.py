@@ -44,7 +44,8 @@ OutsideCheckInHours = _err(
     "OutsideCheckInHours", "outside_checkin_hours", "{name}的预约签到时间为 {hours}，现在不能签到"
 )
 DailyCapReached = _err("DailyCapReached", "daily_cap_reached", "{name}今日号码已取完（{cap} 个），请改日再来")
-IdRequired = _err("IdRequired", "id_required", "办理{name}需要刷身份证或输入身份证号")
+# said on the kiosk (which also reads the card) and on a phone (which cannot): the number is what is needed
+IdRequired = _err("IdRequired", "id_required", "办理{name}需要身份证号码")
 InvalidIdNumber = _err("InvalidIdNumber", "invalid_id_number", "身份证号码不正确，请核对")
 DuplicateOpenTicket = _err(
     "DuplicateOpenTicket", "duplicate_open_ticket", "您已取过{name}的号（{number}），请等候叫号"

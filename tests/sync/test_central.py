@@ -367,3 +367,55 @@ def test_the_collector_connects_again_after_postgresql_drops_it(postgres_url: st
         assert store.seqs("pg-drop") == [1, 2]
     finally:
         db.close()
+
+
+def test_who_and_where_are_stored(central_store: CentralStore) -> None:
+    """Each event's actor and terminal are kept with it (NULL for a hall that did not send them)."""
+    def said(seq: int, actor: str, terminal: str) -> tuple[str, bytes]:
+        ev = Event(seq, uuid.uuid4().hex, "ticket.voided", "2026-11-24T01:00:00+00:00", "2026-11-24",
+                   {"reason": "重复取号"}, actor, terminal)
+        return contract.event_topic("h1", ev.kind), contract.encode(contract.event_message(ev, "h1", "510104000", TZ))
+
+    counts = central_store.store_batch([said(1, "staff:0007", "dashboard"), said(2, "citizen", "kiosk"),
+                                        envelope("h1", 3)])
+    assert counts["new"] == 3 and counts["rejected"] == 0
+    assert central_store.db.query("SELECT seq, actor, terminal FROM hall_events ORDER BY seq") == [
+        (1, "staff:0007", "dashboard"), (2, "citizen", "kiosk"), (3, None, None)]
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_a_collector_from_before_gains_the_columns(engine: str, request: pytest.FixtureRequest,
+                                                   tmp_path: Path) -> None:
+    """A database made before actor/terminal were stored keeps its events and takes the new ones with both."""
+    old = ("CREATE TABLE hall_events (hall_id TEXT NOT NULL, seq BIGINT NOT NULL, id TEXT NOT NULL, "
+           "kind TEXT NOT NULL, region TEXT NOT NULL, at_utc TEXT NOT NULL, local_date TEXT NOT NULL, "
+           "wait_s DOUBLE PRECISION, level TEXT, payload TEXT NOT NULL, received_at TEXT NOT NULL, "
+           "arrival BIGINT NOT NULL, PRIMARY KEY (hall_id, seq))")
+    row = ("h0", 1, "e1", "ticket.issued", "510104000", "2026-11-24T01:00:00+00:00", "2026-11-24", None, None, "{}",
+           "2026-11-24T01:00:01+00:00", 1)
+    if engine == "sqlite":
+        url = str(tmp_path / "central.db")
+        with sqlite3.connect(url) as conn:
+            conn.execute(old)
+            conn.execute(f"INSERT INTO hall_events VALUES ({', '.join('?' * len(row))})", row)
+    else:
+        url = request.getfixturevalue("postgres_url")
+        db = CentralDB(url)
+        with db.tx() as cur:
+            for t in ("hall_events", "halls", "rejected"):
+                cur.execute(f"DROP TABLE IF EXISTS {t}")
+            cur.execute(old)
+            cur.execute(f"INSERT INTO hall_events VALUES ({', '.join('?' * len(row))})", row)
+        db.close()
+    db = CentralDB(url)
+    try:
+        store = CentralStore(db)
+        ev = Event(1, uuid.uuid4().hex, "ticket.voided", "2026-11-24T01:00:00+00:00", "2026-11-24", {},
+                   "staff:0007", "dashboard")
+        assert store.store_batch([(contract.event_topic("h1", ev.kind),
+                                   contract.encode(contract.event_message(ev, "h1", "510104000", TZ)))])["new"] == 1
+        assert db.query("SELECT hall_id, seq, actor, terminal FROM hall_events ORDER BY hall_id") == [
+            ("h0", 1, None, None), ("h1", 1, "staff:0007", "dashboard")]
+        CentralDB(url).close()  # started again: the columns are there, nothing is added twice
+    finally:
+        db.close()

@@ -18,8 +18,6 @@ from kiosk.strings import LANGUAGES, STRINGS, error_text, isolate, tr
 # where the refusals a screen shows are defined (sync.lan: a LAN screen's own; holidays: a calendar over the LAN)
 MODULES = ("kiosk.core.errors", "kiosk.core.staff", "kiosk.core.rectify", "kiosk.core.cases",
            "kiosk.core.appointments", "kiosk.core.holidays", "sync.lan")
-# the Chinese of a key the table had before the core's template changed; kiosk/strings.py's owner to align it
-ZH_DRIFT = {"id_required"}
 # values kiosk/strings.py's older entries leave out on purpose (the holiday's and weekdays' Chinese names, the paused
 # windows' Chinese reasons; a cap the Tibetan does not repeat): (key, lang) → those placeholders, no more
 OMITTED: dict[tuple[str, str], set[str]] = {
@@ -75,21 +73,12 @@ def test_every_refusal_is_said_in_every_language(key: str) -> None:
     assert key in STRINGS, f"{key} ({cls.__module__}.{cls.__name__}) has no entry: add it to kiosk/error_strings.py"
     entry = STRINGS[key]
     zh = entry["zh"]
-    if key in ZH_DRIFT:
-        assert fields(zh) <= fields(cls.template), key
-    else:
-        assert zh == cls.template, f"{key}: the table's 中文 is not the template"
+    assert zh == cls.template, f"{key}: the table's 中文 is not the template"
     for lang in TRANSLATED:
         text = entry.get(lang, "")
         assert text.strip(), (key, lang)
         assert text != zh, (key, lang, "still Chinese")
         assert fields(text) == fields(zh) - OMITTED.get((key, lang), set()), (key, lang, fields(text) ^ fields(zh))
-
-
-@pytest.mark.xfail(strict=True, reason="kiosk/strings.py's id_required predates the card reader's template")
-@pytest.mark.parametrize("key", sorted(ZH_DRIFT))
-def test_the_drifted_chinese_is_still_to_align(key: str) -> None:
-    assert STRINGS[key]["zh"] == REFUSALS[key].template
 
 
 @pytest.mark.parametrize("key", sorted(REFUSALS))
