@@ -133,6 +133,14 @@ ACKED_KEY = "sync.acked_seq"
 STORE_RESTORED = "store.restored"
 
 
+# Seqs a restore sets aside past the highest one known to be used when the replaced store's event log cannot be
+# read (a damaged log is why one restores).  Central may hold events past the acknowledgement the store wrote down:
+# those in flight, those acknowledged in its last moments, a backlog sent while its writes failed — never more than
+# the hall's whole log.  Ten million is years of a busy hall's events, and a skipped range costs one event and one
+# settled range at central, whatever its length.
+UNREAD_LOG_MARGIN = 10_000_000
+
+
 @dataclass(frozen=True, slots=True)
 class Replaced:
     """How far the store a restore replaced had got: its highest seq, and how far central had acknowledged."""
@@ -140,11 +148,12 @@ class Replaced:
     last_seq: int | None  # None: unreadable (then the acked seq stands in for it)
     acked: int | None  # None: unreadable or never synced
 
-    @property
-    def used(self) -> int | None:
-        """The highest seq it may have given an event (and central may hold); None when nothing could be read."""
-        known = [n for n in (self.last_seq, self.acked) if n is not None]
-        return max(known) if known else None
+    def used(self, backup_last: int) -> int:
+        """The highest seq it may have given an event (and central may hold).  Without its log: past the last one
+        known (its acknowledged seq, else the backup's own) by UNREAD_LOG_MARGIN."""
+        if self.last_seq is not None:
+            return max(self.last_seq, self.acked or 0)
+        return max(self.acked or 0, backup_last) + UNREAD_LOG_MARGIN
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,7 +261,7 @@ def restore(src: Path, db: Path, now: datetime) -> Restored:
                 copy = check(conn, src)
                 # read under the lock, before anything moves: nothing writes to it meanwhile
                 replaced = _replaced(db) if db.exists() else None  # also merges its -wal: the kept file is whole
-                used = replaced.used if replaced is not None else None
+                used = replaced.used(copy.last_seq) if replaced is not None else None
                 if used is not None and used > copy.last_seq:
                     _mark_skipped(conn, src, copy.last_seq, used, now)
                     skipped = (copy.last_seq + 1, used)

@@ -514,7 +514,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    from kiosk.backup import BackupError, restore
+    from kiosk.backup import UNREAD_LOG_MARGIN, BackupError, restore
 
     def _span(first: int, last: int) -> str:
         return str(first) if first == last else f"{first}–{last}"
@@ -537,9 +537,10 @@ def cmd_restore(args: argparse.Namespace) -> int:
         first, last = done.unsent
         print(f"注意：被替换的数据库中序号 {_span(first, last)} 的事件未确认送达省中心，恢复后不会再发送，"
               f"它们只保存在 {done.kept} 中", file=sys.stderr)
-    if done.replaced is not None and done.replaced.used is None:
-        print(f"注意：无法读取被替换的数据库用到的事件序号。若它曾向省中心发送过序号大于 {done.backup_last_seq} "
-              "的事件，中心会丢弃恢复后同序号的新事件：请告知省中心运维", file=sys.stderr)
+    if done.replaced is not None and done.replaced.last_seq is None:
+        since = "省中心已确认的序号" if done.replaced.acked is not None else "备份"
+        print(f"注意：无法读取被替换的数据库的事件日志，不知道它用到的最大序号：已在{since}之后预留 "
+              f"{UNREAD_LOG_MARGIN:,} 个序号不再使用，恢复后的新事件不会与省中心已收到的事件重号", file=sys.stderr)
     print(f"下一个事件序号 {done.next_seq}；现在可以启动：systemctl start hall-server")
     return 0
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from kiosk.backup import UNREAD_LOG_MARGIN
 from kiosk.cli import main
 from kiosk.core.cases import Cases
 from kiosk.core.config import HallConfig
@@ -246,12 +247,12 @@ def test_a_restore_of_a_restored_store_skips_past_its_marker_too(running: tuple[
     assert json.loads(marks[0]["payload"])["skipped_to"] == used
 
 
-def test_an_unreadable_replaced_store_falls_back_to_the_acked_seq(running: tuple[Hall, FakeClock],
-                                                                  config: HallConfig, tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch,
-                                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    """The event log is what a damaged store loses: then how far central acknowledged is the highest seq known
-    to be used."""
+def test_an_unreadable_replaced_store_sets_seqs_aside_past_the_acked_seq(running: tuple[Hall, FakeClock],
+                                                                       config: HallConfig, tmp_path: Path,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """The event log is what a damaged store loses.  Central may hold events past the acknowledgement the store
+    wrote down (in flight, acknowledged in its last moments), so the restore sets UNREAD_LOG_MARGIN seqs aside past
+    it: a new event never takes a seq central already holds, and nothing is made up about which events were lost."""
     hall, clock = running
     hall.issue_ticket("tax")
     out = tmp_path / "b.db"
@@ -261,19 +262,26 @@ def test_an_unreadable_replaced_store_falls_back_to_the_acked_seq(running: tuple
         hall.issue_ticket("tax")
     with hall.store.write() as c:
         hall.store.meta_set(c, "sync.acked_seq", str(hall.store.last_seq() - 1))
-    acked = hall.store.last_seq() - 1
+    acked = hall.store.last_seq() - 1  # and central already holds the last one too, unacknowledged here
     hall.store.close()
     with closing(sqlite3.connect(hall.store.path, isolation_level=None)) as conn:
         conn.execute("ALTER TABLE events RENAME TO events_lost")  # its log unreadable, its meta not
     capsys.readouterr()
     assert main(["restore", str(out), "--db", hall.store.path]) == 0
     said = capsys.readouterr()
-    assert f"序号 {backed + 1}–{acked} 不再使用" in said.out
+    used = acked + UNREAD_LOG_MARGIN
+    assert f"序号 {backed + 1}–{used} 不再使用" in said.out
+    assert "省中心已确认的序号之后预留 10,000,000 个序号" in said.err
     evs = events_of(hall.store.path)
-    assert evs[-1]["seq"] == acked + 1 and evs[-1]["kind"] == "store.restored"
-    assert "注意" not in said.err  # the unsent tail cannot be named without the log: nothing made up
+    assert evs[-1]["seq"] == used + 1 and evs[-1]["kind"] == "store.restored"
+    assert (json.loads(evs[-1]["payload"])["skipped_from"], json.loads(evs[-1]["payload"])["skipped_to"]) == \
+        (backed + 1, used)
+    assert "未确认送达" not in said.err  # the unsent tail cannot be named without the log: nothing made up
+    again = Hall(config, Store(hall.store.path), clock=clock)
+    assert again.issue_ticket("tax").events[0].seq == used + 2  # far past anything central may hold
+    again.store.close()
 
-    # nothing readable at all: nothing skipped, and the hall person is warned
+    # nothing readable at all: the seqs past the backup's own are set aside the same way, and said so
     hall2 = Hall(config, Store(tmp_path / "two" / "hall.db"), clock=clock)
     hall2.issue_ticket("tax")
     hall2.store.close()
@@ -281,8 +289,8 @@ def test_an_unreadable_replaced_store_falls_back_to_the_acked_seq(running: tuple
     capsys.readouterr()
     assert main(["restore", str(out), "--db", hall2.store.path]) == 0
     said = capsys.readouterr()
-    assert "无法读取被替换的数据库用到的事件序号" in said.err
-    assert [e["seq"] for e in events_of(hall2.store.path)] == list(range(1, backed + 1))
+    assert "备份之后预留 10,000,000 个序号" in said.err
+    assert [e["seq"] for e in events_of(hall2.store.path)] == [*range(1, backed + 1), backed + UNREAD_LOG_MARGIN + 1]
 
 
 def test_restoring_onto_no_store_adds_nothing(running: tuple[Hall, FakeClock], tmp_path: Path,
