@@ -95,8 +95,9 @@ class Outbox:
         self.tz = hall.config.tz
         self.window_size = window or link.settings.max_inflight  # events in flight, at most
         # events per message, at most: a quarter window, so that four messages or more are in flight and PUBACKs
-        # keep the pipe full (1 = contract 1 only, one message per event)
-        self.batch_events = batch_events or min(contract.BATCH_EVENTS, max(1, self.window_size // 4))
+        # keep the pipe full (1 = contract 1 only, one message per event: [sync] batches = false)
+        self.batch_events = batch_events or (
+            min(contract.BATCH_EVENTS, max(1, self.window_size // 4)) if link.settings.batches else 1)
         self._ack_batch = max(1, self.window_size // (4 * self.batch_events))  # PUBACKs worth a quarter window
         self.persist_every = persist_every
         self.idle_wait = idle_wait  # bounds how late trailing PUBACKs are counted and new events polled

@@ -38,6 +38,9 @@ class SyncSettings(Section, frozen=True, kw_only=True):
         "seconds the broker keeps the session and queued central messages (0 = clean)"))] = 86400
     max_inflight: Annotated[int, Meta(ge=1, le=1000, description=(
         "events published and not yet acknowledged, at most"))] = 100
+    batches: Annotated[bool, Meta(description=(
+        "send waiting events several to a message (contract 2, docs/sync-contract.md); false: one event per message "
+        "(contract 1), for a collector not yet upgraded to read batches ([lan] ignores it)"))] = True
     backoff_min: Annotated[float, Meta(ge=0.01, le=60, description="shortest reconnect delay, seconds")] = 0.5
     backoff_max: Annotated[float, Meta(ge=0.1, le=3600, description=(
         "longest reconnect delay, seconds (doubling, with jitter)"))] = 30.0

@@ -140,8 +140,11 @@ def test_outbox_groups_events_by_count_and_size(make_hall: Any, broker: Any) -> 
     one = out._messages(last - 1, 100)  # an event ready alone goes as contract 1 has it, on its kind's topic
     assert [(a, b) for a, b, _, _ in one] == [(last, last)] and one[0][2].startswith("hall/hall-g/event/")
     assert out._messages(10, 100, upto=12)[0][:2] == (11, 12)  # a repair range stops where asked
-    contract1 = Outbox(hall, Link(broker.settings(), client_id="unused"), batch_events=1)
-    assert all(a == b for a, b, _, _ in contract1._messages(0, 100))
+    contract1 = Outbox(hall, Link(broker.settings(batches=False), client_id="unused"))  # [sync] batches = false
+    assert contract1.batch_events == 1
+    one_by_one = contract1._messages(0, 100)
+    assert [(a, b) for a, b, _, _ in one_by_one] == [(s, s) for s in range(1, 101)]
+    assert all(t.startswith("hall/hall-g/event/") and json.loads(p)["v"] == 1 for _, _, t, p in one_by_one)
     wide = Outbox(hall, Link(broker.settings(max_inflight=1000), client_id="unused"))
     assert wide.batch_events == contract.BATCH_EVENTS == 100
     # BATCH_BYTES bounds a batch whatever its count
@@ -183,12 +186,15 @@ class Wire:
         self.c.disconnect()
 
 
-def test_a_backlog_drains_in_batches_and_arrives_once(broker: Any, make_hall: Any, tmp_path: Path) -> None:
+@pytest.mark.parametrize("batches", [True, False])
+def test_a_backlog_drains_in_batches_and_arrives_once(batches: bool, broker: Any, make_hall: Any,
+                                                      tmp_path: Path) -> None:
+    """`batches = false` ([sync], for a collector not yet reading contract 2): the same, one event per message."""
     collector = start_collector(broker, tmp_path)
     wire = Wire(broker.port, "hall-a")
     hall = make_hall("hall-a")
-    drive(hall, 3000)  # an outage's worth of events, queued before the link comes up
-    sync = HallSync(hall, broker.settings())
+    drive(hall, 3000 if batches else 600)  # an outage's worth of events, queued before the link comes up
+    sync = HallSync(hall, broker.settings(batches=batches))
     sync.start()
     try:
         last = hall.store.last_seq()
@@ -197,7 +203,10 @@ def test_a_backlog_drains_in_batches_and_arrives_once(broker: Any, make_hall: An
                  what="collector has everything")
         assert collector.store.seqs("hall-a") == list(range(1, last + 1))
         wait_for(lambda: wire.events >= last, what="the wire saw every event")
-        assert wire.batches > 0 and wire.messages < last / 10  # many events per message
+        if batches:
+            assert wire.batches > 0 and wire.messages < last / 10  # many events per message
+        else:
+            assert wire.batches == 0 and wire.messages == wire.events  # contract 1 only: one event a message
         # afterwards an event ready alone goes as a contract 1 message on its kind's topic
         singles = wire.messages - wire.batches
         hall.set_notice("欢迎")
