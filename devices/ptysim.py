@@ -89,6 +89,11 @@ class PtySim:
     def _tick(self) -> None:
         """Called about every 20 ms from the simulator's thread (timed behaviour: a scan due now)."""
 
+    def _timeout(self) -> float:
+        """How long the loop may wait for the host's bytes before the next `_tick` (a subclass with something due
+        sooner says so)."""
+        return 0.02
+
     def send(self, data: bytes) -> bool:
         """Write bytes towards the host now; False when unplugged."""
         with self._lock:
@@ -110,7 +115,7 @@ class PtySim:
                 self._tick()
                 continue
             try:
-                ready, _, _ = select.select([fd], [], [], 0.02)
+                ready, _, _ = select.select([fd], [], [], self._timeout())
             except (OSError, ValueError):
                 continue
             self._tick()

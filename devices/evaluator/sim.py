@@ -7,15 +7,10 @@ line that spoils a seeded fraction of the keypads' replies.
 """
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 import random
-import select
-import tempfile
 import threading
 import time
-import tty
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -23,6 +18,7 @@ from dataclasses import dataclass
 from devices.base import seconds, sim_options
 from devices.evaluator import proto
 from devices.evaluator.proto import Cmd
+from devices.ptysim import PtySim
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +43,9 @@ class SimKeypad:
 NOISE_KINDS = ("flip", "checksum", "truncate")
 
 
-class EvaluatorBusSim:
-    """Several keypads on one bus.  ``auto_key``/``auto_after``: press that key by itself after a prompt (demo).
+class EvaluatorBusSim(PtySim):
+    """Several keypads on one bus, on a pty behind a link named ttyRS485-NAME (devices/ptysim.py).
+    ``auto_key``/``auto_after``: press that key by itself after a prompt (demo).
 
     ``noise``: the fraction of replies spoiled on the line (a flipped byte, a wrong checksum or a cut-off frame,
     each caught by proto's checks), drawn from ``random.Random(seed)`` so a failing run can be replayed.
@@ -68,67 +65,24 @@ class EvaluatorBusSim:
     ) -> None:
         if not 0.0 <= noise < 1.0:
             raise ValueError(f"noise must be a fraction in [0, 1), not {noise}")
+        super().__init__(name, link_dir=link_dir, prefix="ttyRS485")
         self.keypads = {a: SimKeypad(a) for a in addresses}
         self.checksum_kind = checksum_kind
-        self._dir = link_dir or tempfile.mkdtemp(prefix="evaluator-sim-")
-        self.path = os.path.join(self._dir, f"ttyRS485-{name}")
         self.auto_key, self.auto_after = auto_key, auto_after
-        self._lock = threading.RLock()
-        self._master: int | None = None
-        self._slave: int | None = None
-        self._gen = 0
         self._outbox = bytearray()  # fault bytes sent before the next reply
         self._corrupt = 0  # how many of the next replies get a wrong checksum
         self.noise = noise
         self._rng = random.Random(seed)
         self.noised: dict[str, int] = dict.fromkeys(NOISE_KINDS, 0)  # replies spoiled by the noisy line, by kind
         self._decoder = proto.Decoder(checksum_kind=checksum_kind, accept=proto.HOST_CMDS)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self.received: deque[proto.Frame] = deque(maxlen=1000)  # the host's recent frames, for tests
 
-    # --- lifecycle ----------------------------------------------------------------------------------
     def start(self) -> EvaluatorBusSim:
-        self.plug()
-        self._thread = threading.Thread(target=self._run, name=f"evaluator-sim:{self.path}", daemon=True)
-        self._thread.start()
+        super().start()
         return self
 
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread:
-            self._thread.join(2)
-        self.unplug()
-
-    def plug(self) -> None:
-        with self._lock:
-            if self._master is not None:
-                return
-            master, slave = os.openpty()
-            tty.setraw(slave)  # no echo or line discipline before the driver opens it
-            tty.setraw(master)
-            self._master, self._slave = master, slave
-            self._gen += 1
-            tmp = self.path + ".new"
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            os.symlink(os.ttyname(slave), tmp)
-            os.replace(tmp, self.path)
-
-    def unplug(self) -> None:
-        with self._lock:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(self.path)
-            for fd in (self._master, self._slave):
-                if fd is not None:
-                    with contextlib.suppress(OSError):
-                        os.close(fd)
-            self._master = self._slave = None
-            self._decoder.expire()
-
-    @property
-    def plugged(self) -> bool:
-        return self._master is not None
+    def _unplugged(self) -> None:
+        self._decoder.expire()  # a frame cut off by the unplug is not finished by the next adapter's bytes
 
     # --- the script ---------------------------------------------------------------------------------
     def press(self, addr: int, key: int) -> None:
@@ -211,48 +165,31 @@ class EvaluatorBusSim:
         b[pos] ^= self._rng.randrange(1, 256)
         return bytes(b)
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            with self._lock:
-                fd, gen = self._master, self._gen
-            if fd is None:
-                self._stop.wait(0.02)
+    def _received(self, data: bytes) -> bytes:
+        """The host's bytes: each frame to a keypad that answers gets its reply (after any injected garbage)."""
+        out = bytearray()
+        for frame in self._decoder.feed(data):
+            self.received.append(frame)
+            kp = self.keypads.get(frame.addr)
+            if kp is None or kp.silent:
                 continue
-            try:
-                ready, _, _ = select.select([fd], [], [], self._wait())
-            except (OSError, ValueError):
-                continue
-            self._auto_press()
-            if not ready:
-                continue
-            with self._lock:
-                if gen != self._gen or self._master is None:
-                    continue
-                try:
-                    data = os.read(fd, 256)
-                except OSError:
-                    # the driver closed its end; wait for it to reopen
-                    self._stop.wait(0.02)
-                    continue
-                out = bytearray()
-                for frame in self._decoder.feed(data):
-                    self.received.append(frame)
-                    kp = self.keypads.get(frame.addr)
-                    if kp is None or kp.silent:
-                        continue
-                    reply = self._reply(kp, frame)
-                    if self._corrupt:
-                        self._corrupt -= 1
-                        reply = self._corrupted(reply)
-                    elif self.noise and self._rng.random() < self.noise:
-                        reply = self._noisy(reply)
-                    elif frame.cmd == Cmd.POLL and kp.pending_key is not None:
-                        kp.reported = True
-                    out += self._outbox + reply
-                    self._outbox.clear()
-                if out:
-                    with contextlib.suppress(OSError):
-                        os.write(fd, bytes(out))
+            reply = self._reply(kp, frame)
+            if self._corrupt:
+                self._corrupt -= 1
+                reply = self._corrupted(reply)
+            elif self.noise and self._rng.random() < self.noise:
+                reply = self._noisy(reply)
+            elif frame.cmd == Cmd.POLL and kp.pending_key is not None:
+                kp.reported = True
+            out += self._outbox + reply
+            self._outbox.clear()
+        return bytes(out)
+
+    def _tick(self) -> None:
+        self._auto_press()
+
+    def _timeout(self) -> float:
+        return self._wait()
 
     def _wait(self) -> float:
         """How long the loop may sleep in select: until the next armed press is due, at most 50 ms."""
