@@ -81,15 +81,14 @@ class CentralDB:
             for stmt in (*SCHEMA, *rollup.SCHEMA):
                 cur.execute(stmt)
             for table, column, kind in ADDED_COLUMNS:
-                if column not in self._columns(cur, table):
+                if self.is_pg:  # IF NOT EXISTS: collectors of one group starting together do not collide
+                    cur.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {kind}")
+                elif column not in self._sqlite_columns(cur, table):
                     cur.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
-    def _columns(self, cur: _Cursor, table: str) -> set[str]:
-        if self.is_pg:
-            cur.execute("SELECT column_name FROM information_schema.columns WHERE table_name = ? "
-                        "AND table_schema = current_schema()", (table,))
-        else:
-            cur.execute(f"SELECT name FROM pragma_table_info('{table}')")
+    @staticmethod
+    def _sqlite_columns(cur: _Cursor, table: str) -> set[str]:
+        cur.execute(f"SELECT name FROM pragma_table_info('{table}')")
         return {str(r[0]) for r in cur.fetchall()}
 
     def _sql(self, sql: str) -> str:
