@@ -41,14 +41,14 @@ SCHEMA = [
     "CREATE INDEX IF NOT EXISTS hall_events_kind ON hall_events(kind, local_date)",
     "CREATE TABLE IF NOT EXISTS halls (hall_id TEXT PRIMARY KEY, region TEXT NOT NULL, name TEXT NOT NULL, "
     "state TEXT NOT NULL, state_at TEXT, max_seq BIGINT NOT NULL, events BIGINT NOT NULL, "
-    "duplicates BIGINT NOT NULL)",
+    "duplicates BIGINT NOT NULL, hall_seq BIGINT)",
     "CREATE TABLE IF NOT EXISTS rejected (topic TEXT NOT NULL, payload TEXT NOT NULL, error TEXT NOT NULL, "
     "at_utc TEXT NOT NULL)",
 ]
 
 # columns added to a table after it first shipped: a collector's existing database gains them at start-up
 # (NULL in the rows stored before; absent from a hall's message too: see docs/sync-contract.md, "actor")
-ADDED_COLUMNS = (("hall_events", "actor", "TEXT"), ("hall_events", "terminal", "TEXT"))
+ADDED_COLUMNS = (("hall_events", "actor", "TEXT"), ("hall_events", "terminal", "TEXT"), ("halls", "hall_seq", "BIGINT"))
 
 GOOD_LEVELS = ("very_satisfied", "satisfied", "basic")
 LEVELS = (*GOOD_LEVELS, "dissatisfied", "very_dissatisfied")
@@ -232,11 +232,13 @@ class CentralStore:
             if p.hall_id != hall_id:
                 raise ContractError(f"presence of {p.hall_id!r} on {hall_id!r}'s topic")
             cur.execute(
-                "INSERT INTO halls(hall_id, region, name, state, state_at, max_seq, events, duplicates) "
-                "VALUES (?, ?, ?, ?, ?, 0, 0, 0) ON CONFLICT (hall_id) DO UPDATE SET state = excluded.state, "
+                "INSERT INTO halls(hall_id, region, name, state, state_at, max_seq, events, duplicates, hall_seq) "
+                "VALUES (?, ?, ?, ?, ?, 0, 0, 0, ?) ON CONFLICT (hall_id) DO UPDATE SET state = excluded.state, "
                 "state_at = excluded.state_at, "
-                "name = CASE WHEN excluded.name = '' THEN halls.name ELSE excluded.name END",
-                (hall_id, p.region, p.name, p.state, now),
+                "name = CASE WHEN excluded.name = '' THEN halls.name ELSE excluded.name END, "
+                # the will and older halls say no seq: the last one said stands
+                "hall_seq = CASE WHEN excluded.hall_seq IS NULL THEN halls.hall_seq ELSE excluded.hall_seq END",
+                (hall_id, p.region, p.name, p.state, now, p.last_seq),
             )
             counts["state"] += 1
             return
@@ -306,11 +308,13 @@ class CentralStore:
         return absent
 
     def gaps(self, hall_id: str | None = None) -> dict[str, list[tuple[int, int]]]:
-        """Missing seq ranges per hall (first, last), below the highest seq seen; seqs a restore settled are not
-        missing."""
-        halls = [hall_id] if hall_id else [r[0] for r in self.db.query("SELECT hall_id FROM halls ORDER BY 1")]
+        """Missing seq ranges per hall (first, last): below the highest seq seen, and past it up to the newest seq
+        the hall said it had when it came online (its presence's `last_seq`: the tail of a drain the broker lost
+        is found without waiting for the hall's next event); seqs a restore settled are not missing."""
+        where, args = ("WHERE hall_id = ?", (hall_id,)) if hall_id else ("", ())
         out: dict[str, list[tuple[int, int]]] = {}
-        for h in halls:
+        for h, max_seq, hall_seq in self.db.query(f"SELECT hall_id, max_seq, hall_seq FROM halls {where} ORDER BY 1",
+                                                  args):
             ranges: list[tuple[int, int]] = []
             first = self.db.query("SELECT MIN(seq) FROM hall_events WHERE hall_id = ?", (h,))
             if first and first[0][0] is not None and first[0][0] > 1:
@@ -319,6 +323,8 @@ class CentralStore:
                 "SELECT seq + 1, next_seq - 1 FROM (SELECT seq, LEAD(seq) OVER (ORDER BY seq) AS next_seq "
                 "FROM hall_events WHERE hall_id = ?) t WHERE next_seq > seq + 1 ORDER BY 1", (h,))
             ranges += [(int(a), int(b)) for a, b in rows]
+            if hall_seq is not None and int(hall_seq) > int(max_seq):
+                ranges.append((int(max_seq) + 1, int(hall_seq)))
             if ranges:
                 ranges = _without(ranges, self.settled(h))
             if ranges:
@@ -331,9 +337,16 @@ class CentralStore:
                 self.db.query(f"SELECT seq FROM hall_events WHERE hall_id = ? ORDER BY {order}", (hall_id,))]
 
     def halls(self) -> list[dict[str, Any]]:
-        cols = ("hall_id", "region", "name", "state", "state_at", "max_seq", "events", "duplicates")
-        return [dict(zip(cols, r, strict=True))
-                for r in self.db.query(f"SELECT {', '.join(cols)} FROM halls ORDER BY hall_id")]
+        """Each hall: presence, the highest seq and the count of events held, duplicates; `hall_seq` the newest
+        seq the hall said it had when it last came online (None: not said), and `behind` how many of those
+        central has yet to receive past its highest (0 once it holds them; gaps below are `gaps()`'s)."""
+        cols = ("hall_id", "region", "name", "state", "state_at", "max_seq", "events", "duplicates", "hall_seq")
+        out = []
+        for r in self.db.query(f"SELECT {', '.join(cols)} FROM halls ORDER BY hall_id"):
+            h = dict(zip(cols, r, strict=True))
+            h["behind"] = max(0, int(h["hall_seq"]) - int(h["max_seq"])) if h["hall_seq"] is not None else None
+            out.append(h)
+        return out
 
     def figures(self, by: str = "hall", day_from: str | None = None, day_to: str | None = None
                 ) -> list[dict[str, Any]]:
@@ -435,7 +448,7 @@ class Collector:
         self._gap_asked: dict[tuple[str, int, int], float] = {}
         # a hall whose only missing seqs are settled ones (a restore's), at (max_seq, events) when last looked at:
         # its max_seq stays above its events for good, and a scan of its log every half second would be waste
-        self._settled_at: dict[str, tuple[int, int]] = {}
+        self._settled_at: dict[str, tuple[int, int, int | None]] = {}
         self.resend_requests = 0
         self._stop = threading.Event()
         self._repairer: threading.Thread | None = None
@@ -518,17 +531,19 @@ class Collector:
     def repair_gaps(self, now: float | None = None) -> int:
         """Ask halls to publish again the ranges that have stayed missing; returns requests sent."""
         now = time.monotonic() if now is None else now
-        halls = self.store.db.query("SELECT hall_id, max_seq, events FROM halls WHERE max_seq > events")
+        # a hole below the highest seq held, or a tail the hall said it has (its presence's last_seq)
+        halls = self.store.db.query("SELECT hall_id, max_seq, events, hall_seq FROM halls WHERE max_seq > events "
+                                    "OR hall_seq > max_seq")
         open_now: set[tuple[str, int, int]] = set()
         sent = 0
-        for hall_id, max_seq, events in halls:
-            if self._settled_at.get(hall_id) == (max_seq, events):
+        for hall_id, max_seq, events, hall_seq in halls:
+            if self._settled_at.get(hall_id) == (max_seq, events, hall_seq):
                 continue  # a restored hall's skipped seqs, nothing else, and nothing new since: no scan again
             gaps = self.store.gaps(hall_id).get(hall_id, [])
             if gaps:
                 self._settled_at.pop(hall_id, None)
             else:
-                self._settled_at[hall_id] = (max_seq, events)
+                self._settled_at[hall_id] = (max_seq, events, hall_seq)
             for lo, hi in gaps:
                 key = (hall_id, lo, hi)
                 open_now.add(key)

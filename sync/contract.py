@@ -423,6 +423,9 @@ class PresenceMsg(msgspec.Struct, kw_only=True):
     at_utc: UtcTime | None = None  # absent in the will (it is registered long before it fires)
     region: Annotated[str, msgspec.Meta(pattern=r"^([0-9]{9}([0-9]{3})?)?\Z")] = ""  # 行政区划 or none
     name: Label = ""
+    # the hall's newest event seq when it came online: beside central's own highest it says how far behind central
+    # is while a backlog drains (absent in the will, and from halls before it)
+    last_seq: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)] | None = None
 
 
 # --- central → hall -----------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from kiosk.core.errors import StoreFault
 from sync import contract
 from sync.inbox import Inbox
 from sync.link import InMessage, Link
@@ -55,8 +56,12 @@ class HallSync:
 
     def _birth(self) -> tuple[str, bytes, bool]:
         cfg = self.hall.config
+        try:
+            last: int | None = self.hall.store.last_seq()
+        except StoreFault:  # a store fault must not keep the hall from saying it is online; the watermark waits
+            last = None
         msg = contract.PresenceMsg(hall_id=cfg.hall_id, state="online", at_utc=datetime.now(UTC),
-                                   region=cfg.hall.region, name=cfg.name)
+                                   region=cfg.hall.region, name=cfg.name, last_seq=last)
         return contract.state_topic(cfg.hall_id), contract.encode(msg), True
 
     def _ack(self, msg: InMessage) -> None:

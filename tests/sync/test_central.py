@@ -7,6 +7,7 @@ import random
 import sqlite3
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -419,3 +420,51 @@ def test_a_collector_from_before_gains_the_columns(engine: str, request: pytest.
         CentralDB(url).close()  # started again: the columns are there, nothing is added twice
     finally:
         db.close()
+
+
+def presence(hall: str, state: str, last_seq: int | None) -> tuple[str, bytes]:
+    msg = contract.PresenceMsg(hall_id=hall, state=state, last_seq=last_seq,  # type: ignore[arg-type]
+                               at_utc=datetime.now(UTC) if state == "online" else None)
+    return contract.state_topic(hall), contract.encode(msg)
+
+
+def test_the_presence_watermark_finds_a_lost_tail(central_store: CentralStore) -> None:
+    """A hall coming online says its newest seq: what central lacks past its own highest is a gap too, found
+    without waiting for the hall's next event (the tail of a drain the broker lost); the will keeps it."""
+    store = central_store
+    store.store_batch([presence("h1", "online", 10), *(envelope("h1", s) for s in range(1, 7))])
+    assert store.gaps() == {"h1": [(7, 10)]}
+    h = store.halls()[0]
+    assert (h["hall_seq"], h["max_seq"], h["behind"]) == (10, 6, 4)
+    store.store_batch([presence("h1", "offline", None)])  # the will says no seq: the last one said stands
+    assert store.halls()[0]["hall_seq"] == 10 and store.gaps() == {"h1": [(7, 10)]}
+    store.store_batch([envelope("h1", s) for s in range(7, 12)])
+    assert store.gaps() == {} and store.halls()[0]["behind"] == 0
+    store.store_batch([presence("h2", "online", None)])  # a hall from before the watermark: nothing assumed
+    assert store.halls()[1]["hall_seq"] is None and store.halls()[1]["behind"] is None and "h2" not in store.gaps()
+    with pytest.raises(contract.ContractError):
+        contract.decode_presence(b'{"v": 1, "hall_id": "h1", "state": "online", "last_seq": -1}')
+
+
+def test_a_lost_tail_is_asked_for_again(broker: Any, make_hall: Any, tmp_path: Path) -> None:
+    """Events the broker lost at the end of a drain, with no later event to reveal them: the hall's presence
+    said how far it had got, so the collector's gap repair gets them published again."""
+    collector = start_collector(broker, tmp_path, repair_after=0.2)
+    hall = make_hall("hall-a")
+    drive(hall, 60)  # the backlog of an outage, there before the hall comes online
+    last = hall.store.last_seq()
+    sync = HallSync(hall, broker.settings())
+    sync.start()
+    try:
+        wait_for(lambda: collector.store.seqs("hall-a") == list(range(1, last + 1)), what="all stored")
+        wait_for(lambda: collector.store.halls()[0]["hall_seq"] == last, what="the watermark")
+        with collector.store.db.tx() as cur:  # as if the broker had dropped the drain's last ten
+            cur.execute("DELETE FROM hall_events WHERE hall_id = 'hall-a' AND seq > ?", (last - 10,))
+            cur.execute("UPDATE halls SET max_seq = ?, events = ? WHERE hall_id = 'hall-a'", (last - 10, last - 10))
+        assert collector.store.gaps() == {"hall-a": [(last - 9, last)]}
+        wait_for(lambda: collector.store.gaps() == {}, what="tail repaired")
+        assert collector.store.seqs("hall-a") == list(range(1, last + 1))
+        assert collector.resend_requests >= 1 and sync.status()["republished"] >= 10
+    finally:
+        sync.stop()
+        collector.stop()
