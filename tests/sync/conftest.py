@@ -15,6 +15,8 @@ import pytest
 from kiosk.core.config import HallConfig, loads
 from kiosk.core.hall import Hall
 from kiosk.store import Store
+from sync import rollup
+from sync.central import CentralDB, CentralStore
 from sync.settings import SyncSettings
 
 MOSQUITTO = "/usr/sbin/mosquitto"
@@ -245,3 +247,32 @@ def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         subprocess.run([*prefix, str(bins / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
                        capture_output=True)
+
+
+def fresh_central(url: str) -> CentralStore:
+    """A collector's store on `url` with no table left from an earlier test (the PostgreSQL server is shared)."""
+    db = CentralDB(url)
+    with db.tx() as cur:
+        for t in ("hall_events", "halls", "rejected", *rollup.TABLES):
+            cur.execute(f"DROP TABLE IF EXISTS {t}")
+    db.close()
+    return CentralStore(CentralDB(url))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def central_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CentralStore]:
+    """The collector's store on SQLite and on PostgreSQL (a fresh schema for each test)."""
+    if request.param == "sqlite":
+        store = CentralStore(CentralDB(str(tmp_path / "central.db")))
+    else:
+        store = fresh_central(request.getfixturevalue("postgres_url"))
+    yield store
+    store.db.close()
+
+
+@pytest.fixture
+def pg_store(postgres_url: str) -> Iterator[CentralStore]:
+    """The collector's store on PostgreSQL alone (a fresh schema)."""
+    store = fresh_central(postgres_url)
+    yield store
+    store.db.close()

@@ -33,21 +33,6 @@ def envelope(hall: str, seq: int, kind: str = "ticket.issued", payload: dict[str
     return contract.event_topic(hall, kind), contract.encode(contract.event_message(ev, hall, region, TZ))
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def central_store(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
-    if request.param == "sqlite":
-        db = CentralDB(str(tmp_path / "central.db"))
-    else:
-        url = request.getfixturevalue("postgres_url")
-        db = CentralDB(url)
-        with db.tx() as cur:  # a fresh schema per test on the shared server
-            for t in ("hall_events", "halls", "rejected"):
-                cur.execute(f"DROP TABLE IF EXISTS {t}")
-        db = CentralDB(url)
-    yield CentralStore(db)
-    db.close()
-
-
 def test_duplicates_and_reordering_are_harmless(central_store: CentralStore) -> None:
     msgs = [envelope("h1", s) for s in range(1, 201)] + [envelope("h2", s) for s in range(1, 51)]
     rng = random.Random(3)
@@ -99,15 +84,10 @@ def test_figures_per_hall_and_region(central_store: CentralStore) -> None:
     assert by_region["510105000"]["ratings"]["very_satisfied"] == 1
 
 
-def test_hall_events_and_presence_reach_postgres(broker: Any, make_hall: Any, postgres_url: str) -> None:
-    db = CentralDB(postgres_url)
-    with db.tx() as cur:
-        for t in ("hall_events", "halls", "rejected"):
-            cur.execute(f"DROP TABLE IF EXISTS {t}")
-    db.close()
+def test_hall_events_and_presence_reach_postgres(broker: Any, make_hall: Any, pg_store: CentralStore) -> None:
     from sync.central import Collector
 
-    store = CentralStore(CentralDB(postgres_url))
+    store = pg_store
     collector = Collector(broker.settings(), store, client_id="central-pg")
     collector.start()
     hall = make_hall("hall-pg")
@@ -123,7 +103,6 @@ def test_hall_events_and_presence_reach_postgres(broker: Any, make_hall: Any, po
     finally:
         sync.stop()
         collector.stop()
-        store.db.close()
 
 
 def test_central_updates_reach_the_hall_once(broker: Any, make_hall: Any, tmp_path: Path) -> None:

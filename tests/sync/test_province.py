@@ -17,7 +17,7 @@ from kiosk.core.config import loads
 from kiosk.core.hall import Hall
 from kiosk.store import Store
 from sync import catalog, central, rollup
-from sync.central import CentralDB, CentralStore, Collector
+from sync.central import CentralStore, Collector
 from sync.link import ONLINE
 from sync.service import HallSync
 from tests.sync.conftest import Clock, wait_for
@@ -63,18 +63,6 @@ def village(tmp_path: Path) -> Iterator[Hall]:
     hall.sign_in(1, "S023", "王五")
     yield hall
     s.close()
-
-
-@pytest.fixture
-def pg_store(postgres_url: str) -> Iterator[CentralStore]:
-    db = CentralDB(postgres_url)
-    with db.tx() as cur:
-        for t in ("hall_events", "halls", "rejected", *rollup.TABLES):
-            cur.execute(f"DROP TABLE IF EXISTS {t}")
-    db.close()
-    store = CentralStore(CentralDB(postgres_url))
-    yield store
-    store.db.close()
 
 
 def serve_and_rate(hall: Hall, level: str, reason: str | None = None) -> dict[str, Any]:

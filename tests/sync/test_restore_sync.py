@@ -23,12 +23,10 @@ from sync.central import CentralDB, CentralStore
 from sync.link import ONLINE
 from sync.outbox import AckWindow
 from sync.service import HallSync
-from tests.sync import test_central
 from tests.sync.conftest import Clock, drive, hall_config, wait_for
 from tests.sync.test_outage import start_collector
 
 TZ = ZoneInfo("Asia/Shanghai")
-both_databases = test_central.central_store  # that fixture, as `both_databases`: SQLite and PostgreSQL
 
 
 def envelope(hall: str, seq: int, kind: str = "ticket.issued", payload: dict[str, Any] | None = None
@@ -86,8 +84,8 @@ def test_a_bad_store_restored_is_rejected_alone(payload: dict[str, Any], tmp_pat
         store.db.close()
 
 
-def test_central_settles_the_skipped_seqs_and_keeps_what_it_holds(both_databases: CentralStore) -> None:
-    store = both_databases
+def test_central_settles_the_skipped_seqs_and_keeps_what_it_holds(central_store: CentralStore) -> None:
+    store = central_store
     store.store_batch([envelope("h1", s) for s in range(1, 13) if s != 3])  # the first life: 1..12, #3 late
     store.store_batch([restored(16, 9, 15), envelope("h1", 17)])  # restored from a backup at #8
     assert store.settled("h1") == [(9, 15)]

@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 
 from kiosk.core.events import Event
 from sync import contract, rollup
-from sync.central import CentralDB, CentralStore
+from sync.central import CentralStore
 from sync.central import main as central_main
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -24,20 +24,10 @@ HALLS = {  # hall → 行政区划: a county hall and its street centre, a villa
 }
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
-    if request.param == "sqlite":
-        db = CentralDB(str(tmp_path / "central.db"))
-    else:
-        url = request.getfixturevalue("postgres_url")
-        db = CentralDB(url)
-        with db.tx() as cur:  # a fresh schema per test on the shared server
-            for t in ("hall_events", "halls", "rejected", *rollup.TABLES):
-                cur.execute(f"DROP TABLE IF EXISTS {t}")
-        db.close()
-        db = CentralDB(url)
-    yield CentralStore(db)
-    db.close()
+@pytest.fixture
+def store(central_store: CentralStore) -> CentralStore:
+    """The collector's store, on SQLite and on PostgreSQL (tests/sync/conftest.py)."""
+    return central_store
 
 
 class Feed:
