@@ -11,12 +11,9 @@ nothing (tests check correctness); the 2 s target is the issue's."""
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from kiosk.core.events import Event
 from sync import contract, rollup
 from sync.central import CentralDB, CentralStore
+from tests import pg
 
 TZ = ZoneInfo("Asia/Shanghai")
 REPORT_TARGET_S = 2.0
@@ -41,33 +39,16 @@ START = date(2026, 11, 1)
 LEVELS = ["very_satisfied", "satisfied", "satisfied", "basic", "very_satisfied", "dissatisfied", "satisfied"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def postgres() -> Iterator[str]:
-    bins = next((Path(f"/usr/lib/postgresql/{v}/bin") for v in ("17", "16", "15")
-                 if (Path(f"/usr/lib/postgresql/{v}/bin") / "initdb").exists()), None)
-    if bins is None:
-        sys.exit("bench_central: PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin (./run setup)")
+    """A throwaway server with room for the million events (fsync on: the ingest figure is durable)."""
     base = Path(tempfile.mkdtemp(prefix="bench-pg-"))
-    data, port, prefix = base / "data", free_port(), []
-    if os.geteuid() == 0:  # initdb refuses root
-        prefix = ["runuser", "-u", "postgres", "--"]
-        shutil.chown(base, "postgres")
-    subprocess.run([*prefix, str(bins / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
-                    "--no-locale"], check=True, capture_output=True)
-    opts = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c shared_buffers=256MB"
-    subprocess.run([*prefix, str(bins / "pg_ctl"), "-D", str(data), "-o", opts, "-l", str(base / "log"), "-w",
-                    "start"], check=True, capture_output=True)
     try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        with pg.server(base, options="-c shared_buffers=256MB") as url:
+            yield url
+    except pg.NoPostgres as exc:
+        sys.exit(f"bench_central: {exc}")
     finally:
-        subprocess.run([*prefix, str(bins / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                       capture_output=True)
         shutil.rmtree(base, ignore_errors=True)
 
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import time
@@ -18,6 +17,8 @@ from kiosk.store import Store
 from sync import rollup
 from sync.central import CentralDB, CentralStore
 from sync.settings import SyncSettings
+from tests import pg
+from tests.pg import free_port
 
 MOSQUITTO = "/usr/sbin/mosquitto"
 
@@ -47,12 +48,6 @@ daily_cap = 999
 number = 1
 businesses = ["tax", "social"]
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_for(pred: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
@@ -210,43 +205,14 @@ def drive(hall: Hall, n_events: int) -> None:
         hall.report_device_health("printer1", "printer", state, "测试" if state == "offline" else "")
 
 
-def pg_binaries() -> Path | None:
-    for v in ("17", "16", "15"):
-        p = Path(f"/usr/lib/postgresql/{v}/bin")
-        if (p / "initdb").exists() and (p / "pg_ctl").exists():
-            return p
-    return None
-
-
 @pytest.fixture(scope="session")
 def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A throwaway PostgreSQL server started from Debian's binaries, as the postgres user when we are root."""
-    bins = pg_binaries()
-    if bins is None:
-        pytest.skip("PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin")
-    base = tmp_path_factory.mktemp("pg")
-    data = base / "data"
-    port = free_port()
-    prefix: list[str] = []
-    if os.geteuid() == 0:
-        if shutil.which("runuser") is None:
-            pytest.skip("running as root without runuser: cannot start PostgreSQL as a non-root user")
-        prefix = ["runuser", "-u", "postgres", "--"]
-        shutil.chown(base, "postgres")
-        os.chmod(base, 0o755)
-        for parent in base.parents:  # postgres must be able to reach its data directory
-            if str(parent).startswith("/tmp/") and parent != Path("/tmp"):
-                os.chmod(parent, os.stat(parent).st_mode | 0o011)
-    subprocess.run([*prefix, str(bins / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E",
-                    "UTF8", "--no-locale"], check=True, capture_output=True)
-    opts = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
-    subprocess.run([*prefix, str(bins / "pg_ctl"), "-D", str(data), "-o", opts, "-l", str(base / "log"), "-w",
-                    "start"], check=True, capture_output=True)
+    """A throwaway PostgreSQL server (tests/pg.py), fsync off: a test's durability is SQLite's, not this server's."""
     try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run([*prefix, str(bins / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                       capture_output=True)
+        with pg.server(tmp_path_factory.mktemp("pg"), options="-c fsync=off") as url:
+            yield url
+    except pg.NoPostgres as exc:
+        pytest.skip(str(exc))
 
 
 def fresh_central(url: str) -> CentralStore:
