@@ -3,7 +3,10 @@ tables (queue and windows; ratings and cases) and three charts (waiting by hour,
 distribution), drawn offscreen with QPainter and QtCharts onto a QPdfWriter — or a QPrinter, page for page."""
 from __future__ import annotations
 
+import functools
 import os
+import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +32,7 @@ from PySide6.QtGui import (
     QPainter,
     QPdfWriter,
     QPen,
+    QRawFont,
 )
 from PySide6.QtWidgets import QApplication, QGraphicsScene, QWidget
 
@@ -81,8 +85,85 @@ def write_pdf(report: Report, path: str | Path) -> Path:
     writer.setResolution(300)
     writer.setPageLayout(QPageLayout(QPageSize(QPageSize.PageSizeId.A4), QPageLayout.Orientation.Landscape,
                                      QMarginsF(0, 0, 0, 0)))
-    paint_report(report, writer)
+    paint_report(report, writer)  # the painter's end() writes the whole file
+    fix_text_layer(p)
     return p
+
+
+# A ToUnicode CMap's destination codes: in a bfchar line `<src> <dst>`, in a bfrange line `<lo> <hi> <dst>` (one
+# glyph only when lo == hi) or `<lo> <hi> [<dst> …]`
+_CMAP = re.compile(rb"begincmap.*?endcmap", re.S)
+_CODE = re.compile(rb"<([0-9A-Fa-f]{4})>")
+_RADICALS = range(0x2E80, 0x2FE0)  # CJK Radicals Supplement, Kangxi Radicals
+_UNIFIED = range(0x4E00, 0xA000)  # CJK Unified Ideographs
+
+
+@functools.cache
+def radical_ideographs() -> dict[int, int]:
+    """Radical code point → the unified ideograph the report's CJK face draws with the same glyph (⻓ → 长).
+
+    Noto Sans CJK maps both code points of such a pair to one glyph, and QPdfWriter's ToUnicode names the glyph by
+    the lower one, the radical: the page prints 长 but a PDF viewer's search and copy give ⻓, which NFKC does not
+    fold back (the Kangxi radicals it does: they are taken from it)."""
+    ensure_app()
+    raw = QRawFont.fromFont(_cjk_font())
+    ideographs = "".join(map(chr, _UNIFIED))
+    by_glyph: dict[int, int] = {}
+    for ch, glyph in zip(ideographs, raw.glyphIndexesForString(ideographs), strict=True):
+        if glyph:
+            by_glyph.setdefault(glyph, ord(ch))
+    out: dict[int, int] = {}
+    for r in _RADICALS:
+        folded = unicodedata.normalize("NFKC", chr(r))
+        if len(folded) == 1 and ord(folded) in _UNIFIED:
+            out[r] = ord(folded)
+            continue
+        glyph = raw.glyphIndexesForString(chr(r))
+        if glyph and glyph[0] in by_glyph:
+            out[r] = by_glyph[glyph[0]]
+    return out
+
+
+def _cjk_font() -> QFont:
+    f = QFont(FAMILIES[0])  # the face the report's Han comes from (PDF_FAMILIES: after Noto Sans, which has none)
+    f.setPointSizeF(12)
+    return f
+
+
+def fix_text_layer(path: str | Path) -> int:
+    """Give the PDF's text layer the ideographs its pages show where QPdfWriter's ToUnicode names a radical
+    (radical_ideographs).  Each code is replaced by one of the same length inside the uncompressed CMap streams
+    QPdfWriter writes, so no offset in the file moves.  Returns how many codes were replaced."""
+    p = Path(path)
+    data = p.read_bytes()
+    table = radical_ideographs()
+    count = 0
+
+    def dst(m: re.Match[bytes]) -> bytes:
+        nonlocal count
+        code = int(m[1], 16)
+        if code not in table:
+            return m[0]
+        count += 1
+        return b"<%04X>" % table[code]
+
+    def cmap(block: re.Match[bytes]) -> bytes:
+        lines = []
+        for line in block[0].split(b"\n"):
+            codes = _CODE.findall(line)
+            if b"[" in line:  # <lo> <hi> [<dst> …]: the codes after the bracket
+                head, _, tail = line.partition(b"[")
+                line = head + b"[" + _CODE.sub(dst, tail)
+            elif len(codes) == 2 or (len(codes) == 3 and codes[0] == codes[1]):  # bfchar, or a one-glyph bfrange
+                cut = line.rfind(b"<")
+                line = line[:cut] + _CODE.sub(dst, line[cut:])
+            lines.append(line)
+        return b"\n".join(lines)
+
+    fixed = _CMAP.sub(cmap, data)  # four hex digits for four (every unified ideograph is below U+A000)
+    if count:
+        p.write_bytes(fixed)
+    return count
 
 
 def paint_report(report: Report, device: QPagedPaintDevice) -> int:

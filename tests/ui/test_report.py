@@ -70,9 +70,8 @@ def nfkc(text: str) -> str:
 
 
 def page_text(doc: QPdfDocument, page: int) -> str:
-    """The page's text layer, NFKC-folded: Qt's PDF names a glyph Noto CJK shares between an ideograph and a Kangxi
-    radical (心 and ⼼) by the radical's code point — the page shows 心, a viewer's search and copy get ⼼ — and NFKC
-    folds most of them back (test_radicals_in_the_text_layer has the rest)."""
+    """The page's text layer, NFKC-folded (full-width forms and the like; the radicals QPdfWriter names for shared
+    glyphs, ⼼ for 心 or ⻓ for 长, kiosk.ui.report_pdf.fix_text_layer has already put right)."""
     return nfkc(doc.getAllText(page).text())
 
 
@@ -217,24 +216,43 @@ def test_dashboard_has_the_report_tab_last(qtbot, client: HallClient) -> None:
     assert [d.tabs.tabText(i) for i in range(4)][::2] == ["运行概况", "人员"] and d.tabs.tabText(3) == "报表"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "QPdfWriter's ToUnicode names a glyph Noto Sans CJK shares between an ideograph and a CJK Radicals "
-    "Supplement character (长/⻓, 页/⻚, 黄/⻩) by the radical's lower code point, which NFKC does not fold "
-    "back: the printed page is right, a PDF viewer's search and copy are not"))
 def test_radicals_in_the_text_layer(tmp_path: Path, qapp: object) -> None:
+    """QPdfWriter's ToUnicode names a glyph Noto Sans CJK shares between an ideograph and a radical (长/⻓, 页/⻚,
+    黄/⻩) by the radical: fix_text_layer gives a PDF viewer's search and copy the ideographs back, and the file stays
+    one a reader opens."""
     from PySide6.QtCore import QRectF
     from PySide6.QtGui import QPainter, QPdfWriter
 
-    from kiosk.ui.report_pdf import font
+    from kiosk.ui.report_pdf import fix_text_layer, font, radical_ideographs
 
-    writer = QPdfWriter(str(tmp_path / "t.pdf"))
+    assert {0x2ED3: 0x957F, 0x2EDA: 0x9875, 0x2EE9: 0x9EC4}.items() <= radical_ideographs().items()
+    text = "等候时长 第 1 页 黄强 龙门 马鸟"
+    path = tmp_path / "t.pdf"
+    writer = QPdfWriter(str(path))
     p = QPainter(writer)
     p.setFont(font(12))
-    p.drawText(QRectF(0, 0, 4000, 400), "等候时长 第 1 页 黄强")
+    p.drawText(QRectF(0, 0, 4000, 400), text)
     p.end()
+    before = path.read_bytes()
+    assert fix_text_layer(path) >= 3
+    after = path.read_bytes()
+    assert len(after) == len(before) and after.endswith(before[-200:])  # offsets and trailer untouched
     doc = QPdfDocument()
-    doc.load(str(tmp_path / "t.pdf"))
-    assert "等候时长 第 1 页 黄强" in page_text(doc, 0)
+    doc.load(str(path))
+    assert text in page_text(doc, 0)
+    assert fix_text_layer(path) == 0 and path.read_bytes() == after  # once fixed, nothing left to fix
+
+
+def test_the_report_pdf_says_its_words_in_its_text_layer(sim_day: tuple[Hall, SimClock], tmp_path: Path,
+                                                         qapp: object) -> None:
+    """The whole report's PDF, read as a viewer's search and copy read it (no NFKC): not one radical stands in for
+    an ideograph the page shows."""
+    hall, _ = sim_day
+    doc = QPdfDocument()
+    doc.load(str(write_pdf(day_report(hall, "window"), tmp_path / "r.pdf")))
+    words = "".join(doc.getAllText(i).text() for i in range(doc.pageCount()))
+    assert "页" in words and "满意率" in words
+    assert [c for c in words if 0x2E80 <= ord(c) < 0x2FE0] == []
 
 
 def test_print_button_opens_the_preview(qtbot, client: HallClient, monkeypatch: pytest.MonkeyPatch) -> None:
