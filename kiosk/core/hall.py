@@ -128,6 +128,7 @@ class Hall(QueueCommands, WindowCommands, RatingCommands, DeviceReports, HallQue
             except E.StoreFault as fault:  # rolled back, not acknowledged; screens show it until a write commits
                 self.store_fault = fault
                 raise
+            self._day_open = max(self._day_open, tx.today)  # committed: the store's business date is this one now
             if tx.events:  # only a commit that wrote proves the store takes writes again (a replay writes nothing)
                 self.store_fault = None
             self.bus.publish(tx.events)
@@ -188,7 +189,7 @@ class Hall(QueueCommands, WindowCommands, RatingCommands, DeviceReports, HallQue
             return
         row = tx.one("SELECT value FROM meta WHERE key = 'business_date'")
         if row is not None and row[0] >= tx.today:
-            self._day_open = row[0]
+            self._day_open = tx.today = row[0]  # a clock behind the store's business date: that date still
             return
         if row is not None:
             stale = Q.open_before(tx.conn, tx.today, row[0])

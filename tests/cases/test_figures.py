@@ -178,6 +178,7 @@ def month(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Month]:
     """One simulated month shared by the tests of this module (it is read-only for them)."""
     store = Store(tmp_path_factory.mktemp("month") / "month.db", synchronous="OFF")
     clock = FakeClock()
+    clock.set_local(2026, 10, 20, 8, 0)  # the hall opens on the month's first day: its business date never goes back
     hall = staff(Hall(loads(SMALL_CONFIG, "test.toml"), store, clock=clock), 2)
     cases = Cases(hall)
     yield Month(hall, cases, clock, simulate(hall, cases, clock))

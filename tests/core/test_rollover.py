@@ -154,18 +154,25 @@ def test_a_stray_called_ticket_of_the_previous_day_is_closed_too(hall: Hall, clo
     assert hall.ticket(t["id"])["status"] == "expired"
 
 
-def test_tickets_of_a_day_the_clock_went_back_to_are_closed(hall: Hall, clock) -> None:
-    """The clock stepped back a day after the rollover: tickets taken then carry that older date, and the next
-    rollover still closes them, under their own date."""
+def test_a_clock_set_back_does_not_reopen_a_closed_day(hall: Hall, clock) -> None:
+    """The clock stepped back a day after the rollover (an RTC corrected by NTP): the hall stays on the business
+    date it reached — tickets are that day's and number on, screens show that day's queue, the log's dates stay in
+    seq order (what `hall audit` and the report's binary search by seq rely on) — also in a hall started again
+    meanwhile; the next rollover closes them under that date."""
     clock.set_local(2026, 11, 25, 9, 0)
     hall.issue_ticket("tax")
-    clock.set_local(2026, 11, 24, 23, 0)  # back: the store stays on the 25th, numbers count on the 24th
-    old = hall.issue_ticket("tax").value.ticket
-    assert old["local_date"] == "2026-11-24"
+    clock.set_local(2026, 11, 24, 23, 0)  # back: the clock says the 24th, the hall stays on the 25th
+    later = hall.issue_ticket("tax")
+    assert (later.value.ticket["local_date"], later.value.ticket["number"]) == ("2026-11-25", "C002")
+    assert later.events[0].local_date == "2026-11-25" and hall.today() == "2026-11-25"
+    assert [c["business"] for c in hall.waiting_counts() if c["waiting"]] == ["tax"]
+    again = Hall(hall.config, hall.store, clock=clock)  # started again with the clock still behind
+    assert again.issue_ticket("tax").value.ticket["number"] == "C003" and again.today() == "2026-11-25"
+    dates = [r[0] for r in hall.store.conn().execute("SELECT local_date FROM events ORDER BY seq")]
+    assert dates == sorted(dates)
     clock.set_local(2026, 11, 26, 9, 0)
     (closed,) = hall.tick()
-    assert closed_numbers(closed.payload) == {("2026-11-24", old["number"]): "waiting",
-                                              ("2026-11-25", "C001"): "waiting"}
+    assert closed_numbers(closed.payload) == {("2026-11-25", f"C00{n}"): "waiting" for n in (1, 2, 3)}
 
 
 def test_a_rollover_that_fails_leaves_the_day_open_for_the_next_try(hall: Hall, clock, monkeypatch) -> None:
