@@ -584,14 +584,13 @@ class Collector:
 
 
 def _filters(group: str | None) -> list[tuple[str, int]]:
-    """Shared subscriptions spread halls over collectors.  group=None: one collector with plain subscriptions —
-    mosquitto 2.0 does not restore shared subscriptions from its persistence file after a restart (plain ones it
-    does), so a single collector on a single mosquitto loses nothing that way; with shared subscriptions such a
-    loss is repaired by ResendRequest, later and out of order."""
-    if group is None:
-        return [(contract.ALL_EVENTS_FILTER, contract.QOS), (contract.ALL_STATES_FILTER, contract.QOS)]
-    return [(contract.COLLECTOR_EVENT_FILTER.format(group=group), contract.QOS),
-            (contract.COLLECTOR_STATE_FILTER.format(group=group), contract.QOS)]
+    """Shared subscriptions spread the halls' events over collectors.  group=None: one collector with plain
+    subscriptions — mosquitto 2.0 does not restore shared subscriptions from its persistence file after a restart
+    (plain ones it does), so a single collector on a single mosquitto loses nothing that way; with shared
+    subscriptions such a loss is repaired by ResendRequest, later and out of order.  Presence is always a plain
+    subscription (contract.ALL_STATES_FILTER): retained messages reach no shared one."""
+    events = contract.ALL_EVENTS_FILTER if group is None else contract.COLLECTOR_EVENT_FILTER.format(group=group)
+    return [(events, contract.QOS), (contract.ALL_STATES_FILTER, contract.QOS)]
 
 
 # --- the command line -------------------------------------------------------------------------------------------

@@ -53,8 +53,9 @@ APPOINTMENT_TOPIC = "central/{hall_id}/appointment"
 SLOTS_TOPIC = "hall/{hall_id}/slots"  # hall → central, QoS 1, retained: each business's bookable slots, free places
 HALL_INBOX_FILTER = "central/{hall_id}/#"  # what a hall subscribes to
 COLLECTOR_EVENT_FILTER = "$share/{group}/hall/+/event/#"  # MQTT 5 shared subscription: collectors share load
-COLLECTOR_STATE_FILTER = "$share/{group}/hall/+/state"
 ALL_EVENTS_FILTER = "hall/+/event/#"  # a single collector without shared subscriptions
+# every collector, in a group too, takes every hall's presence on a plain subscription: a broker delivers retained
+# messages to plain subscriptions only, so a collector that (re)starts learns each hall's state and watermark at once
 ALL_STATES_FILTER = "hall/+/state"
 
 # \Z, not $: "$" also matches before a trailing newline

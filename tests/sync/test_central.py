@@ -447,3 +447,29 @@ def test_a_lost_tail_is_asked_for_again(broker: Any, make_hall: Any, tmp_path: P
     finally:
         sync.stop()
         collector.stop()
+
+
+def test_a_collector_started_later_learns_presence_and_what_it_missed(broker: Any, make_hall: Any,
+                                                                      tmp_path: Path) -> None:
+    """The hall came online and sent its events while no collector was there (the broker dropped them). A collector
+    of a shared group started later still gets the hall's retained presence — on its plain subscription — and with
+    the watermark in it asks for every event it never received."""
+    hall = make_hall("hall-a")
+    drive(hall, 20)
+    last = hall.store.last_seq()
+    sync = HallSync(hall, broker.settings())
+    sync.start()
+    collector = None
+    try:
+        wait_for(lambda: sync.status()["backlog"] == 0, what="sent to nobody, acknowledged by the broker")
+        collector = start_collector(broker, tmp_path, group="collectors", repair_after=0.2)
+        wait_for(lambda: collector is not None and collector.store.halls()
+                 and collector.store.halls()[0]["hall_seq"] == last, what="the retained presence")
+        assert collector.store.halls()[0]["state"] == "online"
+        wait_for(lambda: collector is not None and collector.store.seqs("hall-a") == list(range(1, last + 1)),
+                 timeout=20, what="every event asked for again")
+        assert collector.store.gaps() == {} and collector.resend_requests >= 1
+    finally:
+        sync.stop()
+        if collector is not None:
+            collector.stop()
