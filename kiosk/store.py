@@ -588,6 +588,31 @@ class Store:
             )
 
 
+def first_seq_from(conn: sqlite3.Connection, day: str, lo: int | None = None) -> tuple[int, int]:
+    """The first seq whose local_date is `day` or later (past the log's last seq when none), and how many one-row
+    reads found it: a binary search down the primary key, no index — the log's dates follow its seqs (the business
+    date never goes back: docs/events.md "Day rollover").  Holes in the seqs (a restore skips the seqs the replaced
+    store had used: store.restored) do no harm, each read lands on the next event that exists.  `lo`: a seq known
+    to be at or below the answer (the start of a range already found)."""
+    # each alone: SQLite reads MIN or MAX from an end of the rowid b-tree, but scans the table for both at once
+    low = conn.execute("SELECT MIN(seq) FROM events").fetchone()[0]
+    high = conn.execute("SELECT MAX(seq) FROM events").fetchone()[0]
+    if low is None or high is None:
+        return 1, 0
+    lo, hi, found, probes = max(int(low), lo or 0), int(high), None, 0
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        probes += 1
+        at = conn.execute("SELECT seq, local_date FROM events WHERE seq >= ? ORDER BY seq LIMIT 1", (mid,)).fetchone()
+        if at is None or at[0] > hi:
+            hi = mid - 1  # nothing from mid to hi: look lower
+        elif at[1] >= day:
+            found, hi = int(at[0]), mid - 1
+        else:
+            lo = int(at[0]) + 1  # the events up to it are all earlier days
+    return (found if found is not None else int(high) + 1), probes
+
+
 _encode_json = msgspec.json.Encoder().encode
 
 

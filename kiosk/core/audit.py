@@ -22,6 +22,7 @@ import msgspec
 from kiosk.core.config import HallConfig
 from kiosk.core.export import Sheet, write_sheet_csv, write_sheets_xlsx
 from kiosk.core.staff import ROLES
+from kiosk.store import first_seq_from
 
 # Every event kind the hall records (kiosk/core/events.py, staff.py, cases.py, rectify.py, evaluation.py,
 # holidays.py, retention.py; sync's catalog.updated), said in Chinese.  A kind not here is shown as it is.
@@ -126,54 +127,13 @@ class SeqRange:
     probes: int = 0
 
 
-@dataclass
-class _Probe:
-    conn: sqlite3.Connection
-    count: int = 0
-
-    def date_at(self, seq: int) -> tuple[int, str] | None:
-        """The first event at or after `seq` (seq, local_date): one step down the primary key."""
-        self.count += 1
-        row = self.conn.execute("SELECT seq, local_date FROM events WHERE seq >= ? ORDER BY seq LIMIT 1",
-                                (seq,)).fetchone()
-        return (int(row[0]), str(row[1])) if row else None
-
-
-def _first_at_or_after(p: _Probe, lo: int, hi: int, day: str) -> int | None:
-    """The smallest seq in lo..hi whose local_date >= day (None: none).  The test "the first event at or after x
-    is on or after `day`" only turns from false to true as x grows, since local_date never goes back in seq order;
-    holes in the seqs (a restore from an older backup skips the seqs the replaced store had used: store.restored)
-    do no harm, each probe lands on the next event that exists."""
-    found: int | None = None
-    while lo <= hi:
-        mid = (lo + hi) // 2
-        at = p.date_at(mid)
-        if at is None or at[0] > hi:
-            hi = mid - 1  # nothing from mid to hi: look lower
-            continue
-        if at[1] >= day:
-            found, hi = at[0], mid - 1
-        else:
-            lo = at[0] + 1  # the events up to at[0] are all earlier days
-    return found
-
-
 def seq_range(conn: sqlite3.Connection, day_from: date, day_to: date) -> SeqRange:
     """The seqs whose local_date is within day_from..day_to, found through the primary key only."""
-    # each alone: SQLite reads MIN or MAX from an end of the rowid b-tree, but scans the table for both at once
-    low = conn.execute("SELECT MIN(seq) FROM events").fetchone()[0]
-    high = conn.execute("SELECT MAX(seq) FROM events").fetchone()[0]
-    if low is None or high is None:
-        return SeqRange(None, None, 0)
-    p = _Probe(conn)
-    first = _first_at_or_after(p, int(low), int(high), day_from.isoformat())
-    if first is None:
-        return SeqRange(None, None, p.count)
-    after = _first_at_or_after(p, first, int(high), _next_day(day_to))
-    last = int(high) if after is None else after - 1
-    if last < first:
-        return SeqRange(None, None, p.count)
-    return SeqRange(first, last, p.count)
+    first, p1 = first_seq_from(conn, day_from.isoformat())
+    after, p2 = first_seq_from(conn, _next_day(day_to), first)
+    if after <= first:
+        return SeqRange(None, None, p1 + p2)
+    return SeqRange(first, after - 1, p1 + p2)
 
 
 def _next_day(d: date) -> str:

@@ -69,9 +69,7 @@ class Tx:
         self.hall, self.conn, self.now = hall, conn, now
         self.at = now.isoformat()
         self.local = now.astimezone(hall.tz)
-        # the business date: the clock's, never before the one the hall has reached (a clock set back across
-        # midnight does not reopen a closed day, and the log's dates stay in seq order: docs/events.md)
-        self.today = max(self.local.date().isoformat(), hall._day_open)
+        self.today = hall.business_date(self.local)
         self.events: list[Event] = []
         self.act(operator)
 

@@ -110,6 +110,12 @@ class Hall(QueueCommands, WindowCommands, RatingCommands, DeviceReports, HallQue
         t = e.payload["ticket"]
         self.service_times.finished(str(t["local_date"]), str(t["business"]), float(e.payload.get("service_s") or 0))
 
+    def business_date(self, local: datetime) -> str:
+        """The business date at the hall's local time `local`: its date, never before the one the hall has reached
+        (a clock set back across midnight does not reopen a closed day, and the log's dates stay in seq order:
+        docs/events.md "Day rollover").  Tx.today and today() both."""
+        return max(local.date().isoformat(), self._day_open)
+
     def subscribe(self, fn: Subscriber, kinds: set[str] | None = None) -> Callable[[], None]:
         """fn(Event) after commit, in seq order, in the committing thread: it must return at once."""
         return self.bus.subscribe(fn, kinds)

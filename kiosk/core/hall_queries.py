@@ -30,8 +30,8 @@ class HallQueries:
         return self.clock()
 
     def today(self) -> str:
-        """The business date (Tx.today): the clock's, never before the one the hall has reached."""
-        return max(self.clock().astimezone(self.config.tz).date().isoformat(), self._day_open)
+        """The business date now (Hall.business_date)."""
+        return self.business_date(self.clock().astimezone(self.config.tz))
 
     def ticket(self, ticket_id: str) -> dict[str, Any]:
         return self._tdict(None, ticket_id)

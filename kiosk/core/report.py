@@ -20,6 +20,7 @@ from kiosk.core import events as ev
 from kiosk.core.config import HallConfig
 from kiosk.core.errors import HallError
 from kiosk.core.figures import GOOD_LEVELS, compute_figures
+from kiosk.store import first_seq_from
 
 BY_CHOICES: tuple[str, ...] = ("business", "window", "clerk", "day")
 BY_LABELS = {"business": "业务", "window": "窗口", "clerk": "工作人员", "day": "日期"}
@@ -452,7 +453,8 @@ def _walk(conn: sqlite3.Connection, config: HallConfig, day_from: date, day_to: 
     tz = config.tz
     start = datetime.combine(day_from, time.min, tz)
     end = min(datetime.combine(day_to + timedelta(days=1), time.min, tz), now.astimezone(tz))
-    lo, hi = _seq_range(conn, day_from.isoformat(), (day_to + timedelta(days=1)).isoformat())
+    lo, _ = first_seq_from(conn, day_from.isoformat())
+    hi = first_seq_from(conn, (day_to + timedelta(days=1)).isoformat(), lo)[0] - 1
     names: dict[str, str] = {}
     desks = _desks_at(conn, config, lo, start, names)
     open_hours = {w.number: _open_hours(config, w.number, day_from, day_to, tz) for w in config.windows}
@@ -514,26 +516,6 @@ def _walk(conn: sqlite3.Connection, config: HallConfig, day_from: date, day_to: 
     for n in desks:
         close(n, end)
     return names
-
-
-def _seq_range(conn: sqlite3.Connection, first_day: str, after_day: str) -> tuple[int, int]:
-    """The seqs of the events dated first_day up to (not including) after_day.  The log's dates follow its seqs,
-    so a binary search by primary key finds both ends in a few dozen reads, whatever the log holds."""
-
-    def first_from(day: str) -> int:
-        row = conn.execute("SELECT MIN(seq), MAX(seq) FROM events").fetchone()
-        lo, hi = (row[0] or 1), (row[1] or 0) + 1  # the answer lies in [lo, hi]; hi: past the end
-        while lo < hi:
-            mid = (lo + hi) // 2
-            r = conn.execute("SELECT seq, local_date FROM events WHERE seq >= ? ORDER BY seq LIMIT 1",
-                             (mid,)).fetchone()
-            if r is None or r["local_date"] >= day:
-                hi = mid
-            else:
-                lo = r["seq"] + 1
-        return lo
-
-    return first_from(first_day), first_from(after_day) - 1
 
 
 def _desks_at(conn: sqlite3.Connection, config: HallConfig, before_seq: int, start: datetime,

@@ -12,7 +12,7 @@ import json
 import re
 import secrets
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
@@ -246,6 +246,17 @@ def _prehash(hall: Hall, who: str, pin: Any) -> tuple[bytes, bytes] | None:
         else None
 
 
+def _refuser(tx: Tx, r: sqlite3.Row | None, who: str, window: int | None) -> Callable[..., HallError]:
+    """refuse(err, reason, **extra): records the refused sign-in (staff.signin_refused, never the PIN) and returns
+    `err` for the command to return (its recorded failure committed with it)."""
+    def refuse(err: HallError, reason: str, **extra: Any) -> HallError:
+        tx.emit(STAFF_SIGNIN_REFUSED, {"staff_no": r["staff_no"] if r is not None else who[:32], "window": window,
+                                       "reason": reason, **extra})
+        return err
+
+    return refuse
+
+
 def _credentials(hall: Hall, tx: Tx, r: sqlite3.Row | None, pin: Any, pre: tuple[bytes, bytes] | None,
                  refuse: Any) -> HallError | None:
     """The checks a window sign-in and a terminal sign-in share, in order: unknown (said as a wrong PIN, so nobody
@@ -283,12 +294,7 @@ def sign_in(hall: Hall, window: int, who: str, pin: str) -> Result[None]:
 
     def body(tx: Tx) -> HallError | None:
         r = _find(tx.conn, who)
-
-        def refuse(err: HallError, reason: str, **extra: Any) -> HallError:
-            tx.emit(STAFF_SIGNIN_REFUSED, {"staff_no": r["staff_no"] if r is not None else who[:32],
-                                           "window": window, "reason": reason, **extra})
-            return err
-
+        refuse = _refuser(tx, r, who, window)
         bad = _credentials(hall, tx, r, pin, pre, refuse)
         if bad is not None or r is None:
             return bad
@@ -322,12 +328,7 @@ def verify(hall: Hall, who: str, pin: str) -> StaffMember:
 
     def body(tx: Tx) -> HallError | StaffMember:
         r = _find(tx.conn, who)
-
-        def refuse(err: HallError, reason: str, **extra: Any) -> HallError:
-            tx.emit(STAFF_SIGNIN_REFUSED, {"staff_no": r["staff_no"] if r is not None else who[:32],
-                                           "window": None, "reason": reason, **extra})
-            return err
-
+        refuse = _refuser(tx, r, who, None)
         bad = _credentials(hall, tx, r, pin, pre, refuse)
         if bad is not None or r is None:
             return bad or WrongPin(tries_left=MAX_FAILURES)

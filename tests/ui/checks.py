@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontMetrics
+from PySide6.QtPrintSupport import QPrintPreviewWidget
 from PySide6.QtWidgets import QAbstractButton, QLabel, QLineEdit, QListWidget, QTableWidget, QTabWidget, QWidget
 
 W = TypeVar("W", bound=QWidget)
@@ -67,3 +69,17 @@ def cut_off(widget: QWidget) -> list[str]:
         if t.horizontalScrollBar().isVisible():
             problems.append(f"{t.objectName() or 'table'} scrolls sideways")
     return problems
+
+
+def preview_pages(qtbot: Any, page: Any, monkeypatch: Any) -> list[int]:
+    """Press a report page's 打印 and return the page count of each print preview it opened (drawn, not shown)."""
+    pages: list[int] = []
+
+    def preview(dialog: QWidget) -> None:
+        widget = dialog.findChild(QPrintPreviewWidget)
+        widget.updatePreview()
+        pages.append(widget.pageCount())
+
+    monkeypatch.setattr(page, "exec_dialog", preview)
+    qtbot.mouseClick(page.print_button, Qt.MouseButton.LeftButton)
+    return pages

@@ -31,7 +31,7 @@ from kiosk.ui.dashboard import DashboardScreen
 from kiosk.ui.report_page import ReportPage
 from kiosk.ui.report_pdf import QUEUE_TABLE, print_preview, render_pages, write_pdf
 from tests.conftest import DEMO_CONFIG, FakeClock
-from tests.ui.checks import cut_off, shown
+from tests.ui.checks import cut_off, preview_pages, shown
 from tests.ui.conftest import SCREENS_DIR
 
 
@@ -257,15 +257,7 @@ def test_the_report_pdf_says_its_words_in_its_text_layer(sim_day: tuple[Hall, Si
 
 def test_print_button_opens_the_preview(qtbot, client: HallClient, monkeypatch: pytest.MonkeyPatch) -> None:
     page = shown(qtbot, ReportPage(client), 1366, 700)
-    pages: list[int] = []
-
-    def preview(dialog: QWidget) -> None:
-        widget = dialog.findChild(QPrintPreviewWidget)
-        widget.updatePreview()
-        pages.append(widget.pageCount())
-
-    monkeypatch.setattr(page, "exec_dialog", preview)
-    qtbot.mouseClick(page.print_button, Qt.MouseButton.LeftButton)
+    pages = preview_pages(qtbot, page, monkeypatch)
     assert pages == [3] and page.table.rowCount() == 4  # by business (the default): three and the hall
 
 

@@ -8,9 +8,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
-from PySide6.QtPrintSupport import QPrintPreviewWidget
-from PySide6.QtWidgets import QWidget
 
 from kiosk.core.report import report_for
 from kiosk.core.report_files import write_csv
@@ -21,7 +18,7 @@ from sync.lan import RemoteHall
 from tests.sync.conftest import broker_factory  # noqa: F401  (the sync tests' own mosquitto)
 from tests.sync.test_lan import Lan, broker, hall, lan  # noqa: F401  (its hall, broker and LAN fixtures)
 from tests.sync.test_lan_report import DAY1, DAY2, PIN, accounts, drive
-from tests.ui.checks import shown
+from tests.ui.checks import preview_pages, shown
 
 
 @pytest.fixture
@@ -52,15 +49,7 @@ def test_the_page_fills_its_table_from_the_hall_server(qtbot, lan: Lan, lan_clie
     assert page.generate(tmp_path / "lan.pdf") and (tmp_path / "lan.pdf").stat().st_size > 0
     assert [page.table.item(r, 0).text() for r in range(page.table.rowCount())] == [
         "2026-11-24 周二", "2026-11-25 周三", "全厅合计"]
-    pages: list[int] = []
-
-    def preview(dialog: QWidget) -> None:
-        widget = dialog.findChild(QPrintPreviewWidget)
-        widget.updatePreview()
-        pages.append(widget.pageCount())
-
-    monkeypatch.setattr(page, "exec_dialog", preview)
-    qtbot.mouseClick(page.print_button, Qt.MouseButton.LeftButton)
+    pages = preview_pages(qtbot, page, monkeypatch)
     assert pages and pages[0] >= 1
 
 
